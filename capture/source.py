@@ -1,0 +1,42 @@
+"""The frame-source interface that every source implements."""
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator
+
+from capture.frame import Frame
+
+
+class SourceError(RuntimeError):
+    """A source could not be opened or stopped delivering frames."""
+
+
+class FrameSource(abc.ABC):
+    """A source of frames: screen, capture device, stream, file, folder, DICOM.
+
+    Use as a context manager or call `open()`/`close()`. `read()` returns the
+    next frame, or None at the end of a finite source; it raises SourceError
+    when the source fails (the caller decides whether to reconnect).
+    """
+
+    source_id: str = "source"
+
+    @abc.abstractmethod
+    def open(self) -> None: ...
+
+    @abc.abstractmethod
+    def read(self) -> Frame | None: ...
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> "FrameSource":
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[Frame]:
+        while (frame := self.read()) is not None:
+            yield frame

@@ -1,0 +1,3 @@
+from qcedge.cli import main
+
+raise SystemExit(main())
