@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 SCHEMA = "qcedge.template/1"
 
@@ -129,7 +129,14 @@ class TableField(_Strict):
     personal: bool = False
 
 
-FieldDef = Annotated[Field_ | TableField, Field(discriminator="kind")]
+def _field_kind(data: Any) -> str:
+    kind = data.get("kind", "value") if isinstance(data, dict) else getattr(data, "kind", "value")
+    return kind if kind in ("value", "table") else "value"
+
+
+FieldDef = Annotated[
+    Annotated[Field_, Tag("value")] | Annotated[TableField, Tag("table")], Discriminator(_field_kind)
+]
 
 
 class Check(_Strict):
