@@ -34,10 +34,13 @@ from ocr_templates.results import MatchResult
 log = logging.getLogger(__name__)
 
 COARSE_WIDTH = 480          # the frame is searched at about this width first
-COARSE_MIN_SIDE = 9         # an anchor smaller than this at the coarse level is searched finer
-SCALE_STEP = 1.06           # ratio between neighbouring coarse scales
+COARSE_MIN_SIDE = 5          # an anchor smaller than this at the coarse level is searched finer
+SCALE_STEP = 1.08           # ratio between neighbouring coarse scales
 HYPOTHESES = 3              # coarse peaks verified at full resolution
-BLUR_SIGMA = 0.8            # light blur on both sides: robust to capture-card blur and JPEG
+FINE_STEPS = (0.96, 0.98, 1.0, 1.02, 1.04)   # scales tried around a coarse hypothesis
+FINE_HALF_FROM = 1200       # frames at least this wide are refined at half resolution
+GOOD_ENOUGH = 0.9           # a verified score this high ends the search early
+BLUR_SIGMA = 1.2            # light blur on both sides: robust to capture-card blur and JPEG
 
 
 def _grey(image: np.ndarray) -> np.ndarray:
@@ -45,10 +48,6 @@ def _grey(image: np.ndarray) -> np.ndarray:
         return image
     code = cv2.COLOR_BGRA2GRAY if image.shape[2] == 4 else cv2.COLOR_BGR2GRAY
     return cv2.cvtColor(image, code)
-
-
-def _smooth(grey: np.ndarray) -> np.ndarray:
-    return cv2.GaussianBlur(grey, (0, 0), BLUR_SIGMA)
 
 
 def load_reference(template: Template) -> np.ndarray:
@@ -93,7 +92,7 @@ class _TemplateModel:
         if (rw, rh) != (template.reference.width, template.reference.height):
             log.warning("template %s: reference image is %dx%d, the template says %dx%d", template.id, rw, rh,
                         template.reference.width, template.reference.height)
-        smooth = _smooth(ref)
+        smooth = cv2.GaussianBlur(ref, (0, 0), BLUR_SIGMA)
         self.anchors: list[_AnchorModel] = []
         where = str(template.path or template.id)
         for i, a in enumerate(template.anchors):
@@ -111,25 +110,41 @@ class _TemplateModel:
         n = max(1, math.ceil(math.log(self.max_scale / self.min_scale) / math.log(SCALE_STEP)))
         self.scales = [self.min_scale * (self.max_scale / self.min_scale) ** (i / n) for i in range(n + 1)]
         # the coarse search uses the biggest anchors
-        self.coarse = sorted(self.anchors, key=lambda am: -am.patch.size)[:2]
+        # the coarse search leads with the biggest anchors that stay visible at the coarse level
+        def rank(am: _AnchorModel) -> tuple[bool, int]:
+            return (min(am.patch.shape[:2]) * self.min_scale * 0.25 >= COARSE_MIN_SIDE, am.patch.size)
+
+        self.coarse = sorted(self.anchors, key=rank, reverse=True)[:2]
         self.last: tuple[float, float, float] | None = None   # last good (scale, ox, oy)
 
 
 class _Frame:
-    """A frame prepared once for every template: grey, smoothed, and its reduced levels."""
+    """A frame prepared once for every template: grey, and its reduced, lightly smoothed levels."""
 
     def __init__(self, image: np.ndarray) -> None:
         if image is None or not isinstance(image, np.ndarray) or image.ndim not in (2, 3) or image.size == 0:
             raise ValueError("not an image (expected a BGR or grey numpy array)")
-        self.grey = _smooth(_grey(image))
-        self.h, self.w = self.grey.shape[:2]
-        self.levels: dict[float, np.ndarray] = {1.0: self.grey}
+        if image.dtype != np.uint8:
+            raise ValueError("not an 8-bit image")
+        self.raw = _grey(image)
+        self.h, self.w = self.raw.shape[:2]
+        self.levels: dict[float, np.ndarray] = {}
+        # full resolution is only needed for small frames; big ones are refined at half size
+        self.fine = 1.0 if self.w < FINE_HALF_FROM else 0.5
 
     def level(self, factor: float) -> np.ndarray:
-        if factor not in self.levels:
-            size = (max(1, round(self.w * factor)), max(1, round(self.h * factor)))
-            self.levels[factor] = cv2.resize(self.grey, size, interpolation=cv2.INTER_AREA)
-        return self.levels[factor]
+        img = self.levels.get(factor)
+        if img is None:
+            if factor == 1.0:
+                img = self.raw
+            else:
+                size = (max(1, round(self.w * factor)), max(1, round(self.h * factor)))
+                img = cv2.resize(self.raw, size, interpolation=cv2.INTER_AREA)
+            sigma = BLUR_SIGMA * factor
+            if sigma >= 0.5:
+                img = cv2.GaussianBlur(img, (0, 0), sigma)
+            self.levels[factor] = img
+        return img
 
 
 def _coarse_factor(frame: _Frame, am: _AnchorModel, min_scale: float) -> float:
@@ -148,56 +163,66 @@ def _ncc(image: np.ndarray, patch: np.ndarray) -> np.ndarray | None:
     return np.nan_to_num(res, nan=0.0, posinf=0.0, neginf=0.0)
 
 
-def _coarse(frame: _Frame, tm: _TemplateModel) -> list[tuple[float, float, float, float]]:
-    """Hypotheses (score, scale, ox, oy) from the coarse search."""
-    found: list[tuple[float, float, float, float]] = []
-    for am in tm.coarse:
-        f = _coarse_factor(frame, am, tm.min_scale)
-        img = frame.level(f)
-        ph, pw = am.patch.shape[:2]
-        peaks: list[tuple[float, float, float, float]] = []
-        for s in tm.scales:
-            w, h = round(pw * s * f), round(ph * s * f)
-            if w < 3 or h < 3:
-                continue
-            res = _ncc(img, am.at(w, h))
-            if res is None:
-                continue
-            _, mx, _, loc = cv2.minMaxLoc(res)
-            # the frame position of the anchor's top-left, back to the reference origin
-            fx, fy = loc[0] / f, loc[1] / f
-            ax, ay = am.anchor.box.x, am.anchor.box.y
-            peaks.append((float(mx), s, fx - ax * s, fy - ay * s))
-        peaks.sort(reverse=True)
-        kept: list[tuple[float, float, float, float]] = []
-        for p in peaks:
-            if all(abs(p[2] - q[2]) + abs(p[3] - q[3]) > 8 / f or abs(math.log(p[1] / q[1])) > 0.15 for q in kept):
-                kept.append(p)
-            if len(kept) >= HYPOTHESES:
-                break
-        found.extend(kept)
-    found.sort(reverse=True)
-    return found[:HYPOTHESES + 1]
+Hypothesis = tuple[float, float, float, float]   # (coarse score, scale, ox, oy)
 
 
-def _search(frame: _Frame, am: _AnchorModel, scale: float, ox: float, oy: float, radius: int,
-            scale_steps: Sequence[float]) -> tuple[float, float, float, float]:
-    """Best (score, scale, cx, cy) for one anchor near where (scale, ox, oy) puts it."""
+def _coarse(frame: _Frame, tm: _TemplateModel, am: _AnchorModel) -> list[Hypothesis]:
+    """Hypotheses from searching one anchor over the whole (reduced) frame at every scale."""
+    f = _coarse_factor(frame, am, tm.min_scale)
+    img = frame.level(f)
     ph, pw = am.patch.shape[:2]
+    peaks: list[Hypothesis] = []
+    for s in tm.scales:
+        w, h = round(pw * s * f), round(ph * s * f)
+        if w < 3 or h < 3:
+            continue
+        res = _ncc(img, am.at(w, h))
+        if res is None:
+            continue
+        for _ in range(2):  # the two best places at this scale
+            _, mx, _, loc = cv2.minMaxLoc(res)
+            fx, fy = loc[0] / f, loc[1] / f
+            peaks.append((float(mx), s, fx - am.anchor.box.x * s, fy - am.anchor.box.y * s))
+            x0, y0 = max(0, loc[0] - w // 2), max(0, loc[1] - h // 2)
+            res[y0:loc[1] + h // 2 + 1, x0:loc[0] + w // 2 + 1] = -1.0
+    peaks.sort(reverse=True)
+    kept: list[Hypothesis] = []
+    for p in peaks:
+        if all(abs(p[2] - q[2]) + abs(p[3] - q[3]) > 6 / f or abs(math.log(p[1] / q[1])) > 0.12 for q in kept):
+            kept.append(p)
+        if len(kept) >= HYPOTHESES:
+            break
+    return kept
+
+
+def _search(frame: _Frame, am: _AnchorModel, scale: float, ox: float, oy: float, radius: float,
+            scale_steps: Sequence[float]) -> tuple[float, float, float, float]:
+    """Best (score, scale, cx, cy) for one anchor near where (scale, ox, oy) puts it.
+
+    Runs on the frame's fine level; `radius` and the result are in frame pixels.
+    """
+    f = frame.fine
+    img = frame.level(f)
+    H, W = img.shape[:2]
+    ph, pw = am.patch.shape[:2]
+    r = max(2, round(radius * f))
     best = (-1.0, scale, ox + am.centre[0] * scale, oy + am.centre[1] * scale)
     for k in scale_steps:
         s = scale * k
-        w, h = max(2, round(pw * s)), max(2, round(ph * s))
-        x = round(ox + am.anchor.box.x * scale + (pw * scale - w) / 2)
-        y = round(oy + am.anchor.box.y * scale + (ph * scale - h) / 2)
-        x0, y0 = max(0, x - radius), max(0, y - radius)
-        x1, y1 = min(frame.w, x + w + radius), min(frame.h, y + h + radius)
+        w, h = max(2, round(pw * s * f)), max(2, round(ph * s * f))
+        # top-left of the patch (at this scale) centred where the hypothesis puts the anchor centre
+        x = round((ox + am.centre[0] * scale) * f - w / 2)
+        y = round((oy + am.centre[1] * scale) * f - h / 2)
+        x0, y0 = max(0, x - r), max(0, y - r)
+        x1, y1 = min(W, x + w + r), min(H, y + h + r)
         if x1 - x0 < w or y1 - y0 < h:
             continue
-        res = _ncc(frame.grey[y0:y1, x0:x1], am.at(w, h))
+        res = _ncc(img[y0:y1, x0:x1], am.at(w, h))
         if res is None:
             continue
         _, mx, _, loc = cv2.minMaxLoc(res)
+        if mx <= best[0]:
+            continue
         # sub-pixel peak (parabola fit) for a steadier fit
         px, py = float(loc[0]), float(loc[1])
         lx, ly = loc
@@ -211,17 +236,31 @@ def _search(frame: _Frame, am: _AnchorModel, scale: float, ox: float, oy: float,
             d = a - 2 * b + c
             if d < 0:
                 py += 0.5 * (a - c) / d
-        if mx > best[0]:
-            best = (float(mx), s, x0 + px + w / 2, y0 + py + h / 2)
+        best = (float(mx), s, (x0 + px + w / 2) / f, (y0 + py + h / 2) / f)
     return best
+
+
+def _score(frame: _Frame, am: _AnchorModel, scale: float, ox: float, oy: float, radius: int = 2) -> float:
+    """The anchor's score where (scale, ox, oy) puts it, at full resolution (a small search absorbs rounding)."""
+    ph, pw = am.patch.shape[:2]
+    w, h = max(2, round(pw * scale)), max(2, round(ph * scale))
+    x = round(ox + am.centre[0] * scale - w / 2)
+    y = round(oy + am.centre[1] * scale - h / 2)
+    pad = 4
+    x0, y0 = max(0, x - radius - pad), max(0, y - radius - pad)
+    x1, y1 = min(frame.w, x + w + radius + pad), min(frame.h, y + h + radius + pad)
+    if x1 - x0 < w or y1 - y0 < h:
+        return 0.0
+    win = cv2.GaussianBlur(frame.raw[y0:y1, x0:x1], (0, 0), BLUR_SIGMA)
+    cx0, cy0 = max(0, x - radius) - x0, max(0, y - radius) - y0
+    win = win[cy0:cy0 + h + 2 * radius, cx0:cx0 + w + 2 * radius]
+    res = _ncc(win, am.at(w, h))
+    return 0.0 if res is None else max(0.0, float(res.max()))
 
 
 def _fit(points: list[tuple[tuple[float, float], tuple[float, float], float]], fallback_scale: float
          ) -> tuple[float, float, float]:
     """Least-squares scale and offset from (reference centre, frame centre, weight) pairs."""
-    if len(points) == 1:
-        (rx, ry), (fx, fy), _ = points[0]
-        return fallback_scale, fx - rx * fallback_scale, fy - ry * fallback_scale
     r = np.array([p[0] for p in points], dtype=np.float64)
     q = np.array([p[1] for p in points], dtype=np.float64)
     wts = np.array([p[2] for p in points], dtype=np.float64)
@@ -229,36 +268,49 @@ def _fit(points: list[tuple[tuple[float, float], tuple[float, float], float]], f
     qm = (q * wts[:, None]).sum(0) / wts.sum()
     rd, qd = r - rm, q - qm
     den = float((wts[:, None] * rd * rd).sum())
-    if den < 100.0:  # anchors (nearly) on one spot: the spread says nothing about scale
+    if len(points) == 1 or den < 400.0 * wts.sum():  # anchors (nearly) on one spot: no scale from spread
         s = fallback_scale
     else:
         s = float((wts[:, None] * rd * qd).sum()) / den
     return s, float(qm[0] - s * rm[0]), float(qm[1] - s * rm[1])
 
 
-def _verify(frame: _Frame, tm: _TemplateModel, scale: float, ox: float, oy: float, radius: int,
-            steps: Sequence[float]) -> tuple[float, float, float, float, dict[str, float]]:
-    """Refine a hypothesis with every anchor; (score, scale, ox, oy, anchor scores)."""
-    # nearest anchors to the hypothesis first would help long layouts; the radius covers it
-    pts = []
-    scales = []
-    for am in tm.anchors:
-        sc, s, cx, cy = _search(frame, am, scale, ox, oy, radius, steps)
+Verified = tuple[float, float, float, float, dict[str, float]]   # (score, scale, ox, oy, anchor scores)
+
+
+def _verify(frame: _Frame, tm: _TemplateModel, scale: float, ox: float, oy: float,
+            lead: _AnchorModel | None = None, radius: int = 4) -> Verified:
+    """Refine a hypothesis with every anchor and score it.
+
+    With `lead` (the anchor the hypothesis came from), that anchor is first
+    searched finely (position and scale); the others are then searched near
+    where it puts them; scale and offset are fitted to all anchor centres.
+    """
+    fallback = scale
+    if lead is not None:
+        sc, s1, cx, cy = _search(frame, lead, scale, ox, oy, radius, FINE_STEPS)
         if sc > 0.3:
+            scale, fallback = s1, s1
+            ox, oy = cx - lead.centre[0] * s1, cy - lead.centre[1] * s1
+    lc = lead.centre if lead is not None else None
+    pts = []
+    for am in tm.anchors:
+        r = 4
+        if lc is not None:
+            r += round(0.03 * scale * math.hypot(am.centre[0] - lc[0], am.centre[1] - lc[1]))
+        sc, _, cx, cy = _search(frame, am, scale, ox, oy, r, (1.0,))
+        if sc > 0.5:
             pts.append((am.centre, (cx, cy), am.anchor.weight * sc))
-            scales.append(s)
     if not pts:
         return 0.0, scale, ox, oy, {am.anchor.name: 0.0 for am in tm.anchors}
-    fallback = float(np.median(scales)) if scales else scale
     s, fx, fy = _fit(pts, fallback)
-    if not (tm.min_scale * 0.95 <= s <= tm.max_scale * 1.05):
-        s, fx, fy = fallback, *_fit(pts, fallback)[1:]
+    if not (tm.min_scale * 0.97 <= s <= tm.max_scale * 1.03) or abs(math.log(s / fallback)) > 0.05:
+        s, fx, fy = _fit(pts, fallback) if len(pts) == 1 else (fallback, ox, oy)
     # score every anchor where the fit puts it (a 1-2 px search absorbs rounding)
     scores: dict[str, float] = {}
     total = wsum = 0.0
     for am in tm.anchors:
-        sc = _search(frame, am, s, fx, fy, 2, (1.0,))[0]
-        sc = max(0.0, sc)
+        sc = _score(frame, am, s, fx, fy)
         scores[am.anchor.name] = round(sc, 4)
         total += am.anchor.weight * sc
         wsum += am.anchor.weight
@@ -284,20 +336,23 @@ class Matcher:
     def _match(frame: _Frame, tm: _TemplateModel, t0: float) -> MatchResult:
         tid = tm.template.id
         threshold = tm.template.match.threshold
-        best = (0.0, 1.0, 0.0, 0.0, {am.anchor.name: 0.0 for am in tm.anchors})
+        good = max(threshold, GOOD_ENOUGH)
+        best: Verified = (0.0, 1.0, 0.0, 0.0, {am.anchor.name: 0.0 for am in tm.anchors})
         # warm start: the screen is often where it was on the previous frame
         if tm.last is not None:
-            s, ox, oy = tm.last
-            cand = _verify(frame, tm, s, ox, oy, 4, (1.0,))
-            if cand[0] >= max(threshold, 0.9):
+            cand = _verify(frame, tm, *tm.last)
+            if cand[0] >= good:
                 best = cand
-        if best[0] < max(threshold, 0.9):
-            for _, s, ox, oy in _coarse(frame, tm):
-                radius = max(6, round(2.5 / max(COARSE_WIDTH / max(frame.w, 1), 0.25)))
-                cand = _verify(frame, tm, s, ox, oy, radius, (0.97, 0.985, 1.0, 1.015, 1.03))
-                if cand[0] > best[0]:
-                    best = cand
-                if best[0] >= 0.97:
+        if best[0] < good:
+            radius = max(6, round(3 / min(1.0, COARSE_WIDTH / max(frame.w, 1))))
+            for lead in tm.coarse:
+                for _, s, ox, oy in _coarse(frame, tm, lead):
+                    cand = _verify(frame, tm, s, ox, oy, lead, radius)
+                    if cand[0] > best[0]:
+                        best = cand
+                    if best[0] >= good:
+                        break
+                if best[0] >= threshold:
                     break
         score, s, ox, oy, scores = best
         matched = score >= threshold
