@@ -31,6 +31,7 @@ class PrepSettings:
 
 
 DEFAULT = PrepSettings()
+FAINT = 12   # darker than the background by this much: part of a (faint) line
 
 
 def to_grey(image: np.ndarray) -> np.ndarray:
@@ -75,8 +76,16 @@ def ink_mask(grey: np.ndarray, settings: PrepSettings = DEFAULT, inner: tuple[in
     return darkness > t, bg
 
 
-def remove_lines(mask: np.ndarray, settings: PrepSettings = DEFAULT) -> np.ndarray:
-    """Drop long horizontal and vertical runs (grid lines, borders) from an ink mask."""
+def remove_lines(mask: np.ndarray, settings: PrepSettings = DEFAULT,
+                 inner: tuple[int, int, int, int] | None = None, grey: np.ndarray | None = None,
+                 bg: float | None = None) -> np.ndarray:
+    """Drop grid lines and box outlines from an ink mask.
+
+    Long horizontal/vertical runs of ink are lines. With the grey crop and its
+    background level, rows (columns) that are faintly but continuously darker
+    than the background across the box (85% of its width, 90% of its height)
+    are lines too: a blurred outline that thresholding broke into pieces.
+    """
     h, w = mask.shape
     m = mask.astype(np.uint8)
     out = mask.copy()
@@ -88,6 +97,20 @@ def remove_lines(mask: np.ndarray, settings: PrepSettings = DEFAULT) -> np.ndarr
         k = max(8, int(h * settings.line_fraction))
         vert = cv2.morphologyEx(m, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, k)))
         out &= ~vert.astype(bool)
+    if grey is not None and bg is not None:
+        # faint, continuous lines (a blurred box outline) that thresholding broke into pieces
+        faint = (bg - grey.astype(np.int16)) >= FAINT
+        x0, y0, x1, y1 = inner if inner is not None else (0, 0, w, h)
+        rows = faint[:, x0:x1].mean(axis=1) if x1 > x0 else np.zeros(h)
+        cols = faint[y0:y1, :].mean(axis=0) if y1 > y0 else np.zeros(w)
+        line_rows = rows >= 0.85
+        line_cols = cols >= 0.9
+        if line_rows.any():
+            near = cv2.dilate(line_rows.astype(np.uint8)[:, None], np.ones((3, 1), np.uint8))[:, 0].astype(bool)
+            out[line_rows | (near & (rows >= 0.5)), :] = False
+        if line_cols.any():
+            near = cv2.dilate(line_cols.astype(np.uint8)[None, :], np.ones((1, 3), np.uint8))[0].astype(bool)
+            out[:, line_cols | (near & (cols >= 0.5))] = False
     return out
 
 
@@ -139,8 +162,8 @@ def ink_bbox(mask: np.ndarray, inner: tuple[int, int, int, int] | None = None) -
 def has_ink(crop: np.ndarray, inner: tuple[int, int, int, int] | None = None, settings: PrepSettings = DEFAULT
             ) -> bool:
     grey = dark_on_light(to_grey(crop), inner)
-    mask, _ = ink_mask(grey, settings, inner)
-    return ink_bbox(remove_lines(mask, settings), inner) is not None
+    mask, bg = ink_mask(grey, settings, inner)
+    return ink_bbox(remove_lines(mask, settings, inner, grey, bg), inner) is not None
 
 
 def prepare_crop(crop: np.ndarray, inner: tuple[int, int, int, int] | None = None,
@@ -154,7 +177,7 @@ def prepare_crop(crop: np.ndarray, inner: tuple[int, int, int, int] | None = Non
         return None
     grey = dark_on_light(to_grey(crop), inner)
     mask, bg = ink_mask(grey, settings, inner)
-    mask = remove_lines(mask, settings)
+    mask = remove_lines(mask, settings, inner, grey, bg)
     bbox = ink_bbox(mask, inner)
     if bbox is None:
         return None
