@@ -20,10 +20,9 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from samples.desktop import TASKBAR_H, desktop, place, pointer
-from samples.screens.base import Instance, Screen
+from samples.screens.base import VARIANTS, Instance, Screen  # noqa: F401 (VARIANTS re-exported)
 
 FRAME_W, FRAME_H = 1920, 1080
-VARIANTS = ("clean", "moved", "scaled125", "hdmi")
 HDMI_NATIVE = [(1280, 1024), (1600, 900), (1440, 900), (1024, 768), (1366, 768), (1920, 1200)]
 
 
@@ -78,6 +77,17 @@ def compose(screen: Screen, inst: Instance, variant: str, rng: random.Random) ->
     clock = _clock(inst)
     desk_rng = random.Random(rng.random())
     with_pointer = rng.random() < 0.5
+    if screen.width == 0:  # no program window: the bare desktop
+        if variant == "hdmi":
+            native = desktop(*rng.choice(HDMI_NATIVE), desk_rng, clock)
+            return hdmi_capture(native, rng, None)
+        scale = 1.25 if variant == "scaled125" else 1.0
+        frame = desktop(FRAME_W, FRAME_H, desk_rng, clock, scale)
+        shot = Shot(frame, None, scale)
+        if with_pointer:
+            shot.pointer = (rng.randrange(100, FRAME_W - 100), rng.randrange(100, FRAME_H - 100))
+            pointer(frame, *shot.pointer, scale)
+        return shot
     if variant in ("clean", "moved", "scaled125"):
         scale = 1.25 if variant == "scaled125" else 1.0
         window, _ = screen.render(inst, scale)

@@ -64,11 +64,16 @@ class Canvas(Painter):
         self.placed[name] = (box, ink)
 
 
+VARIANTS = ("clean", "moved", "scaled125", "hdmi")
+
+
 class Screen:
     """A kind of legacy screen. Subclasses set the class attributes and implement the methods."""
 
     kind: str = ""
     template_id: str | None = None
+    category: str = "taught"  # taught | unrelated | near_miss (foreign screens: no template may match)
+    variants: tuple[str, ...] = VARIANTS
     title: str = ""
     program: str = ""
     screen: str = ""

@@ -84,7 +84,10 @@ def radiograph(w: int, h: int, part: str, seed: float) -> Image.Image:
     if part not in ("胸部",):
         d.ellipse((sw * 0.35, sh * 0.35, sw * 0.65, sh * 0.6), fill=190)
     img = img.filter(ImageFilter.GaussianBlur(2)).resize((w, h), Image.BILINEAR)
-    arr = np.asarray(img).astype(np.float32) + rng.normal(0, 7, (h, w)).astype(np.float32)
+    # quantum noise, slightly correlated (detector blur), at half resolution
+    noise = rng.normal(0, 6, ((h + 1) // 2, (w + 1) // 2)).astype(np.float32)
+    noise = np.repeat(np.repeat(noise, 2, 0), 2, 1)[:h, :w]
+    arr = np.asarray(img).astype(np.float32) + noise
     return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)).convert("RGB")
 
 
@@ -132,12 +135,9 @@ class DrExposurePanel(Screen):
         }
         return Instance(self.kind, index, fields, {}, self.look(rng), extra, t.isoformat())
 
-    def draw(self, c: Canvas, inst: Instance) -> None:
+    def draw_frame(self, c: Canvas, active: str) -> None:
+        """Title bar and workflow tabs (the program's own chrome)."""
         th = THEME
-        f, ex = inst.fields, inst.extra
-        body = Font(inst.look.family, inst.look.size)
-        small = Font(inst.look.family, inst.look.size - 2)
-        big = Font(inst.look.family, inst.look.size + 12)
         c.rect((0, 0, W, H), fill=th.window)
         # app-drawn title bar with the product name
         c.rect((0, 0, W, 32), fill=th.title_bg)
@@ -150,11 +150,19 @@ class DrExposurePanel(Screen):
         c.rect((0, 32, W, 34), fill=th.menu_bg)
         for i, tab in enumerate(["患者列表", "采集", "图像处理", "打印", "系统"]):
             x = 6 + i * 66
-            if tab == "采集":
+            if tab == active:
                 c.rect((x, 36, 62, 28), fill=th.accent)
                 c.text(x + 31, 50, tab, CHROME, (255, 255, 255), "mm")
             else:
                 c.text(x + 31, 50, tab, CHROME, th.menu_fg, "mm")
+
+    def draw(self, c: Canvas, inst: Instance) -> None:
+        th = THEME
+        f, ex = inst.fields, inst.extra
+        body = Font(inst.look.family, inst.look.size)
+        small = Font(inst.look.family, inst.look.size - 2)
+        big = Font(inst.look.family, inst.look.size + 12)
+        self.draw_frame(c, "采集")
         # patient banner (below the tabs)
         c.rect((0, 66, W, 44), fill=(30, 34, 40))
         c.value("patient_name", SLOTS["patient_name"][2], f["patient_name"], Font(inst.look.family, inst.look.size + 3), (255, 255, 255))
