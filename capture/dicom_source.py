@@ -63,7 +63,11 @@ def to_bgr8(ds: Dataset, array: np.ndarray) -> np.ndarray:
         array = apply_color_lut(array, ds)
         photometric = "RGB"
     if array.ndim == 3 and array.shape[2] == 3:
-        rgb = array if array.dtype == np.uint8 else _scale_to_uint8(array.astype(np.float64), None)
+        if array.dtype == np.uint8:
+            rgb = array
+        else:  # 16-bit colour: scale by the stored bit depth, not by the content
+            bits = int(ds.get("BitsStored", 16) or 16)
+            rgb = _scale_to_uint8(array.astype(np.float64), (0.0, float(2 ** bits - 1)))
         return cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR)
     if array.ndim != 2:
         raise SourceError(f"unsupported pixel layout {array.shape} ({photometric})")
@@ -123,6 +127,7 @@ class DicomSource(FrameSource):
         self.source_id = source_id or f"dicom:{self.path.name}"
         self.files: list[Path] = []
         self.dataset: Dataset | None = None  # the object the last frame came from
+        self._current: Dataset | None = None
         self._file_pos = 0
         self._frame_pos = 0
         self._frames = 0
@@ -133,17 +138,17 @@ class DicomSource(FrameSource):
     def open(self) -> None:
         if self._open:
             return
+        self._current = None
         if self.path.is_dir():
             self.files = sorted((p for p in self.path.rglob("*") if p.is_file()),
                                 key=lambda p: natural_key(str(p.relative_to(self.path))))
             if not self.files:
                 raise SourceError(f"DICOM folder {self.path} is empty")
-            self.dataset = None
         elif self.path.is_file():
             ds = read_dataset(self.path)
             check_image(ds, self.path.name)
             self.files = [self.path]
-            self.dataset = ds
+            self._current = ds
             self._frames = frame_count(ds)
         else:
             raise SourceError(f"DICOM file or folder {self.path} not found")
@@ -152,31 +157,39 @@ class DicomSource(FrameSource):
         self._index = 0
         self._open = True
 
-    def read(self) -> Frame | None:
-        if not self._open:
-            raise SourceError(f"{self.source_id} is not open")
+    def _next_dataset(self) -> bool:
+        """Move to the next image object; False at the end (after a loop, if looping)."""
         skipped = 0
-        while self.dataset is None or self._frame_pos >= self._frames:
-            if self.dataset is not None:
+        wrapped = False
+        while True:
+            if self._current is not None:
                 self._file_pos += 1
-                self.dataset = None
+                self._current = None
             if self._file_pos >= len(self.files):
-                if not self.loop or skipped >= len(self.files) or self._index == 0 and skipped:
-                    return None
-                self._file_pos = 0
+                if not self.loop or wrapped or self._index == 0:
+                    return False
+                self._file_pos, wrapped = 0, True
             path = self.files[self._file_pos]
             try:
                 ds = read_dataset(path)
                 check_image(ds, path.name)
             except SourceError as exc:
-                if len(self.files) == 1:
+                if not self.path.is_dir():
                     raise
                 log.info("skipping %s", exc)
                 skipped += 1
                 self._file_pos += 1
                 continue
-            self.dataset, self._frames, self._frame_pos = ds, frame_count(ds), 0
-        ds, path = self.dataset, self.files[self._file_pos]
+            self._current, self._frames, self._frame_pos = ds, frame_count(ds), 0
+            return True
+
+    def read(self) -> Frame | None:
+        if not self._open:
+            raise SourceError(f"{self.source_id} is not open")
+        if (self._current is None or self._frame_pos >= self._frames) and not self._next_dataset():
+            return None
+        ds, path = self._current, self.files[self._file_pos]
+        assert ds is not None
         try:
             array = pixel_array(ds, index=self._frame_pos if self._frames > 1 else None)
             image = to_bgr8(ds, array)
@@ -186,6 +199,7 @@ class DicomSource(FrameSource):
             raise SourceError(f"cannot decode the image in {path.name}: {exc}") from exc
         origin = f"{path.name}#{self._frame_pos}" if self._frames > 1 else path.name
         self._frame_pos += 1
+        self.dataset = ds
         if self._pacer:
             self._pacer.wait()
         frame = Frame(image, self.source_id, self._index, origin=origin)
@@ -194,5 +208,4 @@ class DicomSource(FrameSource):
 
     def close(self) -> None:
         self._open = False
-        if self.path.is_dir():
-            self.dataset = None
+        self._current = None

@@ -45,6 +45,23 @@ BACKENDS = {
 }
 
 
+_quiet_done = False
+
+
+def quiet_opencv_warnings() -> None:
+    """Lower OpenCV's own stderr logging to errors, once per process, unless
+    OPENCV_LOG_LEVEL is set: a reconnect loop would otherwise print FFmpeg
+    timeout warnings on every attempt, past our rate-limited logging."""
+    global _quiet_done
+    if _quiet_done or "OPENCV_LOG_LEVEL" in os.environ:
+        return
+    _quiet_done = True
+    try:
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    except AttributeError:  # older builds
+        pass
+
+
 def to_bgr(image: np.ndarray) -> np.ndarray:
     """A BGR uint8 H x W x 3 image from whatever a backend delivered."""
     if image.dtype != np.uint8:
@@ -137,6 +154,7 @@ class OpenCVSource(FrameSource):
         if self._cap is not None:
             return
         self._check_target()
+        quiet_opencv_warnings()
         cap = self._create_capture()
         if not cap.isOpened():
             cap.release()
