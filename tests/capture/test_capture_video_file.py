@@ -8,7 +8,7 @@ import pytest
 
 from capture import SourceError, VideoFileSource, open_source
 
-from capture_helpers import numbered_frames, write_video
+from capture_helpers import console_screen, numbered_frames, write_video
 
 
 @pytest.fixture
@@ -32,7 +32,8 @@ def test_a_lossless_video_reads_back_frame_exact_in_order(lossless_video):
 
 
 def test_mjpeg_video_reads_back_close_to_the_original(tmp_path):
-    frames = numbered_frames(5)
+    frames = [console_screen({"kV": str(80 + 10 * i), "mAs": str(100 + 50 * i)}, size=(640, 360), offset=8 * i)
+              for i in range(5)]
     path = write_video(tmp_path / "frames_mjpg.avi", frames, fourcc="MJPG")
     with VideoFileSource(path) as source:
         got = [f.image for f in source]
