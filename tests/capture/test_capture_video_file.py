@@ -41,7 +41,7 @@ def test_mjpeg_video_reads_back_close_to_the_original(tmp_path):
     # lossy, but each read frame is nearest to its own original, and close to it
     means = [[np.abs(a.astype(int) - f.astype(int)).mean() for f in frames] for a in got]
     assert [int(np.argmin(row)) for row in means] == [0, 1, 2, 3, 4]
-    assert all(row[i] < 0.5 * min(v for j, v in enumerate(row) if j != i) for i, row in enumerate(means))
+    assert all(row[i] < 3.0 for i, row in enumerate(means))  # mean abs error in grey levels
 
 
 def test_looping_starts_again_at_the_first_frame_and_keeps_counting(lossless_video):
