@@ -1,14 +1,21 @@
 """Change detection: did the screen change since the last change we reported?
 
-Works on a small grey thumbnail, so a 1080p frame costs a couple of
-milliseconds. Two measures, either of which reports a change:
+Works on a reduced grey image (960 px wide by default: half of a 1080p frame),
+so a 1080p frame costs about 2-3 ms. Two measures, either of which reports a
+change:
 
 - `score`: the mean absolute difference of the whole thumbnail (0-255): big
   changes (another screen, a dialog, a scroll);
 - `cells`: how many thumbnail pixels differ by more than `cell_threshold`:
-  small local changes (one value of one field). At 160 px wide each thumbnail
-  pixel averages a 12x12 block of a 1080p frame; a changed digit moves such a
-  block by tens of grey levels, capture noise by a few.
+  small local changes (one digit of one field).
+
+Why not a 64-160 px thumbnail: there a one-digit change of a 13 px font in a
+1080p frame moves no thumbnail pixel by more than 1-14 grey levels (the ink
+moves inside the 12x12 block and averages out), which is within capture noise.
+At 960 px the same change moves pixels by 42-180 levels, while an H.264 stream
+of a still 1080p console screen varies by at most 20 (measured; see
+docs/capture.md). Lower `width` for speed where only whole-screen changes
+matter.
 
 The comparison is against the *reference*: the thumbnail of the last frame
 reported as changed (or the first frame). So a slow drift still adds up to a
@@ -54,9 +61,9 @@ class ChangeDetector:
 
     def __init__(
         self,
-        width: int = 160,
+        width: int = 960,
         threshold: float = 1.0,
-        cell_threshold: int = 20,
+        cell_threshold: int = 24,
         min_cells: int = 1,
         ignore: Sequence[Box] = (),
     ) -> None:

@@ -124,3 +124,47 @@ def wait_until(predicate: Callable[[], object], timeout: float, interval: float 
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         time.sleep(interval)
+
+
+class XWindow:
+    """A real X client: an override-redirect window of one colour, with optional text.
+
+    Uses python-xlib on $DISPLAY (the Xvfb fixture), so what ScreenSource grabs
+    was drawn by the X server itself.
+    """
+
+    def __init__(self, x: int, y: int, w: int, h: int, rgb: tuple[int, int, int]) -> None:
+        from Xlib import X, display
+
+        self._X = X
+        self.d = display.Display()
+        screen = self.d.screen()
+        self.rgb = rgb
+        self.win = screen.root.create_window(
+            x, y, w, h, 0, screen.root_depth, X.InputOutput, X.CopyFromParent,
+            background_pixel=self.pixel(rgb), override_redirect=True)
+        self.win.map()
+        self.d.sync()
+        self.font = self.d.open_font("fixed")
+
+    @staticmethod
+    def pixel(rgb: tuple[int, int, int]) -> int:
+        r, g, b = rgb
+        return (r << 16) | (g << 8) | b
+
+    def fill(self, rgb: tuple[int, int, int]) -> None:
+        self.rgb = rgb
+        self.win.change_attributes(background_pixel=self.pixel(rgb))
+        self.win.clear_area()
+        self.d.sync()
+
+    def text(self, x: int, y: int, text: str, rgb: tuple[int, int, int] = (0, 0, 0)) -> None:
+        gc = self.win.create_gc(foreground=self.pixel(rgb), background=self.pixel(self.rgb), font=self.font)
+        self.win.image_text(gc, x, y, text.encode())
+        gc.free()
+        self.d.sync()
+
+    def close(self) -> None:
+        self.win.destroy()
+        self.d.sync()
+        self.d.close()
