@@ -66,7 +66,8 @@ class _NamedAuthenticator(ThreadAuthenticator):
     def set_allowed(self, allowed: Mapping[bytes, str]) -> None:
         self._names = dict(allowed)
         self.allow_any = False
-        self.certs["*"] = {key: True for key in self._names}
+        for domain in ("*", "qcedge"):
+            self.certs[domain] = {key: True for key in self._names}
 
     def curve_user_id(self, client_public_key: bytes) -> str:
         return self._names.get(zmq.utils.z85.encode(client_public_key), "")
@@ -110,6 +111,9 @@ class Receiver:
         self.max_bytes = max_bytes
         self.pub_bind = pub_bind
         self.batch = batch
+        # a frame above this never reaches us: libzmq drops the connection (memory protection);
+        # between max_bytes and this, the message is refused with a clear error ack
+        self.hard_limit = max(4 * max_bytes, 16 * 1024 * 1024)
         self.store = CentralStore(db_path, synchronous=synchronous)
         self.endpoint: str | None = None
         self.pub_endpoint: str | None = None
@@ -137,7 +141,7 @@ class Receiver:
         sock = self._ctx.socket(zmq.ROUTER)
         sock.setsockopt(zmq.LINGER, 0)
         sock.setsockopt(zmq.ROUTER_HANDOVER, 1)  # a station that reconnects takes its identity back
-        sock.setsockopt(zmq.MAXMSGSIZE, 4 * self.max_bytes)  # hard stop: libzmq drops such a peer
+        sock.setsockopt(zmq.MAXMSGSIZE, self.hard_limit)  # hard stop: libzmq drops such a peer
         sock.setsockopt(zmq.SNDHWM, 100000)
         sock.setsockopt(zmq.RCVHWM, 100000)
         if self.keys is not None:
