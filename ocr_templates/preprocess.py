@@ -51,8 +51,9 @@ def dark_on_light(grey: np.ndarray, inner: tuple[int, int, int, int] | None = No
     region = grey[inner[1]:inner[3], inner[0]:inner[2]] if inner is not None else grey
     if region.size == 0:
         region = grey
-    p5, p50, p95 = np.percentile(region, (5, 50, 95))
-    if (p95 - p50) > (p50 - p5) + 4:
+    # extremes rather than p5/p95: a few digits in a big dark box are well under 5% of its pixels
+    lo, mid, hi = np.percentile(region, (0.5, 50, 99.5))
+    if (hi - mid) > (mid - lo) + 4:
         return 255 - grey
     return grey
 
