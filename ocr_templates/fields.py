@@ -46,6 +46,18 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+_CJK = "\u2e80-\u9fff\uf900-\ufaff"
+_JOINERS = r"\^_/\\·@#"   # symbols that join parts of one token (DICOM names 'LI^NA', codes 'A/B')
+_STRAY_SPACE = re.compile(rf"(?<=[{_JOINERS}])\s+|\s+(?=[{_JOINERS}])|(?<=[{_CJK}])\s+(?=[{_CJK}])")
+
+
+def tidy_spaces(text: str) -> str:
+    """Collapse whitespace; drop the spaces recognisers put next to joining symbols ('CAI^ GANG')
+    and between CJK characters ('张 三'). Spaces between words stay."""
+    text = re.sub(r"\s+", " ", text).strip()
+    return _STRAY_SPACE.sub("", text)
+
+
 def _unit_pattern(unit: str) -> re.Pattern[str]:
     """A forgiving pattern for a unit as OCR returns it ('mGy·cm' ~ 'mGy-cm', 'mGycm', 'mGy cm')."""
     unit = normalise(unit)
@@ -160,7 +172,7 @@ def parse_value(text: str, spec: ValueSpec, confidence: float | None = None,
     """
     reasons: list[str] = []
     floor = spec.confidence_floor if spec.confidence_floor is not None else floor
-    s = normalise(text) if spec.type != "text" else re.sub(r"\s+", " ", text).strip()
+    s = normalise(text) if spec.type != "text" else tidy_spaces(text)
     if not s:
         if spec.required:
             return None, False, ["empty: no text read"]
