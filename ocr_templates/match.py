@@ -37,17 +37,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-COARSE_WIDTH = 480          # the frame is searched at about this width first
-COARSE_MIN_SIDE = 4          # an anchor smaller than this at the coarse level is searched finer
-SCALE_STEP = 1.08           # ratio between neighbouring coarse scales
+COARSE_WIDTH = 400          # the frame is searched at about this width first
+COARSE_MIN_SIDE = 3          # an anchor smaller than this at the coarse level is searched finer
+SCALE_STEP = 1.12           # ratio between neighbouring coarse scales
 HYPOTHESES = 3              # coarse peaks verified at full resolution
-FINE_STEPS = (0.96, 0.98, 1.0, 1.02, 1.04)   # scales tried around a coarse hypothesis
+FINE_STEPS = (0.94, 0.96, 0.98, 1.0, 1.02, 1.04, 1.06)   # scales tried around a coarse hypothesis
 FINE_HALF_FROM = 1200       # frames at least this wide are refined at half resolution
 LEAD_MIN = 0.5              # a hypothesis whose own anchor scores below this is dropped
 PHOTO_OK = 12.0             # mean grey-level difference an anchor may show after the common gain/offset
 PHOTO_SPAN = 24.0           # ... beyond that its score fades to 0 over this many levels
 TEXT_CHECK_BELOW = 0.97     # with an engine, text anchors are read when some anchor scores below this
 TEXT_AGREE = 0.9            # similarity (difflib ratio, look-alikes folded) a text anchor must reach
+CONCLUSIVE = 0.97           # Matcher.best stops at a match whose every anchor scores this high
 GOOD_ENOUGH = 0.9           # a verified score this high ends the search early
 BLUR_SIGMA = 1.2            # light blur on both sides: robust to capture-card blur and JPEG
 
@@ -451,9 +452,20 @@ class Matcher:
         return sorted(results, key=lambda r: (not r.matched, -r.score))
 
     def best(self, image: np.ndarray) -> MatchResult | None:
-        """The best-scoring template at or above its threshold, or None."""
+        """The best-scoring template at or above its threshold, or None.
+
+        Templates found on the previous frame are tried first; a conclusive
+        match (every anchor nearly identical) ends the search early.
+        """
         t0 = time.perf_counter()
-        results = self.match_all(image)
+        frame = _Frame(image)
+        results = []
+        for tm in sorted(self._models.values(), key=lambda m: m.last is None):
+            r = self._match(frame, tm, t0)
+            results.append(r)
+            if r.matched and r.score >= CONCLUSIVE and min(r.anchor_scores.values()) >= CONCLUSIVE:
+                break
+        results.sort(key=lambda r: (not r.matched, -r.score))
         hit = next((r for r in results if r.matched), None)
         if hit is not None:
             hit.seconds = time.perf_counter() - t0
