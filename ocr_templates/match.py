@@ -404,14 +404,17 @@ class Matcher:
     def templates(self) -> list[Template]:
         return [m.template for m in self._models.values()]
 
-    def _match(self, frame: _Frame, tm: _TemplateModel, t0: float) -> MatchResult:
-        result = _match_model(frame, tm, t0)
+    def _finish(self, search: _Search) -> MatchResult:
+        result = search.result()
         if result.matched and self.engine is not None:
-            self._confirm_texts(frame, tm, result)
+            self._confirm_texts(search.frame, search.tm, result)
             if not result.matched:
-                tm.last = None
-        result.seconds = time.perf_counter() - t0
+                search.tm.last = None
+        result.seconds = time.perf_counter() - search.t0
         return result
+
+    def _match(self, frame: _Frame, tm: _TemplateModel, t0: float) -> MatchResult:
+        return self._finish(_Search(frame, tm, t0).run())
 
     def _confirm_texts(self, frame: _Frame, tm: _TemplateModel, result: MatchResult) -> None:
         """Read text anchors when some anchor score leaves room for doubt; a wrong text unmatches."""
@@ -454,52 +457,107 @@ class Matcher:
     def best(self, image: np.ndarray) -> MatchResult | None:
         """The best-scoring template at or above its threshold, or None.
 
-        Templates found on the previous frame are tried first; a conclusive
-        match (every anchor nearly identical) ends the search early.
+        Templates are searched side by side: where they were on the previous
+        frame first, then each one's first lead anchor over the whole frame,
+        verified in the order of how well that lead was found; a conclusive match
+        (every anchor nearly identical) ends the search for all.
         """
         t0 = time.perf_counter()
         frame = _Frame(image)
-        results = []
-        for tm in sorted(self._models.values(), key=lambda m: m.last is None):
-            r = self._match(frame, tm, t0)
+        searches = [_Search(frame, tm, t0) for tm in self._models.values()]
+        results: list[MatchResult] = []
+
+        def settle(done: _Search) -> bool:
+            r = self._finish(done)
             results.append(r)
-            if r.matched and r.score >= CONCLUSIVE and min(r.anchor_scores.values()) >= CONCLUSIVE:
-                break
-        results.sort(key=lambda r: (not r.matched, -r.score))
-        hit = next((r for r in results if r.matched), None)
+            return r.matched and done.conclusive
+
+        for s in searches:
+            if s.finished and s.conclusive and settle(s):
+                return self._pick(results, t0)
+        open_ = [s for s in searches if not (s.finished and s.conclusive)]
+        while open_:
+            for s in open_:
+                s.coarse()
+            open_.sort(key=lambda s: -s.peak)
+            still = []
+            for s in open_:
+                s.verify()
+                if s.finished:
+                    if settle(s):
+                        return self._pick(results, t0)
+                else:
+                    still.append(s)
+            open_ = still
+        return self._pick(results, t0)
+
+    @staticmethod
+    def _pick(results: list[MatchResult], t0: float) -> MatchResult | None:
+        hit = max((r for r in results if r.matched), key=lambda r: r.score, default=None)
         if hit is not None:
             hit.seconds = time.perf_counter() - t0
         return hit
 
 
-def _match_model(frame: _Frame, tm: _TemplateModel, t0: float) -> MatchResult:
-    tid = tm.template.id
-    settings = tm.template.match
-    threshold, floor = settings.threshold, settings.anchor_floor
-    good = max(threshold, GOOD_ENOUGH)
-    best: Verified = (0.0, 1.0, 0.0, 0.0, {am.anchor.name: 0.0 for am in tm.anchors})
-    # warm start: the screen is often where it was on the previous frame
-    if tm.last is not None:
-        cand = _verify(frame, tm, *tm.last)
-        if cand[0] >= good:
-            best = cand
-    if best[0] < good:
-        radius = max(6, round(3 / min(1.0, COARSE_WIDTH / max(frame.w, 1))))
-        for lead in tm.coarse:
-            for _, s, ox, oy in _coarse(frame, tm, lead):
-                cand = _verify(frame, tm, s, ox, oy, lead, radius)
-                if cand[0] > best[0]:
-                    best = cand
-                if best[0] >= good:
-                    break
-            if best[0] >= threshold:
-                break
-    score, s, ox, oy, scores = best
-    matched = score >= threshold and min(scores.values()) >= floor
-    tm.last = (s, ox, oy) if matched else None
-    return MatchResult(template_id=tid, score=round(float(score), 4), matched=matched, scale=round(s, 5),
-                       offset=(round(ox, 2), round(oy, 2)), anchor_scores=scores,
-                       seconds=time.perf_counter() - t0)
+class _Search:
+    """The search for one template in one frame, in steps: warm start, then one lead anchor at a time."""
+
+    def __init__(self, frame: _Frame, tm: _TemplateModel, t0: float) -> None:
+        self.frame, self.tm, self.t0 = frame, tm, t0
+        settings = tm.template.match
+        self.threshold, self.floor = settings.threshold, settings.anchor_floor
+        self.good = max(self.threshold, GOOD_ENOUGH)
+        self.best: Verified = (0.0, 1.0, 0.0, 0.0, {am.anchor.name: 0.0 for am in tm.anchors})
+        self.leads = list(tm.coarse)
+        self.pending: list[Hypothesis] = []
+        self.lead: _AnchorModel | None = None
+        if tm.last is not None:  # warm start: the screen is often where it was on the previous frame
+            cand = _verify(frame, tm, *tm.last)
+            if cand[0] >= self.good:
+                self.best = cand
+
+    @property
+    def finished(self) -> bool:
+        return self.best[0] >= self.good or (not self.leads and not self.pending) or \
+            (self.best[0] >= self.threshold and not self.pending)
+
+    @property
+    def conclusive(self) -> bool:
+        return self.best[0] >= CONCLUSIVE and min(self.best[4].values()) >= CONCLUSIVE
+
+    @property
+    def peak(self) -> float:
+        return self.pending[0][0] if self.pending else 0.0
+
+    def coarse(self) -> None:
+        """Search the next lead anchor over the whole frame (hypotheses wait in `pending`)."""
+        if not self.pending and self.leads and not self.finished:
+            self.lead = self.leads.pop(0)
+            self.pending = _coarse(self.frame, self.tm, self.lead)
+
+    def verify(self) -> None:
+        radius = max(6, round(3 / min(1.0, COARSE_WIDTH / max(self.frame.w, 1))))
+        while self.pending:
+            _, s, ox, oy = self.pending.pop(0)
+            cand = _verify(self.frame, self.tm, s, ox, oy, self.lead, radius)
+            if cand[0] > self.best[0]:
+                self.best = cand
+            if self.best[0] >= self.good:
+                self.pending.clear()
+
+    def run(self) -> "_Search":
+        while not self.finished:
+            self.coarse()
+            self.verify()
+        return self
+
+    def result(self) -> MatchResult:
+        score, s, ox, oy, scores = self.best
+        matched = score >= self.threshold and min(scores.values()) >= self.floor
+        self.tm.last = (s, ox, oy) if matched else None
+        return MatchResult(template_id=self.tm.template.id, score=round(float(score), 4), matched=matched,
+                           scale=round(s, 5), offset=(round(ox, 2), round(oy, 2)), anchor_scores=dict(scores),
+                           seconds=time.perf_counter() - self.t0)
 
 
 def match_template(image: np.ndarray, template: Template, reference: np.ndarray | None = None,
