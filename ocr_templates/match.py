@@ -48,6 +48,7 @@ PHOTO_OK = 12.0             # mean grey-level difference an anchor may show afte
 PHOTO_SPAN = 24.0           # ... beyond that its score fades to 0 over this many levels
 TEXT_CHECK_BELOW = 0.97     # with an engine, text anchors are read when some anchor scores below this
 TEXT_AGREE = 0.9            # similarity (difflib ratio, look-alikes folded) a text anchor must reach
+RESCORE_BELOW = 0.95        # an anchor scoring less at the fitted place is also tried 1.5 % bigger/smaller
 CONCLUSIVE = 0.97           # Matcher.best stops at a match whose every anchor scores this high
 GOOD_ENOUGH = 0.9           # a verified score this high ends the search early
 BLUR_SIGMA = 1.2            # light blur on both sides: robust to capture-card blur and JPEG
@@ -254,10 +255,25 @@ def _score(frame: _Frame, am: _AnchorModel, scale: float, ox: float, oy: float, 
            ) -> tuple[float, np.ndarray | None, np.ndarray | None]:
     """(NCC, frame pixels, reference pixels) of the anchor where (scale, ox, oy) puts it.
 
-    Full resolution; a search of a pixel or two absorbs rounding.
+    Full resolution; a search of a pixel or two absorbs rounding. When the
+    anchor is not nearly identical there, sizes 1.5 % either side and a pixel
+    more are tried too: a UI drawn at another scale renders text a little
+    wider or narrower than a plain zoom (long anchors notice).
     """
+    best: tuple[float, np.ndarray | None, np.ndarray | None] = (0.0, None, None)
+    for k, r in ((1.0, radius), (0.985, radius + 1), (1.015, radius + 1)):
+        if k != 1.0 and best[0] >= RESCORE_BELOW:
+            break
+        found = _score_at(frame, am, scale, ox, oy, r, k)
+        if found[0] > best[0] or best[1] is None:
+            best = found
+    return best
+
+
+def _score_at(frame: _Frame, am: _AnchorModel, scale: float, ox: float, oy: float, radius: int, k: float
+              ) -> tuple[float, np.ndarray | None, np.ndarray | None]:
     ph, pw = am.patch.shape[:2]
-    w, h = max(2, round(pw * scale)), max(2, round(ph * scale))
+    w, h = max(2, round(pw * scale * k)), max(2, round(ph * scale * k))
     x = round(ox + am.centre[0] * scale - w / 2)
     y = round(oy + am.centre[1] * scale - h / 2)
     pad = 4
@@ -343,6 +359,17 @@ def _verify(frame: _Frame, tm: _TemplateModel, scale: float, ox: float, oy: floa
     s, fx, fy = _fit(pts, fallback)
     if not (tm.min_scale * 0.97 <= s <= tm.max_scale * 1.03) or abs(math.log(s / fallback)) > 0.05:
         s, fx, fy = _fit(pts, fallback) if len(pts) == 1 else (fallback, ox, oy)
+    elif len(pts) >= 2:
+        # once more, every anchor searched close to where the fit puts it: a steadier scale
+        again = []
+        for am in tm.anchors:
+            sc, _, cx, cy = _search(frame, am, s, fx, fy, 3, (1.0,))
+            if sc > 0.5:
+                again.append((am.centre, (cx, cy), am.anchor.weight * sc))
+        if len(again) >= 2:
+            s2, fx2, fy2 = _fit(again, s)
+            if abs(math.log(s2 / s)) <= 0.03:
+                s, fx, fy = s2, fx2, fy2
     # score every anchor where the fit puts it (a 1-2 px search absorbs rounding)
     found = [(am, *_score(frame, am, s, fx, fy)) for am in tm.anchors]
     pairs = [(f, r) for _, _, f, r in found if f is not None]
@@ -512,14 +539,22 @@ class _Search:
         self.pending: list[Hypothesis] = []
         self.lead: _AnchorModel | None = None
         if tm.last is not None:  # warm start: the screen is often where it was on the previous frame
-            cand = _verify(frame, tm, *tm.last)
-            if cand[0] >= self.good:
-                self.best = cand
+            self._offer(_verify(frame, tm, *tm.last))
+            if not self._passes(self.best) or self.best[0] < self.good:
+                self.best = (0.0, 1.0, 0.0, 0.0, {am.anchor.name: 0.0 for am in tm.anchors})
+
+    def _passes(self, cand: Verified) -> bool:
+        return cand[0] >= self.threshold and min(cand[4].values()) >= self.floor
+
+    def _offer(self, cand: Verified) -> None:
+        if (self._passes(cand), cand[0]) > (self._passes(self.best), self.best[0]):
+            self.best = cand
 
     @property
     def finished(self) -> bool:
-        return self.best[0] >= self.good or (not self.leads and not self.pending) or \
-            (self.best[0] >= self.threshold and not self.pending)
+        ok = self._passes(self.best)
+        return (ok and self.best[0] >= self.good) or (ok and not self.pending) or \
+            (not self.leads and not self.pending)
 
     @property
     def conclusive(self) -> bool:
@@ -539,10 +574,8 @@ class _Search:
         radius = max(6, round(3 / min(1.0, COARSE_WIDTH / max(self.frame.w, 1))))
         while self.pending:
             _, s, ox, oy = self.pending.pop(0)
-            cand = _verify(self.frame, self.tm, s, ox, oy, self.lead, radius)
-            if cand[0] > self.best[0]:
-                self.best = cand
-            if self.best[0] >= self.good:
+            self._offer(_verify(self.frame, self.tm, s, ox, oy, self.lead, radius))
+            if self._passes(self.best) and self.best[0] >= self.good:
                 self.pending.clear()
 
     def run(self) -> "_Search":
