@@ -64,7 +64,7 @@ def _unit_pattern(unit: str) -> re.Pattern[str]:
     parts = []
     for ch in unit:
         if ch in "·.*-/ ×x":
-            parts.append(r"[\s·.*\-/×xX]?")
+            parts.append(r"[\s·.*\-/×xX]{0,3}")
         elif ch.isalpha():
             alts = {ch, ch.lower(), ch.upper()}
             if ch.lower() == "l" or ch == "I":
@@ -92,8 +92,15 @@ def _confusion_map(spec: ValueSpec) -> dict[str, str]:
         return {}
     if isinstance(spec.confusions, dict):
         return dict(spec.confusions)
-    if spec.confusions is True or spec.type in NUMERIC_TYPES or spec.type in ("date", "time", "datetime"):
+    if spec.confusions is True or spec.type in NUMERIC_TYPES:
         return dict(DIGIT_CONFUSIONS)
+    if spec.type in ("date", "time", "datetime"):
+        if spec.format and _tolerant(spec.format) is None:
+            return {}  # month names ('Oct') must keep their letters
+        mapping = dict(DIGIT_CONFUSIONS)
+        if spec.type == "datetime":
+            mapping.pop("T", None)  # ISO 'T' between date and time
+        return mapping
     return {}
 
 
@@ -113,14 +120,61 @@ def fix_confusions(text: str, mapping: dict[str, str], numeric: bool) -> tuple[s
     return "".join(out), notes
 
 
+_DIRECTIVE = {"Y": r"(\d{4})", "m": r"(\d{2})", "d": r"(\d{2})", "H": r"(\d{2})", "M": r"(\d{2})", "S": r"(\d{2})"}
+_SEPARATORS = r"[\s:：.,;/\-]{0,2}"
+
+
+def _tolerant(fmt: str) -> tuple[re.Pattern[str], list[str]] | None:
+    """A pattern for a numeric format whose separators OCR may have misread or dropped.
+
+    Only formats made of %Y %m %d %H %M %S (fixed width) and separators qualify:
+    with fixed widths, '09 23' or '0923' for %H:%M is unambiguous.
+    """
+    parts, order, i = [], [], 0
+    while i < len(fmt):
+        if fmt[i] == "%" and i + 1 < len(fmt):
+            d = fmt[i + 1]
+            if d not in _DIRECTIVE:
+                return None
+            parts.append(_DIRECTIVE[d])
+            order.append(d)
+            i += 2
+        else:
+            if fmt[i].isalnum():
+                return None
+            j = i
+            while j < len(fmt) and fmt[j] != "%":
+                j += 1
+            parts.append(_SEPARATORS)
+            i = j
+    return re.compile("^" + "".join(parts) + "$"), order
+
+
 def _strptime(s: str, fmt: str) -> dt.datetime | None:
-    """strptime, then again without spaces (recognisers drop or add the space between date and time)."""
-    for text, form in ((s, fmt), (s.replace(" ", ""), fmt.replace(" ", ""))):
-        try:
-            return dt.datetime.strptime(text, form)
-        except ValueError:
-            continue
-    return None
+    """Parse with a strftime format.
+
+    A numeric format (%Y %m %d %H %M %S and separators) is read with fixed widths,
+    as strftime writes it: '9:5' is not '%H:%M' (a digit was lost), while a
+    misread or dropped separator is forgiven ('09 23', '0923'). Other formats
+    go to strptime (and again without spaces).
+    """
+    tol = _tolerant(fmt)
+    if tol is None:
+        for text, form in ((s, fmt), (s.replace(" ", ""), fmt.replace(" ", ""))):
+            try:
+                return dt.datetime.strptime(text, form)
+            except ValueError:
+                continue
+        return None
+    m = tol[0].match(s.strip())
+    if not m:
+        return None
+    got = dict(zip(tol[1], (int(g) for g in m.groups())))
+    try:
+        return dt.datetime(got.get("Y", 1900), got.get("m", 1), got.get("d", 1), got.get("H", 0), got.get("M", 0),
+                           got.get("S", 0))
+    except ValueError:
+        return None
 
 
 def _parse_date(s: str, fmt: str | None) -> dt.date | None:
@@ -130,8 +184,12 @@ def _parse_date(s: str, fmt: str | None) -> dt.date | None:
     for pat in _DATE_PATTERNS:
         m = pat.match(s)
         if m:
+            mo, d = m["m"], m["d"]
+            # a zero-padded display pads both: '2024-03-5' lost a digit
+            if (mo.startswith("0") or d.startswith("0")) and (len(mo) == 1 or len(d) == 1):
+                return None
             try:
-                return dt.date(int(m["y"]), int(m["m"]), int(m["d"]))
+                return dt.date(int(m["y"]), int(mo), int(d))
             except ValueError:
                 return None
     return None

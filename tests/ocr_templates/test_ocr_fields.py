@@ -108,3 +108,17 @@ def test_empty_required_and_optional():
 def test_confusions_can_be_turned_off_or_replaced():
     assert not parse_value("12O", spec(type="integer", confusions=False))[1]
     assert parse_value("12#", spec(type="integer", confusions={"#": "0"}))[0] == 120
+
+
+def test_format_dates_forgive_separators_but_not_lost_digits():
+    s = spec(type="datetime", format="%Y/%m/%d %H:%M")
+    for text in ("2025/03/12 09:23", "2025/03/12 09 23", "2025/03/12 09.23", "2025/03/1209:23"):
+        assert parse_value(text, s)[:2] == (dt.datetime(2025, 3, 12, 9, 23), True), text
+    for text in ("2025/03/12 09:2", "2025/3/12 09:23", "2025/03/12"):
+        assert not parse_value(text, s)[1], text
+    assert not parse_value("2024-03-5", spec(type="date"))[1]      # padded month, unpadded day
+    assert parse_value("2024-3-5", spec(type="date"))[0] == dt.date(2024, 3, 5)
+
+
+def test_month_names_keep_their_letters():
+    assert parse_value("05 Oct 2024", spec(type="date", format="%d %b %Y"))[0] == dt.date(2024, 10, 5)
