@@ -49,6 +49,9 @@ PHOTO_SPAN = 24.0           # ... beyond that its score fades to 0 over this man
 TEXT_CHECK_BELOW = 0.97     # with an engine, text anchors are read when some anchor scores below this
 TEXT_AGREE = 0.9            # similarity (difflib ratio, look-alikes folded) a text anchor must reach
 RESCORE_BELOW = 0.95        # an anchor scoring less at the fitted place is also tried 1.5 % bigger/smaller
+LOCAL_CHECK = 10.0          # a character-sized spot differing this much (grey levels) has text anchors read
+LOCAL_OK = 22.0             # ... and anchors that cannot be read lose score beyond this
+LOCAL_SPAN = 20.0
 CONCLUSIVE = 0.97           # Matcher.best stops at a match whose every anchor scores this high
 GOOD_ENOUGH = 0.9           # a verified score this high ends the search early
 BLUR_SIGMA = 1.2            # light blur on both sides: robust to capture-card blur and JPEG
@@ -127,6 +130,7 @@ class _TemplateModel:
 
         self.coarse = sorted(self.anchors, key=rank, reverse=True)[:2]
         self.last: tuple[float, float, float] | None = None   # last good (scale, ox, oy)
+        self.text_checked = False   # an OCR engine reads text anchors (set by Matcher)
 
 
 class _Frame:
@@ -292,7 +296,7 @@ def _score_at(frame: _Frame, am: _AnchorModel, scale: float, ox: float, oy: floa
     return max(0.0, float(mx)), win[ly:ly + h, lx:lx + w], patch
 
 
-def _photometric(pairs: list[tuple[np.ndarray, np.ndarray]]) -> list[float]:
+def _photometric(pairs: list[tuple[np.ndarray, np.ndarray]]) -> list[tuple[float, float]]:
     """Mean absolute difference (grey levels) of each anchor after one gain and offset for all anchors.
 
     NCC ignores brightness and contrast per anchor, so a tab drawn active in the
@@ -306,7 +310,13 @@ def _photometric(pairs: list[tuple[np.ndarray, np.ndarray]]) -> list[float]:
     gain = float(((ref - ref.mean()) * (frm - frm.mean())).mean() / var) if var > 1e-6 else 1.0
     gain = min(max(gain, 0.5), 2.0)
     off = float(frm.mean() - gain * ref.mean())
-    return [float(np.abs(f.astype(np.float64) - (gain * r + off)).mean()) for f, r in pairs]
+    out = []
+    for f, r in pairs:
+        diff = np.abs(f.astype(np.float32) - (gain * r.astype(np.float32) + off))
+        k = max(3, min(f.shape[:2]))  # about one character
+        local = cv2.blur(diff, (k, k), borderType=cv2.BORDER_REFLECT)
+        out.append((float(diff.mean()), float(local.max())))
+    return out
 
 
 def _fit(points: list[tuple[tuple[float, float], tuple[float, float], float]], fallback_scale: float
@@ -326,7 +336,12 @@ def _fit(points: list[tuple[tuple[float, float], tuple[float, float], float]], f
     return s, float(qm[0] - s * rm[0]), float(qm[1] - s * rm[1])
 
 
-Verified = tuple[float, float, float, float, dict[str, float]]   # (score, scale, ox, oy, anchor scores)
+# (score, scale, ox, oy, anchor scores, anchor local differences)
+Verified = tuple[float, float, float, float, dict[str, float], dict[str, float]]
+
+
+def _nothing(tm: "_TemplateModel", scale: float = 1.0, ox: float = 0.0, oy: float = 0.0) -> Verified:
+    return 0.0, scale, ox, oy, {am.anchor.name: 0.0 for am in tm.anchors}, {}
 
 
 def _verify(frame: _Frame, tm: _TemplateModel, scale: float, ox: float, oy: float,
@@ -342,7 +357,7 @@ def _verify(frame: _Frame, tm: _TemplateModel, scale: float, ox: float, oy: floa
         sc, s1, cx, cy = _search(frame, lead, scale, ox, oy, radius, FINE_STEPS)
         if sc < LEAD_MIN:  # the anchor that made the hypothesis is not really there
             return sc * lead.anchor.weight / sum(am.anchor.weight for am in tm.anchors), scale, ox, oy, \
-                {am.anchor.name: (round(max(sc, 0.0), 4) if am is lead else 0.0) for am in tm.anchors}
+                {am.anchor.name: (round(max(sc, 0.0), 4) if am is lead else 0.0) for am in tm.anchors}, {}
         scale, fallback = s1, s1
         ox, oy = cx - lead.centre[0] * s1, cy - lead.centre[1] * s1
     lc = lead.centre if lead is not None else None
@@ -355,7 +370,7 @@ def _verify(frame: _Frame, tm: _TemplateModel, scale: float, ox: float, oy: floa
         if sc > 0.5:
             pts.append((am.centre, (cx, cy), am.anchor.weight * sc))
     if not pts:
-        return 0.0, scale, ox, oy, {am.anchor.name: 0.0 for am in tm.anchors}
+        return _nothing(tm, scale, ox, oy)
     s, fx, fy = _fit(pts, fallback)
     if not (tm.min_scale * 0.97 <= s <= tm.max_scale * 1.03) or abs(math.log(s / fallback)) > 0.05:
         s, fx, fy = _fit(pts, fallback) if len(pts) == 1 else (fallback, ox, oy)
@@ -375,17 +390,22 @@ def _verify(frame: _Frame, tm: _TemplateModel, scale: float, ox: float, oy: floa
     pairs = [(f, r) for _, _, f, r in found if f is not None]
     mads = iter(_photometric(pairs)) if pairs else iter(())
     scores: dict[str, float] = {}
+    locals_: dict[str, float] = {}
     total = wsum = 0.0
     for am, ncc, f, _ in found:
         sc = ncc
         if f is not None:
-            mad = next(mads)
+            mad, local = next(mads)
+            locals_[am.anchor.name] = local
             if mad > PHOTO_OK:  # same shapes, other shades: not the taught state of this screen
                 sc *= max(0.0, 1.0 - (mad - PHOTO_OK) / PHOTO_SPAN)
+            if local > LOCAL_OK and not (am.anchor.text and tm.text_checked):
+                # one spot differs (another word in a title): unless OCR will read the anchor's text, it counts
+                sc *= max(0.0, 1.0 - (local - LOCAL_OK) / LOCAL_SPAN)
         scores[am.anchor.name] = round(sc, 4)
         total += am.anchor.weight * sc
         wsum += am.anchor.weight
-    return total / wsum, s, fx, fy, scores
+    return total / wsum, s, fx, fy, scores, locals_
 
 
 def _fold(text: str) -> str:
@@ -425,6 +445,8 @@ class Matcher:
         references = references or {}
         self._models = {t.id: _TemplateModel(t, references.get(t.id)) for t in templates}
         self.engine = engine
+        for tm in self._models.values():
+            tm.text_checked = engine is not None
         self._text_cache: dict[bytes, str] = {}
 
     @property
@@ -434,7 +456,7 @@ class Matcher:
     def _finish(self, search: _Search) -> MatchResult:
         result = search.result()
         if result.matched and self.engine is not None:
-            self._confirm_texts(search.frame, search.tm, result)
+            self._confirm_texts(search.frame, search.tm, result, search.best[5])
             if not result.matched:
                 search.tm.last = None
         result.seconds = time.perf_counter() - search.t0
@@ -443,14 +465,18 @@ class Matcher:
     def _match(self, frame: _Frame, tm: _TemplateModel, t0: float) -> MatchResult:
         return self._finish(_Search(frame, tm, t0).run())
 
-    def _confirm_texts(self, frame: _Frame, tm: _TemplateModel, result: MatchResult) -> None:
-        """Read text anchors when some anchor score leaves room for doubt; a wrong text unmatches."""
-        if min(result.anchor_scores.values()) >= TEXT_CHECK_BELOW:
-            return
+    def _confirm_texts(self, frame: _Frame, tm: _TemplateModel, result: MatchResult,
+                       local: dict[str, float]) -> None:
+        """Read text anchors when the picture leaves room for doubt; a wrong text unmatches.
+
+        Doubt: some anchor scores below TEXT_CHECK_BELOW, or differs from the
+        reference in one spot (LOCAL_CHECK: a changed word looks like that).
+        """
+        doubt = min(result.anchor_scores.values()) < TEXT_CHECK_BELOW
         from ocr_templates.preprocess import prepare_crop
 
         for am in tm.anchors:
-            if not am.anchor.text:
+            if not am.anchor.text or not (doubt or local.get(am.anchor.name, 0.0) > LOCAL_CHECK):
                 continue
             x, y, w, h = result.box_to_frame(am.anchor.box.as_tuple())
             crop = np.ascontiguousarray(frame.raw[max(0, y):y + h, max(0, x):x + w])
@@ -534,14 +560,14 @@ class _Search:
         settings = tm.template.match
         self.threshold, self.floor = settings.threshold, settings.anchor_floor
         self.good = max(self.threshold, GOOD_ENOUGH)
-        self.best: Verified = (0.0, 1.0, 0.0, 0.0, {am.anchor.name: 0.0 for am in tm.anchors})
+        self.best: Verified = _nothing(tm)
         self.leads = list(tm.coarse)
         self.pending: list[Hypothesis] = []
         self.lead: _AnchorModel | None = None
         if tm.last is not None:  # warm start: the screen is often where it was on the previous frame
             self._offer(_verify(frame, tm, *tm.last))
             if not self._passes(self.best) or self.best[0] < self.good:
-                self.best = (0.0, 1.0, 0.0, 0.0, {am.anchor.name: 0.0 for am in tm.anchors})
+                self.best = _nothing(tm)
 
     def _passes(self, cand: Verified) -> bool:
         return cand[0] >= self.threshold and min(cand[4].values()) >= self.floor
@@ -585,7 +611,7 @@ class _Search:
         return self
 
     def result(self) -> MatchResult:
-        score, s, ox, oy, scores = self.best
+        score, s, ox, oy, scores, _ = self.best
         matched = score >= self.threshold and min(scores.values()) >= self.floor
         self.tm.last = (s, ox, oy) if matched else None
         return MatchResult(template_id=self.tm.template.id, score=round(float(score), 4), matched=matched,

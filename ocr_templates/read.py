@@ -82,9 +82,9 @@ def read_screen(image: np.ndarray, template: Template, match: MatchResult | None
     is marked invalid (the reading needs review).
     """
     t0 = time.perf_counter()
-    if match is None:
-        match = match_template(image, template)
     engine = engine or get_engine("ppocr")
+    if match is None:
+        match = match_template(image, template, engine=engine)
     floor = template.confidence_floor
 
     singles: list[tuple[Field_, _Cell]] = []

@@ -218,15 +218,18 @@ FORM_FIELDS = [("name", "姓名", (120, 80, 160, 28)), ("sex", "性别", (120, 1
 FORM_ANCHORS = [("form_title", (10, 6, 260, 24)), ("form_heading", (20, 44, 200, 26))]
 
 
-def render_form(values: dict[str, str], pos: tuple[int, int] = FORM_WINDOW, desktop: tuple[int, int] = REF_SIZE
-                ) -> np.ndarray:
+FORM_TITLE = "RIS 放射登记 Registration"
+
+
+def render_form(values: dict[str, str], pos: tuple[int, int] = FORM_WINDOW, desktop: tuple[int, int] = REF_SIZE,
+                title: str = FORM_TITLE) -> np.ndarray:
     W, H = desktop
     img = Image.new("RGB", (W, H), (30, 90, 60))
     d = ImageDraw.Draw(img)
     ox, oy = pos
     d.rectangle([ox, oy, ox + 700, oy + 420], fill=(250, 248, 240), outline=(60, 60, 60))
     d.rectangle([ox, oy, ox + 700, oy + 34], fill=(120, 30, 30))
-    d.text((ox + 12, oy + 6), "RIS 放射登记 Registration", font=_font(CJK, 16), fill="white")
+    d.text((ox + 12, oy + 6), title, font=_font(CJK, 16), fill="white")
     d.text((ox + 24, oy + 46), "登记信息 / 患者资料", font=_font(CJK_BOLD, 16), fill=(120, 30, 30))
     for name, label, (x, y, w, h) in FORM_FIELDS:
         d.text((ox + x - 100, oy + y + 4), label, font=_font(WQY, 15), fill=(40, 40, 40))
@@ -242,7 +245,8 @@ def write_form_template(folder: Path) -> Path:
     data = {
         "schema": "qcedge.template/1", "id": "synth-form", "version": "2", "title": "RIS registration (synthetic)",
         "reference": {"image": "synth_form.png", "width": REF_SIZE[0], "height": REF_SIZE[1]},
-        "anchors": [{"name": n, "box": [x + ox, y + oy, w, h]} for n, (x, y, w, h) in FORM_ANCHORS],
+        "anchors": [{"name": n, "box": [x + ox, y + oy, w, h], **({"text": FORM_TITLE} if n == "form_title" else {})}
+                    for n, (x, y, w, h) in FORM_ANCHORS],
         "fields": [
             {"name": "name", "label": "姓名", "box": [ox + 120, oy + 80, 160, 28], "personal": True},
             {"name": "sex", "label": "性别", "box": [ox + 120, oy + 120, 80, 28], "type": "enum", "choices": ["男", "女"]},

@@ -1,6 +1,8 @@
 """Finding a taught screen: right template, right place and scale, nothing on foreign screens."""
 from __future__ import annotations
 
+import cv2
+import numpy as np
 import pytest
 
 from ocr_templates import TemplateError
@@ -75,3 +77,25 @@ def test_flat_anchor_is_a_template_error(pack, dose_template):
 def test_not_an_image(dose_template):
     with pytest.raises(ValueError, match="not an image"):
         match_template(None, dose_template)
+
+
+def test_text_anchor_rejects_a_near_miss_of_the_same_program(form_template, engine):
+    """Same window, same layout, another screen: only the title's words differ."""
+    values = {"name": "李娜", "sex": "男", "age": "7", "exam": "头颅MR"}
+    near = synth.render_form(values, pos=(420, 260), title="RIS 放射预约 Registration")
+    right = synth.render_form(values, pos=(420, 260))
+    with_text = Matcher([form_template], engine=engine)
+    assert with_text.best(right).template_id == "synth-form"
+    assert with_text.best(near) is None
+    scores = with_text.match_all(near)[0].anchor_scores
+    assert scores["form_title"] <= 0.5 and scores["form_heading"] > 0.95
+
+
+def test_mouse_pointer_on_a_text_anchor_still_matches(form_template, engine):
+    img = synth.render_form({"name": "李娜"}, pos=(420, 260))
+    x, y = 420 + 60, 260 + 10   # on the title text
+    pts = np.array([[0, 0], [0, 17], [4, 13], [7, 19], [9, 18], [6, 12], [12, 12]]) + [x, y]
+    cv2.fillPoly(img, [pts], (255, 255, 255))
+    cv2.polylines(img, [pts], True, (0, 0, 0), 1)
+    hit = Matcher([form_template], engine=engine).best(img)
+    assert hit is not None and hit.template_id == "synth-form"
