@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-VARIANTS = ("clean", "moved", "scaled125", "hdmi")
+VARIANTS = ("clean", "moved", "scaled125", "hdmi", "hdmi075")   # hdmi075: synthetic stress case, no target
 TARGETS = {"clean": 99.5, "moved": 99.0, "scaled125": 99.0, "hdmi": 98.0}
 
 
@@ -87,6 +87,9 @@ def synth_cases(limit: int | None, folder: Path) -> tuple[list[Case], list[Any]]
                               "ctdi": f"{r['ctdi']:.2f}", "dlp": f"{r['dlp']:.1f}"} for r in s.rows]}
         for variant, make in synth.VARIANTS.items():
             cases.append(Case("synth", "synth_dose", variant, None, "synth-dose", truth, tables, make(s, seed)))
+        # a 2560x1440 console captured at 1920x1080: text at 0.75 of its size, blurred, JPEG
+        small = synth.hdmi(synth.render(s, desktop=(2560, 1440), pos=(300 + seed % 7 * 40, 200), seed=seed))
+        cases.append(Case("synth", "synth_dose", "hdmi075", None, "synth-dose", truth, tables, small))
     cases.append(Case("synth", "foreign_synth_desktop", "clean", None, None, image=synth.plain_desktop()))
     return cases, templates
 
@@ -287,7 +290,7 @@ def report(args, sets, acc, match_rows, naive, read_ms_all, field_ms_all, twenty
                        f"{t.pct(t.clean_exact):.2f}% | {t.pct(t.flagged):.2f}% | {t.silent} | {med:.0f} |")
         out.append("")
         total = Tally()
-        for v in VARIANTS:
+        for v in TARGETS:
             pv = per_variant.get(v)
             if not pv or not pv.fields:
                 continue

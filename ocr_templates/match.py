@@ -12,8 +12,17 @@ stages:
    scale and offset are fitted to the anchor centres (least squares), and each
    anchor is scored (normalised cross-correlation) at its fitted place.
 
-The score is the weighted mean of the anchor scores; the template matches when
-it reaches `match.threshold`. Per-anchor scores are in `MatchResult.anchor_scores`.
+Each anchor's score is lowered when its shades differ beyond one gain/offset
+shared by all anchors (same text, other background: an inactive tab), or when
+one character-sized spot differs (another word). With an OCR engine, such a
+spot (or any anchor below 0.97) makes the Matcher read the anchors that have a
+`text`, and a text that disagrees unmatches the template.
+
+The template matches when the weighted mean of the anchor scores reaches
+`match.threshold` and every anchor reaches `match.anchor_threshold`.
+Per-anchor scores are in `MatchResult.anchor_scores`. `Matcher.best` searches
+all templates side by side and stops at a conclusive match; warm starts from
+the previous frame's position make a repeated screen cost a few milliseconds.
 """
 from __future__ import annotations
 
