@@ -223,8 +223,7 @@ def run(args: argparse.Namespace) -> tuple[str, bool]:
             img = case.load()
             if img is None:
                 raise SystemExit(f"cannot read {case.image_path}")
-            for m in matcher._models.values():   # cold: no memory of the previous frame's position
-                m.last = None
+            matcher.reset()                        # cold: no memory of earlier frames (position, scale)
             t0 = time.perf_counter()
             hit = matcher.best(img)
             cold = (time.perf_counter() - t0) * 1000

@@ -61,6 +61,7 @@ RESCORE_BELOW = 0.95        # an anchor scoring less at the fitted place is also
 LOCAL_CHECK = 10.0          # a character-sized spot differing this much (grey levels) has text anchors read
 LOCAL_OK = 22.0             # ... and anchors that cannot be read lose score beyond this
 LOCAL_SPAN = 20.0
+PROBE_MIN = 0.7             # coarse peak a quick probe at the usual scale must reach to be verified
 CONCLUSIVE = 0.97           # Matcher.best stops at a match whose every anchor scores this high
 GOOD_ENOUGH = 0.9           # a verified score this high ends the search early
 BLUR_SIGMA = 1.2            # light blur on both sides: robust to capture-card blur and JPEG
@@ -139,6 +140,7 @@ class _TemplateModel:
 
         self.coarse = sorted(self.anchors, key=rank, reverse=True)[:2]
         self.last: tuple[float, float, float] | None = None   # last good (scale, ox, oy)
+        self.usual_scale = min(max(1.0, self.min_scale), self.max_scale)   # probed first: last scale seen
         self.text_checked = False   # an OCR engine reads text anchors (set by Matcher)
 
 
@@ -190,13 +192,14 @@ def _ncc(image: np.ndarray, patch: np.ndarray) -> np.ndarray | None:
 Hypothesis = tuple[float, float, float, float]   # (coarse score, scale, ox, oy)
 
 
-def _coarse(frame: _Frame, tm: _TemplateModel, am: _AnchorModel) -> list[Hypothesis]:
-    """Hypotheses from searching one anchor over the whole (reduced) frame at every scale."""
+def _coarse(frame: _Frame, tm: _TemplateModel, am: _AnchorModel, scales: Sequence[float] | None = None
+            ) -> list[Hypothesis]:
+    """Hypotheses from searching one anchor over the whole (reduced) frame at every scale (or `scales`)."""
     f = _coarse_factor(frame, am, tm.min_scale)
     img = frame.level(f)
     ph, pw = am.patch.shape[:2]
     peaks: list[Hypothesis] = []
-    for s in tm.scales:
+    for s in (tm.scales if scales is None else scales):
         w, h = round(pw * s * f), round(ph * s * f)
         if w < 3 or h < 3:
             continue
@@ -462,6 +465,12 @@ class Matcher:
     def templates(self) -> list[Template]:
         return [m.template for m in self._models.values()]
 
+    def reset(self) -> None:
+        """Forget where and at what scale each template was last seen (the next match starts cold)."""
+        for tm in self._models.values():
+            tm.last = None
+            tm.usual_scale = min(max(1.0, tm.min_scale), tm.max_scale)
+
     def _finish(self, search: _Search) -> MatchResult:
         result = search.result()
         if result.matched and self.engine is not None:
@@ -570,7 +579,11 @@ class _Search:
         self.threshold, self.floor = settings.threshold, settings.anchor_floor
         self.good = max(self.threshold, GOOD_ENOUGH)
         self.best: Verified = _nothing(tm)
-        self.leads = list(tm.coarse)
+        # stages: the first lead at the usual scale (a quick probe), then each lead at every scale
+        self.stages: list[tuple[_AnchorModel, list[float] | None]] = []
+        if tm.coarse:
+            self.stages.append((tm.coarse[0], [tm.usual_scale]))
+        self.stages += [(am, None) for am in tm.coarse]
         self.pending: list[Hypothesis] = []
         self.lead: _AnchorModel | None = None
         if tm.last is not None:  # warm start: the screen is often where it was on the previous frame
@@ -589,7 +602,7 @@ class _Search:
     def finished(self) -> bool:
         ok = self._passes(self.best)
         return (ok and self.best[0] >= self.good) or (ok and not self.pending) or \
-            (not self.leads and not self.pending)
+            (not self.stages and not self.pending)
 
     @property
     def conclusive(self) -> bool:
@@ -601,9 +614,11 @@ class _Search:
 
     def coarse(self) -> None:
         """Search the next lead anchor over the whole frame (hypotheses wait in `pending`)."""
-        if not self.pending and self.leads and not self.finished:
-            self.lead = self.leads.pop(0)
-            self.pending = _coarse(self.frame, self.tm, self.lead)
+        if not self.pending and self.stages and not self.finished:
+            self.lead, scales = self.stages.pop(0)
+            self.pending = _coarse(self.frame, self.tm, self.lead, scales)
+            if scales is not None:  # a probe: only convincing peaks are worth verifying
+                self.pending = [h for h in self.pending if h[0] >= PROBE_MIN]
 
     def verify(self) -> None:
         radius = max(6, round(3 / min(1.0, COARSE_WIDTH / max(self.frame.w, 1))))
@@ -623,6 +638,8 @@ class _Search:
         score, s, ox, oy, scores, _ = self.best
         matched = score >= self.threshold and min(scores.values()) >= self.floor
         self.tm.last = (s, ox, oy) if matched else None
+        if matched:
+            self.tm.usual_scale = s
         return MatchResult(template_id=self.tm.template.id, score=round(float(score), 4), matched=matched,
                            scale=round(s, 5), offset=(round(ox, 2), round(oy, 2)), anchor_scores=dict(scores),
                            seconds=time.perf_counter() - self.t0)
