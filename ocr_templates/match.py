@@ -61,6 +61,7 @@ RESCORE_BELOW = 0.95        # an anchor scoring less at the fitted place is also
 LOCAL_CHECK = 10.0          # a character-sized spot differing this much (grey levels) has text anchors read
 LOCAL_OK = 22.0             # ... and anchors that cannot be read lose score beyond this
 LOCAL_SPAN = 20.0
+LEAD_SEEN = 0.8             # a lead found this clearly over the whole frame needs no second lead
 PROBE_MIN = 0.7             # coarse peak a quick probe at the usual scale must reach to be verified
 CONCLUSIVE = 0.97           # Matcher.best stops at a match whose every anchor scores this high
 GOOD_ENOUGH = 0.9           # a verified score this high ends the search early
@@ -619,6 +620,10 @@ class _Search:
             self.pending = _coarse(self.frame, self.tm, self.lead, scales)
             if scales is not None:  # a probe: only convincing peaks are worth verifying
                 self.pending = [h for h in self.pending if h[0] >= PROBE_MIN]
+            elif self.pending and self.pending[0][0] >= LEAD_SEEN:
+                # the lead was plainly seen: if its places do not verify, this is not the screen;
+                # the next lead is only for a lead that is hidden (a dialog over the title)
+                self.stages = [st for st in self.stages if st[1] is not None]
 
     def verify(self) -> None:
         radius = max(6, round(3 / min(1.0, COARSE_WIDTH / max(self.frame.w, 1))))
