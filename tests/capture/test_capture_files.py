@@ -179,6 +179,9 @@ def test_pydicoms_own_secondary_captures_decode(tmp_path):
     assert np.abs(ybr.image.astype(int) - rle0.image).mean() < 3
     assert np.abs(jpeg.image.astype(int) - rle0.image).mean() < 3
     (mr,) = read_all(Path(get_testdata_file("MR_small.dcm")))
-    assert mr.image.shape == (64, 64, 3) and mr.image.min() == 0 and mr.image.max() == 255
     ds = pydicom.dcmread(get_testdata_file("MR_small.dcm"))
-    assert ds.BitsAllocated == 16
+    assert ds.BitsAllocated == 16 and "WindowCenter" in ds
+    centre, width = float(ds.WindowCenter), float(ds.WindowWidth)
+    values = ds.pixel_array.astype(float) * float(ds.get("RescaleSlope", 1)) + float(ds.get("RescaleIntercept", 0))
+    expected = np.clip((values - (centre - width / 2)) * 255 / width + 0.5, 0, 255).astype(np.uint8)
+    assert mr.image.shape == (64, 64, 3) and np.array_equal(mr.image[:, :, 0], expected)
