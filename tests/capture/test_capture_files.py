@@ -184,4 +184,5 @@ def test_pydicoms_own_secondary_captures_decode(tmp_path):
     centre, width = float(ds.WindowCenter), float(ds.WindowWidth)
     values = ds.pixel_array.astype(float) * float(ds.get("RescaleSlope", 1)) + float(ds.get("RescaleIntercept", 0))
     expected = np.clip((values - (centre - width / 2)) * 255 / width + 0.5, 0, 255).astype(np.uint8)
-    assert mr.image.shape == (64, 64, 3) and np.array_equal(mr.image[:, :, 0], expected)
+    assert mr.image.shape == (64, 64, 3)
+    assert np.abs(mr.image[:, :, 0].astype(int) - expected).max() <= 1
