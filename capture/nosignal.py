@@ -94,11 +94,13 @@ class NoSignalDetector:
         if thumb.ndim == 3 and thumb.shape[2] == 4:
             thumb = cv2.cvtColor(thumb, cv2.COLOR_BGRA2BGR)
         coarse = colour_thumbnail(thumb, 64)
-        colour = np.median(coarse.reshape(-1, 3), axis=0).round().astype(np.uint8)
-        deviation = cv2.absdiff(thumb, np.full_like(thumb, colour)).max(axis=2)
-        coverage = float(np.count_nonzero(deviation <= self.tolerance)) / deviation.size
-        flat = int(deviation.max()) <= self.detail_level
+        colour = np.median(coarse.reshape(-1, 3), axis=0).round()
         b, g, r = (int(c) for c in colour)
+        channels = cv2.split(cv2.absdiff(thumb, (b, g, r, 0)))
+        deviation = cv2.max(cv2.max(channels[0], channels[1]), channels[2])
+        near = cv2.countNonZero(cv2.compare(deviation, self.tolerance, cv2.CMP_LE))
+        coverage = near / deviation.size
+        flat = cv2.minMaxLoc(deviation)[1] <= self.detail_level
         kind: Kind | None = None
         if max(b, g, r) <= self.black_level:
             if flat:
