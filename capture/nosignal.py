@@ -1,7 +1,8 @@
 """No-signal detection: the black, blue or flat screens a capture card or an
 encoder shows when its input has no signal (or a console's screen is off).
 
-Works on a colour thumbnail (320 px wide: a 1 px text stroke still shows).
+Works on a colour thumbnail (480 px wide: a 1 px text stroke still shows;
+reached from 1080p by two exact halvings, the cheap path).
 The dominant colour is the median; coverage is the share of the thumbnail
 within `tolerance` levels (per channel) of it. A frame is "no signal" when it is
 
@@ -63,7 +64,7 @@ class NoSignalDetector:
         detail_level: int = 24,
         flag_uniform: bool = True,
         hold: int = 2,
-        width: int = 320,
+        width: int = 480,
     ) -> None:
         if not 0.5 <= coverage <= 1.0:
             raise ValueError("NoSignalDetector coverage must be between 0.5 and 1")
