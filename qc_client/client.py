@@ -118,6 +118,8 @@ class FeedClient:
         self._wake_w.setblocking(False)
         self._seen_feedback: OrderedDict[tuple, None] = OrderedDict()
         self._inflight: dict[str, float] = {}
+        self._dirty = False     # set by wake(): something new in the outbox
+        self._sleeping = False  # the I/O thread is (about to be) blocked in poll
         self._deadlines: list[tuple[float, str]] = []
 
     # -- public API -----------------------------------------------------------------------------
@@ -138,6 +140,9 @@ class FeedClient:
 
     def wake(self) -> None:
         """Tell the I/O thread there is something new in the outbox."""
+        self._dirty = True
+        if not self._sleeping:
+            return  # the I/O thread checks _dirty before it sleeps
         try:
             self._wake_w.send(b"x")
         except (BlockingIOError, OSError):
@@ -283,9 +288,14 @@ class FeedClient:
             wake_at = min(next_hb, last_heard + self.heartbeat * self.liveness + 0.001)
             if self._deadlines:
                 wake_at = min(wake_at, self._deadlines[0][0])
+            self._sleeping = True
+            if self._dirty:
+                self._dirty = False
+                more_due = True
             timeout = 0.0 if (more_due and not want_out and len(self._inflight) < self.window) \
                 else max(0.0, wake_at - time.monotonic())
             events = dict(poller.poll(timeout * 1000))
+            self._sleeping = False
             if self._wake_r.fileno() in events:
                 self._drain_wake()
                 more_due = True

@@ -119,6 +119,9 @@ class Outbox:
         self._db.execute(f"PRAGMA synchronous={self.synchronous}")
         self._sync_now = self.synchronous
         self._db.executescript(_SCHEMA)
+        # reads go through their own connection: in WAL mode they run while a writer is in fsync
+        self._rlock = threading.Lock()
+        self._rdb = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=30)
         with self._tx():
             row = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
             if row is None:
@@ -236,45 +239,45 @@ class Outbox:
     def due(self, limit: int = 100, now: float | None = None) -> list[OutboxItem]:
         """Pending records whose next attempt has come, lowest sequence first."""
         now = time.time() if now is None else now
-        with self._lock:
-            rows = self._db.execute(
+        with self._rlock:
+            rows = self._rdb.execute(
                 f"SELECT {_COLUMNS} FROM outbox WHERE state='pending' AND next_attempt <= ? "
                 "ORDER BY seq LIMIT ?", (now, limit)).fetchall()
         return [_item(r) for r in rows]
 
     def next_due_time(self) -> float | None:
         """When the next pending record is due (wall time), None if nothing is pending."""
-        with self._lock:
-            row = self._db.execute("SELECT min(next_attempt) FROM outbox WHERE state='pending'").fetchone()
+        with self._rlock:
+            row = self._rdb.execute("SELECT min(next_attempt) FROM outbox WHERE state='pending'").fetchone()
         return row[0]
 
     def pending(self, limit: int | None = None) -> list[OutboxItem]:
         """Records waiting for an ack (sent or not), lowest sequence first."""
-        with self._lock:
-            rows = self._db.execute(
+        with self._rlock:
+            rows = self._rdb.execute(
                 f"SELECT {_COLUMNS} FROM outbox WHERE state='pending' ORDER BY seq LIMIT ?",
                 (-1 if limit is None else limit,)).fetchall()
         return [_item(r) for r in rows]
 
     def rejected(self) -> list[OutboxItem]:
-        with self._lock:
-            rows = self._db.execute(f"SELECT {_COLUMNS} FROM outbox WHERE state='rejected' ORDER BY seq").fetchall()
+        with self._rlock:
+            rows = self._rdb.execute(f"SELECT {_COLUMNS} FROM outbox WHERE state='rejected' ORDER BY seq").fetchall()
         return [_item(r) for r in rows]
 
     def get(self, record_id: str) -> OutboxItem | None:
-        with self._lock:
-            row = self._db.execute(f"SELECT {_COLUMNS} FROM outbox WHERE record_id=?", (record_id,)).fetchone()
+        with self._rlock:
+            row = self._rdb.execute(f"SELECT {_COLUMNS} FROM outbox WHERE record_id=?", (record_id,)).fetchone()
         return _item(row) if row else None
 
     def depth(self) -> int:
         """Records waiting for an ack."""
-        with self._lock:
-            return self._db.execute("SELECT count(*) FROM outbox WHERE state='pending'").fetchone()[0]
+        with self._rlock:
+            return self._rdb.execute("SELECT count(*) FROM outbox WHERE state='pending'").fetchone()[0]
 
     def last_seq(self, station: str) -> int:
         """The last sequence number given to a station (0 if none yet)."""
-        with self._lock:
-            row = self._db.execute("SELECT last_seq FROM sequences WHERE station=?", (station,)).fetchone()
+        with self._rlock:
+            row = self._rdb.execute("SELECT last_seq FROM sequences WHERE station=?", (station,)).fetchone()
         return int(row[0]) if row else 0
 
     def close(self) -> None:
@@ -282,6 +285,8 @@ class Outbox:
             if not self._closed:
                 self._closed = True
                 self._db.close()
+                with self._rlock:
+                    self._rdb.close()
 
     def __enter__(self) -> "Outbox":
         return self
