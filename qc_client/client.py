@@ -118,6 +118,7 @@ class FeedClient:
         self._wake_w.setblocking(False)
         self._seen_feedback: OrderedDict[tuple, None] = OrderedDict()
         self._inflight: dict[str, float] = {}
+        self._acked_buf: list[str] = []  # acked, to be removed from the outbox
         self._dirty = False     # set by wake(): something new in the outbox
         self._sleeping = False  # the I/O thread is (about to be) blocked in poll
         self._deadlines: list[tuple[float, str]] = []
@@ -270,10 +271,12 @@ class FeedClient:
             now = time.monotonic()
             self._expire(now)
             if more_due and len(self._inflight) < self.window:
-                blocked, more_due = self._send_due(sock)
+                blocked, more_due = self._send_due(sock)  # also settles the acks received so far
                 if blocked != want_out:
                     want_out = blocked
                     poller.modify(sock, zmq.POLLIN | (zmq.POLLOUT if blocked else 0))
+            if self._acked_buf:
+                self._settle([], time.time())
             if now >= next_hb:
                 try:
                     sock.send_multipart(encode("heartbeat", {"station": self.station_id, "interval": self.heartbeat,
@@ -322,13 +325,13 @@ class FeedClient:
         """Send due records up to the window. Returns (blocked, maybe more due)."""
         room = self.window - len(self._inflight)
         limit = min(room, self.batch)
-        items = self.outbox.due(limit=limit)
+        wall, mono = time.time(), time.monotonic()
+        items = self.outbox.due(limit=limit, now=wall)
         if not items:
             return False, False
         schedule: list[tuple[str, float]] = []
         blocked = False
         sent = resent = 0
-        wall, mono = time.time(), time.monotonic()
         sent_at = utc_now_iso()
         for item in items:
             if item.record_id in self._inflight:
@@ -346,10 +349,17 @@ class FeedClient:
             heapq.heappush(self._deadlines, (mono + delay, item.record_id))
             sent += 1
             resent += item.attempts > 0
-        self.outbox.mark_sent(schedule, sent_at=wall)
+        self._settle(schedule, wall)
         if sent:
             self._count(sent=sent, resent=resent)
-        return blocked, (not blocked and len(items) == limit)
+        return blocked, (not blocked and sent > 0 and len(items) == limit)
+
+    def _settle(self, schedule: list[tuple[str, float]], wall: float) -> None:
+        """One outbox transaction: acked records leave, sent ones get their next-attempt time."""
+        acked, self._acked_buf = self._acked_buf, []
+        removed = self.outbox.settle(acked, schedule, sent_at=wall)
+        if acked:
+            self._count(acked=removed, last_ack_at=wall)
 
     def _receive(self, sock: zmq.Socket) -> bool:
         """Handle what central sent (up to a bound); True if anything arrived."""
@@ -372,11 +382,9 @@ class FeedClient:
                 self._on_feedback(msg)
             elif msg.kind == "record":
                 log.warning("central sent a record message; ignored")
-        if acked:
-            removed = self.outbox.ack_many(acked)
-            for rid in acked:
-                self._inflight.pop(rid, None)
-            self._count(acked=removed, last_ack_at=time.time())
+        for rid in acked:
+            self._inflight.pop(rid, None)
+        self._acked_buf.extend(acked)
         return got
 
     def _on_ack(self, msg: Message, acked: list[str]) -> None:

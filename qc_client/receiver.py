@@ -328,21 +328,21 @@ class Receiver:
     def _answer(self, sock: zmq.Socket, identity: bytes, result: Stored) -> None:
         inc = result.incoming
         status = "duplicate" if result.duplicate else "stored"
-        self._reply(sock, identity, "ack", {"record_id": inc.record_id, "seq": inc.seq, "status": status,
-                                            "sent_at": utc_now_iso()})
         if result.duplicate:
             self._stats.duplicates += 1
             log.debug("duplicate record %s seq %d from %s acked again", inc.record_id, inc.seq, inc.station)
         else:
             self._stats.stored += 1
+        self._reply(sock, identity, "ack", {"record_id": inc.record_id, "seq": inc.seq, "status": status,
+                                            "sent_at": utc_now_iso()})
         if result.gap is not None:
             self._stats.gaps += 1
             log.warning("gap in station %s sequence: %d..%d missing (got %d)", inc.station, result.gap.first,
                         result.gap.last, inc.seq)
         for body in result.feedback or []:
+            self._stats.feedback_sent += 1
             self._reply(sock, identity, "feedback", {"record_id": inc.record_id, "seq": inc.seq,
                                                      "station": inc.station, "sent_at": utc_now_iso()}, body)
-            self._stats.feedback_sent += 1
             if self.on_feedback is not None and not result.duplicate:
                 _safe(self.on_feedback, inc.record_id, body)
         if self._pub is not None and not result.duplicate:
