@@ -92,8 +92,8 @@ class FeedClient:
         batch: int = 256,
         max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
-        if not station_id:
-            raise ValueError("station_id must not be empty")
+        if not station_id or len(station_id.encode("utf-8")) > 255 or station_id.startswith("\0"):
+            raise ValueError("station_id must be 1-255 bytes and not start with a NUL byte (ZeroMQ identity)")
         self.endpoint = endpoint
         self.outbox = outbox
         self.station_id = station_id
@@ -138,6 +138,15 @@ class FeedClient:
         seq = self.outbox.put(record, attachments)
         self.wake()
         return seq
+
+    def submit_many(self, records: Sequence[Record]) -> list[int]:
+        """Commit several records in one transaction (one disk sync), wake the sender; their seqs."""
+        for record in records:
+            if record.station != self.station_id:
+                raise ValueError(f"record is for station {record.station!r}, this client is {self.station_id!r}")
+        seqs = self.outbox.put_many(list(records))
+        self.wake()
+        return seqs
 
     def wake(self) -> None:
         """Tell the I/O thread there is something new in the outbox."""

@@ -166,6 +166,39 @@ class Outbox:
         Putting a record id that is already waiting returns its existing number.
         Raises protocol.MessageTooLarge when the record would not fit in one message.
         """
+        return self.put_many([(record, attachments)])[0]
+
+    def put_many(self, records: Sequence[Record | tuple[Record, Sequence[bytes]]]) -> list[int]:
+        """Commit several records in ONE transaction (one disk sync); their sequence numbers in order.
+
+        All or nothing: if one is too large, none is committed.
+        """
+        rows = []
+        for entry in records:
+            record, attachments = entry if isinstance(entry, tuple) else (entry, ())
+            rows.append((record, attachments, *self._prepare(record, attachments)))
+        seqs: list[int] = []
+        with self._tx() as db:
+            for record, attachments, header, body in rows:
+                row = db.execute("SELECT seq FROM outbox WHERE record_id=?", (record.id,)).fetchone()
+                if row is not None:
+                    seqs.append(int(row[0]))
+                    continue
+                seq = db.execute(
+                    "INSERT INTO sequences(station, last_seq) VALUES(?, 1) "
+                    "ON CONFLICT(station) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq",
+                    (record.station,),
+                ).fetchone()[0]
+                db.execute(
+                    "INSERT INTO outbox(record_id, station, seq, created_at, header, body, attachments) "
+                    "VALUES(?, ?, ?, ?, ?, ?, ?)",
+                    (record.id, record.station, seq, time.time(), header, body, pack_attachments(attachments)),
+                )
+                seqs.append(int(seq))
+        return seqs
+
+    def _prepare(self, record: Record, attachments: Sequence[bytes]) -> tuple[str, str]:
+        """(header JSON, body JSON) of a record; checks the size limit."""
         body = record.to_json()
         header = {
             "template": record.template.id if record.template else None,
@@ -177,21 +210,7 @@ class Outbox:
             encode("record", {"station": record.station, "seq": 2**53, "record_id": record.id, **header,
                               "sent_at": "2000-01-01T00:00:00.000+00:00", "attempt": 10**6},
                    body, attachments, max_bytes=self.max_bytes)
-        with self._tx() as db:
-            row = db.execute("SELECT seq FROM outbox WHERE record_id=?", (record.id,)).fetchone()
-            if row is not None:
-                return int(row[0])
-            seq = db.execute(
-                "INSERT INTO sequences(station, last_seq) VALUES(?, 1) "
-                "ON CONFLICT(station) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq",
-                (record.station,),
-            ).fetchone()[0]
-            db.execute(
-                "INSERT INTO outbox(record_id, station, seq, created_at, header, body, attachments) "
-                "VALUES(?, ?, ?, ?, ?, ?, ?)",
-                (record.id, record.station, seq, time.time(), json.dumps(header), body, pack_attachments(attachments)),
-            )
-        return int(seq)
+        return json.dumps(header), body
 
     def mark_sent(self, schedule: Iterable[tuple[str, float]], sent_at: float | None = None) -> None:
         """Note that records were sent; each gets its next-attempt time (backoff)."""

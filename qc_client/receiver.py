@@ -210,7 +210,7 @@ class Receiver:
     def stations_alive(self) -> dict[str, bool]:
         """Stations heard from, and whether within 3 of their heartbeat intervals."""
         now = time.monotonic()
-        return {s: now - t < 3 * iv for s, (t, iv) in self._last_seen.items()}
+        return {s: now - t < 3 * iv for s, (t, iv) in list(self._last_seen.items())}
 
     # -- serving --------------------------------------------------------------------------------
     def _loop(self) -> None:
@@ -308,8 +308,9 @@ class Receiver:
         if self._auth is not None:
             user = _user_id(frames[1])
             if user and user != station:
-                log.warning("record from key of %s claims station %s: rejected", user, who)
-                self._reject(sock, identity, header, "station does not match its CURVE key")
+                log.warning("record from the key of %s claims station %s: rejected", user, who)
+                self._reject(sock, identity, header, f"station {who!r} does not match its CURVE key, which the "
+                                                     f"allow-list names {user!r} (name the key file after the station)")
                 return None
         try:
             record = Record.model_validate(msg.body)

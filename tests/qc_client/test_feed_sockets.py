@@ -260,3 +260,17 @@ def test_live_tap_publishes_new_records_without_personal_values(tmp_path, receiv
         st.close()
         sub.close(0)
         ctx.term()
+
+
+def test_curve_key_speaks_only_for_its_own_station(tmp_path, receiver_factory, curve_keys):
+    keys, allow, _ = curve_keys
+    rx = receiver_factory(keys=ServerKeys.from_dir(keys), allowed_station_keys=allow)
+    ck = ClientKeys.from_files(keys / "st1.key_secret", keys / "server.key")
+    impostor = RawStation(rx.endpoint, identity=b"st2", keys=ck)  # st1's key, claiming to be st2
+    try:
+        impostor.send(record_frames(make_record(1, station="st2"), 1))
+        ack = impostor.recv_kind("ack")
+        assert ack.header["status"] == "rejected" and "allow-list names 'st1'" in ack.header["error"]
+    finally:
+        impostor.close()
+    assert rx.store.count() == 0
