@@ -52,7 +52,30 @@ def start_receiver(db: Path, keys: Path | None, allow: Path | None) -> tuple[sub
     return proc, match.group(1)
 
 
-def run_once(n: int, curve: bool, workdir: Path) -> dict[str, float]:
+def disk_sync_rate(workdir: Path, n: int = 300) -> float:
+    """Bare SQLite WAL commits per second with synchronous=FULL (one fsync each) on this disk, now."""
+    import sqlite3
+
+    con = sqlite3.connect(workdir / "fsync.sqlite", isolation_level=None)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=FULL")
+    con.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)")
+    t0 = time.perf_counter()
+    for _ in range(n):
+        con.execute("BEGIN IMMEDIATE")
+        con.execute("INSERT INTO t(v) VALUES(?)", ("x" * 2500,))
+        con.execute("COMMIT")
+    rate = n / (time.perf_counter() - t0)
+    con.close()
+    return rate
+
+
+def percentile(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
+
+
+def run_once(n: int, curve: bool, workdir: Path, *, batch: int = 1, synchronous: str = "FULL") -> dict:
     keys = allow = None
     ck = None
     if curve:
@@ -63,17 +86,31 @@ def run_once(n: int, curve: bool, workdir: Path) -> dict[str, float]:
         (allow / "bench-1.key").write_bytes(pub.read_bytes())
         ck = ClientKeys.from_files(sec, keys / "server.key")
     proc, endpoint = start_receiver(workdir / "central.sqlite", keys, allow)
+    submitted: dict[str, float] = {}
+    latencies: list[float] = []
+
+    def on_acked(ids: list[str]) -> None:
+        now = time.perf_counter()
+        latencies.extend(now - submitted[i] for i in ids if i in submitted)
+
     try:
         records = [dose_record(i) for i in range(n)]
-        outbox = Outbox(workdir / "outbox.sqlite")  # synchronous=FULL: each put is on disk when it returns
-        client = FeedClient(endpoint, outbox, "bench-1", keys=ck).start()
+        outbox = Outbox(workdir / "outbox.sqlite", synchronous=synchronous)
+        client = FeedClient(endpoint, outbox, "bench-1", keys=ck, on_acked=on_acked).start()
         # warm up: connection (and CURVE handshake) up, first record acked
         client.submit(dose_record(-1))
         if not client.flush(30):
             raise RuntimeError("warm-up record was not acked")
         t0 = time.perf_counter()
-        for rec in records:
-            client.submit(rec)
+        for k in range(0, n, batch):
+            chunk = records[k:k + batch]
+            now = time.perf_counter()
+            for rec in chunk:
+                submitted[rec.id] = now
+            if batch == 1:
+                client.submit(chunk[0])
+            else:
+                client.submit_many(chunk)
         t_put = time.perf_counter() - t0
         ok = client.flush(120)
         t_all = time.perf_counter() - t0
@@ -87,7 +124,17 @@ def run_once(n: int, curve: bool, workdir: Path) -> dict[str, float]:
         out, err = proc.communicate(timeout=30)
     stored = re.search(r"stopped: (\d+) stored", out)
     return {"records": n, "seconds": t_all, "rate": n / t_all, "put_rate": n / t_put,
-            "acked": st.acked - 1, "resent": st.resent, "stored": int(stored.group(1)) - 1 if stored else -1}
+            "acked": st.acked - 1, "resent": st.resent, "stored": int(stored.group(1)) - 1 if stored else -1,
+            "p50": percentile(latencies, 0.5), "p95": percentile(latencies, 0.95)}
+
+
+MODES = [  # (label, curve, batch, synchronous, counts for the target)
+    ("plaintext, one record per commit", False, 1, "FULL", True),
+    ("CURVE, one record per commit", True, 1, "FULL", True),
+    ("plaintext, 10 records per commit (submit_many)", False, 10, "FULL", False),
+    ("CURVE, 10 records per commit (submit_many)", True, 10, "FULL", False),
+    ("plaintext, one per commit, outbox synchronous=NORMAL", False, 1, "NORMAL", False),
+]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,27 +142,45 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--records", type=int, default=3000)
     args = parser.parse_args(argv if argv is not None else sys.argv[1:])
     rows = []
-    for curve in (False, True):
+    with tempfile.TemporaryDirectory(prefix="bench-feed-") as tmp:
+        sync_before = disk_sync_rate(Path(tmp))
+    print(f"disk: {sync_before:.0f} synced SQLite commits/s")
+    for label, curve, batch, sync, counts in MODES:
         with tempfile.TemporaryDirectory(prefix="bench-feed-") as tmp:
-            res = run_once(args.records, curve, Path(tmp))
-        res["mode"] = "CURVE" if curve else "plaintext"
-        res["verdict"] = "PASS" if res["rate"] >= TARGET and res["stored"] == res["records"] == res["acked"] else "MISS"
+            res = run_once(args.records, curve, Path(tmp), batch=batch, synchronous=sync)
+        res.update(mode=label, counts=counts, sync=sync)
+        complete = res["stored"] == res["records"] == res["acked"]
+        res["verdict"] = "PASS" if res["rate"] >= TARGET and complete else "MISS"
         rows.append(res)
-        print(f"{res['mode']}: {res['rate']:.0f} records/s end to end ({res['records']} records, "
-              f"{res['seconds']:.2f} s; submit alone {res['put_rate']:.0f}/s; resent {res['resent']}) {res['verdict']}")
+        print(f"{label}: {res['rate']:.0f} records/s end to end ({res['records']} in {res['seconds']:.2f} s; "
+              f"submit alone {res['put_rate']:.0f}/s; submit->ack p50 {res['p50'] * 1e3:.0f} ms "
+              f"p95 {res['p95'] * 1e3:.0f} ms; resent {res['resent']}) {res['verdict']}")
+    with tempfile.TemporaryDirectory(prefix="bench-feed-") as tmp:
+        sync_after = disk_sync_rate(Path(tmp))
+    print(f"disk: {sync_after:.0f} synced SQLite commits/s")
     lines = [header("Feed: durable throughput"),
-             "Records submitted one at a time to the station outbox (SQLite WAL, synchronous=FULL: committed to disk "
-             "before submit returns), pipelined by FeedClient to `qcedge receive` in another process (which commits "
-             "each record to SQLite, synchronous=FULL, before acking), acked and removed from the outbox. The clock "
-             "runs from the first submit until the outbox is empty. Record: CT dose, 20 fields, ~2.5 kB JSON.\n",
-             "| mode | records | seconds | end-to-end records/s | submit alone records/s | resent | stored once | target | result |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "Records submitted to the station outbox (SQLite WAL; synchronous=FULL: on disk before submit returns), "
+             "pipelined by FeedClient to `qcedge receive` in another process (which commits each batch that arrived "
+             "together to SQLite, synchronous=FULL, before acking), acked and removed from the outbox. The clock runs "
+             "from the first submit until the outbox is empty. Record: CT dose, 20 fields, ~2.5 kB JSON. "
+             "Latency: from submit to the record leaving the outbox on its ack.\n",
+             f"Disk at the time: {sync_before:.0f} (before) and {sync_after:.0f} (after) synced SQLite commits/s "
+             "(bare 2.5 kB inserts, one fsync each): with one record per commit this bounds the station's rate, "
+             "and central's commits share the same disk here.\n",
+             "| mode | records | seconds | end-to-end records/s | submit alone records/s | submit->ack p50 / p95 ms "
+             "| resent | stored once | target | result |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
+        target = f">= {TARGET:.0f}/s" if r["counts"] else f"(>= {TARGET:.0f}/s, informative)"
         lines.append(f"| {r['mode']} | {r['records']} | {r['seconds']:.2f} | {r['rate']:.0f} | {r['put_rate']:.0f} | "
-                     f"{r['resent']} | {r['stored'] == r['records']} | >= {TARGET:.0f}/s | {r['verdict']} |")
+                     f"{r['p50'] * 1e3:.0f} / {r['p95'] * 1e3:.0f} | {r['resent']} | "
+                     f"{r['stored'] == r['records'] == r['acked']} | {target} | {r['verdict']} |")
+    lines.append("\nThe target rows are the first two (one durable commit per record, as the capture daemon submits). "
+                 "synchronous=NORMAL survives a crash or kill -9 of the station but not a power cut; FULL is the "
+                 "default.")
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "feed.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return 0 if all(r["verdict"] == "PASS" for r in rows) else 1
+    return 0 if all(r["verdict"] == "PASS" for r in rows if r["counts"]) else 1
 
 
 if __name__ == "__main__":

@@ -81,6 +81,7 @@ class FeedClient:
         *,
         on_feedback: Callable[[Feedback], None] | None = None,
         on_rejected: Callable[[str, str], None] | None = None,
+        on_acked: Callable[[list[str]], None] | None = None,
         keys: ClientKeys | None = None,
         heartbeat: float = 2.0,
         liveness: int = 3,
@@ -99,6 +100,7 @@ class FeedClient:
         self.station_id = station_id
         self.on_feedback = on_feedback
         self.on_rejected = on_rejected
+        self.on_acked = on_acked
         self.keys = keys
         self.heartbeat = heartbeat
         self.liveness = liveness
@@ -369,6 +371,11 @@ class FeedClient:
         removed = self.outbox.settle(acked, schedule, sent_at=wall)
         if acked:
             self._count(acked=removed, last_ack_at=wall)
+            if self.on_acked is not None:
+                try:
+                    self.on_acked(acked)
+                except Exception:
+                    log.exception("on_acked callback failed")
 
     def _receive(self, sock: zmq.Socket) -> bool:
         """Handle what central sent (up to a bound); True if anything arrived."""
