@@ -1,0 +1,318 @@
+"""The capture daemon: a source, the pipeline, the outbox and feed, the status file, clean stops.
+
+    qcedge run --config station.toml
+
+One thread reads frames and runs the pipeline; the feed client runs its own
+socket thread; a small thread rewrites the status file every few seconds.
+SIGTERM/SIGINT stop the loop, flush what is pending to the outbox (committed
+records stay there until acked), close the sockets and write the final status.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from capture import Frame, SourceError
+from qc_client.record import Record
+from qcedge.config import StationConfig
+from qcedge.health import Health, write_status
+from qcedge.notify import Feedback, Notifier
+from qcedge.pipeline import Detectors, Made, Pipeline
+from qcedge.privacy import PrivacyPolicy
+from qcedge.seen import SeenScreens
+
+log = logging.getLogger(__name__)
+
+
+def seen_path(config: StationConfig) -> Path:
+    """The record-identity memory: beside the outbox."""
+    outbox = config.feed.outbox
+    return outbox.with_name(outbox.stem + ".seen.sqlite")
+
+
+class Daemon:
+    """Runs one station config until stopped (or until a finite source ends).
+
+    Callbacks (for `qcedge demo` and tests): `on_made(Made)` after a record is
+    committed to the outbox, `on_ack(record_id, seconds_from_settle)`,
+    `on_feedback(Feedback)`.
+    """
+
+    def __init__(
+        self,
+        config: StationConfig,
+        *,
+        source: Any = None,
+        on_made: Callable[[Made], None] | None = None,
+        on_ack: Callable[[str, float | None], None] | None = None,
+        on_feedback: Callable[[Feedback], None] | None = None,
+        notifier: Notifier | None = None,
+        pace: bool = True,
+        drain_seconds: float = 5.0,
+    ) -> None:
+        self.config = config
+        self._source_override = source
+        self.on_made_cb, self.on_ack_cb, self.on_feedback_cb = on_made, on_ack, on_feedback
+        self.notifier = notifier if notifier is not None else Notifier()
+        self.pace = pace
+        self.drain_seconds = drain_seconds
+        self.health = Health(config.station.id, config.station.site)
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._settled_at: dict[str, float] = {}
+        self.client: Any = None
+        self.outbox: Any = None
+        self.source: Any = None
+        self.pipeline: Pipeline | None = None
+        self.seen: SeenScreens | None = None
+        self.made: list[Made] = []
+
+    # ---- control ---------------------------------------------------------
+
+    def stop(self, *_: Any) -> None:
+        """Ask the loop to stop (signal-safe)."""
+        self._stop.set()
+
+    def install_signal_handlers(self) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._on_signal)
+
+    def _on_signal(self, signum: int, _frame: Any) -> None:
+        log.info("stop requested", extra={"ctx": {"event": "signal", "signal": signal.Signals(signum).name}})
+        self._stop.set()
+
+    # ---- run ---------------------------------------------------------------
+
+    def run(self) -> int:
+        """Start everything, run the frame loop, stop cleanly. Returns an exit code."""
+        cfg = self.config
+        h = self.health
+        status_thread = threading.Thread(target=self._status_loop, name="status", daemon=True)
+        status_thread.start()
+        try:
+            self._start()
+            h.state = "running"
+            self._write_status()
+            log.info("daemon started", extra={"ctx": {"event": "start", "station": cfg.station.id, "site": cfg.station.site,
+                                                     "templates": len(self.pipeline.templates) if self.pipeline else 0,
+                                                     "endpoint": cfg.feed.endpoint}})
+            self._loop()
+            h.state = "stopping"
+            self._drain()
+            h.state = "stopped" if self._stop.is_set() else "finished"
+            return 0
+        except Exception as exc:
+            h.state = "failed"
+            h.error(f"{type(exc).__name__}: {exc}")
+            log.error("daemon failed", extra={"ctx": {"event": "failed", "error": f"{type(exc).__name__}: {exc}"}})
+            raise
+        finally:
+            self._stop.set()
+            self._shutdown()
+            status_thread.join(timeout=2)
+            self._write_status()
+            log.info("daemon stopped", extra={"ctx": {"event": "stop", "records_made": h.records_made,
+                                                     "records_acked": h.records_acked, "state": h.state}})
+
+    def _start(self) -> None:
+        from ocr_templates import load_templates
+        from ocr_templates.engines.base import get_engine
+        from ocr_templates.reader import ScreenReader
+
+        cfg = self.config
+        templates = load_templates(cfg.templates.folder)
+        engine = get_engine(cfg.templates.engine)
+        reader = ScreenReader(templates, engine=engine)
+        policy = PrivacyPolicy.from_section(cfg.privacy)
+        self.seen = SeenScreens(seen_path(cfg), cfg.station.id, cfg.detection.repeat_window)
+        self.seen.forget_older_than(max(cfg.detection.repeat_window, 180 * 86400.0))
+        self._start_feed()
+        self.pipeline = Pipeline(
+            station=cfg.station.id, site=cfg.station.site, reader=reader, templates=templates,
+            detectors=Detectors(cfg.detection.settle_frames, cfg.detection.change_threshold),
+            seen=self.seen, policy=policy, sink=self._submit, health=self.health,
+            unknown_folder=cfg.unknown.save_folder, max_unknown_saved=cfg.unknown.max_saved,
+            on_made=self._on_made,
+        )
+        self.source = self._open_source()
+
+    def _open_source(self) -> Any:
+        if self._source_override is not None:
+            src = self._source_override
+        else:
+            from capture import ReconnectingSource, open_source
+
+            spec = self.config.source_spec()
+            src = ReconnectingSource(lambda: open_source(spec)) if _takes_factory(ReconnectingSource) else ReconnectingSource(open_source(spec))
+        src.open()
+        return src
+
+    def _start_feed(self) -> None:
+        from qc_client.client import FeedClient
+        from qc_client.outbox import Outbox
+
+        cfg = self.config.feed
+        cfg.outbox.parent.mkdir(parents=True, exist_ok=True)
+        self.outbox = Outbox(cfg.outbox)
+        keys = _load_keys(cfg.server_key, cfg.station_key) if cfg.server_key else None
+        self.client = FeedClient(cfg.endpoint, self.outbox, self.config.station.id,
+                                 on_feedback=self._on_feedback, keys=keys, **_ack_kw(FeedClient, self._on_ack))
+        self.client.start()
+
+    def _loop(self) -> None:
+        h = self.health
+        period = 1.0 / self.config.detection.fps
+        next_t = time.monotonic()
+        while not self._stop.is_set():
+            t0 = time.perf_counter()
+            try:
+                frame: Frame | None = self.source.read()
+            except SourceError as exc:
+                h.source_errors += 1
+                h.error(f"source: {exc}")
+                log.warning("source failed", extra={"ctx": {"event": "source_error", "error": str(exc)}})
+                self._stop.wait(1.0)
+                continue
+            if frame is None:
+                log.info("source ended", extra={"ctx": {"event": "source_end", "frames": h.frames_seen}})
+                break
+            h.latencies.add("grab", time.perf_counter() - t0)
+            self.pipeline.handle(frame)  # type: ignore[union-attr]
+            if self.pace:
+                next_t += period
+                delay = next_t - time.monotonic()
+                if delay > 0:
+                    self._stop.wait(delay)
+                elif delay < -period:
+                    next_t = time.monotonic()  # fell behind (OCR took a while): do not burst
+        reconnects = getattr(self.source, "reconnects", None)
+        if isinstance(reconnects, int):
+            h.reconnects = reconnects
+
+    # ---- feed callbacks ---------------------------------------------------------
+
+    def _submit(self, record: Record) -> None:
+        self.client.submit(record)
+
+    def _on_made(self, made: Made) -> None:
+        with self._lock:
+            self._settled_at[made.record.id] = made.settled_t
+            self.made.append(made)
+        if self.on_made_cb:
+            self.on_made_cb(made)
+
+    def _on_ack(self, record_id: str, *_: Any) -> None:
+        h = self.health
+        now = time.monotonic()
+        with self._lock:
+            settled = self._settled_at.pop(record_id, None)
+        h.records_acked += 1
+        h.last_ack_at = time.time()
+        latency = None if settled is None else now - settled
+        if latency is not None:
+            h.latencies.add("settle_to_ack", latency)
+        log.info("record acknowledged", extra={"ctx": {"event": "ack", "record_id": record_id,
+                                                      "settle_to_ack_ms": None if latency is None else round(latency * 1000, 1)}})
+        if self.on_ack_cb:
+            try:
+                self.on_ack_cb(record_id, latency)
+            except Exception:  # noqa: BLE001
+                log.exception("on_ack callback failed")
+
+    def _on_feedback(self, item: Any) -> None:
+        fb = Feedback.from_any(item)
+        self.health.feedback_received += 1
+        self.health.last_feedback_at = time.time()
+        try:
+            self.notifier.show(fb)
+            if self.on_feedback_cb:
+                self.on_feedback_cb(fb)
+        except Exception:  # noqa: BLE001 - feedback display never stops the daemon
+            log.exception("feedback display failed")
+
+    # ---- stop -------------------------------------------------------------------
+
+    def _drain(self) -> None:
+        """Give the feed a moment to send what is pending (it stays in the outbox regardless)."""
+        deadline = time.monotonic() + self.drain_seconds
+        while time.monotonic() < deadline and self.outbox_depth() not in (0, None):
+            time.sleep(0.05)
+
+    def outbox_depth(self) -> int | None:
+        if self.outbox is None:
+            return None
+        try:
+            for name in ("pending_count", "depth", "__len__"):
+                fn = getattr(self.outbox, name, None)
+                if fn is not None:
+                    return int(fn())
+        except Exception:  # noqa: BLE001
+            return None
+        return None
+
+    def _shutdown(self) -> None:
+        for name, closer in (("source", lambda: self.source and self.source.close()),
+                             ("feed", lambda: self.client and self.client.stop()),
+                             ("outbox", lambda: self.outbox and getattr(self.outbox, "close", lambda: None)()),
+                             ("seen", lambda: self.seen and self.seen.close())):
+            try:
+                closer()
+            except Exception as exc:  # noqa: BLE001
+                log.warning("close failed", extra={"ctx": {"event": "close_error", "part": name, "error": str(exc)}})
+
+    # ---- status -------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {"outbox_depth": self.outbox_depth(), "feed_endpoint": self.config.feed.endpoint}
+        stats = None
+        if self.client is not None:
+            try:
+                stats = self.client.stats()
+            except Exception:  # noqa: BLE001
+                stats = None
+        if isinstance(stats, dict):
+            extra["feed"] = {k: v for k, v in stats.items() if isinstance(v, (int, float, str, bool, type(None)))}
+            if "connected" in stats:
+                extra["feed_connected"] = stats["connected"]
+        return self.health.snapshot(extra)
+
+    def _write_status(self) -> None:
+        try:
+            write_status(self.config.status.file, self.status())
+        except Exception as exc:  # noqa: BLE001
+            log.warning("cannot write status file", extra={"ctx": {"event": "status_error", "error": str(exc)}})
+
+    def _status_loop(self) -> None:
+        while not self._stop.wait(self.config.status.interval):
+            self._write_status()
+
+
+def _takes_factory(cls: Any) -> bool:
+    import inspect
+
+    try:
+        params = list(inspect.signature(cls).parameters)
+    except (TypeError, ValueError):
+        return False
+    return bool(params) and params[0] in ("factory", "opener", "open_fn")
+
+
+def _ack_kw(cls: Any, cb: Callable[..., None]) -> dict[str, Any]:
+    import inspect
+
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {"on_ack": cb} if "on_ack" in params else {}
+
+
+def _load_keys(server_key: Path | None, station_key: Path | None) -> Any:
+    from qc_client import keys as keymod  # type: ignore[attr-defined]
+
+    return keymod.load_client_keys(server_key, station_key)
