@@ -54,6 +54,7 @@ class Daemon:
         notifier: Notifier | None = None,
         pace: bool = True,
         drain_seconds: float = 5.0,
+        linger: float = 0.0,
     ) -> None:
         self.config = config
         self._source_override = source
@@ -61,6 +62,7 @@ class Daemon:
         self.notifier = notifier if notifier is not None else Notifier()
         self.pace = pace
         self.drain_seconds = drain_seconds
+        self.linger = linger
         self.health = Health(config.station.id, config.station.site)
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -242,6 +244,8 @@ class Daemon:
         deadline = time.monotonic() + self.drain_seconds
         while time.monotonic() < deadline and self.outbox_depth() not in (0, None):
             time.sleep(0.05)
+        if self.linger > 0 and self.outbox_depth() == 0:
+            time.sleep(self.linger)  # feedback follows the ack: let the last of it arrive
 
     def outbox_depth(self) -> int | None:
         if self.outbox is None:
