@@ -140,7 +140,7 @@ class StationConfig(_Section):
     """The whole station config file."""
 
     station: StationSection
-    source: dict[str, Any]
+    source: dict[str, Any] | str
     templates: TemplatesSection
     detection: DetectionSection = DetectionSection()
     feed: FeedSection
@@ -156,16 +156,11 @@ class StationConfig(_Section):
         return build_source_spec(self.source)
 
 
-def build_source_spec(data: dict[str, Any]) -> Any:
-    """Turn the [source] table into capture.SourceSpec (pydantic model or dataclass)."""
-    from capture import SourceSpec  # type: ignore[attr-defined]
+def build_source_spec(data: dict[str, Any] | str) -> Any:
+    """Turn [source] (a table or a spec string) into a capture.SourceSpec."""
+    from capture import SourceSpec
 
-    validate = getattr(SourceSpec, "model_validate", None)
-    if validate is not None:
-        return validate(data)
-    if hasattr(SourceSpec, "from_dict"):
-        return SourceSpec.from_dict(data)
-    return SourceSpec(**data)
+    return SourceSpec.model_validate(data)
 
 
 _PATH_KEYS = {
@@ -176,7 +171,7 @@ _PATH_KEYS = {
     "status": ("file",),
     "logging": ("file",),
 }
-_SOURCE_PATH_KEYS = ("path", "folder")
+_SOURCE_PATH_KEYS = ("path",)
 
 
 def _resolve_paths(data: dict[str, Any], base: Path) -> None:
@@ -190,6 +185,13 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
                 p = Path(value).expanduser()
                 table[key] = str(p if p.is_absolute() else base / p)
     source = data.get("source")
+    if isinstance(source, str):
+        try:
+            from capture.spec import parse_spec_string
+
+            source = data["source"] = parse_spec_string(source)
+        except (ImportError, ValueError):
+            return  # reported when the spec is built
     if isinstance(source, dict):
         for key in _SOURCE_PATH_KEYS:
             value = source.get(key)
@@ -240,10 +242,11 @@ def parse_config(data: dict[str, Any], path: str | Path = "<config>", base: Path
 
 
 def _format_error_prefixed(exc: ValidationError, path: str, section: str) -> str:
-    return "\n".join(
-        f"{path}: [{section}] {'.'.join(str(x) for x in err['loc']) or ''}: {err['msg'].removeprefix('Value error, ')}".replace("]  :", "]:")
-        for err in exc.errors()
-    )
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(x) for x in err["loc"])
+        lines.append(f"{path}: [{section}]{' ' + key if key else ''}: {err['msg'].removeprefix('Value error, ')}")
+    return "\n".join(lines)
 
 
 def load_config(path: str | Path) -> StationConfig:

@@ -38,6 +38,7 @@ def seen_path(config: StationConfig) -> Path:
 class Daemon:
     """Runs one station config until stopped (or until a finite source ends).
 
+    `file_pace` overrides a file source's `pace` (0 = as fast as it decodes).
     Callbacks (for `qcedge demo` and tests): `on_made(Made)` after a record is
     committed to the outbox, `on_ack(record_id, seconds_from_settle)`,
     `on_feedback(Feedback)`.
@@ -52,7 +53,7 @@ class Daemon:
         on_ack: Callable[[str, float | None], None] | None = None,
         on_feedback: Callable[[Feedback], None] | None = None,
         notifier: Notifier | None = None,
-        pace: bool = True,
+        file_pace: float | None = None,
         drain_seconds: float = 5.0,
         linger: float = 0.0,
     ) -> None:
@@ -60,7 +61,7 @@ class Daemon:
         self._source_override = source
         self.on_made_cb, self.on_ack_cb, self.on_feedback_cb = on_made, on_ack, on_feedback
         self.notifier = notifier if notifier is not None else Notifier()
-        self.pace = pace
+        self.file_pace = file_pace
         self.drain_seconds = drain_seconds
         self.linger = linger
         self.health = Health(config.station.id, config.station.site)
@@ -107,6 +108,7 @@ class Daemon:
             h.state = "stopping"
             self._drain()
             h.state = "stopped" if self._stop.is_set() else "finished"
+            self._write_status()
             return 0
         except Exception as exc:
             h.state = "failed"
@@ -144,32 +146,43 @@ class Daemon:
         self.source = self._open_source()
 
     def _open_source(self) -> Any:
+        """The configured source inside a ReconnectingSource (a failing source is reopened with backoff)."""
         if self._source_override is not None:
             src = self._source_override
         else:
-            from capture import ReconnectingSource, open_source
+            from capture import ReconnectingSource
 
             spec = self.config.source_spec()
-            src = ReconnectingSource(lambda: open_source(spec)) if _takes_factory(ReconnectingSource) else ReconnectingSource(open_source(spec))
+            if self.file_pace is not None and spec.kind == "file":
+                spec = spec.model_copy(update={"pace": self.file_pace})
+            src = ReconnectingSource.from_spec(spec, stop=self._stop)
         src.open()
         return src
 
     def _start_feed(self) -> None:
         from qc_client.client import FeedClient
-        from qc_client.outbox import Outbox
+        from qc_client.keys import ClientKeys
 
         cfg = self.config.feed
         cfg.outbox.parent.mkdir(parents=True, exist_ok=True)
-        self.outbox = Outbox(cfg.outbox)
-        keys = _load_keys(cfg.server_key, cfg.station_key) if cfg.server_key else None
+        self.outbox = _notifying_outbox(cfg.outbox, self._on_acked)
+        keys = ClientKeys.from_files(cfg.station_key, cfg.server_key) if cfg.server_key and cfg.station_key else None
         self.client = FeedClient(cfg.endpoint, self.outbox, self.config.station.id,
-                                 on_feedback=self._on_feedback, keys=keys, **_ack_kw(FeedClient, self._on_ack))
+                                 on_feedback=self._on_feedback, on_rejected=self._on_rejected, keys=keys)
         self.client.start()
 
     def _loop(self) -> None:
+        """Read frames until stopped or the source ends.
+
+        A live source (screen, device, stream) is read every 1/fps seconds. A
+        file delivers every frame in order (paced by the source's `pace`), so
+        only every k-th frame is looked at, k = file fps / [detection] fps.
+        """
         h = self.health
         period = 1.0 / self.config.detection.fps
         next_t = time.monotonic()
+        live = bool(getattr(self.source, "live", True))
+        stride, n = 1, 0
         while not self._stop.is_set():
             t0 = time.perf_counter()
             try:
@@ -180,21 +193,41 @@ class Daemon:
                 log.warning("source failed", extra={"ctx": {"event": "source_error", "error": str(exc)}})
                 self._stop.wait(1.0)
                 continue
+            self._source_stats()
             if frame is None:
-                log.info("source ended", extra={"ctx": {"event": "source_end", "frames": h.frames_seen}})
+                if not self._stop.is_set():
+                    log.info("source ended", extra={"ctx": {"event": "source_end", "frames": h.frames_seen}})
                 break
+            if not live:
+                if n == 0:
+                    stride = self._file_stride(period)
+                n += 1
+                if (n - 1) % stride:
+                    continue
             h.latencies.add("grab", time.perf_counter() - t0)
             self.pipeline.handle(frame)  # type: ignore[union-attr]
-            if self.pace:
+            if live:
                 next_t += period
                 delay = next_t - time.monotonic()
                 if delay > 0:
                     self._stop.wait(delay)
                 elif delay < -period:
                     next_t = time.monotonic()  # fell behind (OCR took a while): do not burst
-        reconnects = getattr(self.source, "reconnects", None)
-        if isinstance(reconnects, int):
-            h.reconnects = reconnects
+
+    def _file_stride(self, period: float) -> int:
+        inner = getattr(self.source, "inner", self.source)
+        fps = getattr(inner, "fps", None)
+        return max(1, round(fps * period)) if fps else 1
+
+    def _source_stats(self) -> None:
+        stats = getattr(self.source, "stats", None)
+        if stats is not None and not callable(stats):
+            self.health.reconnects = int(getattr(stats, "reconnects", 0))
+            failures = int(getattr(stats, "failures", 0))
+            if failures > self.health.source_errors:
+                self.health.source_errors = failures
+                if getattr(stats, "last_error", ""):
+                    self.health.error(f"source: {stats.last_error}")
 
     # ---- feed callbacks ---------------------------------------------------------
 
@@ -208,7 +241,14 @@ class Daemon:
         if self.on_made_cb:
             self.on_made_cb(made)
 
-    def _on_ack(self, record_id: str, *_: Any) -> None:
+    def _on_acked(self, record_ids: list[str]) -> None:
+        for rid in record_ids:
+            self._on_ack(rid)
+
+    def _on_rejected(self, record_id: str, error: str) -> None:
+        self.health.error(f"central rejected record {record_id}: {error}")
+
+    def _on_ack(self, record_id: str) -> None:
         h = self.health
         now = time.monotonic()
         with self._lock:
@@ -244,20 +284,16 @@ class Daemon:
         deadline = time.monotonic() + self.drain_seconds
         while time.monotonic() < deadline and self.outbox_depth() not in (0, None):
             time.sleep(0.05)
-        if self.linger > 0 and self.outbox_depth() == 0:
+        if self.linger > 0 and self.outbox_depth() == 0 and self.health.records_made:
             time.sleep(self.linger)  # feedback follows the ack: let the last of it arrive
 
     def outbox_depth(self) -> int | None:
         if self.outbox is None:
             return None
         try:
-            for name in ("pending_count", "depth", "__len__"):
-                fn = getattr(self.outbox, name, None)
-                if fn is not None:
-                    return int(fn())
-        except Exception:  # noqa: BLE001
+            return int(self.outbox.depth())
+        except Exception:  # noqa: BLE001 - closed at shutdown
             return None
-        return None
 
     def _shutdown(self) -> None:
         for name, closer in (("source", lambda: self.source and self.source.close()),
@@ -273,16 +309,16 @@ class Daemon:
 
     def status(self) -> dict[str, Any]:
         extra: dict[str, Any] = {"outbox_depth": self.outbox_depth(), "feed_endpoint": self.config.feed.endpoint}
-        stats = None
         if self.client is not None:
             try:
-                stats = self.client.stats()
+                stats = self.client.stats().as_dict()
             except Exception:  # noqa: BLE001
                 stats = None
-        if isinstance(stats, dict):
-            extra["feed"] = {k: v for k, v in stats.items() if isinstance(v, (int, float, str, bool, type(None)))}
-            if "connected" in stats:
-                extra["feed_connected"] = stats["connected"]
+            if stats:
+                extra["feed"] = {k: v for k, v in stats.items() if isinstance(v, (int, float, str, bool, type(None)))}
+                extra["feed_connected"] = stats.get("connected")
+                if extra["outbox_depth"] is None:
+                    extra["outbox_depth"] = stats.get("outbox_depth")
         return self.health.snapshot(extra)
 
     def _write_status(self) -> None:
@@ -296,27 +332,21 @@ class Daemon:
             self._write_status()
 
 
-def _takes_factory(cls: Any) -> bool:
-    import inspect
+def _notifying_outbox(path: Path, on_acked: Callable[[list[str]], None]) -> Any:
+    """The feed's Outbox, telling the daemon which records left it on central's ack."""
+    from qc_client.outbox import Outbox
 
-    try:
-        params = list(inspect.signature(cls).parameters)
-    except (TypeError, ValueError):
-        return False
-    return bool(params) and params[0] in ("factory", "opener", "open_fn")
+    class NotifyingOutbox(Outbox):
+        def ack_many(self, record_ids: Any) -> int:
+            ids = list(record_ids)
+            with self._lock:
+                present = [rid for rid in ids if self.get(rid) is not None]
+                removed = super().ack_many(ids)
+            if present:
+                try:
+                    on_acked(present)
+                except Exception:  # noqa: BLE001 - bookkeeping must not break the feed
+                    log.exception("ack callback failed")
+            return removed
 
-
-def _ack_kw(cls: Any, cb: Callable[..., None]) -> dict[str, Any]:
-    import inspect
-
-    try:
-        params = inspect.signature(cls).parameters
-    except (TypeError, ValueError):
-        return {}
-    return {"on_ack": cb} if "on_ack" in params else {}
-
-
-def _load_keys(server_key: Path | None, station_key: Path | None) -> Any:
-    from qc_client import keys as keymod  # type: ignore[attr-defined]
-
-    return keymod.load_client_keys(server_key, station_key)
+    return NotifyingOutbox(path)

@@ -16,7 +16,8 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-_URGENCY = {"info": "low", "ok": "low", "warning": "normal", "warn": "normal", "error": "critical", "critical": "critical"}
+_URGENCY = {"ok": "low", "info": "low", "warn": "normal", "warning": "normal", "alert": "critical", "error": "critical"}
+_LOUD = ("warn", "warning", "alert", "error", "critical")
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,7 @@ class Feedback:
     level: str
     message: str
     template: str | None = None
+    rule: str | None = None
 
     @classmethod
     def from_any(cls, item: Any) -> "Feedback":
@@ -38,6 +40,7 @@ class Feedback:
             level=str(get("level", "info") or "info").lower(),
             message=str(get("message", "") or ""),
             template=template if isinstance(template, str) else None,
+            rule=get("rule"),
         )
 
 
@@ -53,10 +56,10 @@ class Notifier:
         self.failed = 0
 
     def show(self, fb: Feedback) -> None:
-        lvl = logging.WARNING if fb.level in ("warning", "warn", "error", "critical") else logging.INFO
+        lvl = logging.WARNING if fb.level in _LOUD else logging.INFO
         # Feedback text comes from central's rules (thresholds, missing markers), not from personal fields.
         log.log(lvl, "feedback from central", extra={"ctx": {
-            "event": "feedback", "record_id": fb.record_id, "level": fb.level, "template": fb.template, "message": fb.message}})
+            "event": "feedback", "record_id": fb.record_id, "level": fb.level, "rule": fb.rule, "message": fb.message}})
         if self.desktop:
             threading.Thread(target=self._pop, args=(fb,), name="notify", daemon=True).start()
 

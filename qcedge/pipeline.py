@@ -44,44 +44,22 @@ class Made:
 
 
 class Detectors:
-    """The capture package's change / settle / no-signal detectors behind one small interface."""
+    """The capture package's no-signal, change and settle detectors, sharing one change detector."""
 
     def __init__(self, settle_frames: int = 3, change_threshold: float | None = None) -> None:
-        import capture
+        from capture import ChangeDetector, NoSignalDetector, SettleDetector
 
-        kw: dict[str, Any] = {}
-        if change_threshold is not None:
-            kw["threshold"] = change_threshold
-        self.change = capture.ChangeDetector(**kw)
-        self.settle = _make(capture.SettleDetector, frames=settle_frames)
-        self.no_signal = capture.NoSignalDetector()
+        change = ChangeDetector(threshold=change_threshold) if change_threshold is not None else ChangeDetector()
+        self.settle = SettleDetector(frames=settle_frames, detector=change)
+        self.no_signal = NoSignalDetector()
 
     def is_no_signal(self, frame: Frame) -> bool:
-        return bool(_call(self.no_signal, frame))
+        return bool(self.no_signal.update(frame).no_signal)
 
-    def changed(self, frame: Frame) -> bool:
-        return bool(_call(self.change, frame))
-
-    def settled(self, frame: Frame, changed: bool) -> bool:
-        return bool(_call(self.settle, frame, changed))
-
-
-def _make(cls: Any, **kw: Any) -> Any:
-    try:
-        return cls(**kw)
-    except TypeError:
-        return cls()
-
-
-def _call(det: Any, frame: Frame, *extra: Any) -> Any:
-    for name in ("update", "check", "feed", "__call__"):
-        fn = getattr(det, name, None)
-        if fn is not None:
-            try:
-                return fn(frame, *extra)
-            except TypeError:
-                return fn(frame)
-    raise TypeError(f"{type(det).__name__} has no update()")
+    def update(self, frame: Frame) -> tuple[bool, bool]:
+        """(changed, settled) for this frame; settled is True once per settled screen."""
+        u = self.settle.update(frame)
+        return u.changed, u.settled
 
 
 def values_digest(record: Record) -> str:
@@ -121,7 +99,6 @@ class Pipeline:
         self.unknown_folder = unknown_folder
         self.max_unknown_saved = max_unknown_saved
         self.on_made = on_made
-        self._first = True
 
     # ---- per frame -------------------------------------------------------
 
@@ -134,12 +111,9 @@ class Pipeline:
                 raise ValueError(f"bad frame: {_describe(frame.image)}")
             t0 = time.perf_counter()
             if self.detectors.is_no_signal(frame):
-                h.no_signal_frames += 1
-                self.detectors.changed(frame)  # keep the change detector's baseline current
+                h.no_signal_frames += 1  # no OCR; the screen before it stays the reference
                 return None
-            changed = self.detectors.changed(frame) or self._first
-            self._first = False
-            settled = self.detectors.settled(frame, changed)
+            changed, settled = self.detectors.update(frame)
             h.latencies.add("change", time.perf_counter() - t0)
         except Exception as exc:  # noqa: BLE001 - a bad frame must never stop the daemon
             h.frame_errors += 1

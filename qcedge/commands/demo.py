@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     rules = args.rules if args.rules and args.rules.is_file() else None
     config = parse_config({
         "station": {"id": "demo-ct-1", "site": "demo-hospital"},
-        "source": {"kind": "video", "path": str(args.recording.resolve())},
+        "source": {"kind": "file", "path": str(args.recording.resolve()), "pace": 1},
         "templates": {"folder": str(args.templates.resolve()), "engine": args.engine},
         "detection": {"fps": 5, "settle_frames": 3},
         "feed": {"endpoint": endpoint, "outbox": str(work / "outbox.sqlite")},
@@ -141,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"  central   reference receiver on {endpoint}" + (f", rules {_rel(rules)}" if rules else ", no rules file"))
     print(f"  station   {config.station.id} @ {config.station.site}; patient ID hashed, other personal fields dropped")
     print("  loading the templates and the OCR models ...", flush=True)
-    daemon = Daemon(config, pace=not args.fast, on_made=out.made, on_ack=out.acked, on_feedback=out.fed_back,
+    daemon = Daemon(config, file_pace=0.0 if args.fast else None, on_made=out.made, on_ack=out.acked, on_feedback=out.fed_back,
                     notifier=Notifier(desktop=False), drain_seconds=15.0, linger=1.5)
     daemon.install_signal_handlers()
     started = time.monotonic()

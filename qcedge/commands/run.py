@@ -13,7 +13,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", "-c", type=Path, required=True, help="station config (TOML)")
     p.add_argument("--check", action="store_true", help="only validate the config (and load the templates), then exit")
     p.add_argument("--fast", action="store_true",
-                   help="do not pace the loop to [detection] fps (for recordings: read frames as fast as they decode)")
+                   help="a file source is read as fast as it decodes (pace = 0), whatever [source] pace says")
     p.set_defaults(func=run)
 
 
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from ocr_templates import TemplateError
     from qcedge.daemon import Daemon
 
-    daemon = Daemon(config, pace=not args.fast)
+    daemon = Daemon(config, file_pace=0.0 if args.fast else None)
     daemon.install_signal_handlers()
     try:
         return daemon.run()

@@ -17,7 +17,7 @@ GOOD = """
 id = "st-1"
 site = "site-1"
 [source]
-kind = "video"
+kind = "file"
 path = "rec.mp4"
 [templates]
 folder = "templates"
