@@ -67,26 +67,26 @@ class _Printer:
         shown = []
         for name, fv in r.fields.items():
             if fv.personal:
-                shown.append(f"{name}=<{'hashed' if fv.value else 'empty'}>")
+                shown.append(f"{name}=<hashed>")
             elif fv.rows is not None:
                 shown.append(f"{name}=[{len(fv.rows)} rows]")
-            else:
+            elif fv.valid:
                 shown.append(f"{name}={fv.value}")
-            if len(shown) == 5:
-                break
-        more = f" (+{len(r.fields) - len(shown)} more)" if len(r.fields) > len(shown) else ""
-        flag = "" if r.status == "complete" else "  [needs review]"
-        why = "" if made.reason == "new" else f" ({made.reason} values)"
-        self.line("record", f"{tid}{why}: {', '.join(shown)}{more}{flag}")
+            else:
+                shown.append(f"{name}=?{fv.text!r}")
+        more = f" (+{len(shown) - 6} more)" if len(shown) > 6 else ""
+        status = "complete" if r.status == "complete" else "NEEDS REVIEW"
+        why = "" if made.reason == "new" else f", {made.reason} values"
+        self.line("record", f"{tid} ({status}{why}): {', '.join(shown[:6])}{more}")
 
     def acked(self, record_id: str, latency: float | None) -> None:
         tid = self.templates.get(record_id, record_id[:8])
-        self.line("acked", f"{tid} by central" + (f", {latency:.2f} s after the screen settled" if latency is not None else ""))
+        self.line("acked", f"{tid} stored by central" + (f", {latency:.2f} s after the screen settled" if latency is not None else ""))
 
     def fed_back(self, fb: Any) -> None:
         self.feedback[fb.level] += 1
-        tid = fb.template or self.templates.get(fb.record_id, "")
-        self.line("FEEDBACK", f"{fb.level.upper()}: {fb.message}" + (f"  ({tid})" if tid else ""))
+        tid = self.templates.get(fb.record_id, "")
+        self.line("feedback", f"{fb.level.upper():<5} {fb.message}" + (f"  ({tid})" if tid else ""))
 
 
 def _ensure_samples(recording: Path) -> None:
@@ -110,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.templates.is_dir():
         raise UsageError(f"no template pack at {args.templates}")
     configure("DEBUG" if args.verbose >= 2 else "INFO" if args.verbose else "WARNING", json_lines=False)
+    if not args.verbose:
+        logging.getLogger("qcedge.notify").setLevel(logging.ERROR)  # feedback is printed below instead
     work = args.workdir or Path(tempfile.mkdtemp(prefix="qcedge-demo-"))
     work.mkdir(parents=True, exist_ok=True)
     secret = work / "site.secret"
