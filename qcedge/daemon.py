@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from capture import Frame, SourceError
-from qc_client.record import Record
 from qcedge.config import StationConfig
 from qcedge.health import Health, write_status
 from qcedge.notify import Feedback, Notifier
@@ -73,7 +72,7 @@ class Daemon:
         self.source: Any = None
         self.pipeline: Pipeline | None = None
         self.seen: SeenScreens | None = None
-        self.made: list[Made] = []
+        self.made_count = 0
 
     # ---- control ---------------------------------------------------------
 
@@ -131,6 +130,7 @@ class Daemon:
         cfg = self.config
         templates = load_templates(cfg.templates.folder)
         engine = get_engine(cfg.templates.engine)
+        _warm_up(engine)
         reader = ScreenReader(templates, engine=engine)
         policy = PrivacyPolicy.from_section(cfg.privacy)
         self.seen = SeenScreens(seen_path(cfg), cfg.station.id, cfg.detection.repeat_window)
@@ -141,7 +141,6 @@ class Daemon:
             detectors=Detectors(cfg.detection.settle_frames, cfg.detection.change_threshold),
             seen=self.seen, policy=policy, sink=self._submit, health=self.health,
             unknown_folder=cfg.unknown.save_folder, max_unknown_saved=cfg.unknown.max_saved,
-            on_made=self._on_made,
         )
         self.source = self._open_source()
 
@@ -231,15 +230,17 @@ class Daemon:
 
     # ---- feed callbacks ---------------------------------------------------------
 
-    def _submit(self, record: Record) -> None:
-        self.client.submit(record)
-
-    def _on_made(self, made: Made) -> None:
+    def _submit(self, made: Made) -> None:
+        # Under the lock, so that an ack (feed thread) is handled after the record is registered and shown.
         with self._lock:
             self._settled_at[made.record.id] = made.settled_t
-            self.made.append(made)
-        if self.on_made_cb:
-            self.on_made_cb(made)
+            self.client.submit(made.record)
+            self.made_count += 1
+            if self.on_made_cb:
+                try:
+                    self.on_made_cb(made)
+                except Exception:  # noqa: BLE001 - display must not stop the daemon
+                    log.exception("on_made callback failed")
 
     def _on_acked(self, record_ids: list[str]) -> None:
         for rid in record_ids:
@@ -330,6 +331,18 @@ class Daemon:
     def _status_loop(self) -> None:
         while not self._stop.wait(self.config.status.interval):
             self._write_status()
+
+
+def _warm_up(engine: Any) -> None:
+    """One recognition at start, so the first screen is not slowed by the runtime's lazy set-up."""
+    import numpy as np
+
+    try:
+        crop = np.full((32, 160, 3), 255, np.uint8)
+        crop[8:24, 10:150] = 0
+        engine.recognize([crop])
+    except Exception:  # noqa: BLE001 - a failing engine shows up on the first real screen
+        log.debug("engine warm-up failed", exc_info=True)
 
 
 def _notifying_outbox(path: Path, on_acked: Callable[[list[str]], None]) -> Any:

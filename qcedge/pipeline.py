@@ -70,7 +70,11 @@ def values_digest(record: Record) -> str:
 
 
 class Pipeline:
-    """Turns frames into records. `sink(record)` commits a record to the outbox."""
+    """Turns frames into records.
+
+    `sink(made)` commits `made.record` to the outbox (and returns once it is durable);
+    `on_made(made)` is told afterwards.
+    """
 
     def __init__(
         self,
@@ -82,7 +86,7 @@ class Pipeline:
         detectors: Detectors,
         seen: SeenScreens,
         policy: PrivacyPolicy,
-        sink: Callable[[Record], None],
+        sink: Callable[[Made], None],
         health: Health,
         unknown_folder: Path | None = None,
         max_unknown_saved: int = 200,
@@ -176,8 +180,9 @@ class Pipeline:
             return None
         record = record.model_copy(update={"id": decision.record_id})
         h.latencies.add("record", time.perf_counter() - t0)
+        made = Made(record, settled_t, decision.reason)
         t1 = time.perf_counter()
-        self.sink(record)
+        self.sink(made)
         h.latencies.add("outbox", time.perf_counter() - t1)
         self.seen.remember(identity, digest, made_record=True)
         h.records_made += 1
@@ -185,7 +190,6 @@ class Pipeline:
         log.info("record made", extra={"ctx": {
             "event": "record", "record_id": record.id, "template": template.id, "version": template.version,
             "status": record.status, "reason": decision.reason, "fields": len(record.fields)}})
-        made = Made(record, settled_t, decision.reason)
         if self.on_made is not None:
             try:
                 self.on_made(made)

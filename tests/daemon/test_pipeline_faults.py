@@ -57,7 +57,8 @@ def test_bad_frames_and_ocr_errors_never_stop_the_pipeline(tmp_path: Path, sampl
     assert "RuntimeError" in (health.last_error or "") or health.last_error
     assert health.unknown_screens == 1 and health.unknown_saved == 1
     assert len(made) == 1 and health.records_made == 1  # the CT screen was read when it came back
-    assert made[0].template.id == "ct_dose_report"
-    assert truth["fields"]["accession"] in made[0].fields["accession"].text
-    assert "patient_name" not in made[0].fields  # default privacy policy: drop
+    record = made[0].record
+    assert record.template.id == "ct_dose_report"
+    assert truth["fields"]["accession"] in record.fields["accession"].text
+    assert "patient_name" not in record.fields  # default privacy policy: drop
     assert any("OCR failed" in r.getMessage() for r in caplog.records)
