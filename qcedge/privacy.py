@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,29 @@ HASH_PREFIX = "hmac-sha256:"
 def _normal(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
     return unicodedata.normalize("NFKC", text).strip().upper()
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def _clear_strings(fv: FieldValue) -> set[str]:
+    """The raw text and value of a personal field (and of its table cells), as they could appear in messages."""
+    out = {fv.text.strip(), str(fv.value).strip() if fv.value is not None else ""}
+    for row in fv.rows or []:
+        for cell in row.values():
+            out |= _clear_strings(cell)
+    return {s for s in out if len(s) >= 2}
+
+
+def _mentions(message: str, clear: set[str]) -> bool:
+    return any(s in message for s in clear)
+
+
+def _redact(message: str, clear: set[str]) -> str:
+    """A validation reason or check message without the personal text it may quote."""
+    for s in sorted(clear, key=len, reverse=True):
+        message = message.replace(s, "<personal>")
+    return _QUOTED.sub("'<personal>'", message)
 
 
 @dataclass
@@ -53,7 +77,9 @@ class PrivacyPolicy:
         if fv.rows is not None:
             rows = [{k: self._hashed(cell) for k, cell in row.items()} for row in fv.rows]
         value = None if fv.value is None else self.token(fv.value)
-        return fv.model_copy(update={"value": value, "text": "", "rows": rows})
+        secrets = _clear_strings(fv)
+        return fv.model_copy(update={"value": value, "text": "", "rows": rows,
+                                     "reasons": [_redact(r, secrets) for r in fv.reasons]})
 
     def apply(self, record: Record, identity_fields: list[str] | None = None) -> Record:
         """A copy of `record` with the policy applied."""
@@ -71,6 +97,11 @@ class PrivacyPolicy:
             if policy == "hash":
                 fields[name] = self._hashed(fv)
             # drop: left out entirely
+        clear: set[str] = set()
+        for name in protected:
+            clear |= _clear_strings(record.fields[name])
+        checks = [c.model_copy(update={"message": _redact(c.message, clear)}) if _mentions(c.message, clear) else c
+                  for c in record.checks]
         crops = {}
         if self.section.attach_crops:
             crops = {k: v for k, v in record.evidence.crops.items() if k not in protected}
@@ -83,6 +114,7 @@ class PrivacyPolicy:
                 identity = self._identity_without(record, protected)
         return record.model_copy(update={
             "fields": fields,
+            "checks": checks,
             "identity": identity,
             "evidence": record.evidence.model_copy(update={"crops": crops}),
         })

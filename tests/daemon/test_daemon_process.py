@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import signal
 import time
@@ -57,22 +58,28 @@ def test_kill9_mid_stream_then_restart_every_record_arrives_once(central, make_s
     assert status["unknown_screens"] == 1 and status["unknown_saved"] == 1
 
 
-def test_records_privacy_and_status(central, make_station, session_video):
-    """One clean run: the records match the screens, personal fields are hashed or dropped, status and logs are right."""
-    config = make_station(central.endpoint, session_video.video)
+def test_sample_recording_gives_the_expected_records_privately(central, make_station, samples_dir):
+    """The README's recording: one record per taught appearance (recording.json), none for the dialog,
+    pointer moves, foreign screens; personal fields hashed or dropped; status and logs right."""
+    video = samples_dir / "recording.mp4"
+    meta = json.loads((samples_dir / "recording.json").read_text(encoding="utf-8"))
+    expected = meta["expected_records"]
+    taught = [a for a in meta["appearances"] if a["template_id"]]
+    config = make_station(central.endpoint, video)
     daemon = start_daemon(config)
     try:
-        assert daemon.wait(120) == 0
+        assert daemon.wait(180) == 0
     finally:
         stop_process(daemon)
     records = central.records()
-    assert _accessions(records) == session_video.accessions  # in screen order, the repeat gave nothing
-    templates = [r["template"]["id"] for r in records]
-    assert templates == [t["template_id"] for t in session_video.truth]
+    assert [r["template"]["id"] for r in records] == [e["template_id"] for e in expected]
+    assert _accessions(records) == [e["identity"]["accession"] for e in expected]
+    assert len({r["identity"] for r in records}) == len(expected)
 
     personal = _personal_fields()
     bodies = "\n".join(central.raw_bodies())
-    for truth, record in zip(session_video.truth, records):
+    for truth, record in zip(taught, records):
+        assert record["station"] == "test-st" and record["site"] == "test-site"
         for name in personal & set(truth["fields"]):
             clear = truth["fields"][name]
             assert clear not in bodies, f"{name} reached central in clear"
@@ -82,25 +89,23 @@ def test_records_privacy_and_status(central, make_station, session_video):
                 assert record["fields"]["patient_id"]["text"] == ""
             else:
                 assert name not in record["fields"]  # dropped
-        # Non-personal values arrive as read.
-        assert truth["fields"]["accession"] in record["fields"]["accession"]["text"]
-        assert record["station"] == "test-st" and record["site"] == "test-site"
 
     status = read_status(config)
     assert status["state"] == "finished"
-    assert status["records_made"] == status["records_acked"] == len(session_video.truth)
-    assert status["screens_matched"] == len(session_video.truth) + 1  # the repeated screen was read again
-    assert status["repeats"] == 1 and status["unknown_screens"] == 1
-    assert status["latency"]["settle_to_ack"]["count"] == len(session_video.truth)
-    # Structured logs, no patient data in them.
+    assert status["records_made"] == status["records_acked"] == len(expected)
+    assert status["outbox_depth"] == 0 and status["frames_seen"] == meta["frame_count"]
+    assert status["screens_matched"] == len(expected) + status["repeats"]
+    assert status["unknown_screens"] >= 3  # desktop, spreadsheet, the other vendor's CT page
+    assert status["latency"]["settle_to_ack"]["count"] == len(expected)
+    # Structured logs, no patient data in them, no field values at all at INFO.
     events = log_events(config)
-    assert sum(e.get("event") == "record" for e in events) == len(session_video.truth)
-    assert sum(e.get("event") == "feedback" for e in events) == status["feedback_received"]
+    assert sum(e.get("event") == "record" for e in events) == len(expected)
+    assert sum(e.get("event") == "feedback" for e in events) == status["feedback_received"] > 0
     log_text = config.with_suffix(".log").read_text(encoding="utf-8")
-    for truth in session_video.truth:
-        for name in personal & set(truth["fields"]):
-            assert truth["fields"][name] not in log_text
-        assert truth["fields"]["accession"] not in log_text  # no field values at INFO at all
+    for truth in taught:
+        for name, value in truth["fields"].items():
+            if len(str(value)) >= 4:
+                assert str(value) not in log_text, f"{name} value in the log"
     assert SECRET not in log_text
 
 

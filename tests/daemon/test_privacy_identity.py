@@ -1,7 +1,7 @@
 """Privacy policy on records and the record-identity memory (real SQLite file)."""
 from __future__ import annotations
 
-from qc_client.record import Evidence, FieldValue, Record, TemplateRef
+from qc_client.record import CheckValue, Evidence, FieldValue, Record, TemplateRef
 from qcedge.config import PrivacySection
 from qcedge.privacy import HASH_PREFIX, PrivacyPolicy
 from qcedge.seen import SeenScreens
@@ -79,3 +79,20 @@ def test_identity_memory_rules_survive_restart(tmp_path):
     later = reopened.decide("id-A", "v2", now=1600 + 3601)  # after the window: a new record
     assert later.new and later.record_id != changed.record_id
     reopened.close()
+
+
+def test_validation_reasons_and_check_messages_do_not_leak_personal_text(tmp_path):
+    secret = tmp_path / "s"
+    secret.write_text("k")
+    record = _record().model_copy(update={
+        "fields": {**_record().fields,
+                   "patient_id": FieldValue(value="[P0012345", text="[P0012345", valid=False, personal=True,
+                                            reasons=["'[P0012345' does not match the pattern ^P\\d+$"]),
+                   "patient_name": FieldValue(value="ZHANG San", text="ZHANG San", personal=True)},
+        "checks": [CheckValue(name="name_matches", ok=False, message="ZHANG San differs from the RIS"),
+                   CheckValue(name="dlp", ok=True, message="total 12 = sum 12")],
+    })
+    policy = PrivacyPolicy.from_section(PrivacySection(default="drop", fields={"patient_id": "hash"}, secret_file=secret))
+    text = policy.apply(record).to_json()
+    assert "P0012345" not in text and "ZHANG" not in text
+    assert "total 12 = sum 12" in text  # other messages untouched
