@@ -44,7 +44,8 @@ class InputDriver(Protocol):
     sends_input: bool
 
     def click(self, x: int, y: int, button: str = "left", clicks: int = 1) -> None: ...
-    def type_text(self, text: str, method: Method, between: Callable[[], None] | None = None) -> None: ...
+    def type_text(self, text: str, method: Method, between: Callable[[], None] | None = None,
+                  after: Callable[[], None] | None = None) -> None: ...
     def hotkey(self, keys: list[str]) -> None: ...
     def pointer(self) -> tuple[int, int]: ...
 
@@ -92,18 +93,26 @@ class LiveInput:
         p = self.pg.position()
         return (int(p[0]), int(p[1]))
 
-    def type_text(self, text: str, method: Method = "auto", between: Callable[[], None] | None = None) -> None:
-        """Type `text` exactly; `between` runs before each chunk (activity checks; it may raise)."""
+    def type_text(self, text: str, method: Method = "auto", between: Callable[[], None] | None = None,
+                  after: Callable[[], None] | None = None) -> None:
+        """Type `text` exactly; `between` runs before each chunk but the first (activity checks; it
+        may raise), `after` right after each chunk (to note the player's own input)."""
+        first = True
         for plain, run in split_runs(text):
             for i in range(0, len(run), CHUNK):
                 chunk = run[i:i + CHUNK]
-                if between:
+                if between and not first:
                     between()
+                first = False
                 self._failsafe_check()
-                if method == "xdotool" or (method == "auto" and plain):
-                    self._xdotool(chunk)
-                else:
-                    self._paste(chunk)
+                try:
+                    if method == "xdotool" or (method == "auto" and plain):
+                        self._xdotool(chunk)
+                    else:
+                        self._paste(chunk)
+                finally:
+                    if after:
+                        after()
 
     def _xdotool(self, chunk: str) -> None:
         proc = subprocess.run(["xdotool", "type", "--delay", str(self.type_delay_ms), "--", chunk],
@@ -150,7 +159,8 @@ class DryRunInput:
         self.actions.append(RecordedAction("click", {"x": x, "y": y, "button": button, "clicks": clicks}))
         self._pointer = (x, y)
 
-    def type_text(self, text: str, method: Method = "auto", between: Callable[[], None] | None = None) -> None:
+    def type_text(self, text: str, method: Method = "auto", between: Callable[[], None] | None = None,
+                  after: Callable[[], None] | None = None) -> None:
         self.actions.append(RecordedAction("type", {"chars": len(text)}))
 
     def hotkey(self, keys: list[str]) -> None:
