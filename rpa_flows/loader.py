@@ -92,16 +92,16 @@ def load_flow(path: str | Path) -> Flow:
 
 # -- walking ------------------------------------------------------------------------
 
-def walk(steps: list[_Step], prefix: str = "") -> Iterator[tuple[str, _Step, int]]:
-    """Every step with its label ('step 3 'loop' > step 2 'save'') and nesting depth."""
+def walk(steps: list[_Step], prefix: str = "", depth: int = 0) -> Iterator[tuple[str, _Step, int]]:
+    """Every step with its label ("step 3 'loop' > step 2 'save'") and nesting depth."""
     for i, step in enumerate(steps):
         label = (prefix + " > " if prefix else "") + _step_label(i, step)
-        yield label, step, prefix.count(">") + (1 if prefix else 0)
+        yield label, step, depth
         if isinstance(step, IfStep):
-            yield from walk(step.then, label + " > then")
-            yield from walk(step.else_, label + " > else")
+            yield from walk(step.then, label + " > then", depth + 1)
+            yield from walk(step.else_, label + " > else", depth + 1)
         elif isinstance(step, ForEachStep):
-            yield from walk(step.steps, label)
+            yield from walk(step.steps, label, depth + 1)
 
 
 def targets_of(step: _Step) -> Iterator[tuple[str, Target | ScreenDef]]:

@@ -41,6 +41,10 @@ EXPECT_GRACE_S = 1.0  # an input step looks for its expected screen this long be
 SETTLE_DIFF = 6  # grey-level change (max over an 1/8 thumbnail) still counted as "not changing"
 
 
+def _center(box: tuple[int, int, int, int]) -> tuple[int, int]:
+    return (box[0] + box[2] // 2, box[1] + box[3] // 2)
+
+
 @dataclass(slots=True)
 class Located:
     box: tuple[int, int, int, int]
@@ -74,7 +78,8 @@ class Player:
 
     def __init__(self, flow: Flow, *, screen: Screen | None = None, inputs: InputDriver | None = None,
                  monitor: ActivityMonitor | None | bool = True, log_dir: Path | None = None,
-                 dry_run: bool = False, failsafe: bool = True, **setting_overrides: Any) -> None:
+                 dry_run: bool = False, failsafe: bool = True, windows: Any = True,
+                 **setting_overrides: Any) -> None:
         self.flow = flow
         self.settings: Settings = flow.settings.model_copy(update=setting_overrides) if setting_overrides else flow.settings
         self.dry_run = dry_run
@@ -91,6 +96,12 @@ class Player:
             self.monitor: ActivityMonitor | None = None if dry_run else ActivityMonitor()
         else:
             self.monitor = monitor or None
+        if windows is True:
+            from rpa_flows.xwindows import WindowStack
+
+            windows = WindowStack() if isinstance(self.screen, LiveScreen) and not dry_run else None
+        self.windows = windows or None
+        self.expected_window: int | None = None
         self.log_dir = log_dir
         self.variables: dict[str, Any] = {}
         self.current: ScreenDef | None = None
@@ -140,7 +151,7 @@ class Player:
         return result
 
     def close(self) -> None:
-        for obj in (self.inputs, self.monitor, self.screen):
+        for obj in (self.inputs, self.monitor, self.screen, self.windows):
             closer = getattr(obj, "close", None)
             if closer:
                 closer()
@@ -193,6 +204,7 @@ class Player:
             if where is None:
                 return  # dry run: not on screen now (logged)
             self._guard(label)
+            self._check_window_at(where.point, label)
             self._send(lambda: self.inputs.click(where.point[0], where.point[1], button=button, clicks=clicks),
                        label, moved_to=where.point)
             details.update(at=list(where.point), score=round(where.score, 4), how=where.how)
@@ -216,10 +228,12 @@ class Player:
                 where = self._find(step.into, self.settings.timeout, label, details)
                 if where is not None:
                     self._guard(label)
+                    self._check_window_at(where.point, label)
                     self._send(lambda: self.inputs.click(*where.point), label, moved_to=where.point)
                     details.update(at=list(where.point), score=round(where.score, 4))
                     if self.drawing is not None:
                         self.drawing.click(where, label, "type", 1)
+            self._check_focus(label)
             if step.clear:
                 self._send(lambda: self.inputs.hotkey(["ctrl", "a"]), label)
             try:
@@ -240,6 +254,7 @@ class Player:
         details["keys"] = "+".join(step.hotkey)
         for _ in range(step.times):
             self._before_input(step, label, details)
+            self._check_focus(label)
             self._send(lambda: self.inputs.hotkey(step.hotkey), label)
         if self.drawing is not None:
             self.drawing.note(label, f"keys {'+'.join(step.hotkey)}")
@@ -266,8 +281,11 @@ class Player:
                 raise ScreenNotAsExpected(label, "no expected screen is known for this input step: give it "
                                                  "'expect:' (or wait for a screen before it)")
             return
-        ok, why, frame = self._screen_ok_within(expected, 0.0 if self.dry_run else EXPECT_GRACE_S)
+        ok, why, frame, where = self._screen_ok_within(expected, 0.0 if self.dry_run else EXPECT_GRACE_S)
         details["expect"] = expected.describe()
+        self.expected_window = None
+        if ok and where is not None and self.windows is not None:
+            self.expected_window = self.windows.toplevel_at(*_center(where.box))
         if not ok:
             if self.dry_run:
                 self.runlog.write("dry_expect_missing", step=label, expect=expected.describe(), why=why)
@@ -275,6 +293,27 @@ class Player:
             shot = self.runlog.save_image(f"fail-{label}", frame) if frame is not None else None
             raise ScreenNotAsExpected(label, f"expected {expected.describe()} is not on screen ({why}); "
                                              "stopped without sending input", shot)
+
+    def _check_window_at(self, point: tuple[int, int], label: str) -> None:
+        """The click point must be on the window that shows the expected screen."""
+        if self.windows is None or self.expected_window is None or self.dry_run:
+            return
+        at = self.windows.toplevel_at(*point)
+        if at != self.expected_window:
+            shot = self._screenshot(f"fail-{label}")
+            raise ScreenNotAsExpected(label, f"another window (0x{at or 0:x}) is in front of the expected screen's "
+                                             f"window (0x{self.expected_window:x}) at {list(point)}; stopped without "
+                                             "sending input", shot)
+
+    def _check_focus(self, label: str) -> None:
+        """Keys must go to the window that shows the expected screen."""
+        if self.windows is None or self.expected_window is None or self.dry_run:
+            return
+        focus = self.windows.focus_toplevel()
+        if focus is not None and focus != self.expected_window:
+            shot = self._screenshot(f"fail-{label}")
+            raise ScreenNotAsExpected(label, f"the keyboard focus is on another window (0x{focus:x}), not on the "
+                                             "expected screen's window; stopped without sending input", shot)
 
     def _guard(self, label: str) -> bool:
         """Pause while the person uses mouse or keyboard; True when a pause happened."""
@@ -357,28 +396,35 @@ class Player:
             time.sleep(max(0.0, poll - (time.monotonic() - t)))
 
     def _screen_ok(self, sd: ScreenDef, frame: np.ndarray) -> tuple[bool, str]:
+        ok, why, _ = self._screen_where(sd, frame)
+        return ok, why
+
+    def _screen_where(self, sd: ScreenDef, frame: np.ndarray) -> tuple[bool, str, Located | None]:
+        """Is the screen there; why not; where its first target was found."""
         if sd.ref is not None:
             sd = self.flow.screens[sd.ref]
+        first = None
         for t in sd.all:
             where = self._locate(t, frame)
             if where is None:
-                return False, f"{t.describe()} not found"
+                return False, f"{t.describe()} not found", None
+            first = first or where
         for t in sd.none:
             where = self._locate(t, frame)
             if where is not None:
-                return False, f"{t.describe()} is in front (at {list(where.box)})"
-        return True, "ok"
+                return False, f"{t.describe()} is in front (at {list(where.box)})", None
+        return True, "ok", first
 
-    def _screen_ok_within(self, sd: ScreenDef, grace: float) -> tuple[bool, str, np.ndarray | None]:
-        state: dict[str, Any] = {"why": "", "frame": None}
+    def _screen_ok_within(self, sd: ScreenDef, grace: float) -> tuple[bool, str, np.ndarray | None, Located | None]:
+        state: dict[str, Any] = {"why": "", "frame": None, "where": None}
 
         def test(frame: np.ndarray) -> bool:
-            ok, why = self._screen_ok(sd, frame)
-            state["why"], state["frame"] = why, frame
+            ok, why, where = self._screen_where(sd, frame)
+            state.update(why=why, frame=frame, where=where)
             return ok
 
         ok = self._poll(test, grace)
-        return ok, state["why"], state["frame"]
+        return ok, state["why"], state["frame"], state["where"]
 
     def _find(self, target: Target, timeout: float, label: str, details: dict) -> Located | None:
         """Locate a click target, looking again until `timeout`; a miss stops the flow (dry run: logs)."""
