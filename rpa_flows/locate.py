@@ -122,29 +122,50 @@ def match_gray(hay: np.ndarray, needle: np.ndarray, threshold: float) -> tuple[f
     return best[0], best[1], best[2], [p[0] for p in peaks]
 
 
+HINT_MARGIN = 12  # pixels around the last known place that are searched first
+
+
 def find_image(
     screen: np.ndarray,
     needles: Sequence[np.ndarray | str | Path] | np.ndarray | str | Path,
     threshold: float = 0.85,
     region: Box | None = None,
     scales: Sequence[float] = (1.0,),
+    hint: Box | None = None,
+    gray_screen: np.ndarray | None = None,
 ) -> ImageMatch:
     """Best match of any of `needles` (arrays or PNG paths) at any of `scales` in `screen`.
 
     `screen` is the full screen image; `region` (x, y, w, h) restricts the search
-    and the returned box is in full-screen coordinates either way.
+    and the returned box is in full-screen coordinates either way. `hint` is
+    where the needle was last found: that neighbourhood is tried first and kept
+    when it scores at least `threshold` (windows seldom move). `gray_screen` is
+    the grey version of `screen` when the caller has it already.
     """
     t0 = time.perf_counter()
     if isinstance(needles, (np.ndarray, str, Path)):
         needles = [needles]
+    full_gray = gray_screen if gray_screen is not None else to_gray(screen)
+    if hint is not None:
+        hx, hy, hw, hh = hint
+        near = (hx - HINT_MARGIN, hy - HINT_MARGIN, hw + 2 * HINT_MARGIN, hh + 2 * HINT_MARGIN)
+        if region is not None:
+            x0, y0 = max(near[0], region[0]), max(near[1], region[1])
+            x1 = min(near[0] + near[2], region[0] + region[2])
+            y1 = min(near[1] + near[3], region[1] + region[3])
+            near = (x0, y0, x1 - x0, y1 - y0)
+        if near[2] > 0 and near[3] > 0:
+            quick = find_image(screen, needles, threshold, near, scales, None, full_gray)
+            if quick.found:
+                quick.seconds = time.perf_counter() - t0
+                return quick
     ox, oy = 0, 0
-    hay = screen
+    gray = full_gray
     if region is not None:
         x, y, w, h = region
         x0, y0 = max(0, x), max(0, y)
-        hay = screen[y0:max(y0, y + h), x0:max(x0, x + w)]
+        gray = full_gray[y0:max(y0, y + h), x0:max(x0, x + w)]
         ox, oy = x0, y0
-    gray = to_gray(hay)
     best = ImageMatch(score=0.0, box=(0, 0, 0, 0), threshold=threshold)
     for item in needles:
         name = str(item) if not isinstance(item, np.ndarray) else "<array>"

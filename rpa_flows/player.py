@@ -102,6 +102,11 @@ class Player:
             windows = WindowStack() if isinstance(self.screen, LiveScreen) and not dry_run else None
         self.windows = windows or None
         self.expected_window: int | None = None
+        self._hints: dict[Any, tuple[int, int, int, int]] = {}  # last place of each anchor: searched first
+        self._gray: tuple[Any, ...] | None = None
+        self._expect_frame: np.ndarray | None = None
+        self._memo_frame: np.ndarray | None = None
+        self._memo: dict[Any, Located | None] = {}
         self.log_dir = log_dir
         self.variables: dict[str, Any] = {}
         self.current: ScreenDef | None = None
@@ -282,6 +287,7 @@ class Player:
                                                  "'expect:' (or wait for a screen before it)")
             return
         ok, why, frame, where = self._screen_ok_within(expected, 0.0 if self.dry_run else EXPECT_GRACE_S)
+        self._expect_frame = frame if ok else None
         details["expect"] = expected.describe()
         self.expected_window = None
         if ok and where is not None and self.windows is not None:
@@ -436,6 +442,9 @@ class Player:
                 found["w"] = where
             return where is not None
 
+        first, self._expect_frame = self._expect_frame, None
+        if first is not None and test(first):  # the frame the expected screen was just seen on
+            return found["w"]
         if self._poll(test, 0.0 if self.dry_run else timeout):
             return found["w"]
         if self.dry_run:
@@ -446,12 +455,30 @@ class Player:
         raise ScreenNotAsExpected(label, f"{target.describe()} not found within {timeout:g} s; stopped without "
                                          "sending input")
 
+    def _gray_of(self, frame: np.ndarray) -> np.ndarray:
+        if self._gray is None or self._gray[0] != id(frame):
+            self._gray = (id(frame), to_gray(frame), frame)  # keep frame alive so its id stays unique
+        return self._gray[1]
+
     def _locate(self, t: Target, frame: np.ndarray) -> Located | None:
+        """Where target `t` is on `frame` (None: not there). Results are kept for the current frame."""
+        key = (id(frame), t)
+        if self._memo_frame is not frame:
+            self._memo_frame, self._memo = frame, {}
+        if key not in self._memo:
+            self._memo[key] = self._locate_now(t, frame)
+        return self._memo[key]
+
+    def _locate_now(self, t: Target, frame: np.ndarray) -> Located | None:
         threshold = t.threshold or self.settings.threshold
         dx, dy = t.offset
         if t.kind == "image":
+            key = (tuple(t.images), t.region)
             m = find_image(frame, [self.flow.resolve(p) for p in t.images], threshold, t.region,
-                           t.scales or self.settings.scales)
+                           t.scales or self.settings.scales, hint=self._hints.get(key),
+                           gray_screen=self._gray_of(frame))
+            if m.found:
+                self._hints[key] = m.box
             log.debug("image %s score %.3f (threshold %.2f) in %.1f ms", t.images, m.score, threshold, m.seconds * 1e3)
             if not m.found:
                 return None
@@ -469,7 +496,7 @@ class Player:
             return first
         if t.kind == "template":
             tpl = get_template(self.flow.resolve(t.template))
-            m = match_on_screen(frame, tpl, t.threshold)
+            m = match_on_screen(frame, tpl, t.threshold, self._hints, self._gray_of(frame))
             if not m.matched:
                 return None
             if t.field is not None:
@@ -568,6 +595,10 @@ class Player:
         if r.target is not None:
             where = self._locate(r.target, frame)
             if where is None:
+                if self.dry_run:
+                    self.variables[r.into] = ""
+                    self.runlog.write("dry_read_missing", step=label, target=r.target.describe())
+                    return
                 raise StepFailed(label, f"{r.target.describe()} not found to read")
             x, y, w, h = where.box
             rec = ocr_mod.read_crops([frame[y:y + h, x:x + w]], engine)[0]
@@ -577,6 +608,13 @@ class Player:
         tpl = get_template(self.flow.resolve(r.template))
         m = match_on_screen(frame, tpl)
         if not m.matched:
+            if self.dry_run:
+                self.runlog.write("dry_read_missing", step=label, template=tpl.id, score=round(m.score, 3))
+                if r.into:
+                    self.variables[r.into] = {name: "" for name in (r.fields or [f.name for f in tpl.fields])}
+                else:
+                    self.variables.update({name: "" for name in (r.fields or [f.name for f in tpl.fields])})
+                return
             raise StepFailed(label, f"template '{tpl.id}' is not on screen (score {m.score:.2f}); nothing read")
         names = r.fields or [f.name for f in tpl.fields if getattr(f, "kind", "value") == "value"]
         crops = []

@@ -73,12 +73,15 @@ class StillScreen:
             if loaded is None:
                 raise ValueError(f"cannot read image {image}")
             image = loaded
-        self.image = image
+        self.image = image.copy()
+        self.image.setflags(write=False)  # handed out as is: the same frame every time
         self.size = (image.shape[1], image.shape[0])
 
     def grab(self, region: Box | None = None) -> np.ndarray:
+        if region is None:
+            return self.image
         x, y, w, h = clip_region(region, self.size)
-        return self.image[y:y + h, x:x + w].copy()
+        return self.image[y:y + h, x:x + w]
 
     def close(self) -> None:
         pass

@@ -55,7 +55,8 @@ def _shared_matcher():
     return match_template
 
 
-def match_on_screen(screen: np.ndarray, template: Template, threshold: float | None = None) -> MatchResult:
+def match_on_screen(screen: np.ndarray, template: Template, threshold: float | None = None,
+                    hints: dict | None = None, gray_screen: np.ndarray | None = None) -> MatchResult:
     """Where `template` sits on `screen` (MatchResult.matched, score, offset, scale)."""
     shared = _shared_matcher()
     if shared is not None:
@@ -66,10 +67,12 @@ def match_on_screen(screen: np.ndarray, template: Template, threshold: float | N
             return result
         except Exception as exc:  # noqa: BLE001 - the fallback below still answers
             log.warning("shared template matcher failed (%s); using the flow player's anchor matcher", exc)
-    return match_anchors(screen, template, threshold)
+    return match_anchors(screen, template, threshold, hints, gray_screen)
 
 
-def match_anchors(screen: np.ndarray, template: Template, threshold: float | None = None) -> MatchResult:
+def match_anchors(screen: np.ndarray, template: Template, threshold: float | None = None,
+                  hints: dict | None = None, gray_screen: np.ndarray | None = None) -> MatchResult:
+    """Each anchor patch found on the screen (near its last place first, when `hints` holds it)."""
     t0 = time.perf_counter()
     ref = to_gray(reference_image(template))
     need = threshold if threshold is not None else template.match.threshold
@@ -79,7 +82,11 @@ def match_anchors(screen: np.ndarray, template: Template, threshold: float | Non
     for anchor in template.anchors:
         x, y, w, h = anchor.box.as_tuple()
         patch = ref[y:y + h, x:x + w]
-        m = find_image(screen, patch, threshold=need)
+        key = (template.id, anchor.name)
+        m = find_image(screen, patch, threshold=need, hint=hints.get(key) if hints is not None else None,
+                       gray_screen=gray_screen)
+        if hints is not None and m.found:
+            hints[key] = m.box
         scores[anchor.name] = round(m.score, 4)
         offsets.append((m.box[0] - x, m.box[1] - y))
         weights.append(anchor.weight)

@@ -118,8 +118,8 @@ def test_cli_check_lists_steps_and_rejects_bad_flow(tmp_path):
                                     capture_output=True, text=True, timeout=60)
     ok = run("check", str(SAMPLE))
     assert ok.returncode == 0, ok.stderr
-    assert "flow 'ris_enter_exams' v1 OK: 40 steps" in ok.stdout
-    assert "step 19 'save': click - expect screen 'form', click image ris/anchors/save_button.png" in ok.stdout
+    assert "flow 'ris_enter_exams' v1 OK: 41 steps" in ok.stdout
+    assert "step 20 'save': click - expect screen 'form', click image ris/anchors/save_button.png" in ok.stdout
     bad = write(tmp_path, "id: t\nsteps:\n  - {name: oops, type: 5, into: 'image:none.png'}\n")
     res = run("check", str(bad))
     assert res.returncode == 2
