@@ -16,8 +16,9 @@ class FlowError(ValueError):
 class StepFailed(RuntimeError):
     """A step could not do its work; no input was sent for it after the failure was seen."""
 
-    def __init__(self, step: str, problem: str, screenshot: Path | None = None) -> None:
+    def __init__(self, step: str, problem: str, screenshot: Path | None = None, log_problem: str | None = None) -> None:
         self.step, self.problem, self.screenshot = step, problem, screenshot
+        self.log_problem = log_problem or problem  # what the run log may hold (no variable values)
         shot = f" (screenshot: {screenshot})" if screenshot else ""
         super().__init__(f"{step}: {problem}{shot}")
 

@@ -133,14 +133,17 @@ class Player:
                           dry_run=self.dry_run, records=len(records) if records is not None else None,
                           variables=sorted(self.variables))
         result = RunResult(ok=True, flow_id=self.flow.id)
+        logged_message = ""
         try:
             self._block(self.flow.steps, "")
         except StepFailed as exc:
             result.ok, result.message, result.failed_step, result.screenshot = False, exc.problem, exc.step, exc.screenshot
+            logged_message = exc.log_problem
         except Exception as exc:  # noqa: BLE001 - any crash still ends the log cleanly, with a screenshot
             shot = self._screenshot("fail-crash")
             result.ok, result.message, result.failed_step, result.screenshot = False, f"internal error: {exc!r}", \
                 self.current_label or None, shot
+            logged_message = f"internal error: {type(exc).__name__}"
             log.exception("flow %s crashed", self.flow.id)
         result.seconds = time.monotonic() - t0
         result.steps_run, result.pauses = self.steps_run, self.pauses
@@ -149,7 +152,7 @@ class Player:
             result.drawing = self.runlog.save_image("dry-run", self.drawing.render()) if self.log_dir else None
         self.runlog.write("run_end", ok=result.ok, seconds=round(result.seconds, 3), steps=result.steps_run,
                           pauses=result.pauses, failed_step=result.failed_step,
-                          message=result.message or None, screenshot=str(result.screenshot) if result.screenshot else None,
+                          message=logged_message or None, screenshot=str(result.screenshot) if result.screenshot else None,
                           drawing=str(result.drawing) if result.drawing else None)
         result.log_path, result.events = self.runlog.path, list(self.runlog.events)
         self.runlog.close()
@@ -182,8 +185,8 @@ class Player:
             step_name = exc.step if exc.step not in ("input",) else label
             shot = exc.screenshot or self._screenshot(f"fail-{label}")
             self.runlog.write("step_fail", step=step_name, action=action, seconds=round(time.monotonic() - t0, 4),
-                              problem=exc.problem, screenshot=str(shot) if shot else None, **details)
-            raise type(exc)(step_name, exc.problem, shot) from exc
+                              problem=exc.log_problem, screenshot=str(shot) if shot else None, **details)
+            raise type(exc)(step_name, exc.problem, shot, exc.log_problem) from exc
         except VariableError as exc:
             shot = self._screenshot(f"fail-{label}")
             self.runlog.write("step_fail", step=label, action=action, problem=str(exc))
@@ -646,7 +649,7 @@ class Player:
         if self.dry_run:
             self.runlog.write("dry_check_failed", step=label, message=message)
             return
-        raise StepFailed(label, shown)
+        raise StepFailed(label, shown, log_problem=message)
 
     def _do_if(self, step: IfStep, label: str, details: dict) -> None:
         taken = self._cond(step.if_, self._grab())

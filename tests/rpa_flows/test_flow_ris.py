@@ -180,7 +180,7 @@ def test_dry_run_sends_nothing_and_draws_the_clicks(ris, tmp_path):
     player = Player(flow, log_dir=tmp_path / "log", dry_run=True)
     idle_before, t0 = x_idle_seconds(), time.monotonic()
     try:
-        result = player.run(variables={"password": LOGIN_PASSWORD}, records=load_records())
+        result = player.run(variables={"password": LOGIN_PASSWORD}, records=load_records()[:1])
     finally:
         player.close()
     elapsed = time.monotonic() - t0
@@ -202,10 +202,11 @@ def test_cli_dry_run_on_a_saved_screenshot_needs_no_display(tmp_path, monkeypatc
     shot = np.zeros((1080, 1920, 3), np.uint8)
     shot[40:840, 60:1160] = cv2.imread(str(FLOWS / "ris" / "templates" / "ris_login.png"))
     cv2.imwrite(str(tmp_path / "screen.png"), shot)
+    (tmp_path / "none.json").write_text("[]", encoding="utf-8")  # the login part only: no OCR needed
     env = {k: v for k, v in __import__("os").environ.items() if k != "DISPLAY"}
     proc = subprocess.run(
         [sys.executable, "-m", "qcedge", "flow", "run", str(SAMPLE), "--dry-run", "--screen-image",
-         str(tmp_path / "screen.png"), "--var", "password=x", "--records", str(FLOWS / "ris_records.json"), "--log", str(tmp_path / "logs")],
+         str(tmp_path / "screen.png"), "--var", "password=x", "--records", str(tmp_path / "none.json"), "--log", str(tmp_path / "logs")],
         cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "dry run OK" in proc.stdout
@@ -214,3 +215,19 @@ def test_cli_dry_run_on_a_saved_screenshot_needs_no_display(tmp_path, monkeypatc
     no_display = subprocess.run([sys.executable, "-m", "qcedge", "flow", "run", str(SAMPLE)], cwd=ROOT,
                                 capture_output=True, text=True, timeout=60, env=env)
     assert no_display.returncode == 2 and "DISPLAY is not set" in no_display.stderr
+
+
+def test_failsafe_corner_stops_the_flow_before_any_input(ris, tmp_path):
+    from rpa_flows.player import Player
+
+    app = ris("--show", "search")
+    subprocess.run(["xdotool", "mousemove", "0", "0"], check=True)  # the person slams the pointer into a corner
+    player = Player(load_flow(SAMPLE), log_dir=tmp_path / "log", failsafe=True, key_pause=0.01)
+    try:
+        result = player.run(variables={"password": "x"}, records=load_records()[:1])
+    finally:
+        player.close()
+        subprocess.run(["xdotool", "mousemove", "960", "540"], check=True)
+    assert not result.ok
+    assert "fail-safe" in result.message
+    assert app.input_events() == [] and app.saved() == []
