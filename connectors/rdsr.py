@@ -256,6 +256,12 @@ def _exam_datetime(r: _Reader, fallback: datetime) -> datetime:
     return fallback
 
 
+def exam_context(record: Record, mapping: DoseFieldMap | None = None) -> tuple[str | None, datetime]:
+    """(patient ID, exam time) as the screen shows them: what a worklist query needs."""
+    r = _Reader(record, mapping or DoseFieldMap())
+    return r.text("patient_id"), _exam_datetime(r, record.captured_at)
+
+
 # --------------------------------------------------------------------------- interpreting values
 
 def phantom_code(text: str | None, protocol: str | None, region: str | None) -> tuple[C.Code, bool]:
