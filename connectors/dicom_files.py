@@ -172,7 +172,7 @@ def _pixel_shortfall(ds: Dataset) -> str | None:
 
 def read_dataset(source: str | os.PathLike | Any, *, stop_before_pixels: bool = False) -> Dataset:
     """Read and fully decode a DICOM file; DicomReadError names the file and what is wrong."""
-    name = str(getattr(source, "name", source))
+    name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else str(getattr(source, "name", "stream"))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -295,6 +295,12 @@ def _datetime(ds: Dataset, date_kw: str, time_kw: str, dt_kw: str | None) -> Fie
 
 
 def header_fields(ds: Dataset) -> dict[str, FieldValue]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # invalid values are reported in the fields, not as warnings
+        return _header_fields(ds)
+
+
+def _header_fields(ds: Dataset) -> dict[str, FieldValue]:
     out: dict[str, FieldValue] = {}
     for spec in HEADER_FIELDS:
         for keyword in spec.keywords:

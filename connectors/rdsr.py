@@ -71,6 +71,7 @@ class DoseFieldMap:
     device_serial: list[str] = field(default_factory=lambda: ["device_serial", "serial_number"])
     study_description: list[str] = field(default_factory=lambda: ["study_description", "exam", "exam_name"])
     # table columns (one row per acquisition)
+    series_number: list[str] = field(default_factory=lambda: ["series_no", "series_number", "no", "series_nr"])
     protocol: list[str] = field(default_factory=lambda: ["protocol", "series_description", "description", "scan", "series_name", "name"])
     scan_type: list[str] = field(default_factory=lambda: ["scan_type", "type", "acquisition_type", "mode"])
     target_region: list[str] = field(default_factory=lambda: ["target_region", "region", "body_part", "anatomy"])
@@ -125,6 +126,7 @@ class ReportingStation:
 
 @dataclass
 class _Event:
+    series_number: str | None = None
     protocol: str | None = None
     scan_type: str | None = None
     target_region: str | None = None
@@ -178,7 +180,7 @@ class _Reader:
         for name in names:
             if name.lower() in lowered:
                 real, fv = lowered[name.lower()]
-                if not fv.valid:
+                if not fv.valid and (fv.reasons or fv.rows is None):  # a table's cells say why themselves
                     self.review.append(f"{real}: {'; '.join(fv.reasons) or 'marked invalid'}")
                 return fv
         return None
@@ -296,7 +298,15 @@ def acquisition_type(text: str | None, protocol: str | None) -> tuple[C.Code, bo
     return C.SPIRAL, True
 
 
-def region_code(text: str | None, protocol: str | None) -> C.Code:
+def region_code(text: str | None, protocol: str | None) -> tuple[C.Code, bool]:
+    """(target region code, inferred?) from the screen's region or the protocol name."""
+    code = _region(text, protocol)
+    if code is None:
+        return C.UNKNOWN_REGION, True
+    return code, not text
+
+
+def _region(text: str | None, protocol: str | None) -> C.Code | None:
     for candidate in (text, protocol):
         if not candidate:
             continue
@@ -312,7 +322,7 @@ def region_code(text: str | None, protocol: str | None) -> C.Code:
                           ("颈", "neck"), ("脊", "spine"), ("thor", "chest"), ("lung", "chest"), ("skull", "head")):
             if word in t:
                 return C.TARGET_REGIONS[key]
-    return C.UNKNOWN_REGION
+    return None
 
 
 # --------------------------------------------------------------------------- building the SR
@@ -333,11 +343,13 @@ def _observer_context(r: _Reader, station: str) -> list[Dataset]:
 
 
 def _event_item(ev: _Event, uid: str, notes: list[str], index: int) -> Dataset:
-    label = ev.protocol or f"acquisition {index + 1}"
+    label = ev.protocol or (f"series {ev.series_number}" if ev.series_number else f"acquisition {index + 1}")
     atype, atype_inferred = acquisition_type(ev.scan_type, ev.protocol)
     if atype_inferred:
         notes.append(f"{label}: acquisition type {atype[2]} assumed")
-    region = region_code(ev.target_region, ev.protocol)
+    region, region_inferred = region_code(ev.target_region, ev.protocol)
+    if region_inferred:
+        notes.append(f"{label}: target region {region[2]} " + ("from the protocol name" if ev.protocol and region != C.UNKNOWN_REGION else "assumed (not shown)"))
     ma, max_ma = ev.ma, ev.max_ma
     if ma is None and ev.mas is not None and ev.rotation_time:
         ma = round(ev.mas / ev.rotation_time, 2)
@@ -462,11 +474,11 @@ def build_ct_rdsr(
         coded_item("CONTAINS", C.SOURCE_OF_DOSE, C.FROM_HUMAN_READABLE),
     ]
     comment = []
+    if review:
+        comment.append("NEEDS REVIEW: " + "; ".join(review))
     if record.template is not None:
         comment.append(f"Read from screen by qcedge template {record.template.id} {record.template.version}")
     comment += notes
-    if review:
-        comment.append("NEEDS REVIEW: " + "; ".join(review))
     if comment:
         root_items.append(text_item("CONTAINS", C.COMMENT, ". ".join(comment)[:10240]))
 
