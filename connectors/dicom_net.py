@@ -66,15 +66,20 @@ def associate(
         if getattr(primitive, "result", None) in (0x01, 0x02):
             rejection.append(f"{primitive.result_str}, {primitive.source_str}: {primitive.reason_str}")
 
-    assoc = ae.associate(peer.host, peer.port, ae_title=peer.ae_title, evt_handlers=[(evt.EVT_ACSE_RECV, _on_acse)])
+    connected: list[bool] = []
+    handlers = [(evt.EVT_ACSE_RECV, _on_acse), (evt.EVT_CONN_OPEN, lambda event: connected.append(True))]
+    assoc = ae.associate(peer.host, peer.port, ae_title=peer.ae_title, evt_handlers=handlers)
     if not assoc.is_established:
+        ae.shutdown()
+        if not connected:
+            raise DicomNetworkError(f"cannot connect to {peer} (refused, unreachable or no answer within "
+                                    f"{ae.connection_timeout:g} s)")
         if assoc.is_rejected:
             reason = rejection[0] if rejection else "no reason given"
             raise DicomNetworkError(f"{peer} rejected the association from {calling_aet} ({reason})")
         if assoc.is_aborted:
             raise DicomNetworkError(f"{peer} aborted the association request from {calling_aet}")
-        raise DicomNetworkError(f"cannot connect to {peer} (refused, unreachable or no answer within "
-                                f"{ae.connection_timeout or ae.acse_timeout:g} s)")
+        raise DicomNetworkError(f"{peer} did not answer the association request within {ae.acse_timeout:g} s")
     try:
         yield assoc
     finally:
@@ -119,6 +124,12 @@ def _prepare(item: Dataset | str | os.PathLike) -> tuple[str, Dataset | Path, st
     return (str(path), path, str(ds.SOPClassUID), ts, str(ds.get("SOPInstanceUID", "")))
 
 
+def _decompressed(payload: Dataset | Path) -> Dataset:
+    ds = read_dataset(payload) if isinstance(payload, Path) else payload.copy()
+    ds.decompress()
+    return ds
+
+
 def send(
     peer: Peer,
     items: Iterable[Dataset | str | os.PathLike],
@@ -156,7 +167,17 @@ def send(
     if len(contexts) > 128:
         raise DicomSendError(f"too many SOP classes in one send ({len(contexts)} presentation contexts, max 128)")
     with associate(peer, contexts, calling_aet=calling_aet, timeouts=timeouts) as assoc:
-        for label, payload, _, _, uid in prepared:
+        accepted = {(str(cx.abstract_syntax), str(cx.transfer_syntax[0])) for cx in assoc.accepted_contexts}
+        for label, payload, sop_class, ts, uid in prepared:
+            note = ""
+            if (sop_class, ts) not in accepted and UID(ts).is_compressed:
+                try:  # the peer takes this SOP class only uncompressed: decode here, as storescu would
+                    payload = _decompressed(payload)
+                    note = f"sent decompressed: {peer.ae_title} does not accept {UID(ts).name}"
+                except Exception as exc:
+                    results.append(SendResult(label, uid, None, False,
+                                              f"{peer.ae_title} does not accept {UID(ts).name} and decoding failed: {exc}"))
+                    continue
             try:
                 status = assoc.send_c_store(payload)
             except (ValueError, RuntimeError, AttributeError) as exc:
@@ -169,7 +190,7 @@ def send(
                 if not assoc.is_established:
                     break
             elif code == 0x0000:
-                results.append(SendResult(label, str(uid), code, True))
+                results.append(SendResult(label, str(uid), code, True, note))
             elif code in _STORE_WARNINGS:
                 results.append(SendResult(label, str(uid), code, True, f"warning: {_STORE_WARNINGS[code]}"))
             else:

@@ -139,7 +139,8 @@ class Receiver:
         server.allowed = self._networks
         server.on_refused = self._on_refused
         ae._servers.append(server)  # as ae.start_server does, so server.shutdown() can deregister it
-        threading.Thread(target=server.serve_forever, name="qcedge-dicom-receiver", daemon=True).start()
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                         name="qcedge-dicom-receiver", daemon=True).start()
         self._ae, self._server = ae, server
         log.info("DICOM receiver %s listening on %s:%d, storing to %s", cfg.ae_title, cfg.host, self.port, self.store_dir)
         return self

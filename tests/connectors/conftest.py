@@ -46,7 +46,7 @@ def orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OrthancPeer]:
     try:
         yield OrthancPeer(http_port, dicom_port, "ORTHANC", peer)
     finally:
-        peer.stop()
+        peer.stop(grace=1.0)  # its storage is a temporary folder: no need to wait for a clean shutdown
 
 
 @pytest.fixture(scope="session")

@@ -58,11 +58,11 @@ class Peer:
         self.proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         wait_port(port, self.proc)
 
-    def stop(self) -> str:
+    def stop(self, grace: float = 5.0) -> str:
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(5)
+                self.proc.wait(grace)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
