@@ -229,6 +229,8 @@ def cmd_read(args: argparse.Namespace) -> int:
             failures += 1
             continue
         record, kind = reading.record, reading.kind
+        if reading.plugins:
+            kind = f"{kind} (parsed by plugin {', '.join(reading.plugins)})"
         if reading.needs_ocr:
             if ocr is None:
                 note = f"screen save, {reading.image.shape[1]}x{reading.image.shape[0]} image for OCR (give --templates)"
