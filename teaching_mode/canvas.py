@@ -61,8 +61,8 @@ class BoxItem(QGraphicsRectItem):
     def _edge_at(self, p: QPointF) -> str:
         """Which edges are under local point p ('' = inside, moves)."""
         scale = self.canvas.transform().m11() or 1.0
-        tol = HANDLE / scale
         r = self.rect()
+        tol = min(HANDLE / scale, r.width() / 4, r.height() / 4)
         edges = ""
         if abs(p.x() - r.left()) <= tol:
             edges += "l"
@@ -231,6 +231,14 @@ class Canvas(QGraphicsView):
             return
         self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
         self.zoomChanged.emit(self.transform().m11())
+
+    def focus_box(self, box: list[int], zoom: float | None = None) -> None:
+        """Centre on a box, at `zoom` (view pixels per frame pixel) if given."""
+        if zoom is not None:
+            self.resetTransform()
+            self.scale(zoom, zoom)
+            self.zoomChanged.emit(zoom)
+        self.centerOn(QPointF(box[0] + box[2] / 2, box[1] + box[3] / 2))
 
     def zoom(self, factor: float) -> None:
         current = self.transform().m11()

@@ -114,10 +114,10 @@ class TeachDocument(QObject):
         self.undo.push(AddItemCommand(self, kind, data, text))
 
     def add_items(self, items: list[tuple[str, dict[str, Any]]], text: str = "Add fields") -> None:
-        macro = QUndoCommand(text)
+        self.undo.beginMacro(text)
         for kind, data in items:
-            AddItemCommand(self, kind, data, text, parent=macro)
-        self.undo.push(macro)
+            self.undo.push(AddItemCommand(self, kind, data, text))
+        self.undo.endMacro()
 
     def remove_item(self, name: str, text: str = "Delete box") -> None:
         self.undo.push(RemoveItemCommand(self, name, text))

@@ -47,6 +47,14 @@ def slug(text: str) -> str:
     return s or "field"
 
 
+def _list_box(item: dict[str, Any]) -> dict[str, Any]:
+    """Boxes as [x, y, w, h] lists (the loader's dump writes them as mappings)."""
+    box = item.get("box")
+    if isinstance(box, dict):
+        item["box"] = [int(box[k]) for k in "xywh"]
+    return item
+
+
 @dataclass
 class TemplateDraft:
     """The template being taught. `anchors`/`fields`/`checks` are YAML mappings."""
@@ -87,8 +95,8 @@ class TemplateDraft:
         data = yaml.safe_load(dump_template(template))
         data.pop("schema", None)
         data.pop("reference", None)
-        anchors = data.pop("anchors", [])
-        fields = data.pop("fields", [])
+        anchors = [_list_box(a) for a in data.pop("anchors", [])]
+        fields = [_list_box(f) for f in data.pop("fields", [])]
         checks = data.pop("checks", [])
         identity = data.pop("identity", [])
         meta = {k: data.pop(k) for k in ("id", "version", "title", "program", "screen", "modality") if k in data}

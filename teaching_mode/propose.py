@@ -33,8 +33,11 @@ PERSONAL_HINTS = ("name", "patient_id", "patient id", "patientid", "birth", "pho
 UNITS = ("mGy·cm", "mGy*cm", "mGycm", "mGy", "mAs", "mA", "kV", "kVp", "ms", "s", "mm", "cm", "cGy·cm²", "dGy·cm²",
          "µGy·m²", "uGy·m²", "%", "kg", "岁", "cm²")
 
-_SEP = re.compile(r"^(?P<label>.*?[^\s:：])\s*[:：]\s*(?P<value>\S.*)$")
-_LABEL_THEN_NUMBER = re.compile(r"^(?P<label>[^\d:：]*[A-Za-z\u4e00-\u9fff)）\]][^\d:：]*?)\s+(?P<value>[-+]?\d.*)$")
+# "Label: value" (the label ends in a letter, not a digit: "18:24" is a time, not a pair)
+_SEP = re.compile(r"^(?P<label>[^:：]*?[A-Za-z\u4e00-\u9fff)）\].][^:：\d]*?)\s*[:：]\s*(?P<value>\S.*)$")
+# "Label 120 unit": a label of words followed by a number (and perhaps a unit)
+_LABEL_THEN_NUMBER = re.compile(
+    r"^(?P<label>[^\d:：]*[A-Za-z\u4e00-\u9fff)）\]][^\d:：]*?)(?:\s+|(?<=[\u4e00-\u9fff]))(?P<value>[-+]?\d[\d.,:/\-]*(\s*[A-Za-zµ%°·²/*岁]{0,8})?)$")
 
 
 @dataclass
@@ -61,6 +64,9 @@ def char_width(ch: str) -> float:
     return 2.0 if unicodedata.east_asian_width(ch) in ("W", "F") else 1.0
 
 
+_DATE = r"(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4}|\d{4}年\d{1,2}月\d{1,2}日?)"
+
+
 def guess_spec(text: str, label: str = "") -> dict[str, Any]:
     """Guess type (and unit) of a value from its text and label."""
     t = text.strip()
@@ -74,13 +80,15 @@ def guess_spec(text: str, label: str = "") -> dict[str, Any]:
         m = re.search(r"[(（\[]\s*([^)）\]]+?)\s*[)）\]]\s*$", label)
         if m and any(m.group(1).replace(" ", "") == u.replace(" ", "") for u in UNITS):
             unit = m.group(1).strip()
-    if re.fullmatch(r"[-+]?\d+", t):
+    if re.fullmatch(r"\d{8,}|0\d+", t):
+        spec["type"] = "code"  # long digit strings and leading zeros are identifiers, not numbers
+    elif re.fullmatch(r"[-+]?\d+", t):
         spec["type"] = "integer"
     elif re.fullmatch(r"[-+]?\d+[.,]\d+", t):
         spec["type"] = "decimal"
-    elif re.fullmatch(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}[ T]\d{1,2}:\d{2}(:\d{2})?", t):
+    elif re.fullmatch(_DATE + r"[ T]*\d{1,2}[:：]\d{2}([:：]\d{2})?", t):
         spec["type"] = "datetime"
-    elif re.fullmatch(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}", t):
+    elif re.fullmatch(_DATE, t):
         spec["type"] = "date"
     elif re.fullmatch(r"\d{1,2}:\d{2}(:\d{2})?", t):
         spec["type"] = "time"
@@ -133,18 +141,26 @@ def _looks_like_label(text: str) -> bool:
 
 def _looks_like_value(text: str) -> bool:
     t = text.strip()
-    return bool(t) and (bool(re.search(r"\d", t)) or len(t) <= 12)
+    if not t or t.endswith((":", "：")) or t in UNITS:
+        return False
+    return bool(re.search(r"\d", t)) or len(t) <= 24
+
+
+def _is_text(text: str) -> bool:
+    """Something worth proposing: at least two letters, digits or CJK characters."""
+    return len(re.findall(r"[0-9A-Za-z\u4e00-\u9fff]", text)) >= 2 or bool(re.search(r"[\u4e00-\u9fff]", text))
 
 
 def propose_fields(boxes: list[TextBox], image: np.ndarray | None = None,
-                   taken: set[str] | None = None, margin: int = 3) -> list[Proposal]:
+                   taken: set[str] | None = None, margin: int = 3, max_gap: float = 3.0) -> list[Proposal]:
     """Label/value pairs from detected text lines, left to right, top to bottom.
 
     A line "kV: 120" or "kV 120" gives one field whose box covers the value part; a
-    label line followed on the same line by a value line gives a field on the value line.
+    label line followed on the same line by a value line (no further than `max_gap`
+    text heights away) gives a field on the value line.
     """
     taken = set(taken or ())
-    ordered = sorted(boxes, key=lambda b: (b.box[1] + b.box[3] // 2, b.box[0]))
+    ordered = sorted((b for b in boxes if _is_text(b.text)), key=lambda b: (b.box[1] + b.box[3] // 2, b.box[0]))
     used: set[int] = set()
     out: list[Proposal] = []
 
@@ -174,12 +190,12 @@ def propose_fields(boxes: list[TextBox], image: np.ndarray | None = None,
         # the nearest value to the right on the same line
         best, best_gap = None, None
         for j, other in enumerate(ordered):
-            if j == i or j in used or other.box[0] <= tb.box[0] + tb.box[2] - 2:
+            if j == i or j in used or other.box[0] <= tb.box[0] + 0.6 * tb.box[2]:
                 continue
             if not _same_line(tb.box, other.box):
                 continue
             gap = other.box[0] - (tb.box[0] + tb.box[2])
-            if gap > max(8 * tb.box[3], 250):
+            if gap > max_gap * min(tb.box[3], other.box[3]):
                 continue
             if best_gap is None or gap < best_gap:
                 best, best_gap = j, gap

@@ -35,7 +35,14 @@ def snap_box(image: np.ndarray, box: list[int] | tuple[int, int, int, int], marg
     if int(mask.sum()) < min_pixels:
         return [x, y, w, h]
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    keep = [i for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= 2]
+    ch, cw = mask.shape
+
+    def is_line(i: int) -> bool:  # the border of an input box or a grid line, not a glyph
+        w, h = stats[i, cv2.CC_STAT_WIDTH], stats[i, cv2.CC_STAT_HEIGHT]
+        return (w <= 2 and h >= 0.6 * ch and h > 12) or (h <= 2 and w >= 0.6 * cw and w > 12)
+
+    comps = [i for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= 2]
+    keep = [i for i in comps if not is_line(i)] or comps
     if not keep:
         return [x, y, w, h]
     xs = [stats[i, cv2.CC_STAT_LEFT] for i in keep]
