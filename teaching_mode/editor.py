@@ -15,6 +15,7 @@ from teaching_mode.snap import ink_mask
 
 log = logging.getLogger(__name__)
 
+COLUMN_KEYS = ("name", "x", "w", "type", "unit", "regex", "range", "choices")
 VALUE_TYPES = ["text", "integer", "decimal", "date", "time", "datetime", "enum", "code"]
 CHECK_KINDS = ["sum", "not_future", "compare"]
 OPS = ["<", "<=", "==", ">=", ">", "!="]
@@ -35,29 +36,40 @@ def _clean(data: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
 
 
 def auto_columns(image: np.ndarray, box: list[int], header: int = 0, min_gap: int = 12) -> list[dict[str, Any]]:
-    """Split a table box into columns at vertical gaps of blank background."""
+    """Split a table box into columns: between its vertical grid lines when it has them,
+    else at the middle of each blank gap between columns of text."""
     x, y, w, h = box
     crop = image[y + header:y + h, x:x + w]
     if crop.size == 0:
         return []
     mask = ink_mask(crop)
-    mask[mask.mean(axis=1) > 0.9, :] = 0  # grid lines
-    cols = mask.max(axis=0) > 0
-    spans: list[list[int]] = []
-    gap = min_gap
-    for i, ink in enumerate(cols):
-        if ink:
-            if spans and gap < min_gap:
-                spans[-1][1] = i + 1
+    mask[mask.mean(axis=1) > 0.6, :] = 0  # horizontal grid lines
+    line_cols = np.flatnonzero(mask.mean(axis=0) > 0.6)
+    mask[:, line_cols] = 0
+    ink = mask.max(axis=0) > 0
+    bounds: list[int] = [0]
+    if len(line_cols):
+        for c in line_cols:
+            if c - bounds[-1] > 2:
+                bounds.append(int(c))
             else:
-                spans.append([i, i + 1])
-            gap = 0
-        else:
-            gap += 1
+                bounds[-1] = int(c)
+    else:
+        run_start, gap = None, 0
+        for i, v in enumerate(ink):
+            if not v:
+                gap += 1
+                if run_start is None:
+                    run_start = i
+            else:
+                if run_start is not None and gap >= min_gap and run_start > 0:
+                    bounds.append(run_start + gap // 2)
+                run_start, gap = None, 0
+    bounds.append(w)
     out = []
-    for n, (a, b) in enumerate(spans, 1):
-        a0, b0 = max(0, a - 3), min(w, b + 3)
-        out.append({"name": f"col{n}", "x": int(a0), "w": int(b0 - a0)})
+    for a, b in zip(bounds, bounds[1:]):
+        if b - a > 4 and ink[a:b].any():
+            out.append({"name": f"col{len(out) + 1}", "x": int(a + 2), "w": int(b - a - 3)})
     return out
 
 
@@ -199,9 +211,9 @@ class FieldEditor(QWidget):
         tform.addRow(self.tr("Max rows"), self.max_rows)
         tform.addRow(self.tr("Min rows"), self.min_rows)
         tl.addLayout(tform)
-        self.columns = QTableWidget(0, 6)
+        self.columns = QTableWidget(0, len(COLUMN_KEYS))
         self.columns.setHorizontalHeaderLabels([self.tr("Column"), "x", "w", self.tr("Type"), self.tr("Unit"),
-                                                self.tr("Regex")])
+                                                self.tr("Regex"), self.tr("Range min..max"), self.tr("Choices")])
         self.columns.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         tl.addWidget(self.columns)
         crow = QHBoxLayout()
@@ -299,8 +311,12 @@ class FieldEditor(QWidget):
         for col in columns:
             r = self.columns.rowCount()
             self.columns.insertRow(r)
-            for c, key in enumerate(("name", "x", "w", "type", "unit", "regex")):
+            for c, key in enumerate(COLUMN_KEYS):
                 value = col.get(key, "text" if key == "type" else "")
+                if key == "range" and value:
+                    value = f"{value[0]}..{value[1]}"
+                elif key == "choices" and value:
+                    value = ", ".join(map(str, value))
                 self.columns.setItem(r, c, QTableWidgetItem("" if value is None else str(value)))
         self.columns.blockSignals(False)
 
@@ -319,7 +335,8 @@ class FieldEditor(QWidget):
     def _columns(self) -> list[dict[str, Any]]:
         out = []
         for r in range(self.columns.rowCount()):
-            cell = [(self.columns.item(r, c).text().strip() if self.columns.item(r, c) else "") for c in range(6)]
+            cell = [(self.columns.item(r, c).text().strip() if self.columns.item(r, c) else "")
+                    for c in range(len(COLUMN_KEYS))]
             try:
                 col: dict[str, Any] = {"name": cell[0] or f"col{r + 1}", "x": int(float(cell[1] or 0)),
                                        "w": max(1, int(float(cell[2] or 1)))}
@@ -331,6 +348,15 @@ class FieldEditor(QWidget):
                 col["unit"] = cell[4]
             if cell[5]:
                 col["regex"] = cell[5]
+            lo, _, hi = cell[6].replace("…", "..").partition("..")
+            try:
+                if _num(lo) is not None and _num(hi) is not None:
+                    col["range"] = [_num(lo), _num(hi)]
+            except ValueError:
+                pass
+            choices = [c.strip() for c in cell[7].replace("，", ",").split(",") if c.strip()]
+            if choices:
+                col["choices"] = choices
             out.append(col)
         return out
 

@@ -6,10 +6,9 @@ import numpy as np
 
 
 def ink_mask(crop: np.ndarray, threshold: int = 40) -> np.ndarray:
-    """Pixels that differ from the crop's background (the median of its border)."""
+    """Pixels that differ from the crop's background (its most common grey level)."""
     grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop
-    border = np.concatenate([grey[0, :], grey[-1, :], grey[:, 0], grey[:, -1]])
-    background = int(np.median(border))
+    background = int(np.bincount(grey.ravel(), minlength=256).argmax())
     return (np.abs(grey.astype(np.int16) - background) > threshold).astype(np.uint8)
 
 
