@@ -22,7 +22,7 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-PATCH_SIZES = ((64, 28), (96, 36), (140, 48), (200, 64), (280, 90))
+PATCH_SIZES = ((64, 28), (96, 36), (140, 48), (200, 64), (280, 90), (400, 140), (560, 200))
 DOUBLE_CLICK_S = 0.4
 SPECIAL_KEYS = {
     "Return": "enter", "KP_Enter": "enter", "Tab": "tab", "Escape": "esc", "BackSpace": "backspace",
