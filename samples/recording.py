@@ -21,10 +21,10 @@ from typing import Any
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from samples import chrome
-from samples.desktop import desktop, place
+from samples.desktop import desktop
 from samples.paint import Font, Painter
 from samples.screens.base import Instance, Screen
 from samples.variants import FRAME_H, FRAME_W
@@ -100,7 +100,6 @@ def session(seed: int) -> tuple[list[Segment], datetime]:
     from samples.screens.foreign import OrbisCtDose, Spreadsheet
     from samples.screens.ris_registration import RisRegistration
 
-    rng = random.Random(f"{seed}:recording")
     ct, dr, ris = CtDoseReport(), DrExposurePanel(), RisRegistration()
     sheet, orbis = Spreadsheet(), OrbisCtDose()
 
@@ -129,7 +128,6 @@ def session(seed: int) -> tuple[list[Segment], datetime]:
         Segment(12.0, ris, ris_b, ris_pos, refresh=True, pointer_moves=[(3.0, 4.0, (1700, 300))]),
         Segment(4.0),
     ]
-    rng.random()
     return segs, start
 
 
@@ -158,18 +156,18 @@ def make_recording(out: Path, seed: int = 20251128, quiet: bool = False, name: s
         events.append({"kind": "pointer_move", "start_s": round(a, 3), "end_s": round(b, 3), "to": list(target)})
     frame_no = 0
     t0 = 0.0
-    cache: dict[int, np.ndarray] = {}
+    cache: dict[tuple[str, int, bool], np.ndarray] = {}
 
-    def window_img(screen: Screen, inst: Instance) -> np.ndarray:
-        key = id(inst)
+    def window_img(screen: Screen, inst: Instance, blank: bool = False) -> np.ndarray:
+        key = (screen.kind, inst.index, blank)
         if key not in cache:
-            cache[key] = _bgr(screen.render(inst, 1.0)[0])
+            cache[key] = _bgr(screen.render(_blank(inst) if blank else inst, 1.0)[0])
         return cache[key]
 
     for seg in segs:
         seg_frames = int(round((t0 + seg.seconds) * FPS)) - frame_no
         win = window_img(seg.screen, seg.inst) if seg.screen else None
-        blank = window_img(seg.screen, _blank(seg.inst)) if seg.screen and seg.refresh else None
+        blank = window_img(seg.screen, seg.inst, blank=True) if seg.screen and seg.refresh else None
         partial = 3 if seg.opening else 1 if seg.refresh else 0
         for k in range(seg_frames):
             ts = frame_no / FPS

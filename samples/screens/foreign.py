@@ -14,7 +14,7 @@ from samples import chrome, names
 from samples.chrome import Theme
 from samples.paint import Font
 from samples.screens import ct_dose, dr_exposure, ris_registration
-from samples.screens.base import Canvas, Instance, Look, Screen
+from samples.screens.base import Canvas, Instance, Screen
 from samples.screens.ct_dose import CtDoseReport
 from samples.screens.dr_exposure import DrExposurePanel
 from samples.screens.ris_registration import RisRegistration
