@@ -72,6 +72,8 @@ def frame_entry(screen: Screen, inst: Instance, variant: str, shot: Shot, path: 
         "fields": dict(inst.fields) if screen.template_id else {},
         "tables": {k: [dict(r) for r in rows] for k, rows in inst.tables.items()} if screen.template_id else {},
     }
+    if screen.template_id:
+        entry["identity"] = {k: inst.fields[k] for k in (screen.template() or {}).get("identity", [])}
     if shot.offset is not None:
         entry["offset"] = [round(shot.offset[0], 3), round(shot.offset[1], 3)]
     if shot.info:

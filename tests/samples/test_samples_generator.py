@@ -177,6 +177,8 @@ def test_manifest_is_documented_json(small_set: Path) -> None:
         assert keys <= set(e)
         if e["window"] is not None:
             assert "offset" in e
+        if e["template_id"]:
+            assert e["identity"] and all(e["fields"][k] == v for k, v in e["identity"].items())
     doc = (ROOT / "docs" / "samples.md").read_text(encoding="utf-8")
-    for key in keys | {"offset", "capture", "pointer"}:
+    for key in keys | {"offset", "capture", "pointer", "identity", "category"}:
         assert f"`{key}`" in doc, f"docs/samples.md does not describe {key}"
