@@ -70,6 +70,10 @@ def _message_box(text: str, title: str) -> np.ndarray:
     return _bgr(p.img)
 
 
+def _overlap(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+
+
 def _draw_pointer(frame: np.ndarray, x: int, y: int) -> None:
     pts = np.array([(x + px, y + py) for px, py in ARROW], np.int32)
     cv2.fillPoly(frame, [pts], (255, 255, 255))
@@ -77,6 +81,7 @@ def _draw_pointer(frame: np.ndarray, x: int, y: int) -> None:
 
 
 POINTER_START = (1500, 700)
+DIALOG_AT = (600, 532)  # the message box's place in the CT window (below the fields, over the buttons)
 
 
 def pointer_at(moves: list[tuple[float, float, tuple[int, int]]], t: float) -> tuple[float, float]:
@@ -136,8 +141,6 @@ def make_recording(out: Path, seed: int = 20251128, quiet: bool = False, name: s
     started = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
     segs, clock0 = session(seed)
-    total = sum(s.seconds for s in segs)
-    n_frames = int(round(total * FPS))
     tick_at = 60 - clock0.second  # the taskbar clock turns to the next minute
     desks = [_bgr(desktop(FRAME_W, FRAME_H, random.Random(f"{seed}:recording:desk"), clock0 + timedelta(minutes=k))) for k in (0, 1)]
     dialog = _message_box("已发送 3 幅图像到 PACS", "Vistara CT 128")
@@ -186,7 +189,7 @@ def make_recording(out: Path, seed: int = 20251128, quiet: bool = False, name: s
                     frame[y:y + h, x:x + w] = win
                 if seg.dialog and seg.dialog[0] <= local < seg.dialog[1]:
                     dh, dw = dialog.shape[:2]
-                    dx, dy = x + 600, y + 532
+                    dx, dy = x + DIALOG_AT[0], y + DIALOG_AT[1]
                     frame[dy:dy + dh, dx:dx + dw] = dialog
             pointer = pointer_at(moves, ts)
             _draw_pointer(frame, int(pointer[0]), int(pointer[1]))
@@ -206,8 +209,11 @@ def make_recording(out: Path, seed: int = 20251128, quiet: bool = False, name: s
                 tpl = seg.screen.template() or {}
                 entry["identity"] = {k: seg.inst.fields[k] for k in tpl.get("identity", [])}
             if seg.dialog:
+                box = (*DIALOG_AT, dialog.shape[1], dialog.shape[0])  # in window coordinates
+                fields = (seg.screen.template() or {}).get("fields", [])
+                covers = any(_overlap(box, tuple(f["box"])) for f in fields)
                 events.append({"kind": "dialog", "start_s": round(seg_start_s + seg.dialog[0], 3), "end_s": round(seg_start_s + seg.dialog[1], 3),
-                               "box": [seg.pos[0] + 600, seg.pos[1] + 532, dialog.shape[1], dialog.shape[0]], "covers_fields": False})
+                               "box": [seg.pos[0] + box[0], seg.pos[1] + box[1], box[2], box[3]], "covers_fields": covers})
             if partial:
                 events.append({"kind": "opening" if seg.opening else "refresh", "start_s": round(seg_start_s, 3), "end_s": round(first_full, 3)})
             appearances.append(entry)
