@@ -127,7 +127,7 @@ class CtDoseReport(Screen):
             # the operator clicked a row: it is drawn selected (white on blue)
             "selected_row": rng.randrange(len(rows)) if rng.random() < 0.3 else None,
         }
-        return Instance(self.kind, index, fields, {"series": rows}, self.look(rng), extra, t.isoformat())
+        return Instance(self.kind, index, fields, {"series": rows}, self.look(rng, index), extra, t.isoformat())
 
     # -- drawing ---------------------------------------------------------------------------------
     def draw_chrome(self, c: Canvas, header: str, nav_selected: str, body_font: Font) -> None:

@@ -33,7 +33,7 @@ class _Foreign(Screen):
 
     def make(self, rng: random.Random, index: int) -> Instance:
         t = _time(rng)
-        return Instance(self.kind, index, {}, {}, self.look(rng), {"rng": rng.random(), "t": t}, t.isoformat())
+        return Instance(self.kind, index, {}, {}, self.look(rng, index), {"rng": rng.random(), "t": t}, t.isoformat())
 
 
 class ForeignDesktop(_Foreign):
