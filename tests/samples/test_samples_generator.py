@@ -165,7 +165,7 @@ def test_same_program_near_misses_differ_in_an_anchor(small_set: Path) -> None:
         for e in select(m, kind=kind, variant="clean"):
             frame = read_image(m, e)
             scores = {a.name: _anchor_match(frame, e, ref, a.box.as_tuple())[0] for a in t.anchors}
-            assert max(scores.values()) > 0.9, f"{kind}: the shared chrome should match: {scores}"
+            assert max(scores.values()) > 0.85, f"{kind}: the shared chrome should match: {scores}"
             assert min(scores.values()) < 0.6, f"{kind} looks like {tid}: {scores}"
 
 
