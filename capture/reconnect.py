@@ -54,6 +54,7 @@ class ReconnectingSource(FrameSource):
 
     source: a FrameSource (reopened with close()/open()), a factory returning a
         fresh one, or a spec (string, SourceSpec or mapping).
+    live: whether the source is live (default: from the spec or the source).
     initial, maximum, factor: the backoff between attempts (1 s doubling to 32 s
         by default); it resets at the first good frame after a failure.
     max_failures: raise SourceError after this many consecutive failures
@@ -78,6 +79,7 @@ class ReconnectingSource(FrameSource):
         max_failures: int | None = None,
         stop: threading.Event | None = None,
         source_id: str | None = None,
+        live: bool | None = None,
     ) -> None:
         if isinstance(source, FrameSource):
             self._factory: Callable[[], FrameSource] | None = None
@@ -91,6 +93,7 @@ class ReconnectingSource(FrameSource):
             spec = as_spec(source)
             self._factory, self.inner = (lambda: make_source(spec)), None
             source_id = source_id or spec.source_id
+            live = spec.live
         self.backoff = Backoff(initial, maximum, factor)
         self.max_failures = max_failures
         self.stop_event = stop or threading.Event()
@@ -101,7 +104,8 @@ class ReconnectingSource(FrameSource):
         self._index = 0
         self._opened = False
         self.source_id = source_id or getattr(self.inner, "source_id", "source")
-        self.live = getattr(self.inner, "live", True)
+        # Known before the first successful open (a spec says it; a factory's source may not exist yet).
+        self.live = live if live is not None else getattr(self.inner, "live", True)
 
     @classmethod
     def from_spec(cls, spec: Any, *, stop: threading.Event | None = None,
@@ -112,7 +116,7 @@ class ReconnectingSource(FrameSource):
 
         spec = as_spec(spec)
         return cls(lambda: make_source(spec), initial=spec.backoff_initial, maximum=spec.backoff_max,
-                   stop=stop, max_failures=max_failures, source_id=spec.source_id)
+                   stop=stop, max_failures=max_failures, source_id=spec.source_id, live=spec.live)
 
     # -- FrameSource -----------------------------------------------------------
     def open(self) -> None:
