@@ -56,7 +56,8 @@ class ReconnectingSource(FrameSource):
         fresh one, or a spec (string, SourceSpec or mapping).
     live: whether the source is live (default: from the spec or the source).
     initial, maximum, factor: the backoff between attempts (1 s doubling to 32 s
-        by default); it resets at the first good frame after a failure.
+        by default, or the spec's backoff_initial/backoff_max); it resets at the
+        first good frame after a failure.
     max_failures: raise SourceError after this many consecutive failures
         (None: never give up).
     stop: an Event that ends waits at once; read() then returns None. `stop()`
@@ -73,8 +74,8 @@ class ReconnectingSource(FrameSource):
         self,
         source: FrameSource | Callable[[], FrameSource] | Any,
         *,
-        initial: float = 1.0,
-        maximum: float = 32.0,
+        initial: float | None = None,
+        maximum: float | None = None,
         factor: float = 2.0,
         max_failures: int | None = None,
         stop: threading.Event | None = None,
@@ -94,7 +95,10 @@ class ReconnectingSource(FrameSource):
             self._factory, self.inner = (lambda: make_source(spec)), None
             source_id = source_id or spec.source_id
             live = spec.live
-        self.backoff = Backoff(initial, maximum, factor)
+            initial = spec.backoff_initial if initial is None else initial
+            maximum = spec.backoff_max if maximum is None else maximum
+        initial = 1.0 if initial is None else initial
+        self.backoff = Backoff(initial, max(initial, 32.0) if maximum is None else maximum, factor)
         self.max_failures = max_failures
         self.stop_event = stop or threading.Event()
         self.stats = ReconnectStats()

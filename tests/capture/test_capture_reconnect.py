@@ -162,3 +162,10 @@ def test_a_stream_killed_and_restarted_recovers_by_itself(ffmpeg, picture_png, c
     assert frames[-1].image[150, 80, 0] > 200  # the picture is back (blue half)
     assert any("delivers frames again" in r.getMessage() for r in caplog.records)
 
+
+
+def test_a_spec_brings_its_backoff_policy(tmp_path):
+    source = ReconnectingSource(f"file:{tmp_path}/x.mp4?backoff_initial=0.5&backoff_max=4")
+    assert (source.backoff.initial, source.backoff.maximum) == (0.5, 4)
+    assert ReconnectingSource(f"file:{tmp_path}/x.mp4", maximum=8).backoff.maximum == 8
+    assert (ReconnectingSource.from_spec("screen").backoff.initial, ReconnectingSource.from_spec("screen").backoff.maximum) == (1, 32)
