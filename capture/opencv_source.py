@@ -301,8 +301,15 @@ class DeviceSource(OpenCVSource):
         return f"capture device {self.target} ({self.backend})"
 
     def _check_target(self) -> None:
-        if isinstance(self.target, str) and self.target.startswith("/dev/") and not Path(self.target).exists():
-            raise SourceError(f"capture device {self.target} does not exist")
+        path = None
+        if isinstance(self.target, str) and self.target.startswith("/dev/"):
+            path = Path(self.target)
+        elif isinstance(self.target, int) and self.backend == "v4l2":
+            path = Path(f"/dev/video{self.target}")
+        if path is not None and not path.exists():
+            present = sorted(str(p) for p in Path("/dev").glob("video*"))
+            raise SourceError(f"capture device {self.target} ({path}) does not exist; "
+                              f"video devices present: {', '.join(present) or 'none'}")
 
     def _configure(self, cap: cv2.VideoCapture) -> None:
         # FOURCC first: many V4L2 drivers only offer large sizes in MJPG.

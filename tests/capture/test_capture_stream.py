@@ -130,7 +130,10 @@ def test_the_device_code_path_with_mode_settings_on_a_live_stream(ffmpeg, pictur
 
 
 def test_missing_capture_devices_fail_clearly():
-    with pytest.raises(SourceError, match="does not exist"):
+    with pytest.raises(SourceError, match=r"/dev/video97 .* does not exist; video devices present"):
         open_source("device:/dev/video97")
-    with pytest.raises(SourceError, match="cannot open capture device 97"):
+    with pytest.raises(SourceError, match=r"capture device 97 \(/dev/video97\) does not exist"):
         open_source("device:97")
+    # a path that exists but is no capture device: OpenCV refuses it
+    with pytest.raises(SourceError, match="cannot open capture device /dev/null"):
+        open_source("device:/dev/null")
