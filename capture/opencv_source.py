@@ -264,8 +264,10 @@ class OpenCVSource(FrameSource):
         deadline = time.monotonic() + self.read_timeout
         with self._cond:
             while self._seq == self._taken and self._error is None:
+                if self._stop.is_set():
+                    raise SourceError(f"{self._describe()}: closed while waiting for a frame")
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or self._stop.is_set():
+                if remaining <= 0:
                     raise SourceError(f"{self._describe()}: no frame for {self.read_timeout:g} s")
                 self._cond.wait(remaining)
             if self._seq == self._taken:
