@@ -10,6 +10,7 @@ CT-dose-like record of 20 fields (~2.5 kB JSON). Plaintext and CURVE.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -142,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--records", type=int, default=3000)
     args = parser.parse_args(argv if argv is not None else sys.argv[1:])
     rows = []
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-feed-") as tmp:
         sync_before = disk_sync_rate(Path(tmp))
     print(f"disk: {sync_before:.0f} synced SQLite commits/s")
@@ -157,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
               f"p95 {res['p95'] * 1e3:.0f} ms; resent {res['resent']}) {res['verdict']}")
     with tempfile.TemporaryDirectory(prefix="bench-feed-") as tmp:
         sync_after = disk_sync_rate(Path(tmp))
+    load_after = os.getloadavg()[0]
     print(f"disk: {sync_after:.0f} synced SQLite commits/s")
     lines = [header("Feed: durable throughput"),
              "Records submitted to the station outbox (SQLite WAL; synchronous=FULL: on disk before submit returns), "
@@ -166,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
              "Latency: from submit to the record leaving the outbox on its ack.\n",
              f"Disk at the time: {sync_before:.0f} (before) and {sync_after:.0f} (after) synced SQLite commits/s "
              "(bare 2.5 kB inserts, one fsync each): with one record per commit this bounds the station's rate, "
-             "and central's commits share the same disk here.\n",
+             "and central's commits share the same disk here. Load average (1 min) "
+             f"{load_before:.1f} before, {load_after:.1f} after (the machine is shared).\n",
              "| mode | records | seconds | end-to-end records/s | submit alone records/s | submit->ack p50 / p95 ms "
              "| resent | stored once | target | result |",
              "|---|---|---|---|---|---|---|---|---|---|"]

@@ -232,23 +232,35 @@ class FeedClient:
                     self._count(reconnects=1)
                 first = False
                 sock = self._open(ctx)
+                failed = False
                 try:
                     heard = self._session(sock)
-                except Exception as exc:  # never let the I/O thread die
-                    log.exception("feed client error")
+                except Exception as exc:  # never let the I/O thread die (e.g. a full disk)
+                    log.exception("feed client error; reopening the connection")
                     self._count(last_error=f"{type(exc).__name__}: {exc}")
-                    heard = False
+                    heard, failed = False, True
                 finally:
                     sock.close(linger=0)
                     self._count(connected=False)
+                    self._settle_quietly()
                 if self._stop.is_set():
                     break
                 backoff = self.reconnect_min if heard else min(backoff * 2, self.reconnect_max)
-                log.warning("central at %s silent for %d heartbeats: reconnecting in %.1f s",
-                            self.endpoint, self.liveness, backoff)
+                if not failed:
+                    self._count(last_error=f"central silent for {self.liveness} heartbeats")
+                    log.warning("central at %s silent for %d heartbeats: reconnecting in %.1f s",
+                                self.endpoint, self.liveness, backoff)
                 self._sleep(backoff)
         finally:
             ctx.term()
+
+    def _settle_quietly(self) -> None:
+        """Remove records already acked (so a restart does not send them again)."""
+        if self._acked_buf:
+            try:
+                self._settle([], time.time())
+            except Exception:
+                log.exception("could not remove acked records from the outbox")
 
     def _sleep(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
@@ -280,7 +292,8 @@ class FeedClient:
         more_due = True
         while not self._stop.is_set():
             now = time.monotonic()
-            self._expire(now)
+            if self._expire(now):
+                more_due = True  # their ack timed out: send them again
             if more_due and len(self._inflight) < self.window:
                 blocked, more_due = self._send_due(sock)  # also settles the acks received so far
                 if blocked != want_out:
@@ -325,19 +338,22 @@ class FeedClient:
                 more_due = True  # acks free window room
         return heard
 
-    def _expire(self, now: float) -> None:
+    def _expire(self, now: float) -> int:
         """Drop in-flight entries whose ack timeout passed (they are due again in the outbox)."""
+        expired = 0
         while self._deadlines and self._deadlines[0][0] <= now:
             deadline, rid = heapq.heappop(self._deadlines)
             if self._inflight.get(rid) == deadline:
                 del self._inflight[rid]
+                expired += 1
+        return expired
 
     def _send_due(self, sock: zmq.Socket) -> tuple[bool, bool]:
         """Send due records up to the window. Returns (blocked, maybe more due)."""
         room = self.window - len(self._inflight)
         limit = min(room, self.batch)
         wall, mono = time.time(), time.monotonic()
-        items = self.outbox.due(limit=limit, now=wall)
+        items = self.outbox.due(limit=limit, now=wall + 0.01)  # 10 ms slack: wall and monotonic clocks
         if not items:
             return False, False
         schedule: list[tuple[str, float]] = []

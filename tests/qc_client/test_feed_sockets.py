@@ -274,3 +274,43 @@ def test_curve_key_speaks_only_for_its_own_station(tmp_path, receiver_factory, c
     finally:
         impostor.close()
     assert rx.store.count() == 0
+
+
+def test_unacked_records_are_resent_with_backoff_until_acked(tmp_path):
+    """A central that answers heartbeats but loses acks: the station resends, waiting longer each time."""
+    ctx = zmq.Context()
+    router = ctx.socket(zmq.ROUTER)
+    router.setsockopt(zmq.LINGER, 0)
+    port = router.bind_to_random_port("tcp://127.0.0.1")
+    arrivals: list[float] = []
+    rec = make_record(1)
+    with Outbox(tmp_path / "o.sqlite") as ob:
+        client = FeedClient(f"tcp://127.0.0.1:{port}", ob, "st1", **{**FAST, "ack_timeout": 0.2, "resend_max": 5.0})
+        client.start()
+        try:
+            client.submit(rec)
+            deadline = time.monotonic() + 5
+            while len(arrivals) < 3 and time.monotonic() < deadline:
+                if not router.poll(100):
+                    continue
+                ident, *frames = router.recv_multipart()
+                msg = decode(frames)
+                if msg.kind == "heartbeat":
+                    router.send_multipart([ident, *encode("heartbeat", {})])
+                elif msg.kind == "record":
+                    assert msg.record_id == rec.id and msg.header["attempt"] == len(arrivals) + 1
+                    arrivals.append(time.monotonic())
+            assert len(arrivals) == 3, "the record was not resent"
+            assert wait_for(lambda: ob.pending()[0].attempts == 3, 2)  # noted just after the send
+            pending = ob.pending()
+            assert [p.record_id for p in pending] == [rec.id]
+            assert pending[0].next_attempt > pending[0].last_sent + 0.7  # third wait: 0.2 * 2**2
+            gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
+            assert gaps[1] > gaps[0] * 1.5, f"no backoff between resends: {gaps}"
+            router.send_multipart([ident, *encode("ack", {"record_id": rec.id, "seq": 1, "status": "stored"})])
+            assert wait_for(lambda: ob.depth() == 0, 5)
+            assert client.stats().resent == 2 and client.stats().acked == 1
+        finally:
+            client.stop()
+            router.close(0)
+            ctx.term()
