@@ -120,6 +120,7 @@ class Receiver:
         self._stats = ReceiverStats()
         self._last_seen: dict[str, tuple[float, float]] = {}  # station -> (monotonic, heartbeat interval)
         self._stop = threading.Event()
+        self._running = False
         self._thread: threading.Thread | None = None
         self._ctx: zmq.Context | None = None
         self._auth: _NamedAuthenticator | None = None
@@ -181,6 +182,12 @@ class Receiver:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        elif self._sock is not None and not self._running:
+            self._sock.close(0)  # opened but never served
+            if self._pub is not None:
+                self._pub.close(0)
+            self._sock = self._pub = None
+            self._shutdown_ctx()
 
     def close(self) -> None:
         self.stop()
@@ -214,8 +221,10 @@ class Receiver:
 
     # -- serving --------------------------------------------------------------------------------
     def _loop(self) -> None:
-        assert self._sock is not None
         sock = self._sock
+        if sock is None:  # stopped before it served
+            return
+        self._running = True
         poller = zmq.Poller()
         poller.register(sock, zmq.POLLIN)
         try:
@@ -242,17 +251,27 @@ class Receiver:
                 frames = sock.recv_multipart(flags=zmq.NOBLOCK, copy=self._auth is None)
             except zmq.Again:
                 break
-            item = self._accept(sock, frames)
+            try:
+                item = self._accept(sock, frames)
+            except Exception:  # one odd message must not cost the batch
+                log.exception("receiver error on one message; dropped")
+                item = None
             if item is not None:
                 incoming.append(item)
         if not incoming:
             return
-        evaluate = None
-        if self.rules is not None:
-            evaluate = lambda record: [f.body() for f in self.rules.evaluate(record)]  # noqa: E731
-        stored = self.store.save([inc for _, inc in incoming], evaluate)  # committed here
+        stored = self.store.save([inc for _, inc in incoming], self._evaluate if self.rules else None)  # committed
+
         for (identity, _), result in zip(incoming, stored):
             self._answer(sock, identity, result)
+
+    def _evaluate(self, record: Record) -> list[dict[str, Any]]:
+        """Feedback bodies for a new record; a failing rule never stops the record being stored."""
+        try:
+            return [f.body() for f in self.rules.evaluate(record)]
+        except Exception:
+            log.exception("rules failed on record %s; stored without feedback", record.id)
+            return []
 
     def _reply(self, sock: zmq.Socket, identity: bytes, kind: str, header: dict[str, Any],
                body: dict[str, Any] | None = None) -> None:
