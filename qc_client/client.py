@@ -281,7 +281,7 @@ class FeedClient:
         """Run one connection until central falls silent or stop; True if central was heard from."""
         self._inflight.clear()
         self._deadlines.clear()
-        self.outbox.reschedule_all(0.0)  # a new connection: resend every unacked record at once
+        session_start = time.time()
         heard = False
         last_heard = time.monotonic()
         next_hb = last_heard
@@ -334,6 +334,9 @@ class FeedClient:
                     if not heard:
                         heard = True
                         log.info("connected to central at %s", self.endpoint)
+                        # central is there: what waits in backoff from earlier connections goes now
+                        if self.outbox.reschedule_all(0.0, sent_before=session_start):
+                            more_due = True
                     self._count(connected=True, last_heard_at=time.time())
                 more_due = True  # acks free window room
         return heard

@@ -259,10 +259,19 @@ class Outbox:
                              (error, record_id))
             return cur.rowcount == 1
 
-    def reschedule_all(self, when: float = 0.0) -> None:
-        """Make every pending record due at `when` (after a reconnect: resend at once)."""
+    def reschedule_all(self, when: float = 0.0, sent_before: float | None = None) -> int:
+        """Make pending records due at `when` (after a reconnect: resend at once).
+
+        Only rows due later than `when` change; with `sent_before`, only rows last sent before it
+        (so records already sent on the new connection are not sent twice).
+        """
+        sql = "UPDATE outbox SET next_attempt=? WHERE state='pending' AND next_attempt > ?"
+        args: tuple = (when, when)
+        if sent_before is not None:
+            sql += " AND (last_sent IS NULL OR last_sent < ?)"
+            args += (sent_before,)
         with self._tx(durable=False) as db:
-            db.execute("UPDATE outbox SET next_attempt=? WHERE state='pending'", (when,))
+            return db.execute(sql, args).rowcount
 
     def requeue_rejected(self) -> int:
         """Put rejected records back in the queue (after the cause was fixed)."""

@@ -314,3 +314,15 @@ def test_unacked_records_are_resent_with_backoff_until_acked(tmp_path):
             client.stop()
             router.close(0)
             ctx.term()
+
+
+def test_records_waiting_in_backoff_go_at_once_when_central_answers(tmp_path, receiver_factory):
+    """After a restart, records a previous run sent (and scheduled far ahead) are not held back."""
+    with Outbox(tmp_path / "o.sqlite") as ob:
+        ob.put(make_record(1))
+        ob.mark_sent([(make_record(1).id, time.time() + 3600)])
+        assert ob.due() == []
+        rx = receiver_factory()
+        with FeedClient(rx.endpoint, ob, "st1", **FAST) as client:
+            assert client.flush(5)
+    assert rx.store.count() == 1
