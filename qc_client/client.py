@@ -385,9 +385,12 @@ class FeedClient:
         return blocked, (not blocked and sent > 0 and len(items) == limit)
 
     def _settle(self, schedule: list[tuple[str, float]], wall: float) -> None:
-        """One outbox transaction: acked records leave, sent ones get their next-attempt time."""
+        """Acked records leave the outbox; sent ones get their next-attempt time."""
         acked, self._acked_buf = self._acked_buf, []
-        removed = self.outbox.settle(acked, schedule, sent_at=wall)
+        # ack_many and mark_sent (not Outbox.settle): subclasses hook ack_many to learn what left
+        removed = self.outbox.ack_many(acked) if acked else 0
+        if schedule:
+            self.outbox.mark_sent(schedule, sent_at=wall)
         if acked:
             self._count(acked=removed, last_ack_at=wall)
             if self.on_acked is not None:

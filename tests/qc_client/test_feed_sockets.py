@@ -326,3 +326,24 @@ def test_records_waiting_in_backoff_go_at_once_when_central_answers(tmp_path, re
         with FeedClient(rx.endpoint, ob, "st1", **FAST) as client:
             assert client.flush(5)
     assert rx.store.count() == 1
+
+
+def test_on_acked_and_an_ack_many_override_both_learn_what_left_the_outbox(tmp_path, receiver_factory):
+    seen_hook: list[str] = []
+
+    class HookedOutbox(Outbox):  # how the capture daemon hooks acks
+        def ack_many(self, record_ids):
+            ids = list(record_ids)
+            seen_hook.extend(ids)
+            return super().ack_many(ids)
+
+    rx = receiver_factory()
+    acked: list[str] = []
+    recs = [make_record(i) for i in range(5)]
+    with HookedOutbox(tmp_path / "o.sqlite") as ob:
+        with FeedClient(rx.endpoint, ob, "st1", on_acked=acked.extend, **FAST) as client:
+            client.submit_many(recs[:2])
+            for rec in recs[2:]:
+                client.submit(rec)
+            assert client.flush(5)
+    assert sorted(acked) == sorted(seen_hook) == sorted(r.id for r in recs)
