@@ -287,7 +287,8 @@ class RuleSet:
             level, number, limit, row = worst
             where = f" (row {row})" if row else ""
             word = "above" if rule.check == "max" else "below"
-            default = "{field}{where} {value} {unit} is " + word + " the {layer} {level} level {limit} {unit}"
+            # the value itself travels in the body ("value"), not in the text, which stations log
+            default = "{field}{where} is " + word + " the {layer} {level} level {limit} {unit}"
             msg = self._message(rule, default.replace("{where}", where), value=_fmt(number), limit=_fmt(limit),
                                 level=level, row=row or "")
             return [Finding(rule=rule.id, level=level, message=msg, layer=rule.layer, field=rule.field,

@@ -21,6 +21,7 @@ def test_more_specific_layer_wins_for_the_same_rule():
     at_a = rules.evaluate(make_record(site="hospital-a", station="ct-9", CTDIvol=72.0))
     assert levels(at_a) == {"ct-ctdivol": "alert"}
     assert "hospital alert level 70" in at_a[0].message and at_a[0].layer == "hospital.hospital-a"
+    assert at_a[0].value == 72.0 and "72" not in at_a[0].message
     # station ct-1 lowers the DLP warn level of the national rule; its alert level is inherited
     assert levels(rules.evaluate(make_record(station="ct-1", site="hospital-b", total_dlp=900))) == {"ct-total-dlp": "warn"}
     assert levels(rules.evaluate(make_record(station="ct-2", site="hospital-b", total_dlp=900))) == {}

@@ -79,7 +79,8 @@ def test_records_arrive_stored_before_ack_and_feedback_reaches_the_station(tmp_p
     assert json.loads(stored[-1][3])["fields"]["CTDIvol"]["value"] == 75.0
     fb = feedback[0]
     assert (fb.record_id, fb.level, fb.rule) == (recs[-1].id, "alert", "ct-ctdivol")
-    assert "75" in fb.message and "70" in fb.message  # hospital-a's alert level
+    assert fb.details["value"] == 75.0 and fb.details["limit"] == 70.0 and "70" in fb.message  # hospital-a's level
+    assert "75" not in fb.message  # values travel in the body, not in the text stations log
     assert rx.store.feedback(recs[-1].id)[0]["level"] == "alert"
     assert len(arrivals) == 31 and not any(a.duplicate for a in arrivals)
     assert rx.gaps() == []
