@@ -104,6 +104,7 @@ class Receiver:
         self.rules = load_rules(rules) if isinstance(rules, (str, os.PathLike)) else rules
         self.keys = keys
         self.allowed = _allowed_from(allowed_station_keys) if allowed_station_keys is not None else None
+        self._allow_source = allowed_station_keys if isinstance(allowed_station_keys, (str, os.PathLike)) else None
         if self.allowed is not None and keys is None:
             raise ValueError("an allow-list of station keys needs the server's keys (CURVE)")
         self.on_record = on_record
@@ -206,6 +207,15 @@ class Receiver:
         if self._ctx is not None:
             self._ctx.term()
             self._ctx = None
+
+    def reload_allowed(self) -> int:
+        """Read the allow-list folder again (stations added or removed); returns how many keys it holds."""
+        if self._allow_source is None or self._auth is None:
+            raise ValueError("this receiver has no allow-list folder")
+        self.allowed = load_allowed(self._allow_source)
+        self._auth.set_allowed(self.allowed)
+        log.info("allow-list reloaded: %d station keys", len(self.allowed))
+        return len(self.allowed)
 
     # -- queries --------------------------------------------------------------------------------
     def stats(self) -> ReceiverStats:

@@ -348,3 +348,18 @@ def test_on_acked_and_an_ack_many_override_both_learn_what_left_the_outbox(tmp_p
                 client.submit(rec)
             assert client.flush(5)
     assert sorted(acked) == sorted(seen_hook) == sorted(r.id for r in recs)
+
+
+def test_a_station_added_to_the_allow_list_gets_in_after_reload(tmp_path, receiver_factory, curve_keys):
+    keys, allow, _ = curve_keys
+    (allow / "st1.key").unlink()
+    rx = receiver_factory(keys=ServerKeys.from_dir(keys), allowed_station_keys=allow)
+    ck = ClientKeys.from_files(keys / "st1.key_secret", keys / "server.key")
+    with Outbox(tmp_path / "o.sqlite") as ob:
+        with FeedClient(rx.endpoint, ob, "st1", keys=ck, **FAST) as client:
+            client.submit(make_record(1))
+            assert not client.flush(1.0)
+            (allow / "st1.key").write_bytes((keys / "st1.key").read_bytes())
+            assert rx.reload_allowed() == 1
+            assert client.flush(5), "the station was not let in after the reload"
+    assert rx.store.count("st1") == 1
