@@ -376,14 +376,15 @@ class Receiver:
             self._stats.feedback_sent += 1
             self._reply(sock, identity, "feedback", {"record_id": inc.record_id, "seq": inc.seq,
                                                      "station": inc.station, "sent_at": utc_now_iso()}, body)
-            if self.on_feedback is not None and not result.duplicate:
-                _safe(self.on_feedback, inc.record_id, body)
         if self._pub is not None and not result.duplicate:
             self._publish(result)
         if self.on_record is not None:
             _safe(self.on_record, Arrival(station=inc.station, seq=inc.seq, record=inc.record,
                                           duplicate=result.duplicate, gap=result.gap,
                                           feedback=list(result.feedback or [])))
+        if self.on_feedback is not None and not result.duplicate:
+            for body in result.feedback or []:
+                _safe(self.on_feedback, inc.record_id, body)
 
     def _publish(self, result: Stored) -> None:
         """Live tap for dashboards (PUB drops by design; the store is the record of truth)."""
