@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         from qcedge.config import ConfigError, load_config
 
         try:
-            path = load_config(args.config).status.file
+            path = load_config(args.config, check_secret=False).status.file
         except ConfigError as exc:
             raise UsageError(str(exc)) from None
     else:

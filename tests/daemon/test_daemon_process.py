@@ -11,12 +11,14 @@ import hmac
 import json
 import re
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
 import yaml
 
-from daemon_helpers import SECRET, TEMPLATES, log_events, read_status, start_daemon, stop_process
+from daemon_helpers import ROOT, SECRET, TEMPLATES, log_events, read_status, start_daemon, stop_process
 
 pytestmark = pytest.mark.slow
 
@@ -129,6 +131,12 @@ def test_sigterm_stops_cleanly_and_keeps_the_outbox(central, make_station, sessi
     assert status["records_acked"] == status["records_made"] and status["outbox_depth"] == 0
     events = [e.get("event") for e in log_events(config)]
     assert "signal" in events and events[-1] == "stop"
+    # `qcedge status` shows it (no site secret needed to read the status).
+    shown = subprocess.run([sys.executable, "-m", "qcedge", "status", "--config", str(config)],
+                           cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    assert "state: stopped" in shown.stdout
+    assert f"made {status['records_made']}, acked {status['records_acked']}, outbox depth 0" in shown.stdout
     # The outbox is a valid SQLite file the next start reuses.
     from qc_client.outbox import Outbox
 
