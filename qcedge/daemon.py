@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import signal
+from collections import OrderedDict
 import threading
 import time
 from collections.abc import Callable
@@ -67,6 +68,7 @@ class Daemon:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._settled_at: dict[str, float] = {}
+        self._acked_ids: OrderedDict[str, None] = OrderedDict()
         self.client: Any = None
         self.outbox: Any = None
         self.source: Any = None
@@ -161,13 +163,15 @@ class Daemon:
     def _start_feed(self) -> None:
         from qc_client.client import FeedClient
         from qc_client.keys import ClientKeys
+        from qc_client.outbox import Outbox
 
         cfg = self.config.feed
         cfg.outbox.parent.mkdir(parents=True, exist_ok=True)
-        self.outbox = _notifying_outbox(cfg.outbox, self._on_acked)
+        self.outbox = Outbox(cfg.outbox)
         keys = ClientKeys.from_files(cfg.station_key, cfg.server_key) if cfg.server_key and cfg.station_key else None
         self.client = FeedClient(cfg.endpoint, self.outbox, self.config.station.id,
-                                 on_feedback=self._on_feedback, on_rejected=self._on_rejected, keys=keys)
+                                 on_feedback=self._on_feedback, on_rejected=self._on_rejected,
+                                 on_acked=self._on_acked, keys=keys)
         self.client.start()
 
     def _loop(self) -> None:
@@ -254,6 +258,11 @@ class Daemon:
         now = time.monotonic()
         with self._lock:
             settled = self._settled_at.pop(record_id, None)
+            if record_id in self._acked_ids:
+                return  # acked again (a resend crossed the first ack)
+            self._acked_ids[record_id] = None
+            if len(self._acked_ids) > 10000:
+                self._acked_ids.popitem(last=False)
         h.records_acked += 1
         h.last_ack_at = time.time()
         latency = None if settled is None else now - settled
@@ -343,23 +352,3 @@ def _warm_up(engine: Any) -> None:
         engine.recognize([crop])
     except Exception:  # noqa: BLE001 - a failing engine shows up on the first real screen
         log.debug("engine warm-up failed", exc_info=True)
-
-
-def _notifying_outbox(path: Path, on_acked: Callable[[list[str]], None]) -> Any:
-    """The feed's Outbox, telling the daemon which records left it on central's ack."""
-    from qc_client.outbox import Outbox
-
-    class NotifyingOutbox(Outbox):
-        def ack_many(self, record_ids: Any) -> int:
-            ids = list(record_ids)
-            with self._lock:
-                present = [rid for rid in ids if self.get(rid) is not None]
-                removed = super().ack_many(ids)
-            if present:
-                try:
-                    on_acked(present)
-                except Exception:  # noqa: BLE001 - bookkeeping must not break the feed
-                    log.exception("ack callback failed")
-            return removed
-
-    return NotifyingOutbox(path)
