@@ -9,6 +9,7 @@ records stay there until acked), close the sockets and write the final status.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import signal
 from collections import OrderedDict
@@ -62,6 +63,7 @@ class Daemon:
         self.on_made_cb, self.on_ack_cb, self.on_feedback_cb = on_made, on_ack, on_feedback
         self.notifier = notifier if notifier is not None else Notifier()
         self.file_pace = file_pace
+        self._pace = 0.0  # a file source played at this speed (0: as fast as it decodes)
         self.drain_seconds = drain_seconds
         self.linger = linger
         self.health = Health(config.station.id, config.station.site)
@@ -154,8 +156,11 @@ class Daemon:
             from capture import ReconnectingSource
 
             spec = self.config.source_spec()
-            if self.file_pace is not None and spec.kind == "file":
-                spec = spec.model_copy(update={"pace": self.file_pace})
+            if spec.kind == "file":
+                # The daemon paces a file itself, dropping frames while it is busy (OCR), as a live
+                # source would: the file's own pacer would pause the video instead.
+                self._pace = spec.pace if self.file_pace is None else self.file_pace
+                spec = spec.model_copy(update={"pace": 0.0})
             src = ReconnectingSource.from_spec(spec, stop=self._stop)
         src.open()
         return src
@@ -179,13 +184,14 @@ class Daemon:
 
         A live source (screen, device, stream) is read every 1/fps seconds. A
         file delivers every frame in order (paced by the source's `pace`), so
-        only every k-th frame is looked at, k = file fps / [detection] fps.
+        only every k-th frame is looked at, k = file fps / [detection] fps; a paced file
+        is paced here, and frames that went by while the daemon was busy are dropped.
         """
         h = self.health
         period = 1.0 / self.config.detection.fps
         next_t = time.monotonic()
         live = bool(getattr(self.source, "live", True))
-        stride, n = 1, 0
+        stride, n, rate, t_start = 1, 0, 0.0, 0.0
         while not self._stop.is_set():
             t0 = time.perf_counter()
             try:
@@ -203,8 +209,18 @@ class Daemon:
                 break
             if not live:
                 if n == 0:
-                    stride = self._file_stride(period)
+                    fps = self._file_fps()
+                    stride = max(1, round(fps * period)) if fps else 1
+                    rate, t_start = (fps or 25.0) * self._pace, time.monotonic()
                 n += 1
+                if rate:
+                    lag = time.monotonic() - (t_start + (n - 1) / rate)
+                    if lag < 0:
+                        self._stop.wait(-lag)
+                        frame = dataclasses.replace(frame, t=time.monotonic(), wall_time=time.time())
+                    elif lag > period:
+                        h.frames_dropped += 1  # busy (OCR): a live source would have moved on too
+                        continue
                 if (n - 1) % stride:
                     continue
             h.latencies.add("grab", time.perf_counter() - t0)
@@ -217,10 +233,10 @@ class Daemon:
                 elif delay < -period:
                     next_t = time.monotonic()  # fell behind (OCR took a while): do not burst
 
-    def _file_stride(self, period: float) -> int:
+    def _file_fps(self) -> float | None:
         inner = getattr(self.source, "inner", self.source)
         fps = getattr(inner, "fps", None)
-        return max(1, round(fps * period)) if fps else 1
+        return float(fps) if fps else None
 
     def _source_stats(self) -> None:
         stats = getattr(self.source, "stats", None)
