@@ -36,6 +36,7 @@ class TemplatesSection(_Section):
 
     folder: Path
     engine: Literal["ppocr", "tesseract"] = "ppocr"
+    warm_up: bool = True
 
 
 class DetectionSection(_Section):

@@ -134,8 +134,9 @@ class Daemon:
         cfg = self.config
         templates = load_templates(cfg.templates.folder)
         engine = get_engine(cfg.templates.engine)
-        _warm_up(engine)
         reader = ScreenReader(templates, engine=engine)
+        if cfg.templates.warm_up:
+            _warm_up(reader, templates)
         policy = PrivacyPolicy.from_section(cfg.privacy)
         self.seen = SeenScreens(seen_path(cfg), cfg.station.id, cfg.detection.repeat_window)
         self.seen.forget_older_than(max(cfg.detection.repeat_window, 180 * 86400.0))
@@ -358,13 +359,20 @@ class Daemon:
             self._write_status()
 
 
-def _warm_up(engine: Any) -> None:
-    """One recognition at start, so the first screen is not slowed by the runtime's lazy set-up."""
-    import numpy as np
+def _warm_up(reader: Any, templates: list[Any]) -> None:
+    """Read each template's reference image once at start, so the first real screen is not slowed
+    by the OCR runtime's lazy set-up (sessions, buffers for each crop shape, matcher caches)."""
+    import cv2
 
-    try:
-        crop = np.full((32, 160, 3), 255, np.uint8)
-        crop[8:24, 10:150] = 0
-        engine.recognize([crop])
-    except Exception:  # noqa: BLE001 - a failing engine shows up on the first real screen
-        log.debug("engine warm-up failed", exc_info=True)
+    t0 = time.perf_counter()
+    for template in templates:
+        path = template.reference_path
+        image = cv2.imread(str(path)) if path is not None else None
+        if image is None:
+            continue
+        try:
+            reader.process(image)
+        except Exception:  # noqa: BLE001 - a failing engine shows up on the first real screen
+            log.debug("warm-up read failed", exc_info=True)
+    log.info("OCR warmed up", extra={"ctx": {"event": "warm_up", "templates": len(templates),
+                                            "seconds": round(time.perf_counter() - t0, 2)}})

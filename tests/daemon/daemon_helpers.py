@@ -46,7 +46,8 @@ class Central:
         self.receiver.close()
 
 
-def station_toml(tmp_path: Path, endpoint: str, video: Path, *, privacy: str | None = None, extra: str = "") -> Path:
+def station_toml(tmp_path: Path, endpoint: str, video: Path, *, privacy: str | None = None, extra: str = "",
+                 warm_up: bool = False) -> Path:
     """Write a station config for `video` feeding `endpoint`; returns its path."""
     (tmp_path / "site.secret").write_text(SECRET)
     privacy = privacy or '[privacy]\ndefault = "drop"\nsecret_file = "site.secret"\n[privacy.fields]\npatient_id = "hash"\n'
@@ -61,6 +62,7 @@ path = "{video}"
 
 [templates]
 folder = "{TEMPLATES}"
+warm_up = {str(warm_up).lower()}
 
 [detection]
 fps = 5
