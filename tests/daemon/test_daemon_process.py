@@ -18,7 +18,7 @@ import time
 import pytest
 import yaml
 
-from daemon_helpers import ROOT, SECRET, TEMPLATES, log_events, read_status, start_daemon, stop_process
+from daemon_helpers import ROOT, SECRET, Central, TEMPLATES, log_events, read_status, start_daemon, stop_process
 
 pytestmark = pytest.mark.slow
 
@@ -117,18 +117,31 @@ def test_sample_recording_gives_the_expected_records_privately(central, make_sta
     assert SECRET not in log_text
 
 
-def test_sigterm_stops_cleanly_and_keeps_the_outbox(central, make_station, session_video, tmp_path):
-    config = make_station(central.endpoint, session_video.video)
-    text = config.read_text().replace('kind = "file"', 'kind = "file"\npace = 1')  # live pace: still running
-    config.write_text(text)
-    daemon = start_daemon(config, fast=False)
+def test_sigterm_stops_cleanly_over_curve_and_keeps_the_outbox(make_station, session_video, tmp_path):
+    """CURVE keys from the config (central allows only this station's key); SIGTERM mid-stream."""
+    from qc_client.keys import ServerKeys, generate_keypair
+
+    generate_keypair(tmp_path / "central-keys", "server")
+    generate_keypair(tmp_path / "stations", "test-st")
+    central = Central(tmp_path / "central.sqlite", keys=ServerKeys.from_dir(tmp_path / "central-keys"),
+                      allowed=tmp_path / "stations")
     try:
-        assert central.wait_for(1, timeout=90), "no record before SIGTERM"
-        time.sleep(0.3)
-        daemon.send_signal(signal.SIGTERM)
-        assert daemon.wait(20) == 0
+        config = make_station(central.endpoint, session_video.video)
+        text = config.read_text().replace('kind = "file"', 'kind = "file"\npace = 1')  # live pace: still running
+        text = text.replace('outbox = "var/outbox.sqlite"', 'outbox = "var/outbox.sqlite"\n'
+                            'server_key = "central-keys/server.key"\nstation_key = "stations/test-st.key_secret"')
+        config.write_text(text)
+        daemon = start_daemon(config, fast=False)
+        try:
+            assert central.wait_for(1, timeout=90), "no record before SIGTERM"
+            time.sleep(0.3)
+            daemon.send_signal(signal.SIGTERM)
+            assert daemon.wait(20) == 0
+        finally:
+            stop_process(daemon)
+        assert central.records()[0]["station"] == "test-st"
     finally:
-        stop_process(daemon)
+        central.close()
     status = read_status(config)
     assert status["state"] == "stopped"
     assert status["records_made"] >= 1 and status["records_made"] < len(session_video.truth)
@@ -146,4 +159,3 @@ def test_sigterm_stops_cleanly_and_keeps_the_outbox(central, make_station, sessi
 
     with Outbox(tmp_path / "var" / "outbox.sqlite") as ob:
         assert ob.depth() == 0 and ob.last_seq("test-st") == status["records_made"]
-
