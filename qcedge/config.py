@@ -243,7 +243,10 @@ def parse_config(data: dict[str, Any], path: str | Path = "<config>", base: Path
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{path}: [source]: {exc}") from None
     if check_secret:
-        config.privacy.read_secret()  # fails early, naming the key, if the secret is unreadable
+        try:
+            config.privacy.read_secret()  # fails early, naming the key, if the secret is unreadable
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
     return config.model_copy(update={"path": Path(path)})
 
 
