@@ -73,6 +73,8 @@ class Daemon:
         self._acked_ids: OrderedDict[str, None] = OrderedDict()
         self.client: Any = None
         self.outbox: Any = None
+        self._outbox_closed = False
+        self._last_depth: int | None = None
         self.source: Any = None
         self.pipeline: Pipeline | None = None
         self.seen: SeenScreens | None = None
@@ -315,22 +317,30 @@ class Daemon:
             time.sleep(self.linger)  # feedback follows the ack: let the last of it arrive
 
     def outbox_depth(self) -> int | None:
-        if self.outbox is None:
-            return None
+        """Records waiting for central's ack (the last known figure once the outbox is closed)."""
+        if self.outbox is None or self._outbox_closed:
+            return self._last_depth
         try:
-            return int(self.outbox.depth())
-        except Exception:  # noqa: BLE001 - closed at shutdown
-            return None
+            self._last_depth = int(self.outbox.depth())
+        except Exception:  # noqa: BLE001
+            pass
+        return self._last_depth
 
     def _shutdown(self) -> None:
         for name, closer in (("source", lambda: self.source and self.source.close()),
                              ("feed", lambda: self.client and self.client.stop()),
-                             ("outbox", lambda: self.outbox and getattr(self.outbox, "close", lambda: None)()),
+                             ("outbox", self._close_outbox),
                              ("seen", lambda: self.seen and self.seen.close())):
             try:
                 closer()
             except Exception as exc:  # noqa: BLE001
                 log.warning("close failed", extra={"ctx": {"event": "close_error", "part": name, "error": str(exc)}})
+
+    def _close_outbox(self) -> None:
+        if self.outbox is not None and not self._outbox_closed:
+            self.outbox_depth()  # remember the final depth for the status file
+            self._outbox_closed = True
+            self.outbox.close()
 
     # ---- status -------------------------------------------------------------------
 
@@ -344,8 +354,6 @@ class Daemon:
             if stats:
                 extra["feed"] = {k: v for k, v in stats.items() if isinstance(v, (int, float, str, bool, type(None)))}
                 extra["feed_connected"] = stats.get("connected")
-                if extra["outbox_depth"] is None:
-                    extra["outbox_depth"] = stats.get("outbox_depth")
         return self.health.snapshot(extra)
 
     def _write_status(self) -> None:
