@@ -67,7 +67,7 @@ def test_sample_recording_gives_the_expected_records_privately(central, make_sta
     meta = json.loads((samples_dir / "recording.json").read_text(encoding="utf-8"))
     expected = meta["expected_records"]
     taught = [a for a in meta["appearances"] if a["template_id"]]
-    config = make_station(central.endpoint, video, warm_up=True)
+    config = make_station(central.endpoint, video)
     daemon = start_daemon(config)
     try:
         assert daemon.wait(180) == 0
