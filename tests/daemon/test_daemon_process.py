@@ -38,7 +38,8 @@ def _accessions(records: list[dict]) -> list[str]:
 
 def test_kill9_mid_stream_then_restart_every_record_arrives_once(central, make_station, session_video):
     config = make_station(central.endpoint, session_video.video)
-    daemon = start_daemon(config)
+    config.write_text(config.read_text().replace('kind = "file"', 'kind = "file"\npace = 1'))
+    daemon = start_daemon(config, fast=False)  # live pace: surely still running after the first record
     try:
         got = central.wait_for(1, timeout=90)
         assert got, "no record reached the receiver before the kill"
@@ -46,7 +47,7 @@ def test_kill9_mid_stream_then_restart_every_record_arrives_once(central, make_s
         stop_process(daemon, signal.SIGKILL)
         first_run = len(central.records())
         assert first_run < len(session_video.truth)
-        daemon = start_daemon(config)
+        daemon = start_daemon(config)  # --fast: the rest of the file as fast as it decodes
         assert daemon.wait(120) == 0
     finally:
         stop_process(daemon)
