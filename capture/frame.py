@@ -13,6 +13,8 @@ class Frame:
 
     `t` is `time.monotonic()` at capture (for latencies); `wall_time` is
     `time.time()` (for records). `index` counts frames from the source's start.
+    `origin` optionally says where inside the source the frame came from (a file
+    name in a folder, "file.dcm#3" for a DICOM frame); empty for live sources.
     """
 
     image: np.ndarray
@@ -20,6 +22,7 @@ class Frame:
     index: int = 0
     t: float = field(default_factory=time.monotonic)
     wall_time: float = field(default_factory=time.time)
+    origin: str = ""
 
     @property
     def size(self) -> tuple[int, int]:

@@ -17,9 +17,16 @@ class FrameSource(abc.ABC):
     Use as a context manager or call `open()`/`close()`. `read()` returns the
     next frame, or None at the end of a finite source; it raises SourceError
     when the source fails (the caller decides whether to reconnect).
+
+    Implementations in this package make `open()` idempotent and allow
+    `open()` again after `close()` (that is how `ReconnectingSource` reopens).
     """
 
     source_id: str = "source"
+    #: True for sources that never end on their own (screen, device, stream);
+    #: False for finite ones (file without loop, folder, DICOM) whose read()
+    #: eventually returns None.
+    live: bool = True
 
     @abc.abstractmethod
     def open(self) -> None: ...

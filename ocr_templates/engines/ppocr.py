@@ -1,0 +1,98 @@
+"""Default engine: PP-OCRv6 (small) on ONNX Runtime, from the models the `rapidocr` wheel ships.
+
+Recognition of known boxes runs the recogniser only (no detection, no angle
+classifier). Nothing is ever downloaded: a missing model file is an error.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ocr_templates.engines.base import OcrEngine, Recognition, TextBox, register
+
+log = logging.getLogger(__name__)
+
+MODEL_FILES = {
+    "Det": "PP-OCRv6_det_small.onnx",
+    "Rec": "PP-OCRv6_rec_small.onnx",
+    "Cls": "ch_ppocr_mobile_v2.0_cls_mobile.onnx",
+}
+
+
+class EngineUnavailable(RuntimeError):
+    """The OCR runtime or its models are not installed."""
+
+
+def _model_dir() -> Path:
+    try:
+        import rapidocr
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise EngineUnavailable(f"the 'ppocr' engine needs the rapidocr package ({exc})") from None
+    return Path(rapidocr.__file__).resolve().parent / "models"
+
+
+@register("ppocr")
+class PpOcrEngine(OcrEngine):
+    """PP-OCRv6 small det/rec on onnxruntime (via rapidocr 3)."""
+
+    def __init__(self, model_dir: str | Path | None = None, threads: int | None = None,
+                 det_limit_side_len: int = 960) -> None:
+        model_dir = Path(model_dir) if model_dir else _model_dir()
+        paths = {task: model_dir / name for task, name in MODEL_FILES.items()}
+        missing = [str(p) for p in paths.values() if not p.is_file()]
+        if missing:
+            raise EngineUnavailable(
+                "PP-OCR model files missing (no download is attempted): " + ", ".join(missing))
+        from rapidocr import RapidOCR
+
+        params: dict[str, object] = {
+            "Global.log_level": "error",
+            "Global.model_root_dir": str(model_dir),
+            "Global.max_side_len": 4000,
+            "Det.model_path": str(paths["Det"]),
+            "Det.limit_type": "max",
+            "Det.limit_side_len": det_limit_side_len,
+            "Rec.model_path": str(paths["Rec"]),
+            "Cls.model_path": str(paths["Cls"]),
+        }
+        if threads:
+            params["EngineConfig.onnxruntime.intra_op_num_threads"] = threads
+        self._ocr = RapidOCR(params=params)
+        logging.getLogger("RapidOCR").setLevel(logging.ERROR)
+        self._lock = threading.Lock()
+
+    def recognize(self, crops: Sequence[np.ndarray]) -> list[Recognition]:
+        out: list[Recognition] = []
+        with self._lock:
+            for crop in crops:
+                if crop is None or crop.size == 0 or min(crop.shape[:2]) < 2:
+                    out.append(Recognition("", 0.0))
+                    continue
+                if crop.ndim == 2:
+                    import cv2
+
+                    crop = cv2.cvtColor(crop, cv2.COLOR_GRAY2BGR)
+                res = self._ocr(crop, use_det=False, use_cls=False, use_rec=True)
+                txts = getattr(res, "txts", None) or ("",)
+                scores = getattr(res, "scores", None) or (0.0,)
+                out.append(Recognition(str(txts[0]), float(scores[0])))
+        return out
+
+    def detect(self, image: np.ndarray) -> list[TextBox]:
+        with self._lock:
+            res = self._ocr(image, use_det=True, use_cls=False, use_rec=True)
+        boxes = getattr(res, "boxes", None)
+        if boxes is None or len(boxes) == 0:
+            return []
+        found: list[TextBox] = []
+        for quad, text, score in zip(boxes, res.txts, res.scores):
+            quad = np.asarray(quad)
+            x0, y0 = np.floor(quad.min(axis=0)).astype(int)
+            x1, y1 = np.ceil(quad.max(axis=0)).astype(int)
+            found.append(TextBox((int(x0), int(y0), int(x1 - x0), int(y1 - y0)), str(text), float(score)))
+        found.sort(key=lambda b: (b.box[1] // 8, b.box[0]))
+        return found

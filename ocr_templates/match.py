@@ -1,0 +1,393 @@
+"""Find a taught screen in a frame: which template, where (offset) and how big (scale).
+
+Anchors are patches of the template's reference image. Matching runs in two
+stages:
+
+1. coarse: the largest anchors are searched over the whole frame at a reduced
+   resolution, over a geometric ladder of scales (template `match.min_scale`
+   to `max_scale`, default 0.7-1.6; letterboxed frames are just frames with
+   black bars). The best peaks become hypotheses (scale, offset).
+2. fine: for each hypothesis every anchor is searched at full resolution in a
+   small window around where it should be, at scales close to the hypothesis;
+   scale and offset are fitted to the anchor centres (least squares), and each
+   anchor is scored (normalised cross-correlation) at its fitted place.
+
+The score is the weighted mean of the anchor scores; the template matches when
+it reaches `match.threshold`. Per-anchor scores are in `MatchResult.anchor_scores`.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ocr_templates.errors import TemplateError
+from ocr_templates.model import Anchor, Template
+from ocr_templates.results import MatchResult
+
+log = logging.getLogger(__name__)
+
+COARSE_WIDTH = 480          # the frame is searched at about this width first
+COARSE_MIN_SIDE = 4          # an anchor smaller than this at the coarse level is searched finer
+SCALE_STEP = 1.08           # ratio between neighbouring coarse scales
+HYPOTHESES = 3              # coarse peaks verified at full resolution
+FINE_STEPS = (0.96, 0.98, 1.0, 1.02, 1.04)   # scales tried around a coarse hypothesis
+FINE_HALF_FROM = 1200       # frames at least this wide are refined at half resolution
+LEAD_MIN = 0.5              # a hypothesis whose own anchor scores below this is dropped
+GOOD_ENOUGH = 0.9           # a verified score this high ends the search early
+BLUR_SIGMA = 1.2            # light blur on both sides: robust to capture-card blur and JPEG
+
+
+def _grey(image: np.ndarray) -> np.ndarray:
+    if image.ndim == 2:
+        return image
+    code = cv2.COLOR_BGRA2GRAY if image.shape[2] == 4 else cv2.COLOR_BGR2GRAY
+    return cv2.cvtColor(image, code)
+
+
+def load_reference(template: Template) -> np.ndarray:
+    """The template's reference image, grey."""
+    path = template.reference_path
+    if path is None:
+        raise TemplateError(template.id, "the template has no file path, so its reference image cannot be found",
+                            "reference > image")
+    img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if img is None:
+        raise TemplateError(str(template.path), f"reference image '{template.reference.image}' cannot be read",
+                            "reference > image")
+    return img
+
+
+@dataclass
+class _AnchorModel:
+    anchor: Anchor
+    patch: np.ndarray                       # grey, smoothed, reference pixels
+    centre: tuple[float, float]             # reference coordinates
+    cache: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
+
+    def at(self, w: int, h: int) -> np.ndarray:
+        key = (w, h)
+        p = self.cache.get(key)
+        if p is None:
+            interp = cv2.INTER_AREA if w < self.patch.shape[1] else cv2.INTER_LINEAR
+            p = cv2.resize(self.patch, (w, h), interpolation=interp)
+            if len(self.cache) > 256:
+                self.cache.clear()
+            self.cache[key] = p
+        return p
+
+
+class _TemplateModel:
+    """A template prepared for matching: anchor patches and their resized copies (cached)."""
+
+    def __init__(self, template: Template, reference: np.ndarray | None = None) -> None:
+        self.template = template
+        ref = _grey(reference) if reference is not None else load_reference(template)
+        rh, rw = ref.shape[:2]
+        if (rw, rh) != (template.reference.width, template.reference.height):
+            log.warning("template %s: reference image is %dx%d, the template says %dx%d", template.id, rw, rh,
+                        template.reference.width, template.reference.height)
+        smooth = cv2.GaussianBlur(ref, (0, 0), BLUR_SIGMA)
+        self.anchors: list[_AnchorModel] = []
+        where = str(template.path or template.id)
+        for i, a in enumerate(template.anchors):
+            x, y, w, h = a.box.as_tuple()
+            if x + w > rw or y + h > rh:
+                raise TemplateError(where, f"box {[x, y, w, h]} lies outside the {rw}x{rh} reference image",
+                                    f"anchors[{i}] '{a.name}' > box")
+            patch = smooth[y:y + h, x:x + w]
+            if float(patch.std()) < 2.0:
+                raise TemplateError(where, "the anchor is a flat patch (no texture): it cannot locate the screen",
+                                    f"anchors[{i}] '{a.name}' > box")
+            self.anchors.append(_AnchorModel(a, patch.copy(), (x + w / 2, y + h / 2)))
+        m = template.match
+        self.min_scale, self.max_scale = min(m.min_scale, m.max_scale), max(m.min_scale, m.max_scale)
+        n = max(1, math.ceil(math.log(self.max_scale / self.min_scale) / math.log(SCALE_STEP)))
+        self.scales = [self.min_scale * (self.max_scale / self.min_scale) ** (i / n) for i in range(n + 1)]
+        # the coarse search uses the biggest anchors
+        # the coarse search leads with the biggest anchors that stay visible at the coarse level
+        def rank(am: _AnchorModel) -> tuple[bool, int]:
+            return (min(am.patch.shape[:2]) * self.min_scale * 0.25 >= COARSE_MIN_SIDE, am.patch.size)
+
+        self.coarse = sorted(self.anchors, key=rank, reverse=True)[:2]
+        self.last: tuple[float, float, float] | None = None   # last good (scale, ox, oy)
+
+
+class _Frame:
+    """A frame prepared once for every template: grey, and its reduced, lightly smoothed levels."""
+
+    def __init__(self, image: np.ndarray) -> None:
+        if image is None or not isinstance(image, np.ndarray) or image.ndim not in (2, 3) or image.size == 0:
+            raise ValueError("not an image (expected a BGR or grey numpy array)")
+        if image.dtype != np.uint8:
+            raise ValueError("not an 8-bit image")
+        self.raw = _grey(image)
+        self.h, self.w = self.raw.shape[:2]
+        self.levels: dict[float, np.ndarray] = {}
+        # full resolution is only needed for small frames; big ones are refined at half size
+        self.fine = 1.0 if self.w < FINE_HALF_FROM else 0.5
+
+    def level(self, factor: float) -> np.ndarray:
+        img = self.levels.get(factor)
+        if img is None:
+            if factor == 1.0:
+                img = self.raw
+            else:
+                size = (max(1, round(self.w * factor)), max(1, round(self.h * factor)))
+                img = cv2.resize(self.raw, size, interpolation=cv2.INTER_AREA)
+            sigma = BLUR_SIGMA * factor
+            if sigma >= 0.5:
+                img = cv2.GaussianBlur(img, (0, 0), sigma)
+            self.levels[factor] = img
+        return img
+
+
+def _coarse_factor(frame: _Frame, am: _AnchorModel, min_scale: float) -> float:
+    base = min(1.0, COARSE_WIDTH / max(frame.w, 1))
+    side = min(am.patch.shape[:2]) * min_scale
+    factor = base
+    while factor < 1.0 and side * factor < COARSE_MIN_SIDE:
+        factor = min(1.0, factor * 2)
+    return round(factor, 4)
+
+
+def _ncc(image: np.ndarray, patch: np.ndarray) -> np.ndarray | None:
+    if patch.shape[0] > image.shape[0] or patch.shape[1] > image.shape[1] or min(patch.shape[:2]) < 2:
+        return None
+    res = cv2.matchTemplate(image, patch, cv2.TM_CCOEFF_NORMED)
+    return np.nan_to_num(res, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+Hypothesis = tuple[float, float, float, float]   # (coarse score, scale, ox, oy)
+
+
+def _coarse(frame: _Frame, tm: _TemplateModel, am: _AnchorModel) -> list[Hypothesis]:
+    """Hypotheses from searching one anchor over the whole (reduced) frame at every scale."""
+    f = _coarse_factor(frame, am, tm.min_scale)
+    img = frame.level(f)
+    ph, pw = am.patch.shape[:2]
+    peaks: list[Hypothesis] = []
+    for s in tm.scales:
+        w, h = round(pw * s * f), round(ph * s * f)
+        if w < 3 or h < 3:
+            continue
+        res = _ncc(img, am.at(w, h))
+        if res is None:
+            continue
+        for _ in range(2):  # the two best places at this scale
+            _, mx, _, loc = cv2.minMaxLoc(res)
+            fx, fy = loc[0] / f, loc[1] / f
+            peaks.append((float(mx), s, fx - am.anchor.box.x * s, fy - am.anchor.box.y * s))
+            x0, y0 = max(0, loc[0] - w // 2), max(0, loc[1] - h // 2)
+            res[y0:loc[1] + h // 2 + 1, x0:loc[0] + w // 2 + 1] = -1.0
+    peaks.sort(reverse=True)
+    kept: list[Hypothesis] = []
+    for p in peaks:
+        if all(abs(p[2] - q[2]) + abs(p[3] - q[3]) > 6 / f or abs(math.log(p[1] / q[1])) > 0.12 for q in kept):
+            kept.append(p)
+        if len(kept) >= HYPOTHESES:
+            break
+    return kept
+
+
+def _search(frame: _Frame, am: _AnchorModel, scale: float, ox: float, oy: float, radius: float,
+            scale_steps: Sequence[float]) -> tuple[float, float, float, float]:
+    """Best (score, scale, cx, cy) for one anchor near where (scale, ox, oy) puts it.
+
+    Runs on the frame's fine level; `radius` and the result are in frame pixels.
+    """
+    f = frame.fine
+    img = frame.level(f)
+    H, W = img.shape[:2]
+    ph, pw = am.patch.shape[:2]
+    r = max(2, round(radius * f))
+    best = (-1.0, scale, ox + am.centre[0] * scale, oy + am.centre[1] * scale)
+    for k in scale_steps:
+        s = scale * k
+        w, h = max(2, round(pw * s * f)), max(2, round(ph * s * f))
+        # top-left of the patch (at this scale) centred where the hypothesis puts the anchor centre
+        x = round((ox + am.centre[0] * scale) * f - w / 2)
+        y = round((oy + am.centre[1] * scale) * f - h / 2)
+        x0, y0 = max(0, x - r), max(0, y - r)
+        x1, y1 = min(W, x + w + r), min(H, y + h + r)
+        if x1 - x0 < w or y1 - y0 < h:
+            continue
+        res = _ncc(img[y0:y1, x0:x1], am.at(w, h))
+        if res is None:
+            continue
+        _, mx, _, loc = cv2.minMaxLoc(res)
+        if mx <= best[0]:
+            continue
+        # sub-pixel peak (parabola fit) for a steadier fit
+        px, py = float(loc[0]), float(loc[1])
+        lx, ly = loc
+        if 0 < lx < res.shape[1] - 1:
+            a, b, c = res[ly, lx - 1], res[ly, lx], res[ly, lx + 1]
+            d = a - 2 * b + c
+            if d < 0:
+                px += 0.5 * (a - c) / d
+        if 0 < ly < res.shape[0] - 1:
+            a, b, c = res[ly - 1, lx], res[ly, lx], res[ly + 1, lx]
+            d = a - 2 * b + c
+            if d < 0:
+                py += 0.5 * (a - c) / d
+        best = (float(mx), s, (x0 + px + w / 2) / f, (y0 + py + h / 2) / f)
+    return best
+
+
+def _score(frame: _Frame, am: _AnchorModel, scale: float, ox: float, oy: float, radius: int = 2) -> float:
+    """The anchor's score where (scale, ox, oy) puts it, at full resolution (a small search absorbs rounding)."""
+    ph, pw = am.patch.shape[:2]
+    w, h = max(2, round(pw * scale)), max(2, round(ph * scale))
+    x = round(ox + am.centre[0] * scale - w / 2)
+    y = round(oy + am.centre[1] * scale - h / 2)
+    pad = 4
+    x0, y0 = max(0, x - radius - pad), max(0, y - radius - pad)
+    x1, y1 = min(frame.w, x + w + radius + pad), min(frame.h, y + h + radius + pad)
+    if x1 - x0 < w or y1 - y0 < h:
+        return 0.0
+    win = cv2.GaussianBlur(frame.raw[y0:y1, x0:x1], (0, 0), BLUR_SIGMA)
+    cx0, cy0 = max(0, x - radius) - x0, max(0, y - radius) - y0
+    win = win[cy0:cy0 + h + 2 * radius, cx0:cx0 + w + 2 * radius]
+    res = _ncc(win, am.at(w, h))
+    return 0.0 if res is None else max(0.0, float(res.max()))
+
+
+def _fit(points: list[tuple[tuple[float, float], tuple[float, float], float]], fallback_scale: float
+         ) -> tuple[float, float, float]:
+    """Least-squares scale and offset from (reference centre, frame centre, weight) pairs."""
+    r = np.array([p[0] for p in points], dtype=np.float64)
+    q = np.array([p[1] for p in points], dtype=np.float64)
+    wts = np.array([p[2] for p in points], dtype=np.float64)
+    rm = (r * wts[:, None]).sum(0) / wts.sum()
+    qm = (q * wts[:, None]).sum(0) / wts.sum()
+    rd, qd = r - rm, q - qm
+    den = float((wts[:, None] * rd * rd).sum())
+    if len(points) == 1 or den < 400.0 * wts.sum():  # anchors (nearly) on one spot: no scale from spread
+        s = fallback_scale
+    else:
+        s = float((wts[:, None] * rd * qd).sum()) / den
+    return s, float(qm[0] - s * rm[0]), float(qm[1] - s * rm[1])
+
+
+Verified = tuple[float, float, float, float, dict[str, float]]   # (score, scale, ox, oy, anchor scores)
+
+
+def _verify(frame: _Frame, tm: _TemplateModel, scale: float, ox: float, oy: float,
+            lead: _AnchorModel | None = None, radius: int = 4) -> Verified:
+    """Refine a hypothesis with every anchor and score it.
+
+    With `lead` (the anchor the hypothesis came from), that anchor is first
+    searched finely (position and scale); the others are then searched near
+    where it puts them; scale and offset are fitted to all anchor centres.
+    """
+    fallback = scale
+    if lead is not None:
+        sc, s1, cx, cy = _search(frame, lead, scale, ox, oy, radius, FINE_STEPS)
+        if sc < LEAD_MIN:  # the anchor that made the hypothesis is not really there
+            return sc * lead.anchor.weight / sum(am.anchor.weight for am in tm.anchors), scale, ox, oy, \
+                {am.anchor.name: (round(max(sc, 0.0), 4) if am is lead else 0.0) for am in tm.anchors}
+        scale, fallback = s1, s1
+        ox, oy = cx - lead.centre[0] * s1, cy - lead.centre[1] * s1
+    lc = lead.centre if lead is not None else None
+    pts = []
+    for am in tm.anchors:
+        r = 4
+        if lc is not None:
+            r += round(0.03 * scale * math.hypot(am.centre[0] - lc[0], am.centre[1] - lc[1]))
+        sc, _, cx, cy = _search(frame, am, scale, ox, oy, r, (1.0,))
+        if sc > 0.5:
+            pts.append((am.centre, (cx, cy), am.anchor.weight * sc))
+    if not pts:
+        return 0.0, scale, ox, oy, {am.anchor.name: 0.0 for am in tm.anchors}
+    s, fx, fy = _fit(pts, fallback)
+    if not (tm.min_scale * 0.97 <= s <= tm.max_scale * 1.03) or abs(math.log(s / fallback)) > 0.05:
+        s, fx, fy = _fit(pts, fallback) if len(pts) == 1 else (fallback, ox, oy)
+    # score every anchor where the fit puts it (a 1-2 px search absorbs rounding)
+    scores: dict[str, float] = {}
+    total = wsum = 0.0
+    for am in tm.anchors:
+        sc = _score(frame, am, s, fx, fy)
+        scores[am.anchor.name] = round(sc, 4)
+        total += am.anchor.weight * sc
+        wsum += am.anchor.weight
+    return total / wsum, s, fx, fy, scores
+
+
+class Matcher:
+    """Match frames against a set of templates. Prepared patches are cached between frames.
+
+    `best(image)` returns the best template at or above its threshold, or None;
+    `match(image, template_id)` and `match_all(image)` give the full results.
+    """
+
+    def __init__(self, templates: Iterable[Template], references: dict[str, np.ndarray] | None = None) -> None:
+        references = references or {}
+        self._models = {t.id: _TemplateModel(t, references.get(t.id)) for t in templates}
+
+    @property
+    def templates(self) -> list[Template]:
+        return [m.template for m in self._models.values()]
+
+    @staticmethod
+    def _match(frame: _Frame, tm: _TemplateModel, t0: float) -> MatchResult:
+        tid = tm.template.id
+        threshold = tm.template.match.threshold
+        good = max(threshold, GOOD_ENOUGH)
+        best: Verified = (0.0, 1.0, 0.0, 0.0, {am.anchor.name: 0.0 for am in tm.anchors})
+        # warm start: the screen is often where it was on the previous frame
+        if tm.last is not None:
+            cand = _verify(frame, tm, *tm.last)
+            if cand[0] >= good:
+                best = cand
+        if best[0] < good:
+            radius = max(6, round(3 / min(1.0, COARSE_WIDTH / max(frame.w, 1))))
+            for lead in tm.coarse:
+                for _, s, ox, oy in _coarse(frame, tm, lead):
+                    cand = _verify(frame, tm, s, ox, oy, lead, radius)
+                    if cand[0] > best[0]:
+                        best = cand
+                    if best[0] >= good:
+                        break
+                if best[0] >= threshold:
+                    break
+        score, s, ox, oy, scores = best
+        matched = score >= threshold
+        if matched:
+            tm.last = (s, ox, oy)
+        return MatchResult(template_id=tid, score=round(float(score), 4), matched=matched, scale=round(s, 5),
+                           offset=(round(ox, 2), round(oy, 2)), anchor_scores=scores,
+                           seconds=time.perf_counter() - t0)
+
+    def match(self, image: np.ndarray, template_id: str) -> MatchResult:
+        t0 = time.perf_counter()
+        return self._match(_Frame(image), self._models[template_id], t0)
+
+    def match_all(self, image: np.ndarray) -> list[MatchResult]:
+        """One result per template, best score first."""
+        t0 = time.perf_counter()
+        frame = _Frame(image)
+        results = [self._match(frame, tm, t0) for tm in self._models.values()]
+        return sorted(results, key=lambda r: -r.score)
+
+    def best(self, image: np.ndarray) -> MatchResult | None:
+        """The best-scoring template at or above its threshold, or None."""
+        t0 = time.perf_counter()
+        results = self.match_all(image)
+        hit = next((r for r in results if r.matched), None)
+        if hit is not None:
+            hit.seconds = time.perf_counter() - t0
+        return hit
+
+
+def match_template(image: np.ndarray, template: Template, reference: np.ndarray | None = None) -> MatchResult:
+    """Match one template against one frame (no caching between calls)."""
+    t0 = time.perf_counter()
+    tm = _TemplateModel(template, reference)
+    return Matcher._match(_Frame(image), tm, t0)

@@ -1,0 +1,42 @@
+"""Match then read: the one call a daemon, a flow or a benchmark makes per frame."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from ocr_templates.engines.base import OcrEngine, get_engine
+from ocr_templates.match import Matcher
+from ocr_templates.model import Template
+from ocr_templates.preprocess import DEFAULT, PrepSettings
+from ocr_templates.read import read_screen
+from ocr_templates.results import MatchResult, ScreenReading
+
+
+class ScreenReader:
+    """Which of these templates is on screen, and what its fields say.
+
+    `engine` is an OcrEngine or an engine name ('ppocr' default, 'tesseract').
+    """
+
+    def __init__(self, templates: Iterable[Template], engine: OcrEngine | str | None = None,
+                 settings: PrepSettings = DEFAULT) -> None:
+        self.templates = {t.id: t for t in templates}
+        self.matcher = Matcher(self.templates.values())
+        self.engine = engine if isinstance(engine, OcrEngine) else get_engine(engine or "ppocr")
+        self.settings = settings
+
+    def match(self, image: np.ndarray) -> MatchResult | None:
+        return self.matcher.best(image)
+
+    def read(self, image: np.ndarray, match: MatchResult) -> ScreenReading:
+        return read_screen(image, self.templates[match.template_id], match, self.engine, self.settings)
+
+    def process(self, image: np.ndarray) -> ScreenReading | None:
+        """Match then read; None when no template matches."""
+        m = self.matcher.best(image)
+        if m is None:
+            return None
+        reading = self.read(image, m)
+        reading.seconds += m.seconds
+        return reading

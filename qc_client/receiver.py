@@ -1,0 +1,401 @@
+"""The reference receiver (central's side of qcedge-feed/1): a ROUTER that stores, acks and answers.
+
+Each record is committed to SQLite before its ack is sent; a record sent twice
+is stored once and acked again; gaps in a station's sequence are logged and
+queryable; malformed and oversized messages are logged and dropped. With a rules
+file, each new record is evaluated and the findings go back to the station as
+`feedback` on the same connection. With keys, the ROUTER is a CURVE server and a
+ZAP handler admits only the stations on the allow-list.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+import zmq
+from pydantic import ValidationError
+from zmq.auth.thread import ThreadAuthenticator
+
+from qc_client.keys import ServerKeys, load_allowed
+from qc_client.protocol import (DEFAULT_MAX_BYTES, MessageTooLarge, ProtocolError, decode, encode, message_size,
+                                peek_header, utc_now_iso)
+from qc_client.record import Record
+from qc_client.rules import RuleSet, load_rules
+from qc_client.store import CentralStore, Gap, Incoming, Stored
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Arrival:
+    """A record that arrived (handed to on_record after it was committed and acked)."""
+
+    station: str
+    seq: int
+    record: Record
+    duplicate: bool
+    gap: Gap | None = None
+    feedback: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class ReceiverStats:
+    stored: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    malformed: int = 0
+    oversized: int = 0
+    feedback_sent: int = 0
+    heartbeats: int = 0
+    gaps: int = 0
+
+
+class _NamedAuthenticator(ThreadAuthenticator):
+    """ZAP handler: CURVE keys from an allow-list; the User-Id is the key's name (station id)."""
+
+    def __init__(self, context: zmq.Context, allowed: Mapping[bytes, str]) -> None:
+        super().__init__(context, log=logging.getLogger(__name__ + ".zap"))
+        self._names = dict(allowed)
+
+    def set_allowed(self, allowed: Mapping[bytes, str]) -> None:
+        self._names = dict(allowed)
+        self.allow_any = False
+        for domain in ("*", "qcedge"):
+            self.certs[domain] = {key: True for key in self._names}
+
+    def curve_user_id(self, client_public_key: bytes) -> str:
+        return self._names.get(zmq.utils.z85.encode(client_public_key), "")
+
+
+def _allowed_from(arg: Mapping[bytes, str] | str | os.PathLike | Iterable[bytes | str]) -> dict[bytes, str]:
+    if isinstance(arg, (str, os.PathLike)):
+        return load_allowed(arg)
+    if isinstance(arg, Mapping):
+        return {(k.encode() if isinstance(k, str) else k): v for k, v in arg.items()}
+    keys = [k.encode() if isinstance(k, str) else k for k in arg]
+    return {k: "" for k in keys}
+
+
+class Receiver:
+    """ROUTER bound at `bind`; see module docstring. `start()` runs it in a thread, `run()` in this one."""
+
+    def __init__(
+        self,
+        bind: str,
+        db_path: str | os.PathLike,
+        *,
+        rules: RuleSet | str | os.PathLike | None = None,
+        keys: ServerKeys | None = None,
+        allowed_station_keys: Mapping[bytes, str] | str | os.PathLike | Iterable[bytes | str] | None = None,
+        on_record: Callable[[Arrival], None] | None = None,
+        on_feedback: Callable[[str, dict[str, Any]], None] | None = None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        pub_bind: str | None = None,
+        batch: int = 512,
+        synchronous: str = "FULL",
+    ) -> None:
+        self.bind = bind
+        self.rules = load_rules(rules) if isinstance(rules, (str, os.PathLike)) else rules
+        self.keys = keys
+        self.allowed = _allowed_from(allowed_station_keys) if allowed_station_keys is not None else None
+        if self.allowed is not None and keys is None:
+            raise ValueError("an allow-list of station keys needs the server's keys (CURVE)")
+        self.on_record = on_record
+        self.on_feedback = on_feedback
+        self.max_bytes = max_bytes
+        self.pub_bind = pub_bind
+        self.batch = batch
+        # a frame above this never reaches us: libzmq drops the connection (memory protection);
+        # between max_bytes and this, the message is refused with a clear error ack
+        self.hard_limit = max(4 * max_bytes, 16 * 1024 * 1024)
+        self.store = CentralStore(db_path, synchronous=synchronous)
+        self.endpoint: str | None = None
+        self.pub_endpoint: str | None = None
+        self._stats = ReceiverStats()
+        self._last_seen: dict[str, tuple[float, float]] = {}  # station -> (monotonic, heartbeat interval)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._ctx: zmq.Context | None = None
+        self._auth: _NamedAuthenticator | None = None
+        self._sock: zmq.Socket | None = None
+        self._pub: zmq.Socket | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def open(self) -> None:
+        """Bind the sockets (and start the ZAP handler). Called by start()/run()."""
+        if self._sock is not None:
+            return
+        self._ctx = zmq.Context()
+        if self.keys is not None and self.allowed is not None:
+            self._auth = _NamedAuthenticator(self._ctx, self.allowed)
+            self._auth.start()
+            self._auth.set_allowed(self.allowed)
+        elif self.keys is not None:
+            log.warning("CURVE on without an allow-list: any station key is accepted (traffic is encrypted)")
+        sock = self._ctx.socket(zmq.ROUTER)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.ROUTER_HANDOVER, 1)  # a station that reconnects takes its identity back
+        sock.setsockopt(zmq.MAXMSGSIZE, self.hard_limit)  # hard stop: libzmq drops such a peer
+        sock.setsockopt(zmq.SNDHWM, 100000)
+        sock.setsockopt(zmq.RCVHWM, 100000)
+        if self.keys is not None:
+            sock.curve_server = True
+            sock.curve_secretkey = self.keys.secret
+            sock.curve_publickey = self.keys.public
+            sock.zap_domain = b"qcedge"
+        try:
+            sock.bind(self.bind)
+        except zmq.ZMQError as exc:
+            sock.close(0)
+            self._shutdown_ctx()
+            raise OSError(f"cannot bind {self.bind}: {exc}") from None
+        self._sock = sock
+        self.endpoint = sock.getsockopt_string(zmq.LAST_ENDPOINT)
+        if self.pub_bind:
+            pub = self._ctx.socket(zmq.PUB)
+            pub.setsockopt(zmq.LINGER, 0)
+            pub.bind(self.pub_bind)
+            self._pub = pub
+            self.pub_endpoint = pub.getsockopt_string(zmq.LAST_ENDPOINT)
+        log.info("receiver listening on %s%s", self.endpoint, " (CURVE)" if self.keys else "")
+
+    def start(self) -> "Receiver":
+        self.open()
+        self._thread = threading.Thread(target=self._loop, name="feed-receiver", daemon=True)
+        self._thread.start()
+        return self
+
+    def run(self) -> None:
+        """Serve in this thread until stop() (e.g. from a signal handler)."""
+        self.open()
+        self._loop()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def close(self) -> None:
+        self.stop()
+        self.store.close()
+
+    def __enter__(self) -> "Receiver":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _shutdown_ctx(self) -> None:
+        if self._auth is not None:
+            self._auth.stop()
+            self._auth = None
+        if self._ctx is not None:
+            self._ctx.term()
+            self._ctx = None
+
+    # -- queries --------------------------------------------------------------------------------
+    def stats(self) -> ReceiverStats:
+        return ReceiverStats(**vars(self._stats))
+
+    def gaps(self, station: str | None = None) -> list[Gap]:
+        return self.store.gaps(station)
+
+    def stations_alive(self) -> dict[str, bool]:
+        """Stations heard from, and whether within 3 of their heartbeat intervals."""
+        now = time.monotonic()
+        return {s: now - t < 3 * iv for s, (t, iv) in list(self._last_seen.items())}
+
+    # -- serving --------------------------------------------------------------------------------
+    def _loop(self) -> None:
+        assert self._sock is not None
+        sock = self._sock
+        poller = zmq.Poller()
+        poller.register(sock, zmq.POLLIN)
+        try:
+            while not self._stop.is_set():
+                if not poller.poll(100):
+                    continue
+                try:
+                    self._serve_batch(sock)
+                except Exception:  # a bug or a full disk must not end the service silently
+                    log.exception("receiver error while serving a batch")
+                    time.sleep(0.1)
+        finally:
+            sock.close(0)
+            if self._pub is not None:
+                self._pub.close(0)
+            self._sock = self._pub = None
+            self._shutdown_ctx()
+
+    def _serve_batch(self, sock: zmq.Socket) -> None:
+        incoming: list[tuple[bytes, Incoming]] = []
+        for _ in range(self.batch):
+            try:
+                # Frame objects (copy=False) only when the CURVE User-Id must be read from them
+                frames = sock.recv_multipart(flags=zmq.NOBLOCK, copy=self._auth is None)
+            except zmq.Again:
+                break
+            item = self._accept(sock, frames)
+            if item is not None:
+                incoming.append(item)
+        if not incoming:
+            return
+        evaluate = None
+        if self.rules is not None:
+            evaluate = lambda record: [f.body() for f in self.rules.evaluate(record)]  # noqa: E731
+        stored = self.store.save([inc for _, inc in incoming], evaluate)  # committed here
+        for (identity, _), result in zip(incoming, stored):
+            self._answer(sock, identity, result)
+
+    def _reply(self, sock: zmq.Socket, identity: bytes, kind: str, header: dict[str, Any],
+               body: dict[str, Any] | None = None) -> None:
+        try:
+            sock.send_multipart([identity, *encode(kind, header, body, max_bytes=None)], flags=zmq.NOBLOCK)
+        except zmq.Again:
+            log.warning("reply to %s dropped (send queue full)", _name(identity))
+
+    def _reject(self, sock: zmq.Socket, identity: bytes, header: dict[str, Any], error: str) -> None:
+        self._stats.rejected += 1
+        rid = header.get("record_id")
+        if isinstance(rid, str) and header.get("seq") is not None:
+            self._reply(sock, identity, "ack", {"record_id": rid, "seq": header.get("seq"), "status": "rejected",
+                                                "error": error, "sent_at": utc_now_iso()})
+
+    def _accept(self, sock: zmq.Socket, frames: list) -> tuple[bytes, Incoming] | None:
+        """Check one message; answer heartbeats; return a record to store, or None."""
+        if isinstance(frames[0], bytes):
+            identity, parts = frames[0], frames[1:]
+        else:
+            identity, parts = frames[0].bytes, [f.bytes for f in frames[1:]]
+        who = _name(identity)
+        size = message_size(parts)
+        if size > self.max_bytes:
+            self._stats.oversized += 1
+            err = str(MessageTooLarge(size, self.max_bytes))
+            log.warning("oversized message from %s dropped: %s", who, err)
+            header = peek_header(parts)
+            if header is not None and parts[1] == b"record":
+                self._reject(sock, identity, header, f"refused by central: {err}")
+            return None
+        try:
+            msg = decode(parts, max_bytes=None, lazy_record_body=True)
+        except ProtocolError as exc:
+            self._stats.malformed += 1
+            log.warning("malformed message from %s dropped: %s", who, exc)
+            return None
+        station = msg.header.get("station")
+        if msg.kind == "heartbeat":
+            self._stats.heartbeats += 1
+            interval = msg.header.get("interval")
+            interval = float(interval) if isinstance(interval, (int, float)) and interval > 0 else 2.0
+            self._last_seen[who] = (time.monotonic(), interval)
+            self._reply(sock, identity, "heartbeat", {"server": "qcedge-receive", "sent_at": utc_now_iso()})
+            return None
+        if msg.kind != "record":
+            self._stats.malformed += 1
+            log.warning("unexpected %s message from %s dropped", msg.kind, who)
+            return None
+        self._last_seen[who] = (time.monotonic(), self._last_seen.get(who, (0, 2.0))[1])
+        header = msg.header
+        if station != who:
+            log.warning("record from connection %s claims station %s: rejected", who, _name(str(station).encode()))
+            self._reject(sock, identity, header, "station in header does not match the connection's identity")
+            return None
+        if self._auth is not None:
+            user = _user_id(frames[1])
+            if user and user != station:
+                log.warning("record from the key of %s claims station %s: rejected", user, who)
+                self._reject(sock, identity, header, f"station {who!r} does not match its CURVE key, which the "
+                                                     f"allow-list names {user!r} (name the key file after the station)")
+                return None
+        try:
+            record = Record.model_validate_json(msg.raw_body)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['type']}" for e in exc.errors()[:5])
+            log.warning("invalid record %s (seq %s) from %s: %s", header["record_id"], header["seq"], who, problems)
+            self._reject(sock, identity, header, f"record does not follow qcedge.record/1: {problems}")
+            return None
+        if record.id != header["record_id"] or record.station != station:
+            self._reject(sock, identity, header, "record id or station in the body differ from the header")
+            return None
+        return identity, Incoming(station=station, seq=header["seq"], record_id=record.id, header=header,
+                                  body=msg.raw_body.decode("utf-8"),
+                                  record=record, attachments=msg.attachments)
+
+    def _answer(self, sock: zmq.Socket, identity: bytes, result: Stored) -> None:
+        inc = result.incoming
+        status = "duplicate" if result.duplicate else "stored"
+        if result.duplicate:
+            self._stats.duplicates += 1
+            log.debug("duplicate record %s seq %d from %s acked again", inc.record_id, inc.seq, inc.station)
+        else:
+            self._stats.stored += 1
+        self._reply(sock, identity, "ack", {"record_id": inc.record_id, "seq": inc.seq, "status": status,
+                                            "sent_at": utc_now_iso()})
+        if result.gap is not None:
+            self._stats.gaps += 1
+            log.warning("gap in station %s sequence: %d..%d missing (got %d)", inc.station, result.gap.first,
+                        result.gap.last, inc.seq)
+        for body in result.feedback or []:
+            self._stats.feedback_sent += 1
+            self._reply(sock, identity, "feedback", {"record_id": inc.record_id, "seq": inc.seq,
+                                                     "station": inc.station, "sent_at": utc_now_iso()}, body)
+            if self.on_feedback is not None and not result.duplicate:
+                _safe(self.on_feedback, inc.record_id, body)
+        if self._pub is not None and not result.duplicate:
+            self._publish(result)
+        if self.on_record is not None:
+            _safe(self.on_record, Arrival(station=inc.station, seq=inc.seq, record=inc.record,
+                                          duplicate=result.duplicate, gap=result.gap,
+                                          feedback=list(result.feedback or [])))
+
+    def _publish(self, result: Stored) -> None:
+        """Live tap for dashboards (PUB drops by design; the store is the record of truth)."""
+        inc = result.incoming
+        summary = summarize(inc.record)
+        summary.update(seq=inc.seq, feedback=[{"level": b["level"], "rule": b.get("rule")} for b in result.feedback or []])
+        try:
+            self._pub.send_multipart([b"record", json.dumps(summary, ensure_ascii=False).encode()], flags=zmq.NOBLOCK)
+        except zmq.Again:
+            pass
+
+
+def summarize(record: Record, max_values: int = 6) -> dict[str, Any]:
+    """A record's non-personal gist: ids, template, status and a few scalar values."""
+    values: dict[str, Any] = {}
+    for name, fv in record.fields.items():
+        if len(values) >= max_values:
+            break
+        if fv.personal or fv.rows is not None or fv.value is None or isinstance(fv.value, (dict, list)):
+            continue
+        values[name] = fv.value
+    return {"station": record.station, "site": record.site, "record_id": record.id,
+            "template": f"{record.template.id}@{record.template.version}" if record.template else None,
+            "modality": record.modality, "status": record.status, "values": values}
+
+
+def _user_id(frame: zmq.Frame) -> str:
+    try:
+        return frame.get("User-Id") or ""
+    except (zmq.ZMQError, KeyError, UnicodeDecodeError):
+        return ""
+
+
+def _name(identity: bytes) -> str:
+    """A station identity for logs (printable, bounded)."""
+    text = identity[:64].decode("utf-8", "replace")
+    return "".join(c if c.isprintable() else "?" for c in text) or "?"
+
+
+def _safe(fn: Callable, *args: Any) -> None:
+    try:
+        fn(*args)
+    except Exception:
+        log.exception("receiver callback %s failed", getattr(fn, "__name__", fn))

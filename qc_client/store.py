@@ -1,0 +1,227 @@
+"""Central's record store (SQLite, WAL): records by (station, record id), sequences, gaps, feedback."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from qc_client.outbox import pack_attachments
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records(
+    station          TEXT NOT NULL,
+    record_id        TEXT NOT NULL,
+    seq              INTEGER NOT NULL,
+    received_at      REAL NOT NULL,
+    site             TEXT,
+    template         TEXT,
+    template_version TEXT,
+    modality         TEXT,
+    status           TEXT,
+    captured_at      TEXT,
+    body             TEXT NOT NULL,
+    attachments      BLOB,
+    PRIMARY KEY(station, record_id)
+);
+CREATE INDEX IF NOT EXISTS records_seq ON records(station, seq);
+CREATE TABLE IF NOT EXISTS stations(
+    station     TEXT PRIMARY KEY,
+    max_seq     INTEGER NOT NULL DEFAULT 0,
+    records     INTEGER NOT NULL DEFAULT 0,
+    duplicates  INTEGER NOT NULL DEFAULT 0,
+    first_seen  REAL,
+    last_seen   REAL
+);
+CREATE TABLE IF NOT EXISTS gap_events(
+    station     TEXT NOT NULL,
+    first_seq   INTEGER NOT NULL,
+    last_seq    INTEGER NOT NULL,
+    detected_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS feedback(
+    id          INTEGER PRIMARY KEY,
+    station     TEXT NOT NULL,
+    record_id   TEXT NOT NULL,
+    seq         INTEGER,
+    rule        TEXT,
+    layer       TEXT,
+    level       TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    created_at  REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS feedback_record ON feedback(station, record_id);
+"""
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Sequence numbers of a station that central has not received (first..last, inclusive)."""
+
+    station: str
+    first: int
+    last: int
+
+    @property
+    def size(self) -> int:
+        return self.last - self.first + 1
+
+
+@dataclass
+class Incoming:
+    """A record message that passed checks, waiting to be stored."""
+
+    station: str
+    seq: int
+    record_id: str
+    header: dict[str, Any]
+    body: str
+    record: Any  # qc_client.record.Record
+    attachments: Sequence[bytes] = ()
+
+
+@dataclass
+class Stored:
+    """What storing one incoming record gave."""
+
+    incoming: Incoming
+    duplicate: bool
+    gap: Gap | None = None
+    feedback: list[dict[str, Any]] | None = None  # bodies (new: from rules; duplicate: as stored before)
+
+
+class CentralStore:
+    def __init__(self, path: str | os.PathLike, *, synchronous: str = "FULL") -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(f"PRAGMA synchronous={synchronous}")
+        self._db.executescript(_SCHEMA)
+        self._max_seq: dict[str, int] = {}  # cache of stations.max_seq
+
+    def save(self, batch: Iterable[Incoming], evaluate) -> list[Stored]:
+        """Store a batch in ONE transaction (committed on return). `evaluate(record)` -> feedback bodies,
+        called for each new record; its feedback is stored in the same transaction."""
+        out: list[Stored] = []
+        now = time.time()
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                touched: dict[str, list[int]] = {}  # station -> [new records, duplicates]
+                for inc in batch:
+                    cur = db.execute(
+                        "INSERT OR IGNORE INTO records(station, record_id, seq, received_at, site, template, "
+                        "template_version, modality, status, captured_at, body, attachments) "
+                        "VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+                        (inc.station, inc.record_id, inc.seq, now, inc.record.site,
+                         inc.record.template.id if inc.record.template else None,
+                         inc.record.template.version if inc.record.template else None,
+                         inc.record.modality, inc.record.status, inc.record.captured_at.isoformat(),
+                         inc.body, pack_attachments(inc.attachments)))
+                    counts = touched.setdefault(inc.station, [0, 0])
+                    max_seq = self._max_seq_of(inc.station)
+                    if cur.rowcount == 0:
+                        counts[1] += 1
+                        fb = [json.loads(r[0]) for r in db.execute(
+                            "SELECT body FROM feedback WHERE station=? AND record_id=? ORDER BY id",
+                            (inc.station, inc.record_id))]
+                        out.append(Stored(inc, duplicate=True, feedback=fb))
+                        continue
+                    counts[0] += 1
+                    gap = None
+                    if max_seq and inc.seq > max_seq + 1:
+                        gap = Gap(inc.station, max_seq + 1, inc.seq - 1)
+                        db.execute("INSERT INTO gap_events(station, first_seq, last_seq, detected_at) VALUES(?,?,?,?)",
+                                   (inc.station, gap.first, gap.last, now))
+                    self._max_seq[inc.station] = max(max_seq, inc.seq)
+                    bodies = evaluate(inc.record) if evaluate else []
+                    for body in bodies:
+                        db.execute("INSERT INTO feedback(station, record_id, seq, rule, layer, level, body, created_at) "
+                                   "VALUES(?,?,?,?,?,?,?,?)",
+                                   (inc.station, inc.record_id, inc.seq, body.get("rule"), body.get("layer"),
+                                    body["level"], json.dumps(body, ensure_ascii=False), now))
+                    out.append(Stored(inc, duplicate=False, gap=gap, feedback=bodies))
+                for station, (new, dups) in touched.items():
+                    db.execute("INSERT INTO stations(station, max_seq, records, duplicates, first_seen, last_seen) "
+                               "VALUES(?,?,?,?,?,?) ON CONFLICT(station) DO UPDATE SET max_seq=excluded.max_seq, "
+                               "records=records+excluded.records, duplicates=duplicates+excluded.duplicates, "
+                               "last_seen=excluded.last_seen",
+                               (station, self._max_seq[station], new, dups, now, now))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                self._max_seq.clear()  # reload from the database
+                raise
+        return out
+
+    def _max_seq_of(self, station: str) -> int:
+        if station not in self._max_seq:
+            row = self._db.execute("SELECT max_seq FROM stations WHERE station=?", (station,)).fetchone()
+            self._max_seq[station] = row[0] if row else 0
+        return self._max_seq[station]
+
+    def seen(self, station: str, now: float | None = None) -> None:
+        with self._lock:
+            self._db.execute("UPDATE stations SET last_seen=? WHERE station=?", (now or time.time(), station))
+
+    # -- queries ---------------------------------------------------------------------------------
+    def gaps(self, station: str | None = None) -> list[Gap]:
+        """Sequence ranges missing now, between the lowest and highest seq received per station."""
+        sql = ("SELECT station, prev + 1, seq - 1 FROM (SELECT station, seq, "
+               "lag(seq) OVER (PARTITION BY station ORDER BY seq) AS prev FROM records {where}) "
+               "WHERE prev IS NOT NULL AND seq > prev + 1 ORDER BY station, seq")
+        with self._lock:
+            if station is None:
+                rows = self._db.execute(sql.format(where="")).fetchall()
+            else:
+                rows = self._db.execute(sql.format(where="WHERE station=?"), (station,)).fetchall()
+        return [Gap(s, a, b) for s, a, b in rows]
+
+    def gap_events(self, station: str | None = None) -> list[tuple[str, int, int, float]]:
+        """Every gap seen on arrival (also those filled later by a late record)."""
+        with self._lock:
+            q = "SELECT station, first_seq, last_seq, detected_at FROM gap_events"
+            if station is None:
+                return self._db.execute(q + " ORDER BY rowid").fetchall()
+            return self._db.execute(q + " WHERE station=? ORDER BY rowid", (station,)).fetchall()
+
+    def count(self, station: str | None = None) -> int:
+        with self._lock:
+            if station is None:
+                return self._db.execute("SELECT count(*) FROM records").fetchone()[0]
+            return self._db.execute("SELECT count(*) FROM records WHERE station=?", (station,)).fetchone()[0]
+
+    def records(self, station: str | None = None) -> list[tuple[str, int, str, str]]:
+        """(station, seq, record_id, body JSON) ordered by station and seq."""
+        with self._lock:
+            q = "SELECT station, seq, record_id, body FROM records"
+            if station is None:
+                return self._db.execute(q + " ORDER BY station, seq").fetchall()
+            return self._db.execute(q + " WHERE station=? ORDER BY seq", (station,)).fetchall()
+
+    def feedback(self, record_id: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            q = "SELECT station, record_id, seq, body FROM feedback"
+            rows = (self._db.execute(q + " ORDER BY id").fetchall() if record_id is None
+                    else self._db.execute(q + " WHERE record_id=? ORDER BY id", (record_id,)).fetchall())
+        return [{"station": s, "record_id": r, "seq": q_, **json.loads(b)} for s, r, q_, b in rows]
+
+    def stations(self) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute("SELECT station, max_seq, records, duplicates, first_seen, last_seen "
+                                    "FROM stations ORDER BY station").fetchall()
+        return [dict(zip(("station", "max_seq", "records", "duplicates", "first_seen", "last_seen"), r)) for r in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,49 @@
+"""`qcedge match`: which template each image shows, where, and with what score."""
+from __future__ import annotations
+
+import argparse
+import json
+
+from qcedge.cli import UsageError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("match", help="say which template each image shows",
+                       description="Match each image against a folder of templates: the template, its "
+                                   "offset and scale, and the score, or that none matches.")
+    p.add_argument("--templates", "-T", required=True, metavar="DIR", help="folder of template files")
+    p.add_argument("--json", action="store_true", help="print one JSON document per image (JSON lines)")
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ocr_templates import TemplateError, load_templates
+    from ocr_templates.match import Matcher
+    from qcedge.commands.ocr import load_image
+
+    try:
+        templates = load_templates(args.templates)
+        matcher = Matcher(templates)
+    except TemplateError as exc:
+        raise UsageError(str(exc)) from None
+    images = [(p, load_image(p)) for p in args.images]
+    missed = 0
+    for path, img in images:
+        results = matcher.match_all(img)
+        best = next((r for r in results if r.matched), None)
+        if args.json:
+            doc = {"image": path, "template": best.template_id if best else None,
+                   "results": [{"template": r.template_id, "matched": r.matched, "score": r.score,
+                                "scale": r.scale, "offset": list(r.offset), "anchors": r.anchor_scores,
+                                "ms": round(r.seconds * 1000, 1)} for r in results]}
+            print(json.dumps(doc, ensure_ascii=False))
+        elif best:
+            print(f"{path}: {best.template_id} (score {best.score:.3f}, scale {best.scale:.3f}, "
+                  f"offset {best.offset[0]:.0f},{best.offset[1]:.0f}, {best.seconds * 1000:.0f} ms)")
+        else:
+            top = results[0] if results else None
+            near = f" (best {top.template_id}, score {top.score:.3f})" if top else ""
+            print(f"{path}: no template matches{near}")
+        missed += best is None
+    return 1 if missed else 0

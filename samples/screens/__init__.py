@@ -1,0 +1,1 @@
+"""The simulated screens: the three taught kinds and the foreign screens."""

@@ -1,0 +1,58 @@
+"""Write the sample templates (YAML + reference PNG) from the screens' own layout code."""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ocr_templates import load_template, parse_template
+from samples.screens.base import Screen
+
+REFERENCE_SEED = "reference"
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
+    flow = all(isinstance(v, (int, float, str)) for v in data) and len(data) <= 12
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+
+_Dumper.add_representer(list, _list)
+
+
+def template_yaml(data: dict[str, Any]) -> str:
+    head = f"# {data['title']}\n# Written by `python -m samples.generate --write-templates` from samples/screens; edit the code, not this file.\n"
+    return head + yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
+
+
+def reference_image(screen: Screen):
+    """The clean window at scale 1 in the program's usual font: the template's reference."""
+    inst = screen.make(random.Random(f"{REFERENCE_SEED}:{screen.kind}"), 0)
+    inst.look = screen.reference_look()
+    img, _ = screen.render(inst, 1.0)
+    return img
+
+
+def write_templates(folder: Path, screens: list[Screen] | None = None) -> list[Path]:
+    from samples.generate import screens as all_screens
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for screen in screens or all_screens():
+        data = screen.template()
+        if data is None:
+            continue
+        parse_template(data, f"{screen.template_id}.yaml")  # validate before writing
+        png = folder / data["reference"]["image"]
+        reference_image(screen).save(png, "PNG", optimize=True)
+        path = folder / f"{screen.template_id}.yaml"
+        path.write_text(template_yaml(data), encoding="utf-8")
+        load_template(path)
+        written += [path, png]
+    return written

@@ -1,0 +1,136 @@
+"""Network streams (as HDMI encoders send) and the device path, on local ffmpeg streams."""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from capture import ChangeDetector, DeviceSource, SourceError, StreamSource, open_source
+from capture.source import FrameSource
+
+from capture_helpers import free_port
+
+pytestmark = pytest.mark.slow
+
+
+def open_retrying(source: FrameSource, timeout: float = 10.0) -> FrameSource:
+    """Open a source whose sender may still be starting (TCP/HTTP listeners)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            source.open()
+            return source
+        except SourceError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def assert_split_picture(image: np.ndarray) -> None:
+    """The picture ffmpeg sends: blue left half, red right half, white square top-left."""
+    assert image.shape == (240, 320, 3) and image.dtype == np.uint8
+    blue, red, white = image[150, 80].astype(int), image[150, 240].astype(int), image[35, 35].astype(int)
+    assert np.abs(blue - (255, 0, 0)).max() < 40, blue
+    assert np.abs(red - (0, 0, 255)).max() < 40, red
+    assert white.min() > 215, white
+
+
+def udp_url(port: int) -> str:
+    return f"udp://127.0.0.1:{port}?overrun_nonfatal=1&fifo_size=5000000"
+
+
+def test_udp_stream_delivers_the_senders_picture_and_a_static_picture_is_no_change(ffmpeg, picture_png):
+    port = free_port(socket.SOCK_DGRAM)
+    ffmpeg.stream_picture(picture_png, f"udp://127.0.0.1:{port}?pkt_size=1316")
+    source = open_source(udp_url(port) + "#read_timeout=5")
+    try:
+        assert isinstance(source, StreamSource) and source.live
+        detector = ChangeDetector()
+        frames = [source.read() for _ in range(15)]
+    finally:
+        source.close()
+    for frame in frames:
+        assert_split_picture(frame.image)
+    assert [f.index for f in frames] == list(range(15))
+    assert all(b.t >= a.t for a, b in zip(frames, frames[1:]))
+    changes = [detector.check(f).changed for f in frames]
+    assert changes[0] is True and not any(changes[1:]), "encoder noise on a still picture counted as change"
+
+
+@pytest.mark.parametrize("protocol", ["tcp", "http"])
+def test_tcp_and_http_streams(ffmpeg, picture_png, protocol):
+    port = free_port()
+    if protocol == "tcp":
+        ffmpeg.stream_picture(picture_png, f"tcp://127.0.0.1:{port}?listen=1")
+        url = f"tcp://127.0.0.1:{port}"
+    else:
+        ffmpeg.stream_picture(picture_png, f"http://127.0.0.1:{port}/hdmi.ts", "mpegts", "-listen", "1")
+        url = f"http://127.0.0.1:{port}/hdmi.ts"
+    source = open_retrying(StreamSource(url, open_timeout=5, read_timeout=5))
+    try:
+        frames = [source.read() for _ in range(5)]
+    finally:
+        source.close()
+    for frame in frames:
+        assert_split_picture(frame.image)
+
+
+def test_rtsp_stream_with_ffmpeg_options_from_the_spec(ffmpeg, picture_png):
+    port = free_port()
+    url = f"rtsp://127.0.0.1:{port}/live"
+    # OpenCV listens (rtsp_flags=listen, an FFmpeg option given after '#'); ffmpeg pushes once it listens.
+    sender = threading.Timer(1.0, lambda: ffmpeg.stream_picture(picture_png, url, "rtsp"))
+    sender.start()
+    try:
+        source = open_source(f"{url}#rtsp_flags=listen&listen_timeout=15&open_timeout=20")
+    finally:
+        sender.join()
+    try:
+        assert source.options == {"rtsp_flags": "listen", "listen_timeout": "15"}
+        frames = [source.read() for _ in range(3)]
+    finally:
+        source.close()
+    for frame in frames:
+        assert_split_picture(frame.image)
+
+
+def test_a_stalled_stream_raises_source_error_within_the_read_timeout(ffmpeg, picture_png):
+    port = free_port(socket.SOCK_DGRAM)
+    sender = ffmpeg.stream_picture(picture_png, f"udp://127.0.0.1:{port}?pkt_size=1316")
+    source = StreamSource(udp_url(port), read_timeout=1.5)
+    source.open()
+    try:
+        assert source.read() is not None
+        ffmpeg.stop(sender)
+        with pytest.raises(SourceError):
+            for _ in range(200):  # frames already buffered drain first
+                source.read()
+    finally:
+        source.close()
+
+
+def test_the_device_code_path_with_mode_settings_on_a_live_stream(ffmpeg, picture_png):
+    """DeviceSource minus the V4L2 backend (no /dev/video here): same settings, mode report and latest-frame read."""
+    port = free_port(socket.SOCK_DGRAM)
+    ffmpeg.stream_picture(picture_png, f"udp://127.0.0.1:{port}?pkt_size=1316")
+    source = DeviceSource(udp_url(port), backend="ffmpeg", width=1920, height=1080, fps=30, fourcc="MJPG")
+    source.open()
+    try:
+        frames = [source.read() for _ in range(5)]
+        # a stream does not take a mode: the device path reports what it really delivers
+        assert source.mode["width"] == 320 and source.mode["height"] == 240
+    finally:
+        source.close()
+    for frame in frames:
+        assert_split_picture(frame.image)
+        assert frame.source_id == f"device:{udp_url(port)}"
+
+
+def test_missing_capture_devices_fail_clearly():
+    with pytest.raises(SourceError, match="does not exist"):
+        open_source("device:/dev/video97")
+    with pytest.raises(SourceError, match="cannot open capture device 97"):
+        open_source("device:97")

@@ -1,0 +1,276 @@
+"""The feed over real ZeroMQ sockets on 127.0.0.1: delivery, feedback, dedupe, gaps, bad input, CURVE."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+import zmq
+
+from feedtools import FAST, make_record, wait_for
+from qc_client.client import FeedClient
+from qc_client.keys import ClientKeys, ServerKeys, generate_keypair
+from qc_client.outbox import Outbox
+from qc_client.protocol import decode, encode
+
+SAMPLE_RULES = Path(__file__).resolve().parents[2] / "samples" / "rules" / "rules.yaml"
+
+
+def record_frames(rec, seq, **kw):
+    header = {"station": rec.station, "seq": seq, "record_id": rec.id, "template": "ct-dose"}
+    return encode("record", header, rec.to_json(), **kw)
+
+
+class RawStation:
+    """A bare DEALER speaking the protocol by hand (to send what a FeedClient never would)."""
+
+    def __init__(self, endpoint: str, identity: bytes = b"st1", keys: ClientKeys | None = None) -> None:
+        self.ctx = zmq.Context()
+        self.sock = self.ctx.socket(zmq.DEALER)
+        self.sock.setsockopt(zmq.IDENTITY, identity)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        if keys is not None:
+            self.sock.curve_secretkey, self.sock.curve_publickey = keys.secret, keys.public
+            self.sock.curve_serverkey = keys.server_public
+        self.sock.connect(endpoint)
+
+    def send(self, frames) -> None:
+        self.sock.send_multipart(frames)
+
+    def recv(self, timeout: float = 5.0):
+        if not self.sock.poll(timeout * 1000):
+            return None
+        return decode(self.sock.recv_multipart())
+
+    def recv_kind(self, kind: str, timeout: float = 5.0):
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            msg = self.recv(left)
+            if msg is not None and msg.kind == kind:
+                return msg
+        return None
+
+    def close(self) -> None:
+        self.sock.close(0)
+        self.ctx.term()
+
+
+def test_records_arrive_stored_before_ack_and_feedback_reaches_the_station(tmp_path, receiver_factory):
+    arrivals = []
+    rx = receiver_factory(rules=SAMPLE_RULES, on_record=arrivals.append)
+    feedback = []
+    with Outbox(tmp_path / "outbox.sqlite") as ob:
+        client = FeedClient(rx.endpoint, ob, "ct-9", on_feedback=feedback.append, **FAST).start()
+        try:
+            recs = [make_record(i, station="ct-9", site="hospital-a", CTDIvol=10.0 + i) for i in range(30)]
+            recs.append(make_record(99, station="ct-9", site="hospital-a", CTDIvol=75.0))
+            for rec in recs:
+                client.submit(rec)
+            assert client.flush(10), "outbox did not drain"
+            assert wait_for(lambda: len(feedback) == 1)
+            st = client.stats()
+        finally:
+            client.stop()
+    assert st.acked == 31 and st.outbox_depth == 0 and st.connected and st.last_ack_at is not None
+    stored = rx.store.records("ct-9")
+    assert [seq for _, seq, _, _ in stored] == list(range(1, 32))
+    assert {rid for _, _, rid, _ in stored} == {r.id for r in recs}
+    assert json.loads(stored[-1][3])["fields"]["CTDIvol"]["value"] == 75.0
+    fb = feedback[0]
+    assert (fb.record_id, fb.level, fb.rule) == (recs[-1].id, "alert", "ct-ctdivol")
+    assert "75" in fb.message and "70" in fb.message  # hospital-a's alert level
+    assert rx.store.feedback(recs[-1].id)[0]["level"] == "alert"
+    assert len(arrivals) == 31 and not any(a.duplicate for a in arrivals)
+    assert rx.gaps() == []
+
+
+def test_a_record_sent_twice_is_stored_once_and_acked_twice(receiver_factory):
+    rx = receiver_factory()
+    st = RawStation(rx.endpoint)
+    try:
+        rec = make_record(1)
+        st.send(record_frames(rec, 1))
+        ack = st.recv_kind("ack").header
+        assert (ack["record_id"], ack["seq"], ack["status"]) == (rec.id, 1, "stored")
+        st.send(record_frames(rec, 1))
+        assert st.recv_kind("ack").header["status"] == "duplicate"
+    finally:
+        st.close()
+    assert rx.store.count("st1") == 1 and rx.stats().duplicates == 1
+
+
+def test_gaps_in_a_station_sequence_are_reported_and_queryable(receiver_factory, caplog):
+    rx = receiver_factory()
+    st = RawStation(rx.endpoint)
+    try:
+        for seq in (1, 2, 5, 9):
+            st.send(record_frames(make_record(seq), seq))
+            assert st.recv_kind("ack").header["status"] == "stored"
+        assert [(g.first, g.last) for g in rx.gaps("st1")] == [(3, 4), (6, 8)]
+        assert "gap in station st1 sequence: 3..4 missing" in caplog.text
+        st.send(record_frames(make_record(3), 3))  # a late record fills part of the gap
+        st.recv_kind("ack")
+        assert [(g.first, g.last) for g in rx.gaps()] == [(4, 4), (6, 8)]
+        assert [(s, a, b) for s, a, b, _ in rx.store.gap_events("st1")] == [("st1", 3, 4), ("st1", 6, 8)]
+    finally:
+        st.close()
+
+
+def test_malformed_and_oversized_messages_are_dropped_and_the_receiver_keeps_serving(receiver_factory, caplog):
+    rx = receiver_factory(max_bytes=64 * 1024)
+    st = RawStation(rx.endpoint)
+    try:
+        st.send([b"hello"])
+        st.send([b"qcedge-feed/1", b"record", b"{broken", b"{}"])
+        st.send([b"qcedge-feed/1", b"record", b'{"station": "st1", "seq": 1}', b"{}"])
+        st.send([b"qcedge-feed/2", b"record", b"{}", b"{}"])
+        # a valid header but a body that is not a record: refused with an error ack
+        st.send(encode("record", {"station": "st1", "seq": 1, "record_id": "r1"}, {"hello": "world"}))
+        rej = st.recv_kind("ack")
+        assert rej.header["status"] == "rejected" and "qcedge.record/1" in rej.header["error"]
+        big = make_record(2, note="x" * 100_000)
+        st.send(record_frames(big, 2, max_bytes=None))
+        rej = st.recv_kind("ack")
+        assert rej.header["status"] == "rejected" and "exceeds the size limit of 65536" in rej.header["error"]
+        # a frame far above the limit: libzmq drops that connection; the receiver serves others
+        st.send([b"qcedge-feed/1", b"record", b"{}", b"{}", b"z" * (rx.hard_limit + 1)])
+        ok = make_record(3)
+        good = RawStation(rx.endpoint, identity=b"st1")
+        try:
+            good.send(record_frames(ok, 3))
+            assert good.recv_kind("ack").header["status"] == "stored"
+        finally:
+            good.close()
+    finally:
+        st.close()
+    s = rx.stats()
+    assert s.malformed == 4 and s.oversized == 1 and s.rejected == 2 and s.stored == 1
+    assert rx.store.count() == 1
+    assert "malformed message from st1 dropped: expected at least 4 frames" in caplog.text
+    assert "oversized message from st1 dropped" in caplog.text
+    assert "xxxx" not in caplog.text  # content never logged
+
+
+def test_record_claiming_another_station_is_rejected(receiver_factory):
+    rx = receiver_factory()
+    st = RawStation(rx.endpoint, identity=b"st1")
+    try:
+        st.send(record_frames(make_record(1, station="st2"), 1))
+        ack = st.recv_kind("ack")
+        assert ack.header["status"] == "rejected" and "identity" in ack.header["error"]
+    finally:
+        st.close()
+    assert rx.store.count() == 0
+
+
+def test_client_rejects_records_the_receiver_refuses_and_moves_on(tmp_path, receiver_factory):
+    rx = receiver_factory(max_bytes=8 * 1024)
+    rejected = []
+    with Outbox(tmp_path / "o.sqlite", max_bytes=64 * 1024) as ob:
+        client = FeedClient(rx.endpoint, ob, "st1", on_rejected=lambda rid, err: rejected.append(rid), **FAST)
+        big, small = make_record(1, note="x" * 20_000), make_record(2)
+        client.start()
+        try:
+            client.submit(big)
+            client.submit(small)
+            assert wait_for(lambda: ob.depth() == 0 and len(rejected) == 1)
+        finally:
+            client.stop()
+        assert rejected == [big.id] and "size limit" in ob.rejected()[0].error
+    assert rx.store.count() == 1
+
+
+@pytest.fixture
+def curve_keys(tmp_path):
+    keys = tmp_path / "keys"
+    allow = tmp_path / "allow"
+    generate_keypair(keys, "server")
+    pub, sec = generate_keypair(keys, "st1")
+    generate_keypair(tmp_path / "stranger", "st1")  # same name, a key central does not know
+    allow.mkdir()
+    (allow / "st1.key").write_bytes(pub.read_bytes())
+    return keys, allow, tmp_path / "stranger"
+
+
+def test_curve_allowed_station_gets_in_encrypted(tmp_path, receiver_factory, curve_keys):
+    keys, allow, _ = curve_keys
+    rx = receiver_factory(keys=ServerKeys.from_dir(keys), allowed_station_keys=allow)
+    ck = ClientKeys.from_files(keys / "st1.key_secret", keys / "server.key")
+    assert "secret" not in repr(ck) and ck.secret.decode() not in repr(ck)
+    with Outbox(tmp_path / "o.sqlite") as ob:
+        with FeedClient(rx.endpoint, ob, "st1", keys=ck, **FAST) as client:
+            client.submit(make_record(1))
+            assert client.flush(10)
+    assert rx.store.count("st1") == 1
+
+
+@pytest.mark.parametrize("who", ["unknown station key", "wrong server key", "no CURVE at all"])
+def test_curve_wrong_or_unknown_key_gets_nothing_in(tmp_path, receiver_factory, curve_keys, who):
+    keys, allow, stranger = curve_keys
+    rx = receiver_factory(keys=ServerKeys.from_dir(keys), allowed_station_keys=allow)
+    if who == "unknown station key":
+        ck = ClientKeys.from_files(stranger / "st1.key_secret", keys / "server.key")
+    elif who == "wrong server key":
+        ck = ClientKeys.from_files(keys / "st1.key_secret", keys / "st1.key")
+    else:
+        ck = None
+    with Outbox(tmp_path / "o.sqlite") as ob:
+        with FeedClient(rx.endpoint, ob, "st1", keys=ck, **FAST) as client:
+            client.submit(make_record(1))
+            assert not client.flush(1.5), "a record got through"
+            st = client.stats()
+        assert ob.depth() == 1, "the record must stay in the outbox"
+    assert not st.connected and st.acked == 0 and st.reconnects >= 1
+    assert rx.store.count() == 0 and rx.stats().heartbeats == 0
+
+
+def test_heartbeats_keep_an_idle_connection_alive_and_silence_triggers_reconnect(tmp_path, receiver_factory):
+    rx = receiver_factory()
+    with Outbox(tmp_path / "o.sqlite") as ob:
+        with FeedClient(rx.endpoint, ob, "st1", **FAST) as client:
+            assert wait_for(lambda: client.stats().connected, 5)
+            time.sleep(0.6)  # six heartbeat intervals with nothing to send
+            st = client.stats()
+            assert st.connected and st.reconnects == 0
+            assert rx.stations_alive() == {"st1": True}
+            rx.stop()  # central falls silent
+            assert wait_for(lambda: not client.stats().connected, 5)
+            assert wait_for(lambda: client.stats().reconnects >= 1, 5)
+
+
+def test_live_tap_publishes_new_records_without_personal_values(tmp_path, receiver_factory):
+    rx = receiver_factory(pub_bind="tcp://127.0.0.1:*")
+    ctx = zmq.Context()
+    sub = ctx.socket(zmq.SUB)
+    sub.setsockopt(zmq.SUBSCRIBE, b"record")
+    sub.connect(rx.pub_endpoint)
+    time.sleep(0.2)  # slow joiner: PUB drops what is sent before the subscription arrives
+    st = RawStation(rx.endpoint)
+    try:
+        rec = make_record(1, CTDIvol=12.0, patient_name="DOE^JOHN")
+        rec.fields["patient_name"].personal = True
+        st.send(record_frames(rec, 1))
+        assert sub.poll(5000)
+        topic, payload = sub.recv_multipart()
+        summary = json.loads(payload)
+        assert summary["record_id"] == rec.id and summary["values"]["CTDIvol"] == 12.0
+        assert "DOE" not in payload.decode()
+    finally:
+        st.close()
+        sub.close(0)
+        ctx.term()
+
+
+def test_curve_key_speaks_only_for_its_own_station(tmp_path, receiver_factory, curve_keys):
+    keys, allow, _ = curve_keys
+    rx = receiver_factory(keys=ServerKeys.from_dir(keys), allowed_station_keys=allow)
+    ck = ClientKeys.from_files(keys / "st1.key_secret", keys / "server.key")
+    impostor = RawStation(rx.endpoint, identity=b"st2", keys=ck)  # st1's key, claiming to be st2
+    try:
+        impostor.send(record_frames(make_record(1, station="st2"), 1))
+        ack = impostor.recv_kind("ack")
+        assert ack.header["status"] == "rejected" and "allow-list names 'st1'" in ack.header["error"]
+    finally:
+        impostor.close()
+    assert rx.store.count() == 0
