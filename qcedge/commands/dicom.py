@@ -137,10 +137,26 @@ def _timeouts(args: argparse.Namespace):
     return Timeouts(dimse=args.timeout, acse=min(args.timeout, 30.0))
 
 
+_READERS: dict[tuple[str, float, str], Callable] = {}
+
+
 def _screen_reader(spec: str | None, engine: str):
-    """A function image -> (reading, template) | None for screen saves, or None without templates."""
+    """A function image -> (reading, template) | None for screen saves, or None without templates.
+
+    Readers are kept per (templates, engine) for the life of the process: loading the OCR
+    models costs seconds."""
     if not spec:
         return None
+    try:
+        key = (str(Path(spec).resolve()), Path(spec).stat().st_mtime, engine)
+    except OSError as exc:
+        raise UsageError(f"{spec}: {exc.strerror or exc}") from None
+    if key not in _READERS:
+        _READERS[key] = _make_screen_reader(spec, engine)
+    return _READERS[key]
+
+
+def _make_screen_reader(spec: str, engine: str):
     try:
         from ocr_templates.loader import load_template, load_templates
         from ocr_templates.reader import ScreenReader
