@@ -197,6 +197,7 @@ def test_send_to_storescp_and_clear_errors_for_bad_peers(storescp, tmp_path):
     results = send(peer, [get_testdata_file("CT_small.dcm"), get_testdata_file("SC_rgb_jpeg_dcmtk.dcm"), bad])
     by_name = {Path(r.source).name: r for r in results}
     assert by_name["CT_small.dcm"].ok and by_name["SC_rgb_jpeg_dcmtk.dcm"].ok
+    assert "sent decompressed: DEST does not accept JPEG Baseline" in by_name["SC_rgb_jpeg_dcmtk.dcm"].message
     assert not by_name["not-dicom.dcm"].ok and "not a DICOM file" in by_name["not-dicom.dcm"].message
     assert len(list(out_dir.iterdir())) == 2
     closed = Peer("DEST", "127.0.0.1", proc.port + 1 if proc.port < 65535 else 1)
