@@ -67,13 +67,42 @@ def test_summary_hides_personal_fields(cli):
     assert "1CT1" not in out.stdout and "personal fields hidden: patient_name, patient_id" in out.stdout
 
 
-def test_receive_command_stores_makes_records_and_stops_cleanly(tmp_path):
-    port, store, records = free_port(), tmp_path / "in", tmp_path / "records.jsonl"
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+STATION_TOML = """
+[station]
+id = "ct-room-1"
+site = "hospital-a"
+[source]
+kind = "folder"
+path = "frames"
+[templates]
+folder = "templates"
+[feed]
+endpoint = "tcp://127.0.0.1:7700"
+outbox = "outbox.sqlite"
+[privacy]
+default = "drop"
+secret_env = "QCEDGE_TEST_SITE_SECRET"
+[privacy.fields]
+patient_id = "hash"
+[status]
+file = "status.json"
+"""
+
+
+def test_receive_command_stores_puts_private_records_in_the_outbox_and_stops_cleanly(tmp_path):
+    """`qcedge dicom receive --config station.toml`: records go through the station's privacy
+    policy into its durable outbox, where the feed client picks them up."""
+    from qc_client.outbox import Outbox
+
+    port, store = free_port(), tmp_path / "in"
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "station.toml").write_text(STATION_TOML)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), QCEDGE_TEST_SITE_SECRET="site-secret-for-tests")
     proc = subprocess.Popen([PYTHON, "-m", "qcedge", "dicom", "receive", "--aet", "QCEDGE", "--host", "127.0.0.1",
-                             "--port", str(port), "--store", str(store), "--allow", "STORESCU", "--records", str(records),
-                             "--station", "ct-room-1"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                             "--port", str(port), "--store", str(store), "--allow", "STORESCU",
+                             "--config", str(tmp_path / "station.toml")], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
+    outbox_path = tmp_path / "outbox.sqlite"
     try:
         wait_port(port, proc)
         sent = subprocess.run(["storescu", "-aec", "QCEDGE", "127.0.0.1", str(port),
@@ -84,18 +113,29 @@ def test_receive_command_stores_makes_records_and_stops_cleanly(tmp_path):
                                  capture_output=True, text=True, timeout=30)
         assert refused.returncode != 0
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and (not records.exists() or len(records.read_text().splitlines()) < 2):
+        while time.monotonic() < deadline:
+            if outbox_path.exists():
+                with Outbox(outbox_path) as box:
+                    if box.depth() >= 2:
+                        break
             time.sleep(0.1)
-        lines = records.read_text().splitlines()
-        assert sorted(Record.from_json(l).modality for l in lines) == ["CT", "MR"]
-        assert all(Record.from_json(l).station == "ct-room-1" for l in lines)
+        with Outbox(outbox_path) as box:
+            items = box.pending()
+        records = [Record.from_json(i.body) for i in items]
+        assert sorted(r.modality for r in records) == ["CT", "MR"]
+        ct = next(r for r in records if r.modality == "CT")
+        assert ct.station == "ct-room-1" and ct.site == "hospital-a" and ct.fields["kvp"].value == 120.0
+        assert "patient_name" not in ct.fields  # policy: drop
+        assert ct.fields["patient_id"].value.startswith("hmac-sha256:")  # policy: hash
+        assert "1CT1" not in ct.to_json() and "CompressedSamples" not in ct.to_json()
         assert len(list(store.rglob("*.dcm"))) == 2
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=20)
-    assert proc.returncode == 0
+    assert proc.returncode == 0, err
     assert "stopped; stored 2" in err and "rejected 1" in err
     assert "rejected association from AE 'OTHER'" in err
+    assert "1CT1" not in err  # no patient data in the logs
 
 
 def test_rdsr_from_a_record_fills_the_worklist_study_and_sends_to_storescp(cli, tmp_path, worklist, storescp):
