@@ -21,7 +21,7 @@ import warnings
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pydicom
@@ -479,6 +479,3 @@ def read_dicom(
     if image is not None:
         record.evidence.frame_sha256 = hashlib.sha256(np.ascontiguousarray(image).tobytes()).hexdigest()
     return DicomReading(kind=kind, record=record, dataset=ds, image=image, plugins=used)
-
-
-ScreenHandler = Callable[[DicomReading], Record | None]
