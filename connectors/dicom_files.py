@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import warnings
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -142,6 +143,14 @@ class DicomReading:
 
 # --------------------------------------------------------------------------- reading files
 
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def _scrub(exc: Exception) -> str:
+    """An exception's text with quoted values taken out: they may be patient data."""
+    return _QUOTED.sub("'...'", f"{type(exc).__name__}: {exc}")[:300]
+
+
 def _truncation(ds: Dataset) -> str | None:
     """Name the first top-level element whose value is shorter than its declared length."""
     for tag in list(ds.keys()):
@@ -193,9 +202,9 @@ def read_dataset(source: str | os.PathLike | Any, *, stop_before_pixels: bool = 
     except PermissionError:
         raise DicomReadError(name, "permission denied") from None
     except (EOFError, OSError, ValueError, KeyError, IndexError, TypeError, AttributeError, OverflowError) as exc:
-        raise DicomReadError(name, f"corrupt or truncated ({type(exc).__name__}: {exc})") from None
+        raise DicomReadError(name, f"corrupt or truncated ({_scrub(exc)})") from None
     except Exception as exc:  # pydicom raises a variety (struct.error, NotImplementedError, ...)
-        raise DicomReadError(name, f"cannot be decoded ({type(exc).__name__}: {exc})") from None
+        raise DicomReadError(name, f"cannot be decoded ({_scrub(exc)})") from None
     if not stop_before_pixels:
         short = _pixel_shortfall(ds)
         if short:
@@ -432,7 +441,7 @@ def screen_image(ds: Dataset, frame: int = 0) -> np.ndarray:
         arr = ds.pixel_array
     except Exception as exc:
         raise DicomReadError(str(ds.get("SOPInstanceUID", "dataset")),
-                             f"pixel data cannot be decoded ({type(exc).__name__}: {exc})") from None
+                             f"pixel data cannot be decoded ({_scrub(exc)})") from None
     frames = int(ds.get("NumberOfFrames", 1) or 1)
     samples = int(ds.get("SamplesPerPixel", 1) or 1)
     if frames > 1:

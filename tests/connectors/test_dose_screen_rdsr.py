@@ -15,6 +15,7 @@ import pytest
 from conn_helpers import secondary_capture
 from connectors.dicom_files import read_dicom
 from connectors.receiver import Receiver, ReceiverConfig
+from qc_client.record import Record
 from qcedge.cli import main
 from qcedge.commands.dicom import _screen_reader, make_store_handler
 
@@ -26,6 +27,14 @@ def dose_frame(samples_dir):
     manifest = json.loads((samples_dir / "manifest.json").read_text())
     frame = next(f for f in manifest["frames"] if f["kind"] == "ct_dose" and f["variant"] == "clean")
     return frame, samples_dir / frame["path"]
+
+
+@pytest.fixture(scope="module")
+def screen_save(dose_frame, tmp_path_factory):
+    """The dose screen as the CT console saves it to PACS: a secondary capture file."""
+    path = tmp_path_factory.mktemp("sc") / "dose_screen.dcm"
+    secondary_capture(cv2.imread(str(dose_frame[1]))).save_as(path, enforce_file_format=True)
+    return path
 
 
 def assert_true_dose_values(rec, frame):
@@ -42,10 +51,8 @@ def assert_true_dose_values(rec, frame):
 
 
 @pytest.mark.slow
-def test_screen_save_file_becomes_a_valid_rdsr_with_the_true_values(dose_frame, storescp, tmp_path, capsys):
-    frame, png = dose_frame
-    sc = tmp_path / "dose_screen.dcm"
-    secondary_capture(cv2.imread(str(png))).save_as(sc, enforce_file_format=True)
+def test_screen_save_file_becomes_a_valid_rdsr_with_the_true_values(dose_frame, screen_save, storescp, capsys):
+    frame, sc = dose_frame[0], screen_save
     dest, received = storescp
     capsys.readouterr()
     code = main(["dicom", "rdsr", "--template", TEMPLATE, str(sc), "--allow-review",
@@ -71,10 +78,8 @@ def test_screen_save_file_becomes_a_valid_rdsr_with_the_true_values(dose_frame, 
 
 
 @pytest.mark.slow
-def test_receiver_sends_screen_saves_to_ocr(dose_frame, tmp_store, tmp_path):
-    frame, png = dose_frame
-    sc = tmp_path / "dose_screen.dcm"
-    secondary_capture(cv2.imread(str(png))).save_as(sc, enforce_file_format=True)
+def test_receiver_sends_screen_saves_to_ocr(dose_frame, screen_save, tmp_store):
+    frame, sc = dose_frame[0], screen_save
     records = []
     handler = make_store_handler("ct-room-1", "site-a", records.append, _screen_reader(TEMPLATE, "ppocr"))
     rx = Receiver(ReceiverConfig(port=0, store_dir=tmp_store), handler).start()
@@ -90,3 +95,14 @@ def test_receiver_sends_screen_saves_to_ocr(dose_frame, tmp_store, tmp_path):
     assert rec.kind == "screen" and rec.template.id == "ct_dose_report" and rec.source == "dicom-screen:STORESCU"
     assert_true_dose_values(rec, frame)
     assert rec.evidence.frame_sha256
+
+
+@pytest.mark.slow
+def test_read_command_ocrs_screen_saves_with_templates(dose_frame, screen_save, capsys):
+    capsys.readouterr()
+    code = main(["dicom", "read", "--json", "--templates", "samples/templates", str(screen_save)])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    rec = Record.from_json(out.out.strip())
+    assert rec.kind == "screen" and rec.template.id == "ct_dose_report"
+    assert_true_dose_values(rec, dose_frame[0])
