@@ -17,7 +17,9 @@ from pydicom.data import get_testdata_file
 
 import pytest
 
-from conn_helpers import ORTHANC_PASSWORD, ORTHANC_USER, PYTHON, ROOT, ct_dose_record, free_port, wait_port
+from conn_helpers import (
+    ORTHANC_PASSWORD, ORTHANC_USER, PYTHON, ROOT, ct_dose_record, free_port, http_reply, wait_port,
+)
 from connectors.dicom_net import send
 from connectors.peer import Peer
 from qc_client.record import Record
@@ -190,3 +192,38 @@ def test_usage_errors_are_one_line_exit_2(cli, tmp_path):
         out = cli(*args)
         assert out.returncode == 2, (args, out.stderr)
         assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
+
+
+def test_echo_and_send_commands(cli, storescp, tmp_path):
+    dest, received = storescp
+    peer = f"DEST@127.0.0.1:{dest.port}"
+    ok = cli("dicom", "echo", peer)
+    assert ok.returncode == 0 and "C-ECHO ok" in ok.stdout
+    bad = tmp_path / "bad.dcm"
+    bad.write_bytes(b"nope")
+    sent = cli("dicom", "send", peer, get_testdata_file("MR_small.dcm"), str(bad))
+    assert sent.returncode == 1
+    assert "MR_small.dcm: sent" in sent.stdout and "bad.dcm: FAILED (" in sent.stdout
+    assert len(list(received.iterdir())) == 1
+    down = cli("dicom", "echo", f"DEST@127.0.0.1:{free_port()}")
+    assert down.returncode == 1 and "cannot connect to DEST@127.0.0.1" in down.stderr
+
+
+def test_http_get_with_a_bearer_token_from_the_environment_and_wado_metadata(cli, tiny_server, orthanc):
+    seen = []
+    server = tiny_server(lambda n, req: (seen.append(req), http_reply("200 OK", b'{"orders": [{"accession": "CT1"}]}'))[1])
+    out = cli("http", "get", f"{server.url}/api/orders", "-q", "patient=0012345678", "--token-env", "RIS_TOKEN",
+              env={"RIS_TOKEN": "ris-bearer-token"})
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == {"orders": [{"accession": "CT1"}]}
+    assert b"Bearer ris-bearer-token" in seen[0] and b"patient=0012345678" in seen[0]
+    missing = cli("http", "get", server.url, "--token-env", "NOT_SET_ANYWHERE")
+    assert missing.returncode == 2 and "no bearer token" in missing.stderr
+
+    peer = Peer(orthanc.aet, "127.0.0.1", orthanc.dicom_port)
+    assert all(r.ok for r in send(peer, [get_testdata_file("CT_small.dcm")]))
+    meta = cli("http", "wado-metadata", orthanc.dicomweb, "--study", "1.3.6.1.4.1.5962.1.2.1.20040119072730.12322",
+               "--user", ORTHANC_USER, env={"QCEDGE_HTTP_PASSWORD": ORTHANC_PASSWORD})
+    assert meta.returncode == 0, meta.stderr
+    objs = json.loads(meta.stdout)
+    assert float(objs[0]["00180060"]["Value"][0]) == 120.0  # KVP of CT_small
