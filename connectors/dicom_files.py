@@ -472,6 +472,23 @@ def screen_image(ds: Dataset, frame: int = 0) -> np.ndarray:
     return cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR)
 
 
+def reading_from_dataset(
+    ds: Dataset,
+    station: str,
+    site: str,
+    *,
+    parsers: list[DicomParser] | None = None,
+    source: str = "dicom",
+) -> DicomReading:
+    """A dataset's kind, record and (for screen saves, `needs_ocr`) the BGR image to OCR."""
+    record, used = _record_and_plugins(ds, station, site, source=source, parsers=parsers)
+    kind = classify(ds)
+    image = screen_image(ds) if kind == "screen" else None
+    if image is not None:
+        record.evidence.frame_sha256 = hashlib.sha256(np.ascontiguousarray(image).tobytes()).hexdigest()
+    return DicomReading(kind=kind, record=record, dataset=ds, image=image, plugins=used)
+
+
 def read_dicom(
     path: str | os.PathLike,
     station: str,
@@ -482,9 +499,4 @@ def read_dicom(
 ) -> DicomReading:
     """Read one file: its kind, record and (for screen saves) the BGR image to OCR."""
     ds = read_dataset(path)
-    record, used = _record_and_plugins(ds, station, site, source=source or f"file:{Path(path).name}", parsers=parsers)
-    kind = classify(ds)
-    image = screen_image(ds) if kind == "screen" else None
-    if image is not None:
-        record.evidence.frame_sha256 = hashlib.sha256(np.ascontiguousarray(image).tobytes()).hexdigest()
-    return DicomReading(kind=kind, record=record, dataset=ds, image=image, plugins=used)
+    return reading_from_dataset(ds, station, site, parsers=parsers, source=source or f"file:{Path(path).name}")
