@@ -102,6 +102,9 @@ class Receiver:
         self._worker: threading.Thread | None = None
         self._server: _Server | None = None
         self._ae: AE | None = None
+        # validated here, so a bad setting is a ValueError before anything listens
+        self._ae_title = check_ae_title(config.ae_title)
+        self._allowed_aets = [check_ae_title(a) for a in config.allowed_aets]
         self._networks = [ip_network(h if "/" in h else f"{h}/{128 if ':' in h else 32}", strict=False)
                           for h in config.allowed_hosts]
 
@@ -117,11 +120,11 @@ class Receiver:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         if cfg.accept_any_sop_class:
             _config.UNRESTRICTED_STORAGE_SERVICE = True
-        ae = AE(ae_title=check_ae_title(cfg.ae_title))
+        ae = AE(ae_title=self._ae_title)
         ae.add_supported_context(Verification, ALL_TRANSFER_SYNTAXES)
         for cx in StoragePresentationContexts:
             ae.add_supported_context(cx.abstract_syntax, ALL_TRANSFER_SYNTAXES)
-        ae.require_calling_aet = [check_ae_title(a) for a in cfg.allowed_aets]
+        ae.require_calling_aet = self._allowed_aets
         ae.require_called_aet = cfg.require_called_aet
         ae.maximum_associations = cfg.max_associations
         ae.network_timeout = 60

@@ -188,7 +188,9 @@ def test_http_qido_with_password_from_the_environment(cli, orthanc):
 
 def test_usage_errors_are_one_line_exit_2(cli, tmp_path):
     for args in (["dicom", "echo", "not-a-peer"], ["dicom", "rdsr", "--record", str(tmp_path / "r.json")],
-                 ["http", "qido", "ftp://x"], ["dicom", "find", "A@h:1", "--at", "yesterday", "--patient-id", "1"]):
+                 ["http", "qido", "ftp://x"], ["dicom", "find", "A@h:1", "--at", "yesterday", "--patient-id", "1"],
+                 ["dicom", "receive", "--store", str(tmp_path), "--port", "0", "--allow", "BAD\\AE"],
+                 ["dicom", "receive", "--store", str(tmp_path), "--port", "0", "--allow-host", "not-an-address"]):
         out = cli(*args)
         assert out.returncode == 2, (args, out.stderr)
         assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr

@@ -224,3 +224,21 @@ def test_peer_parsing(text, ok):
     else:
         with pytest.raises(ValueError):
             parse_peer(text)
+
+
+def test_private_sop_class_is_accepted_and_kept_though_no_record_can_be_made(receiver, tmp_store, caplog):
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    ds = Dataset()
+    ds.SOPClassUID, ds.SOPInstanceUID = "2.25.300000000000000000000000000000000001", "1.2.826.0.1.3680043.10.99.2"
+    ds.Modality, ds.Manufacturer = "OT", "Some Vendor"
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    with caplog.at_level(logging.ERROR, logger="qcedge.dicom"):
+        results = send(Peer("QCEDGE", "127.0.0.1", receiver.port), [ds], calling_aet="MODALITY")
+        assert [r.ok for r in results] == [True]
+        assert receiver.wait_idle()
+    assert len(list(tmp_store.rglob("1.2.826.0.1.3680043.10.99.2.dcm"))) == 1
+    assert any("is not a standard storage class" in r.getMessage() for r in caplog.records)
+    assert receiver.records == []
