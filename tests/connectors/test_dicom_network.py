@@ -157,7 +157,8 @@ def test_a_failing_callback_keeps_the_file_and_the_receiver(tmp_store):
             out = dcmtk("storescu", "-aec", "QCEDGE", "127.0.0.1", str(rx.port), get_testdata_file("MR_small.dcm"))
             assert out.returncode == 0
         assert rx.wait_idle()
-        assert rx.stats["callback_failed"] == 2 and rx.stats["stored"] == 1 and rx.stats["duplicates"] == 1
+        # the same object sent twice is stored and processed once
+        assert rx.stats["callback_failed"] == 1 and rx.stats["stored"] == 1 and rx.stats["duplicates"] == 1
         assert all(c.path.is_file() for c in calls)
     finally:
         rx.stop()
@@ -242,3 +243,23 @@ def test_private_sop_class_is_accepted_and_kept_though_no_record_can_be_made(rec
     assert len(list(tmp_store.rglob("1.2.826.0.1.3680043.10.99.2.dcm"))) == 1
     assert any("is not a standard storage class" in r.getMessage() for r in caplog.records)
     assert receiver.records == []
+
+
+def test_objects_stored_but_never_processed_are_recovered_on_start(tmp_store):
+    """The process died after answering Success and before the callback ran: the next start
+    processes the file; a processed file is not processed again."""
+    day = tmp_store / datetime.now(timezone.utc).strftime("%Y%m%d")
+    day.mkdir()
+    ct = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    (day / f"{ct.SOPInstanceUID}.dcm").write_bytes(Path(get_testdata_file("CT_small.dcm")).read_bytes())
+    (day / ".x.dcm.1.2.part").write_bytes(b"half a file from the crash")
+    records = []
+    handler = make_store_handler("station-1", "site-a", records.append)
+    for expected in (1, 0):
+        rx = Receiver(ReceiverConfig(port=0, store_dir=tmp_store), handler).start()
+        try:
+            assert rx.wait_idle()
+            assert rx.stats["recovered"] == expected
+        finally:
+            rx.stop()
+    assert [r.modality for r in records] == ["CT"]
