@@ -394,7 +394,8 @@ def cmd_receive(args: argparse.Namespace) -> int:
             sink.close()
         s = receiver.stats
         print(f"qcedge dicom receive: stopped; stored {s['stored']}, duplicates {s['duplicates']}, "
-              f"store failures {s['store_failed']}, rejected {s['rejected']}, refused {s['refused']}",
+              f"store failures {s['store_failed']}, rejected {s['rejected']}, refused {s['refused']}, "
+              f"recovered {s['recovered']}",
               file=sys.stderr, flush=True)
     return 0
 
