@@ -538,16 +538,38 @@ class MainWindow(QMainWindow):
         self.items.checks.setText(self.tr("Checks: %1").replace("%1", text) if text else "")
 
     # propose ------------------------------------------------------------------------------------------
-    def propose(self) -> None:
+    def visible_region(self) -> list[int] | None:
+        """The part of the frame shown in the canvas, when zoomed in (None: the whole frame is shown)."""
+        image = self.doc.image
+        if image is None:
+            return None
+        r = self.canvas.mapToScene(self.canvas.viewport().rect()).boundingRect()
+        H, W = image.shape[:2]
+        x0, y0 = max(0, int(r.left())), max(0, int(r.top()))
+        x1, y1 = min(W, int(r.right()) + 1), min(H, int(r.bottom()) + 1)
+        if x1 - x0 <= 0 or y1 - y0 <= 0 or (x1 - x0) * (y1 - y0) > 0.9 * W * H:
+            return None
+        return [x0, y0, x1 - x0, y1 - y0]
+
+    def propose(self, region: list[int] | None = None) -> None:
+        """Detect text (in the visible part of the frame when zoomed in) and offer label/value pairs."""
         image = self.doc.image
         if image is None:
             return
+        region = region or self.visible_region()
         taken = self.doc.draft.names()
         self.statusBar().showMessage(self.tr("Detecting text on the frame…"))
         self.bottom_tabs.setCurrentWidget(self.proposals)
 
         def work(job: Job) -> list[Proposal]:
-            boxes = self.live.engine().detect(image)
+            from ocr_templates.engines.base import TextBox
+
+            if region is None:
+                boxes = self.live.engine().detect(image)
+            else:
+                x, y, w, h = region
+                boxes = [TextBox((b.box[0] + x, b.box[1] + y, b.box[2], b.box[3]), b.text, b.confidence)
+                         for b in self.live.engine().detect(image[y:y + h, x:x + w])]
             return propose_fields(boxes, image, taken)
 
         self.propose_job = Job(work, self)

@@ -178,6 +178,9 @@ def test_propose_offers_label_value_pairs(qtbot, window, ct_clean):
     win = window
     win.live.enabled = False
     win.open_source(str(ct_clean["abspath"]))
+    win.canvas.focus_box(ct_clean["window"], zoom=1.0)  # zoomed in on the program: propose looks there only
+    region = win.visible_region()
+    assert region is not None and region[2] < 1920
     win.propose()
     qtbot.waitUntil(lambda: bool(win.proposals.proposals), timeout=30000)
     by_text = {p.text: p for p in win.proposals.proposals}
@@ -199,6 +202,29 @@ def test_propose_offers_label_value_pairs(qtbot, window, ct_clean):
     added = win.doc.data_of("total_dlp")
     assert added is not None and added["type"] == "decimal" and added["label"] == "Total DLP"
     assert truth["total_dlp"] not in {p.text for p in win.proposals.proposals}
+
+
+def test_propose_on_a_chinese_registration_form(engine, manifest, samples_dir):
+    from teaching_mode.propose import propose_fields
+
+    frame = next(f for f in manifest["frames"] if f["kind"] == "ris_registration" and f["variant"] == "clean")
+    from ocr_templates.engines.base import TextBox
+
+    image = read_image(samples_dir / frame["path"])
+    x, y, w, h = frame["window"]  # detect in the program's window, as the GUI does when zoomed in on it
+    boxes = [TextBox((b.box[0] + x, b.box[1] + y, b.box[2], b.box[3]), b.text, b.confidence)
+             for b in engine.detect(image[y:y + h, x:x + w])]
+    proposals = {p.label: p for p in propose_fields(boxes, image)}
+    truth = frame["fields"]
+    expect = {"检查号": ("accession", truth["accession"], "code", False),
+              "患者ID": ("patient_id", truth["patient_id"], "code", True),
+              "姓名": ("patient_name", truth["name"], "text", True),
+              "年龄": ("age", truth["age"], "integer", False)}
+    for label, (name, text, vtype, personal) in expect.items():
+        p = proposals[label]
+        assert (p.name, p.text, p.spec["type"], p.personal) == (name, text, vtype, personal), label
+    # a value is never another label ("姓名" is not the value of anything)
+    assert not {"姓名", "性别", "检查号"} & {p.text for p in proposals.values()}
 
 
 def test_test_table_over_frames(qtbot, window, ct_frames, tmp_path):
