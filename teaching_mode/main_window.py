@@ -67,14 +67,16 @@ class MainWindow(QMainWindow):
         right.addTab(self.template_form, self.tr("Template"))
         right.addTab(self.checks, self.tr("Checks"))
         self.right_tabs = right
-        self._dock(self.tr("Editor"), right, Qt.DockWidgetArea.RightDockWidgetArea, "editor")
+        self.editor_dock = self._dock(self.tr("Editor"), right, Qt.DockWidgetArea.RightDockWidgetArea, "editor")
         bottom = QTabWidget()
         bottom.addTab(self.source_panel, self.tr("Source"))
         bottom.addTab(self.proposals, self.tr("Proposals"))
         bottom.addTab(self.test_panel, self.tr("Test"))
         bottom.addTab(self.flow_panel, self.tr("Flow"))
         self.bottom_tabs = bottom
-        self._dock(self.tr("Tools"), bottom, Qt.DockWidgetArea.BottomDockWidgetArea, "tools")
+        self.tools_dock = self._dock(self.tr("Tools"), bottom, Qt.DockWidgetArea.BottomDockWidgetArea, "tools")
+        self.resizeDocks([self.items_dock, self.editor_dock], [430, 400], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.tools_dock], [240], Qt.Orientation.Vertical)
 
         self.status_zoom = QLabel()
         self.status_ocr = QLabel()
@@ -304,6 +306,7 @@ class MainWindow(QMainWindow):
 
     def _frame_changed(self) -> None:
         self.canvas.set_image(self.doc.image)
+        self.live.warm_up()
         if self.source is None or self.source.kind != "live" or self.frozen:
             self.request_all()
 
@@ -500,8 +503,10 @@ class MainWindow(QMainWindow):
         if names:
             self.live.request(*names)
 
-    def _live_result(self, name: str, result: FieldResult, seconds: float) -> None:
-        self.last_latency = seconds
+    def _live_result(self, name: str, result: FieldResult, seconds: float | None) -> None:
+        if seconds is not None:
+            self.last_latency = seconds
+            self.status_ocr.setText(self.tr("live OCR %1 ms").replace("%1", f"{seconds * 1000:.0f}"))
         self.items.set_result(name, result)
         item = self.canvas.items_by_name.get(name)
         if item is not None:
@@ -514,7 +519,6 @@ class MainWindow(QMainWindow):
                                        .replace("%1", result.text).replace("%2", format_value(result))
                                        .replace("%3", f"{result.confidence:.2f}")
                                        .replace("%4", "✓" if result.valid else f"✗ {reasons}"))
-        self.status_ocr.setText(self.tr("live OCR %1 ms").replace("%1", f"{seconds * 1000:.0f}"))
 
     def read_all_now(self) -> None:
         """Read every field and the checks (F5), off the GUI thread."""
@@ -532,7 +536,7 @@ class MainWindow(QMainWindow):
 
     def _read_all_done(self, reading: Any) -> None:
         for name, res in reading.fields.items():
-            self._live_result(name, res, 0.0)
+            self._live_result(name, res, None)
         text = ", ".join(("✓ " if c.ok else "✗ ") + c.name + (f" ({c.message})" if c.message and not c.ok else "")
                          for c in reading.checks)
         self.items.checks.setText(self.tr("Checks: %1").replace("%1", text) if text else "")

@@ -151,7 +151,7 @@ def test_live_ocr_follows_the_box(qtbot, window, ct_clean, manifest):
     res = wait_result(qtbot, win, name, lambda r: r.text == truth["patient_id"])
     assert res.valid and win.canvas.items_by_name[name].state == "valid"
     row = win.items.rows[name]
-    assert win.items.table.item(row, 2).text() == truth["patient_id"]
+    assert win.items.table.item(row, 5).text() == truth["patient_id"]  # the Text column
     # an impossible range makes it invalid, with the reason shown
     win.editor.spec.type.setCurrentText("integer")
     win.editor.spec.range_min.setText("1")
@@ -178,13 +178,13 @@ def test_propose_offers_label_value_pairs(qtbot, window, ct_clean):
     win = window
     win.live.enabled = False
     win.open_source(str(ct_clean["abspath"]))
-    win.canvas.focus_box(ct_clean["window"], zoom=1.0)  # zoomed in on the program: propose looks there only
+    win.canvas.focus_box(ct_clean["window"], zoom=1.0)  # zoomed in: propose would look at the visible part only
     region = win.visible_region()
     assert region is not None and region[2] < 1920
-    win.propose()
+    win.propose(region=list(ct_clean["window"]))  # the program's window
     qtbot.waitUntil(lambda: bool(win.proposals.proposals), timeout=30000)
-    by_text = {p.text: p for p in win.proposals.proposals}
-    truth = ct_clean["fields"]
+    by_text = {p.text.replace(" ", ""): p for p in win.proposals.proposals}
+    truth = {k: v.replace(" ", "") for k, v in ct_clean["fields"].items()}
     assert by_text[truth["patient_id"]].spec["type"] == "code" and by_text[truth["patient_id"]].personal
     assert by_text[truth["accession"]].spec["type"] == "code"
     assert by_text[truth["exam_time"]].spec["type"] == "datetime"
