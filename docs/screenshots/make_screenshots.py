@@ -136,8 +136,10 @@ def main() -> int:
     panel.refresh()
     panel.steps.setCurrentRow(3)
     panel.preview.set_image(screen)
-    panel.preview.show_marker(panel._locate(3, screen))
-    panel.preview.fit()
+    where = panel._locate(3, screen)
+    panel.preview.show_marker(where)
+    if where is not None:
+        panel.preview.show_around(where)
     panel.status.setText("Step 3 done")
     win.resizeDocks([win.tools_dock], [520], Qt.Orientation.Vertical)
     pump(app)
@@ -155,10 +157,12 @@ def main() -> int:
     win.resize(1700, 1000)
     win.show()
     win.open_source(str(GEN / ris["path"]))
-    win.canvas.focus_box(ris["window"], zoom=1.0)
-    win.propose()
+    pump(app)
+    win.canvas.show_around(ris["window"], context=(ris["window"][2], ris["window"][3]))
+    win.propose(region=list(ris["window"]))
     pump(app, lambda: bool(win.proposals.proposals), timeout=300)
-    win.accept_proposals([p for p in win.proposals.proposals if p.name in ("accession", "patient_id", "patient_name", "age")])
+    win.accept_proposals([p for p in win.proposals.proposals
+                          if p.name in ("accession", "patient_id", "patient_name", "age", "registered_at")])
     names = [f["name"] for f in win.doc.draft.fields]
     pump(app, lambda: all(n in win.items.results for n in names) and not win.live.pending())
     win.grab().save(str(HERE / "teach_zh_CN_propose.png"))
