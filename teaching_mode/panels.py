@@ -66,7 +66,8 @@ class ItemsPanel(QWidget):
             self.table.insertRow(r)
             self.rows[name] = r
             self.table.setItem(r, 0, _item(name))
-            self.table.setItem(r, 1, _item(kind))
+            kinds = {"anchor": self.tr("anchor"), "value": self.tr("value"), "table": self.tr("table")}
+            self.table.setItem(r, 1, _item(kinds.get(kind, kind)))
             for c in range(2, self.COLS):
                 self.table.setItem(r, c, _item(""))
             if name in self.results:

@@ -316,6 +316,18 @@
         <translation>文字</translation>
     </message>
     <message>
+        <source>anchor</source>
+        <translation>锚点</translation>
+    </message>
+    <message>
+        <source>value</source>
+        <translation>数值</translation>
+    </message>
+    <message>
+        <source>table</source>
+        <translation>表格</translation>
+    </message>
+    <message>
         <source>Value</source>
         <translation>数值</translation>
     </message>

@@ -81,5 +81,5 @@ ZH_CN: dict[str, str] = {
     "no match": "未匹配", "optional: text confirmed by OCR": "可选：由 OCR 确认的文字",
     "part of the record identity": "属于记录标识", "personal data (patient name, ID)": "个人信息（患者姓名、ID）",
     "qcedge teach": "qcedge 示教", "required": "必填", "score %1": "得分 %1", "template default": "模板默认值",
-    "title": "标题",
+    "title": "标题", "anchor": "锚点", "value": "数值", "table": "表格",
 }

@@ -109,6 +109,11 @@ def test_edit_field_save_reload_compare(qtbot, window, ct_clean, tmp_path):
     ed.spec.range_max.setText("20000")
     ed.spec.range_max.editingFinished.emit()
     ed.spec.required.setChecked(False)
+    # a cross-field check, typed into the Checks table
+    qtbot.mouseClick(win.checks.add, Qt.MouseButton.LeftButton)
+    cells = {key: c for c, key in enumerate(win.checks.COLS)}
+    for key, text in (("name", "dlp_positive"), ("left", "total_dlp"), ("op", ">"), ("right", "0")):
+        win.checks.table.item(0, cells[key]).setText(text)
     win.template_form.edits["id"].setText("ct_taught")
     win.template_form.edits["id"].editingFinished.emit()
     assert total not in win.doc.draft.names() and "total_dlp" in win.doc.draft.names()
@@ -123,6 +128,8 @@ def test_edit_field_save_reload_compare(qtbot, window, ct_clean, tmp_path):
     tdlp = saved.field("total_dlp")
     assert (tdlp.type, tdlp.unit, tdlp.range, tdlp.required) == ("decimal", "mGy·cm", (0.1, 20000.0), False)
     assert saved.identity == ["patient_id"] and len(saved.anchors) == 1
+    check = saved.checks[0]
+    assert (check.name, check.kind, check.left, check.op, check.right) == ("dlp_positive", "compare", "total_dlp", ">", 0)
     # the file is exactly what the loader would write for a hand-written template with the same content
     assert path.read_text(encoding="utf-8") == dump_template(saved)
     # reload into the window: same boxes, same spec
