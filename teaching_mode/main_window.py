@@ -145,6 +145,7 @@ class MainWindow(QMainWindow):
         self.act_propose = a(self.tr("Propose fields"), self.propose, "Ctrl+P")
         self.act_read = a(self.tr("Read all fields"), self.read_all_now, "F5")
         self.act_test = a(self.tr("Test on frames…"), self.test_dialog, "Ctrl+T")
+        self.act_test_rec = a(self.tr("Test on a recording…"), self.test_recording_dialog, "Ctrl+Shift+T")
         self.act_freeze = a(self.tr("Freeze frame"), self.toggle_freeze, "F9", checkable=True)
         self.act_zoom_in = a(self.tr("Zoom in"), lambda: self.canvas.zoom(1.25))
         self.act_zoom_out = a(self.tr("Zoom out"), lambda: self.canvas.zoom(0.8))
@@ -171,7 +172,7 @@ class MainWindow(QMainWindow):
         m = menu.addMenu(self.tr("&View"))
         m.addActions([self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_prev, self.act_next, self.act_freeze])
         m = menu.addMenu(self.tr("&Template"))
-        m.addActions([self.act_propose, self.act_read, self.act_test])
+        m.addActions([self.act_propose, self.act_read, self.act_test, self.act_test_rec])
         m = menu.addMenu(self.tr("&Language"))
         m.addActions(list(self.act_lang.values()))
         lang = str(QSettings().value("language", "") or "")
@@ -604,6 +605,12 @@ class MainWindow(QMainWindow):
         folder = QFileDialog.getExistingDirectory(self, self.tr("Folder of frames to test on"))
         if folder:
             self.run_test(folder)
+
+    def test_recording_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Recording to test on"), "",
+                                              self.tr("Recordings (*.mp4 *.avi *.mkv *.mov *.ts);;All files (*)"))
+        if path:
+            self.run_test(path)
 
     def run_test(self, spec: str | Path, limit: int | None = None) -> Job | None:
         try:

@@ -467,6 +467,10 @@
         <translation>在画面上测试…</translation>
     </message>
     <message>
+        <source>Test on a recording…</source>
+        <translation>在录像上测试…</translation>
+    </message>
+    <message>
         <source>Freeze frame</source>
         <translation>冻结画面</translation>
     </message>
@@ -682,6 +686,14 @@
     <message>
         <source>Folder of frames to test on</source>
         <translation>用于测试的画面文件夹</translation>
+    </message>
+    <message>
+        <source>Recording to test on</source>
+        <translation>用于测试的录像</translation>
+    </message>
+    <message>
+        <source>Recordings (*.mp4 *.avi *.mkv *.mov *.ts);;All files (*)</source>
+        <translation>录像 (*.mp4 *.avi *.mkv *.mov *.ts);;所有文件 (*)</translation>
     </message>
     <message>
         <source>Testing on %1…</source>

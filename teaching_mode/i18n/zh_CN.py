@@ -81,5 +81,7 @@ ZH_CN: dict[str, str] = {
     "no match": "未匹配", "optional: text confirmed by OCR": "可选：由 OCR 确认的文字",
     "part of the record identity": "属于记录标识", "personal data (patient name, ID)": "个人信息（患者姓名、ID）",
     "qcedge teach": "qcedge 示教", "required": "必填", "score %1": "得分 %1", "template default": "模板默认值",
+    "Test on a recording…": "在录像上测试…", "Recording to test on": "用于测试的录像",
+    "Recordings (*.mp4 *.avi *.mkv *.mov *.ts);;All files (*)": "录像 (*.mp4 *.avi *.mkv *.mov *.ts);;所有文件 (*)",
     "title": "标题", "anchor": "锚点", "value": "数值", "table": "表格",
 }

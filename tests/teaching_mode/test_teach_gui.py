@@ -316,3 +316,30 @@ def test_chinese_interface(qtbot):
         win.shutdown()
     finally:
         app.removeTranslator(translator)
+
+
+def test_test_on_a_recording_reads_each_screen_once(qtbot, window, ct_frames, manifest, samples_dir, tmp_path):
+    """A recording: repeated frames of the same screen are read once; a foreign screen does not match."""
+    import cv2
+
+    win = window
+    win.live.enabled = False
+    clean = [f for f in ct_frames if f["variant"] == "clean"]
+    foreign = next(f for f in manifest["frames"] if f["kind"] == "foreign_desktop")
+    win.open_template(SAMPLE_TEMPLATE)
+    video = tmp_path / "session.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 5, (1920, 1080))
+    for path in (samples_dir / foreign["path"], clean[0]["abspath"], clean[1]["abspath"]):
+        image = read_image(path)
+        for _ in range(4):  # the screen stays up for a while
+            writer.write(image)
+    writer.release()
+    win.run_test(video)
+    qtbot.waitUntil(lambda: win.test_job is None, timeout=90000)
+    table = win.test_panel.table
+    assert table.rowCount() == 3, "unchanged frames of a recording must not be read again"
+    assert [table.item(r, 2).text() != "no match" for r in range(3)] == [False, True, True]
+    cols = {table.horizontalHeaderItem(c).text(): c for c in range(table.columnCount())}
+    for r, f in ((1, clean[0]), (2, clean[1])):
+        assert table.item(r, cols["accession"]).text() == f["fields"]["accession"]
+        assert table.item(r, 0).text().startswith("session.avi #")
