@@ -107,6 +107,7 @@ class Player:
         self._expect_frame: np.ndarray | None = None
         self._memo_frame: np.ndarray | None = None
         self._memo: dict[Any, Located | None] = {}
+        self._dry_frame: np.ndarray | None = None
         self.log_dir = log_dir
         self.variables: dict[str, Any] = {}
         self.current: ScreenDef | None = None
@@ -128,7 +129,8 @@ class Player:
         if self.monitor is not None:
             self.monitor.rebase()
         if self.dry_run:
-            self.drawing = Drawing(self.screen.grab())
+            self._dry_frame = None
+            self.drawing = Drawing(self._grab())
         self.runlog.write("run_start", flow_path=str(self.flow.path) if self.flow.path else None,
                           dry_run=self.dry_run, records=len(records) if records is not None else None,
                           variables=sorted(self.variables))
@@ -368,6 +370,11 @@ class Player:
 
     # looking at the screen ----------------------------------------------------------------
     def _grab(self) -> np.ndarray:
+        if self.dry_run:
+            # nothing is sent, so the screen does not move on: the whole dry run looks at one frame
+            if self._dry_frame is None:
+                self._dry_frame = self.screen.grab()
+            return self._dry_frame
         return self.screen.grab()
 
     def _screenshot(self, name: str) -> Path | None:
@@ -499,7 +506,10 @@ class Player:
             return first
         if t.kind == "template":
             tpl = get_template(self.flow.resolve(t.template))
-            m = match_on_screen(frame, tpl, t.threshold, self._hints, self._gray_of(frame))
+            mkey = (id(frame), "template", t.template, t.threshold)
+            if mkey not in self._memo:  # one match per template per frame, whatever field is wanted
+                self._memo[mkey] = match_on_screen(frame, tpl, t.threshold, self._hints, self._gray_of(frame))
+            m = self._memo[mkey]
             if not m.matched:
                 return None
             if t.field is not None:
