@@ -232,7 +232,14 @@ class Player:
         text = substitute(step.type, self.variables)
         method = step.method or self.settings.typing
         details["chars"] = len(text)
+        typed = {"chunks": 0}
+
+        def after_chunk() -> None:
+            typed["chunks"] += 1
+            self._note_own()
+
         for attempt in range(3):
+            typed["chunks"] = 0
             self._before_input(step, label, details)
             if step.into is not None:
                 where = self._find(step.into, self.settings.timeout, label, details)
@@ -243,14 +250,15 @@ class Player:
                     details.update(at=list(where.point), score=round(where.score, 4))
                     if self.drawing is not None:
                         self.drawing.click(where, label, "type", 1)
-            self._check_focus(label)
-            if step.clear:
-                self._send(lambda: self.inputs.hotkey(["ctrl", "a"]), label)
             try:
+                self._guard_typing(label)  # the person may have stepped in since the click
+                self._check_focus(label)
+                if step.clear:
+                    self._send(lambda: self.inputs.hotkey(["ctrl", "a"]), label)
                 self._send(lambda: self.inputs.type_text(text, method, between=lambda: self._guard_typing(label),
-                                                         after=self._note_own), label)
+                                                         after=after_chunk), label)
             except _Interrupted:
-                if step.into is not None and step.clear:
+                if typed["chunks"] == 0 or (step.into is not None and step.clear):
                     self.runlog.write("step_restart", step=label, reason="the person took over while typing")
                     continue  # safe to redo: click into the field, select all, type everything again
                 raise StepFailed(label, "the person took over while this text was being typed; the field may hold "
