@@ -170,8 +170,10 @@ class OpenCVSource(FrameSource):
         self._latest = None
         self._seq = self._taken = 0
         if self.latest:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._grab_loop, args=(cap,),
+            # A fresh event per grabber: a previous grabber still blocked in a
+            # read keeps its own (set) event and never touches the new state.
+            self._stop = threading.Event()
+            self._thread = threading.Thread(target=self._grab_loop, args=(cap, self._stop),
                                             name=f"capture:{self.source_id}", daemon=True)
             self._thread.start()
         log.info("opened %s", self._describe())
@@ -236,13 +238,13 @@ class OpenCVSource(FrameSource):
         self._index += 1
         return frame
 
-    def _grab_loop(self, cap: cv2.VideoCapture) -> None:
+    def _grab_loop(self, cap: cv2.VideoCapture, stop: threading.Event) -> None:
         try:
-            while not self._stop.is_set():
+            while not stop.is_set():
                 ok, image = cap.read()
-                if self._stop.is_set():
-                    break
                 with self._cond:
+                    if stop.is_set():
+                        break
                     if not ok or image is None:
                         self._error = "the input ended or stalled"
                         self._cond.notify_all()
@@ -252,8 +254,9 @@ class OpenCVSource(FrameSource):
                     self._cond.notify_all()
         except Exception as exc:  # a backend error must not vanish with the thread
             with self._cond:
-                self._error = f"capture failed: {exc}"
-                self._cond.notify_all()
+                if not stop.is_set():
+                    self._error = f"capture failed: {exc}"
+                    self._cond.notify_all()
         finally:
             cap.release()
 

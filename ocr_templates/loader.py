@@ -56,6 +56,7 @@ def load_template(path: str | Path) -> Template:
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
         raise TemplateError(str(path), f"not valid YAML: {getattr(exc, 'problem', exc)}", where) from None
     template = parse_template(data, path)
+    check_geometry(template, path)
     ref = template.reference_path
     if ref is not None and not ref.is_file():
         raise TemplateError(str(path), f"reference image '{template.reference.image}' not found beside the template", "reference > image")
@@ -73,14 +74,95 @@ def load_templates(folder: str | Path) -> list[Template]:
     return sorted(templates, key=lambda t: t.id)
 
 
+class _FlowList(list):
+    """A short list written on one line: boxes, ranges."""
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(_FlowList, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True))
+
+# keys a person writes first, in this order; the rest follow in model order
+_FIRST = ("name", "kind", "label", "box", "x", "w", "type", "unit")
+
+
+def _ordered(item: dict[str, Any]) -> dict[str, Any]:
+    head = {k: item[k] for k in _FIRST if k in item}
+    return {**head, **{k: v for k, v in item.items() if k not in head}}
+
+
+def _box(b: Any) -> Any:
+    return _FlowList([b["x"], b["y"], b["w"], b["h"]]) if isinstance(b, dict) and set(b) == set("xywh") else b
+
+
+def _tidy(data: dict[str, Any]) -> dict[str, Any]:
+    for a in data.get("anchors", []):
+        a["box"] = _box(a.get("box"))
+    for i, f in enumerate(data.get("fields", [])):
+        f["box"] = _box(f.get("box"))
+        for spec in [f, *f.get("columns", [])]:
+            if isinstance(spec.get("range"), list):
+                spec["range"] = _FlowList(int(v) if float(v).is_integer() else v for v in spec["range"])
+            if isinstance(spec.get("choices"), list) and sum(len(str(c)) for c in spec["choices"]) < 60:
+                spec["choices"] = _FlowList(spec["choices"])
+        if "columns" in f:
+            f["columns"] = [_ordered(c) for c in f["columns"]]
+        data["fields"][i] = _ordered(f)
+    data["anchors"] = [_ordered(a) for a in data.get("anchors", [])]
+    if isinstance(data.get("identity"), list):
+        data["identity"] = _FlowList(data["identity"])
+    return data
+
+
 def dump_template(template: Template) -> str:
-    """The YAML text of a template, as an integrator would write it by hand."""
+    """The YAML text of a template, as an integrator would write it by hand.
+
+    Keys at their defaults are left out; a field starts with name, kind, label
+    and box; boxes are `[x, y, w, h]` on one line. Loading the text gives the
+    same template back.
+    """
     data = template.model_dump(mode="json", by_alias=True, exclude_defaults=True, exclude={"path"})
     data = {"schema": template.schema_, **{k: v for k, v in data.items() if k != "schema"}}
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    for f, fd in zip(template.fields, data.get("fields", [])):
+        if getattr(f, "kind", "value") == "table":
+            fd["kind"] = "table"  # always say what a table is
+    return yaml.dump(_tidy(data), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110)
 
 
 def save_template(template: Template, path: str | Path) -> Path:
+    """Write the template's YAML (the reference image is saved by the caller, beside it)."""
     path = Path(path)
-    path.write_text(dump_template(template), encoding="utf-8")
+    text = dump_template(template)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
     return path
+
+
+def check_geometry(template: Template, path: str | Path = "<template>") -> None:
+    """Every anchor and field box lies inside the reference image; table columns inside their table."""
+    rw, rh = template.reference.width, template.reference.height
+    where = str(path)
+
+    def inside(box: Any, place: str) -> None:
+        x, y, w, h = box.as_tuple()
+        if x + w > rw or y + h > rh:
+            raise TemplateError(where, f"box [{x}, {y}, {w}, {h}] reaches outside the {rw}x{rh} reference image",
+                                place + " > box")
+
+    for i, a in enumerate(template.anchors):
+        inside(a.box, f"anchors[{i}] '{a.name}'")
+    for i, f in enumerate(template.fields):
+        place = f"fields[{i}] '{f.name}'"
+        inside(f.box, place)
+        columns = getattr(f, "columns", None)
+        if columns:
+            for j, c in enumerate(columns):
+                if c.x + c.w > f.box.w:
+                    raise TemplateError(where, f"column x {c.x} + w {c.w} is wider than the table box ({f.box.w})",
+                                        f"{place} > columns[{j}] '{c.name}'")
+            if f.header + f.row_height > f.box.h:
+                raise TemplateError(where, f"header {f.header} + row_height {f.row_height} is taller than the "
+                                    f"table box ({f.box.h}): no row fits", place)

@@ -34,11 +34,12 @@ from ocr_templates.results import MatchResult
 log = logging.getLogger(__name__)
 
 COARSE_WIDTH = 480          # the frame is searched at about this width first
-COARSE_MIN_SIDE = 5          # an anchor smaller than this at the coarse level is searched finer
+COARSE_MIN_SIDE = 4          # an anchor smaller than this at the coarse level is searched finer
 SCALE_STEP = 1.08           # ratio between neighbouring coarse scales
 HYPOTHESES = 3              # coarse peaks verified at full resolution
 FINE_STEPS = (0.96, 0.98, 1.0, 1.02, 1.04)   # scales tried around a coarse hypothesis
 FINE_HALF_FROM = 1200       # frames at least this wide are refined at half resolution
+LEAD_MIN = 0.5              # a hypothesis whose own anchor scores below this is dropped
 GOOD_ENOUGH = 0.9           # a verified score this high ends the search early
 BLUR_SIGMA = 1.2            # light blur on both sides: robust to capture-card blur and JPEG
 
@@ -289,9 +290,11 @@ def _verify(frame: _Frame, tm: _TemplateModel, scale: float, ox: float, oy: floa
     fallback = scale
     if lead is not None:
         sc, s1, cx, cy = _search(frame, lead, scale, ox, oy, radius, FINE_STEPS)
-        if sc > 0.3:
-            scale, fallback = s1, s1
-            ox, oy = cx - lead.centre[0] * s1, cy - lead.centre[1] * s1
+        if sc < LEAD_MIN:  # the anchor that made the hypothesis is not really there
+            return sc * lead.anchor.weight / sum(am.anchor.weight for am in tm.anchors), scale, ox, oy, \
+                {am.anchor.name: (round(max(sc, 0.0), 4) if am is lead else 0.0) for am in tm.anchors}
+        scale, fallback = s1, s1
+        ox, oy = cx - lead.centre[0] * s1, cy - lead.centre[1] * s1
     lc = lead.centre if lead is not None else None
     pts = []
     for am in tm.anchors:

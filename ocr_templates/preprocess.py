@@ -26,11 +26,12 @@ class PrepSettings:
     max_upscale: float = 4.0
     pad_y: float = 0.25         # background margin above/below, in text heights
     pad_x: float = 0.5          # background margin left/right, in text heights
-    line_fraction: float = 0.8  # a run this fraction of the crop's width/height is a grid line
+    line_fraction: float = 0.6  # a run this fraction of the crop's width/height is a grid line
     min_contrast: int = 28      # ink must differ from the background by at least this (0-255)
 
 
 DEFAULT = PrepSettings()
+FAINT = 12   # darker than the background by this much: part of a (faint) line
 
 
 def to_grey(image: np.ndarray) -> np.ndarray:
@@ -41,31 +42,50 @@ def to_grey(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
 
 
-def dark_on_light(grey: np.ndarray) -> np.ndarray:
-    """Grey crop with dark text on a light background (inverted when needed)."""
-    border = np.concatenate([grey[0, :], grey[-1, :], grey[:, 0], grey[:, -1]])
-    bg = float(np.median(border))
-    if bg < 128:
-        # light-on-dark if the background is dark; confirm with the mean of the middle
+def dark_on_light(grey: np.ndarray, inner: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    """Grey crop with dark text on a light background (inverted when the text is the lighter part).
+
+    Text is the minority of a field's pixels: when the median (the background)
+    is closer to the darkest pixels than to the lightest, the text is light.
+    """
+    region = grey[inner[1]:inner[3], inner[0]:inner[2]] if inner is not None else grey
+    if region.size == 0:
+        region = grey
+    p5, p50, p95 = np.percentile(region, (5, 50, 95))
+    if (p95 - p50) > (p50 - p5) + 4:
         return 255 - grey
     return grey
 
 
-def ink_mask(grey: np.ndarray, settings: PrepSettings = DEFAULT) -> tuple[np.ndarray, float]:
+def ink_mask(grey: np.ndarray, settings: PrepSettings = DEFAULT, inner: tuple[int, int, int, int] | None = None
+             ) -> tuple[np.ndarray, float]:
     """(mask of ink pixels, background level) for a dark-on-light grey crop."""
-    border = np.concatenate([grey[0, :], grey[-1, :], grey[:, 0], grey[:, -1]])
-    bg = float(np.percentile(border, 75))
-    bg = max(bg, float(np.percentile(grey, 60)))
+    region = grey[inner[1]:inner[3], inner[0]:inner[2]] if inner is not None else grey
+    if region.size == 0:
+        region = grey
+    bg = float(np.percentile(region, 60))
     darkness = np.clip(bg - grey.astype(np.float32), 0, 255).astype(np.uint8)
-    if int(darkness.max()) < settings.min_contrast:
+    dark_in = darkness[inner[1]:inner[3], inner[0]:inner[2]] if inner is not None else darkness
+    if dark_in.size == 0:
+        dark_in = darkness
+    if int(dark_in.max()) < settings.min_contrast:
         return np.zeros_like(grey, dtype=bool), bg
-    t, _ = cv2.threshold(darkness, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    # the threshold comes from the box proper: the margin may hold other colours (panel edges)
+    t, _ = cv2.threshold(np.ascontiguousarray(dark_in), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     t = max(float(t), settings.min_contrast * 0.6)
     return darkness > t, bg
 
 
-def remove_lines(mask: np.ndarray, settings: PrepSettings = DEFAULT) -> np.ndarray:
-    """Drop long horizontal and vertical runs (grid lines, borders) from an ink mask."""
+def remove_lines(mask: np.ndarray, settings: PrepSettings = DEFAULT,
+                 inner: tuple[int, int, int, int] | None = None, grey: np.ndarray | None = None,
+                 bg: float | None = None) -> np.ndarray:
+    """Drop grid lines and box outlines from an ink mask.
+
+    Long horizontal/vertical runs of ink are lines. With the grey crop and its
+    background level, rows (columns) that are faintly but continuously darker
+    than the background across the box (85% of its width, 90% of its height)
+    are lines too: a blurred outline that thresholding broke into pieces.
+    """
     h, w = mask.shape
     m = mask.astype(np.uint8)
     out = mask.copy()
@@ -77,38 +97,73 @@ def remove_lines(mask: np.ndarray, settings: PrepSettings = DEFAULT) -> np.ndarr
         k = max(8, int(h * settings.line_fraction))
         vert = cv2.morphologyEx(m, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, k)))
         out &= ~vert.astype(bool)
+    if grey is not None and bg is not None:
+        # faint, continuous lines (a blurred box outline) that thresholding broke into pieces
+        faint = (bg - grey.astype(np.int16)) >= FAINT
+        x0, y0, x1, y1 = inner if inner is not None else (0, 0, w, h)
+        rows = faint[:, x0:x1].mean(axis=1) if x1 > x0 else np.zeros(h)
+        cols = faint[y0:y1, :].mean(axis=0) if y1 > y0 else np.zeros(w)
+        line_rows = rows >= 0.85
+        line_cols = cols >= 0.9
+        if line_rows.any():
+            near = cv2.dilate(line_rows.astype(np.uint8)[:, None], np.ones((3, 1), np.uint8))[:, 0].astype(bool)
+            out[line_rows | (near & (rows >= 0.5)), :] = False
+        if line_cols.any():
+            near = cv2.dilate(line_cols.astype(np.uint8)[None, :], np.ones((1, 3), np.uint8))[0].astype(bool)
+            out[:, line_cols | (near & (cols >= 0.5))] = False
     return out
 
 
 def ink_bbox(mask: np.ndarray, inner: tuple[int, int, int, int] | None = None) -> tuple[int, int, int, int] | None:
-    """Bounding box (x, y, w, h) of the ink components that belong to `inner` (x0, y0, x1, y1).
+    """Bounding box (x, y, w, h) of the text in an ink mask, or None when there is none.
 
-    A component belongs when its centre lies inside `inner` (the field box
-    proper, without the search margin). Specks of one or two pixels are noise.
+    - a component belongs to the field when its centre lies inside `inner`
+      (x0, y0, x1, y1; the field box proper, without the search margin);
+    - components that span the whole crop (frames, panel edges) are not text;
+    - there is text only if some component is at least a quarter of the box
+      height tall (specks and remnants of lines are not text);
+    - small components (a decimal point, a minus) count when they sit in the
+      band of the tall ones.
     """
+    H, W = mask.shape
     n, _, stats, centroids = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     if n <= 1:
         return None
-    x0 = y0 = 10**9
-    x1 = y1 = -1
+    ix0, iy0, ix1, iy1 = inner if inner is not None else (0, 0, W, H)
+    tall_min = max(3, 0.25 * (iy1 - iy0))
+    tall, small = [], []
     for i in range(1, n):
         x, y, w, h, area = stats[i]
-        if area < 3 and max(w, h) < 3:
+        cx, cy = centroids[i]
+        if not (ix0 <= cx < ix1 and iy0 <= cy < iy1):
             continue
-        if inner is not None:
-            cx, cy = centroids[i]
-            if not (inner[0] <= cx < inner[2] and inner[1] <= cy < inner[3]):
-                continue
-        x0, y0, x1, y1 = min(x0, x), min(y0, y), max(x1, x + w), max(y1, y + h)
-    if x1 < 0:
+        if w >= 0.9 * W and h >= 0.9 * H:
+            continue
+        touches = (x == 0) + (y == 0) + (x + w == W) + (y + h == H)
+        if touches >= 3:
+            continue
+        if h >= tall_min:
+            tall.append((x, y, w, h))
+        elif area >= 2:
+            small.append((x, y, w, h))
+    if not tall:
         return None
+    band0 = min(b[1] for b in tall)
+    band1 = max(b[1] + b[3] for b in tall)
+    slack = 0.15 * (band1 - band0)
+    boxes = tall + [b for b in small if b[1] >= band0 - slack and b[1] + b[3] <= band1 + slack]
+    x0 = min(b[0] for b in boxes)
+    y0 = min(b[1] for b in boxes)
+    x1 = max(b[0] + b[2] for b in boxes)
+    y1 = max(b[1] + b[3] for b in boxes)
     return (x0, y0, x1 - x0, y1 - y0)
 
 
-def has_ink(crop: np.ndarray, settings: PrepSettings = DEFAULT) -> bool:
-    grey = dark_on_light(to_grey(crop))
-    mask, _ = ink_mask(grey, settings)
-    return ink_bbox(remove_lines(mask, settings)) is not None
+def has_ink(crop: np.ndarray, inner: tuple[int, int, int, int] | None = None, settings: PrepSettings = DEFAULT
+            ) -> bool:
+    grey = dark_on_light(to_grey(crop), inner)
+    mask, bg = ink_mask(grey, settings, inner)
+    return ink_bbox(remove_lines(mask, settings, inner, grey, bg), inner) is not None
 
 
 def prepare_crop(crop: np.ndarray, inner: tuple[int, int, int, int] | None = None,
@@ -120,9 +175,9 @@ def prepare_crop(crop: np.ndarray, inner: tuple[int, int, int, int] | None = Non
     """
     if crop is None or crop.size == 0 or min(crop.shape[:2]) < 3:
         return None
-    grey = dark_on_light(to_grey(crop))
-    mask, bg = ink_mask(grey, settings)
-    mask = remove_lines(mask, settings)
+    grey = dark_on_light(to_grey(crop), inner)
+    mask, bg = ink_mask(grey, settings, inner)
+    mask = remove_lines(mask, settings, inner, grey, bg)
     bbox = ink_bbox(mask, inner)
     if bbox is None:
         return None

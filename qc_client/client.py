@@ -81,6 +81,7 @@ class FeedClient:
         *,
         on_feedback: Callable[[Feedback], None] | None = None,
         on_rejected: Callable[[str, str], None] | None = None,
+        on_acked: Callable[[list[str]], None] | None = None,
         keys: ClientKeys | None = None,
         heartbeat: float = 2.0,
         liveness: int = 3,
@@ -92,13 +93,14 @@ class FeedClient:
         batch: int = 256,
         max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
-        if not station_id:
-            raise ValueError("station_id must not be empty")
+        if not station_id or len(station_id.encode("utf-8")) > 255 or station_id.startswith("\0"):
+            raise ValueError("station_id must be 1-255 bytes and not start with a NUL byte (ZeroMQ identity)")
         self.endpoint = endpoint
         self.outbox = outbox
         self.station_id = station_id
         self.on_feedback = on_feedback
         self.on_rejected = on_rejected
+        self.on_acked = on_acked
         self.keys = keys
         self.heartbeat = heartbeat
         self.liveness = liveness
@@ -118,6 +120,9 @@ class FeedClient:
         self._wake_w.setblocking(False)
         self._seen_feedback: OrderedDict[tuple, None] = OrderedDict()
         self._inflight: dict[str, float] = {}
+        self._acked_buf: list[str] = []  # acked, to be removed from the outbox
+        self._dirty = False     # set by wake(): something new in the outbox
+        self._sleeping = False  # the I/O thread is (about to be) blocked in poll
         self._deadlines: list[tuple[float, str]] = []
 
     # -- public API -----------------------------------------------------------------------------
@@ -136,8 +141,20 @@ class FeedClient:
         self.wake()
         return seq
 
+    def submit_many(self, records: Sequence[Record]) -> list[int]:
+        """Commit several records in one transaction (one disk sync), wake the sender; their seqs."""
+        for record in records:
+            if record.station != self.station_id:
+                raise ValueError(f"record is for station {record.station!r}, this client is {self.station_id!r}")
+        seqs = self.outbox.put_many(list(records))
+        self.wake()
+        return seqs
+
     def wake(self) -> None:
         """Tell the I/O thread there is something new in the outbox."""
+        self._dirty = True
+        if not self._sleeping:
+            return  # the I/O thread checks _dirty before it sleeps
         try:
             self._wake_w.send(b"x")
         except (BlockingIOError, OSError):
@@ -265,10 +282,12 @@ class FeedClient:
             now = time.monotonic()
             self._expire(now)
             if more_due and len(self._inflight) < self.window:
-                blocked, more_due = self._send_due(sock)
+                blocked, more_due = self._send_due(sock)  # also settles the acks received so far
                 if blocked != want_out:
                     want_out = blocked
                     poller.modify(sock, zmq.POLLIN | (zmq.POLLOUT if blocked else 0))
+            if self._acked_buf:
+                self._settle([], time.time())
             if now >= next_hb:
                 try:
                     sock.send_multipart(encode("heartbeat", {"station": self.station_id, "interval": self.heartbeat,
@@ -283,9 +302,14 @@ class FeedClient:
             wake_at = min(next_hb, last_heard + self.heartbeat * self.liveness + 0.001)
             if self._deadlines:
                 wake_at = min(wake_at, self._deadlines[0][0])
+            self._sleeping = True
+            if self._dirty:
+                self._dirty = False
+                more_due = True
             timeout = 0.0 if (more_due and not want_out and len(self._inflight) < self.window) \
                 else max(0.0, wake_at - time.monotonic())
             events = dict(poller.poll(timeout * 1000))
+            self._sleeping = False
             if self._wake_r.fileno() in events:
                 self._drain_wake()
                 more_due = True
@@ -312,13 +336,13 @@ class FeedClient:
         """Send due records up to the window. Returns (blocked, maybe more due)."""
         room = self.window - len(self._inflight)
         limit = min(room, self.batch)
-        items = self.outbox.due(limit=limit)
+        wall, mono = time.time(), time.monotonic()
+        items = self.outbox.due(limit=limit, now=wall)
         if not items:
             return False, False
         schedule: list[tuple[str, float]] = []
         blocked = False
         sent = resent = 0
-        wall, mono = time.time(), time.monotonic()
         sent_at = utc_now_iso()
         for item in items:
             if item.record_id in self._inflight:
@@ -336,10 +360,22 @@ class FeedClient:
             heapq.heappush(self._deadlines, (mono + delay, item.record_id))
             sent += 1
             resent += item.attempts > 0
-        self.outbox.mark_sent(schedule, sent_at=wall)
+        self._settle(schedule, wall)
         if sent:
             self._count(sent=sent, resent=resent)
-        return blocked, (not blocked and len(items) == limit)
+        return blocked, (not blocked and sent > 0 and len(items) == limit)
+
+    def _settle(self, schedule: list[tuple[str, float]], wall: float) -> None:
+        """One outbox transaction: acked records leave, sent ones get their next-attempt time."""
+        acked, self._acked_buf = self._acked_buf, []
+        removed = self.outbox.settle(acked, schedule, sent_at=wall)
+        if acked:
+            self._count(acked=removed, last_ack_at=wall)
+            if self.on_acked is not None:
+                try:
+                    self.on_acked(acked)
+                except Exception:
+                    log.exception("on_acked callback failed")
 
     def _receive(self, sock: zmq.Socket) -> bool:
         """Handle what central sent (up to a bound); True if anything arrived."""
@@ -362,11 +398,9 @@ class FeedClient:
                 self._on_feedback(msg)
             elif msg.kind == "record":
                 log.warning("central sent a record message; ignored")
-        if acked:
-            removed = self.outbox.ack_many(acked)
-            for rid in acked:
-                self._inflight.pop(rid, None)
-            self._count(acked=removed, last_ack_at=time.time())
+        for rid in acked:
+            self._inflight.pop(rid, None)
+        self._acked_buf.extend(acked)
         return got
 
     def _on_ack(self, msg: Message, acked: list[str]) -> None:

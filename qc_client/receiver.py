@@ -210,7 +210,7 @@ class Receiver:
     def stations_alive(self) -> dict[str, bool]:
         """Stations heard from, and whether within 3 of their heartbeat intervals."""
         now = time.monotonic()
-        return {s: now - t < 3 * iv for s, (t, iv) in self._last_seen.items()}
+        return {s: now - t < 3 * iv for s, (t, iv) in list(self._last_seen.items())}
 
     # -- serving --------------------------------------------------------------------------------
     def _loop(self) -> None:
@@ -238,7 +238,8 @@ class Receiver:
         incoming: list[tuple[bytes, Incoming]] = []
         for _ in range(self.batch):
             try:
-                frames = sock.recv_multipart(flags=zmq.NOBLOCK, copy=False)
+                # Frame objects (copy=False) only when the CURVE User-Id must be read from them
+                frames = sock.recv_multipart(flags=zmq.NOBLOCK, copy=self._auth is None)
             except zmq.Again:
                 break
             item = self._accept(sock, frames)
@@ -267,10 +268,12 @@ class Receiver:
             self._reply(sock, identity, "ack", {"record_id": rid, "seq": header.get("seq"), "status": "rejected",
                                                 "error": error, "sent_at": utc_now_iso()})
 
-    def _accept(self, sock: zmq.Socket, frames: list[zmq.Frame]) -> tuple[bytes, Incoming] | None:
+    def _accept(self, sock: zmq.Socket, frames: list) -> tuple[bytes, Incoming] | None:
         """Check one message; answer heartbeats; return a record to store, or None."""
-        identity = frames[0].bytes
-        parts = [f.bytes for f in frames[1:]]
+        if isinstance(frames[0], bytes):
+            identity, parts = frames[0], frames[1:]
+        else:
+            identity, parts = frames[0].bytes, [f.bytes for f in frames[1:]]
         who = _name(identity)
         size = message_size(parts)
         if size > self.max_bytes:
@@ -282,7 +285,7 @@ class Receiver:
                 self._reject(sock, identity, header, f"refused by central: {err}")
             return None
         try:
-            msg = decode(parts, max_bytes=None)
+            msg = decode(parts, max_bytes=None, lazy_record_body=True)
         except ProtocolError as exc:
             self._stats.malformed += 1
             log.warning("malformed message from %s dropped: %s", who, exc)
@@ -308,11 +311,12 @@ class Receiver:
         if self._auth is not None:
             user = _user_id(frames[1])
             if user and user != station:
-                log.warning("record from key of %s claims station %s: rejected", user, who)
-                self._reject(sock, identity, header, "station does not match its CURVE key")
+                log.warning("record from the key of %s claims station %s: rejected", user, who)
+                self._reject(sock, identity, header, f"station {who!r} does not match its CURVE key, which the "
+                                                     f"allow-list names {user!r} (name the key file after the station)")
                 return None
         try:
-            record = Record.model_validate(msg.body)
+            record = Record.model_validate_json(msg.raw_body)
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['type']}" for e in exc.errors()[:5])
             log.warning("invalid record %s (seq %s) from %s: %s", header["record_id"], header["seq"], who, problems)
@@ -322,27 +326,27 @@ class Receiver:
             self._reject(sock, identity, header, "record id or station in the body differ from the header")
             return None
         return identity, Incoming(station=station, seq=header["seq"], record_id=record.id, header=header,
-                                  body=json.dumps(msg.body, ensure_ascii=False, separators=(",", ":")),
+                                  body=msg.raw_body.decode("utf-8"),
                                   record=record, attachments=msg.attachments)
 
     def _answer(self, sock: zmq.Socket, identity: bytes, result: Stored) -> None:
         inc = result.incoming
         status = "duplicate" if result.duplicate else "stored"
-        self._reply(sock, identity, "ack", {"record_id": inc.record_id, "seq": inc.seq, "status": status,
-                                            "sent_at": utc_now_iso()})
         if result.duplicate:
             self._stats.duplicates += 1
             log.debug("duplicate record %s seq %d from %s acked again", inc.record_id, inc.seq, inc.station)
         else:
             self._stats.stored += 1
+        self._reply(sock, identity, "ack", {"record_id": inc.record_id, "seq": inc.seq, "status": status,
+                                            "sent_at": utc_now_iso()})
         if result.gap is not None:
             self._stats.gaps += 1
             log.warning("gap in station %s sequence: %d..%d missing (got %d)", inc.station, result.gap.first,
                         result.gap.last, inc.seq)
         for body in result.feedback or []:
+            self._stats.feedback_sent += 1
             self._reply(sock, identity, "feedback", {"record_id": inc.record_id, "seq": inc.seq,
                                                      "station": inc.station, "sent_at": utc_now_iso()}, body)
-            self._stats.feedback_sent += 1
             if self.on_feedback is not None and not result.duplicate:
                 _safe(self.on_feedback, inc.record_id, body)
         if self._pub is not None and not result.duplicate:

@@ -17,7 +17,7 @@ from typing import Any
 
 import cv2
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image
 
 from samples.desktop import TASKBAR_H, desktop, place, pointer
 from samples.screens.base import VARIANTS, Instance, Screen  # noqa: F401 (VARIANTS re-exported)
@@ -48,7 +48,7 @@ class Shot:
         if self.ext == "jpg":
             self.image.save(buf, "JPEG", quality=self.quality or 70)
         else:
-            self.image.save(buf, "PNG", compress_level=4)
+            self.image.save(buf, "PNG", compress_level=1)
         return buf.getvalue()
 
 
@@ -130,11 +130,11 @@ def hdmi_capture(native: Image.Image, rng: random.Random, window: tuple[int, int
     arr = cv2.resize(np.asarray(native), (sw, sh), interpolation=cv2.INTER_LINEAR if f > 1 else cv2.INTER_AREA)
     frame = np.zeros((FRAME_H, FRAME_W, 3), np.uint8)
     frame[ly:ly + sh, lx:lx + sw] = arr
-    img = Image.fromarray(frame).filter(ImageFilter.GaussianBlur(rng.uniform(0.4, 0.9)))
+    frame = cv2.GaussianBlur(frame, (0, 0), rng.uniform(0.4, 0.9))
     limited = rng.random() < 0.4
     if limited:  # limited-range RGB shown as full range: washed-out blacks and whites
-        a = np.asarray(img).astype(np.float32) * (219 / 255) + 16
-        img = Image.fromarray(a.round().astype(np.uint8))
+        frame = cv2.convertScaleAbs(frame, alpha=219 / 255, beta=16)
+    img = Image.fromarray(frame)
     quality = rng.randint(60, 75)
     win = offset = None
     if window is not None:

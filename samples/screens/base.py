@@ -85,7 +85,10 @@ class Screen:
 
     def look(self, rng: random.Random) -> Look:
         family, size = rng.choice(self.families)
-        return Look(family, size, smooth=rng.random() > 0.2)
+        aliased = rng.random() < 0.2
+        # Noto Serif's outlines are unreadable without anti-aliasing at 14 px (real serif consoles use
+        # SimSun's hand-tuned bitmaps instead): only the sans families are drawn aliased.
+        return Look(family, size, smooth=not aliased or family == "noto_serif_sc")
 
     def reference_look(self) -> Look:
         family, size = self.families[0]

@@ -86,7 +86,7 @@ class CtDoseReport(Screen):
         name_zh, name_py = names.person(rng)
         t = datetime(2025, 1, 6, 7, 30) + timedelta(days=rng.randint(0, 330), minutes=rng.randint(0, 12 * 60), seconds=rng.randint(0, 59))
         protocol, region, phantom, kvs, mas_rng, len_rng = rng.choice(EXAMS)
-        n = rng.choices(range(1, 9), weights=[1, 6, 5, 4, 3, 2, 2, 1])[0]
+        n = rng.choices(range(1, 9), weights=[2, 6, 5, 4, 3, 2, 2, 2])[0]
         rows: list[dict[str, str]] = []
         series = 1
         total = Decimal("0")

@@ -209,3 +209,53 @@ VARIANTS = {
     "scaled125": lambda s, seed: render(s, scale=1.25, pos=(40 + seed * 13 % 200, 30 + seed * 7 % 100), seed=seed),
     "hdmi": lambda s, seed: hdmi(render(s, desktop=(1600, 1200), pos=(150 + seed * 11 % 300, 200), seed=seed)),
 }
+
+
+# --- a second, unrelated screen: a registration form (a foreign screen for the dose template) ---
+FORM_WINDOW = (300, 160)
+FORM_FIELDS = [("name", "姓名", (120, 80, 160, 28)), ("sex", "性别", (120, 120, 80, 28)),
+               ("age", "年龄", (120, 160, 80, 28)), ("exam", "检查项目", (120, 200, 260, 28))]
+FORM_ANCHORS = [("form_title", (10, 6, 260, 24)), ("form_heading", (20, 44, 200, 26))]
+
+
+def render_form(values: dict[str, str], pos: tuple[int, int] = FORM_WINDOW, desktop: tuple[int, int] = REF_SIZE
+                ) -> np.ndarray:
+    W, H = desktop
+    img = Image.new("RGB", (W, H), (30, 90, 60))
+    d = ImageDraw.Draw(img)
+    ox, oy = pos
+    d.rectangle([ox, oy, ox + 700, oy + 420], fill=(250, 248, 240), outline=(60, 60, 60))
+    d.rectangle([ox, oy, ox + 700, oy + 34], fill=(120, 30, 30))
+    d.text((ox + 12, oy + 6), "RIS 放射登记 Registration", font=_font(CJK, 16), fill="white")
+    d.text((ox + 24, oy + 46), "登记信息 / 患者资料", font=_font(CJK_BOLD, 16), fill=(120, 30, 30))
+    for name, label, (x, y, w, h) in FORM_FIELDS:
+        d.text((ox + x - 100, oy + y + 4), label, font=_font(WQY, 15), fill=(40, 40, 40))
+        d.rectangle([ox + x, oy + y, ox + x + w, oy + y + h], fill="white", outline=(120, 120, 120))
+        d.text((ox + x + 6, oy + y + 5), values.get(name, ""), font=_font(WQY, 16), fill=(0, 0, 0))
+    return cv2.cvtColor(np.array(img), cv2.COLOR_RGB2BGR)
+
+
+def write_form_template(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(folder / "synth_form.png"), render_form({"name": "王芳", "sex": "女", "age": "45", "exam": "胸部CT平扫"}))
+    ox, oy = FORM_WINDOW
+    data = {
+        "schema": "qcedge.template/1", "id": "synth-form", "version": "2", "title": "RIS registration (synthetic)",
+        "reference": {"image": "synth_form.png", "width": REF_SIZE[0], "height": REF_SIZE[1]},
+        "anchors": [{"name": n, "box": [x + ox, y + oy, w, h]} for n, (x, y, w, h) in FORM_ANCHORS],
+        "fields": [
+            {"name": "name", "label": "姓名", "box": [ox + 120, oy + 80, 160, 28], "personal": True},
+            {"name": "sex", "label": "性别", "box": [ox + 120, oy + 120, 80, 28], "type": "enum", "choices": ["男", "女"]},
+            {"name": "age", "label": "年龄", "box": [ox + 120, oy + 160, 80, 28], "type": "integer", "range": [0, 120]},
+            {"name": "exam", "label": "检查项目", "box": [ox + 120, oy + 200, 260, 28]},
+        ],
+    }
+    path = folder / "synth_form.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def plain_desktop(seed: int = 3) -> np.ndarray:
+    """A desktop with icons and no application window."""
+    img = render(random_screen(seed), pos=(4000, 4000), seed=seed)  # window placed off-screen
+    return img

@@ -92,3 +92,13 @@ def test_two_threads_putting_and_acking_at_once(tmp_path):
     seqs = [p.seq for p in ob.pending()]
     assert len(seqs) == len(set(seqs)) == ob.depth()
     ob.close()
+
+
+def test_put_many_is_one_all_or_nothing_commit(tmp_path):
+    with Outbox(tmp_path / "o.sqlite", max_bytes=4096) as ob:
+        assert ob.put_many([make_record(i) for i in range(5)]) == [1, 2, 3, 4, 5]
+        with pytest.raises(MessageTooLarge):
+            ob.put_many([make_record(10), make_record(11, note="x" * 5000)])
+        assert ob.depth() == 5 and ob.last_seq("st1") == 5
+        assert ob.put_many([make_record(4), (make_record(20), [b"att"])]) == [5, 6]
+        assert ob.get(make_record(20).id).attachments == [b"att"]

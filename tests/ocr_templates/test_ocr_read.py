@@ -1,0 +1,111 @@
+"""Reading a matched screen with the real recogniser: values right, doubtful ones never clean."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from ocr_templates.engines import get_engine
+from ocr_templates.match import match_template
+from ocr_templates.preprocess import prepare_crop
+from ocr_templates.read import read_screen
+from ocr_templates.reader import ScreenReader
+from tests.ocr_templates import synth
+
+
+def _cells(reading):
+    """(name, FieldResult) for every value and table cell."""
+    for name, f in reading.fields.items():
+        if f.rows is None:
+            yield name, f
+        else:
+            for i, row in enumerate(f.rows):
+                for col, cell in row.items():
+                    yield f"{name}[{i}].{col}", cell
+
+
+def _truth(screen):
+    out = {k: v for k, v in screen.values.items()}
+    for i, row in enumerate(screen.rows):
+        for col, v in row.items():
+            out[f"series[{i}].{col}"] = v
+    return out
+
+
+@pytest.mark.parametrize("variant", ["clean", "hdmi"])
+def test_reads_every_field_right(dose_template, screens, engine, variant):
+    screen, images = screens
+    reading = read_screen(images[variant], dose_template, engine=engine)
+    truth = _truth(screen)
+    got = dict(_cells(reading))
+    assert set(got) == set(truth)
+    for name, f in got.items():
+        assert f.value == truth[name], (name, f.text, f.reasons)
+    assert [c.ok for c in reading.checks] == [True, True]
+    if variant == "clean":
+        assert reading.status == "complete"
+        assert all(f.valid for f in got.values())
+
+
+def test_wrong_total_and_empty_field_go_to_review(dose_template, engine):
+    s = synth.random_screen(11)
+    s.texts["dlp_total"] = "999.9 mGy·cm"   # the screen's total disagrees with its series
+    s.texts["ei"] = ""
+    reader = ScreenReader([dose_template], engine=engine)
+    reading = reader.process(synth.render(s, pos=(300, 200), seed=11))
+    assert reading is not None and reading.status == "needs_review"
+    total = reading.fields["dlp_total"]
+    assert total.value == 999.9 and total.valid          # the value itself reads fine ...
+    check = next(c for c in reading.checks if c.name == "total_dlp")
+    assert not check.ok and "999.9" in check.message     # ... but it does not add up
+    assert not reading.fields["ei"].valid and "empty" in reading.fields["ei"].reasons[0]
+
+
+def test_reader_gives_nothing_for_a_foreign_screen(dose_template, engine):
+    assert ScreenReader([dose_template], engine=engine).process(synth.plain_desktop()) is None
+
+
+def test_unmatched_template_marks_every_field(dose_template, engine):
+    desk = synth.plain_desktop()
+    m = match_template(desk, dose_template)
+    reading = read_screen(desk, dose_template, m, engine)
+    assert not m.matched and reading.status == "needs_review"
+    assert all(not f.valid and "did not match" in f.reasons[0] for f in reading.fields.values())
+
+
+def _line(text, size=(220, 34), fg=(0, 0, 0), bg=(255, 255, 255), font=synth.SANS, px=15, lines=False):
+    img = Image.new("RGB", size, bg)
+    d = ImageDraw.Draw(img)
+    d.text((8, 8), text, font=ImageFont.truetype(font, px), fill=fg)
+    if lines:
+        d.line([(0, 1), (size[0], 1)], fill=(120, 120, 120))
+        d.line([(0, size[1] - 2), (size[0], size[1] - 2)], fill=(120, 120, 120))
+        d.line([(size[0] - 3, 0), (size[0] - 3, size[1])], fill=(120, 120, 120))
+    return cv2.cvtColor(np.array(img), cv2.COLOR_RGB2BGR)
+
+
+def test_prepare_crop_inverts_trims_and_scales():
+    out = prepare_crop(_line("1263.9", fg=(240, 240, 120), bg=(30, 34, 40), lines=True))
+    assert out is not None and out.shape[0] == 48
+    grey = cv2.cvtColor(out, cv2.COLOR_BGR2GRAY)
+    assert np.median(grey) > 200                          # dark text on light now
+    assert grey[:, :3].min() > 200 and grey[:, -3:].min() > 200   # borders gone, re-padded
+    assert prepare_crop(_line("", lines=True)) is None    # grid lines only: an empty cell
+
+
+def test_engines_read_a_value_line(engine):
+    crops = [prepare_crop(_line("CTDIvol 12.34 mGy", lines=True)), prepare_crop(_line("4521.7", px=13))]
+    assert [r.text.replace(" ", "") for r in engine.recognize(crops)][1] == "4521.7"
+    tess = get_engine("tesseract")
+    assert tess.recognize([crops[1]])[0].text == "4521.7"
+
+
+def test_detect_finds_text_lines(engine):
+    img = np.full((120, 400, 3), 255, np.uint8)
+    img[:40] = _line("kV 120", size=(400, 40))
+    img[60:100] = _line("mAs 250", size=(400, 40))
+    found = engine.detect(img)
+    texts = [b.text.replace(" ", "") for b in found]
+    assert texts == ["kV120", "mAs250"]
+    assert found[1].box[1] > 50
