@@ -9,6 +9,7 @@ would have clicked on a screenshot.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -108,6 +109,7 @@ class Player:
         self._memo_frame: np.ndarray | None = None
         self._memo: dict[Any, Located | None] = {}
         self._dry_frame: np.ndarray | None = None
+        self._own_rects: tuple[float, list[tuple[int, int, int, int]]] = (-1.0, [])
         self.log_dir = log_dir
         self.variables: dict[str, Any] = {}
         self.current: ScreenDef | None = None
@@ -383,7 +385,16 @@ class Player:
             if self._dry_frame is None:
                 self._dry_frame = self.screen.grab()
             return self._dry_frame
-        return self.screen.grab()
+        frame = self.screen.grab()
+        if self.windows is not None:
+            # windows of this very process (a teaching GUI running the flow, showing a copy of the
+            # screen) are blanked out: nothing there is a target, and no input may go there
+            now = time.monotonic()
+            if now - self._own_rects[0] > 0.5:
+                self._own_rects = (now, self.windows.rects_of_pid(os.getpid()))
+            for x, y, w, h in self._own_rects[1]:
+                frame[max(0, y):y + h, max(0, x):x + w] = 0
+        return frame
 
     def _screenshot(self, name: str) -> Path | None:
         if self.runlog is None or self.runlog.dir is None:
