@@ -176,7 +176,7 @@ class DicomSource(FrameSource):
             except SourceError as exc:
                 if not self.path.is_dir():
                     raise
-                log.info("skipping %s", exc)
+                log.info("skipping: %s", exc)
                 skipped += 1
                 self._file_pos += 1
                 continue

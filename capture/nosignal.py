@@ -1,12 +1,22 @@
 """No-signal detection: the black, blue or flat screens a capture card or an
 encoder shows when its input has no signal (or a console's screen is off).
 
-A frame is "no signal" when at least `coverage` of its thumbnail lies within
-`tolerance` grey levels (per channel) of the dominant colour, so the "NO
-SIGNAL" caption a card writes on its blue screen does not hide it. The kind
-tells black (all channels under `black_level`), blue (blue well above red and
-green) and uniform (any other flat colour; set `flag_uniform=False` to accept
-flat screens as signal).
+Works on a colour thumbnail (480 px wide: a 1 px text stroke still shows;
+reached from 1080p by two exact halvings, the cheap path).
+The dominant colour is the median; coverage is the share of the thumbnail
+within `tolerance` levels (per channel) of it. A frame is "no signal" when it is
+
+- blue: blue well above red and green, coverage >= `coverage` (0.97), so the
+  "NO SIGNAL" caption a card writes on its blue screen does not hide it;
+- black: all channels under `black_level` and flat: no thumbnail pixel more
+  than `detail_level` levels from the dominant colour. A dark-themed console
+  with a few light values on it is a signal, never a lost one;
+- uniform: any other colour, flat the same way (set `flag_uniform=False` to
+  count flat screens as signal). An almost empty white form is not flat.
+
+Erring on the side of "signal" is deliberate: a screen wrongly taken for no
+signal would not be read at all, while a no-signal screen taken for a signal
+only matches no template.
 """
 from __future__ import annotations
 
@@ -51,9 +61,10 @@ class NoSignalDetector:
         coverage: float = 0.97,
         tolerance: int = 24,
         black_level: int = 32,
+        detail_level: int = 24,
         flag_uniform: bool = True,
         hold: int = 2,
-        width: int = 96,
+        width: int = 480,
     ) -> None:
         if not 0.5 <= coverage <= 1.0:
             raise ValueError("NoSignalDetector coverage must be between 0.5 and 1")
@@ -62,6 +73,7 @@ class NoSignalDetector:
         self.coverage = coverage
         self.tolerance = tolerance
         self.black_level = black_level
+        self.detail_level = detail_level
         self.flag_uniform = flag_uniform
         self.hold = hold
         self.width = width
@@ -82,19 +94,23 @@ class NoSignalDetector:
         thumb = colour_thumbnail(as_image(frame), self.width)
         if thumb.ndim == 3 and thumb.shape[2] == 4:
             thumb = cv2.cvtColor(thumb, cv2.COLOR_BGRA2BGR)
-        pixels = thumb.reshape(-1, 3)
-        colour = np.median(pixels, axis=0)
-        dist = np.abs(pixels.astype(np.int16) - colour.astype(np.int16)).max(axis=1)
-        coverage = float(np.count_nonzero(dist <= self.tolerance)) / len(pixels)
-        b, g, r = (int(round(c)) for c in colour)
+        coarse = colour_thumbnail(thumb, 64)
+        colour = np.median(coarse.reshape(-1, 3), axis=0).round()
+        b, g, r = (int(c) for c in colour)
+        channels = cv2.split(cv2.absdiff(thumb, (b, g, r, 0)))
+        deviation = cv2.max(cv2.max(channels[0], channels[1]), channels[2])
+        near = cv2.countNonZero(cv2.compare(deviation, self.tolerance, cv2.CMP_LE))
+        coverage = near / deviation.size
+        flat = cv2.minMaxLoc(deviation)[1] <= self.detail_level
         kind: Kind | None = None
-        if coverage >= self.coverage:
-            if max(b, g, r) <= self.black_level:
+        if max(b, g, r) <= self.black_level:
+            if flat:
                 kind = "black"
-            elif b >= 96 and b - max(g, r) >= 64:
+        elif b >= 96 and b - max(g, r) >= 64:
+            if coverage >= self.coverage:
                 kind = "blue"
-            elif self.flag_uniform:
-                kind = "uniform"
+        elif self.flag_uniform and flat:
+            kind = "uniform"
         return SignalCheck(kind is not None, kind, coverage, (b, g, r))
 
     def update(self, frame: Frame | np.ndarray) -> SignalCheck:

@@ -170,8 +170,10 @@ class OpenCVSource(FrameSource):
         self._latest = None
         self._seq = self._taken = 0
         if self.latest:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._grab_loop, args=(cap,),
+            # A fresh event per grabber: a previous grabber still blocked in a
+            # read keeps its own (set) event and never touches the new state.
+            self._stop = threading.Event()
+            self._thread = threading.Thread(target=self._grab_loop, args=(cap, self._stop),
                                             name=f"capture:{self.source_id}", daemon=True)
             self._thread.start()
         log.info("opened %s", self._describe())
@@ -236,13 +238,13 @@ class OpenCVSource(FrameSource):
         self._index += 1
         return frame
 
-    def _grab_loop(self, cap: cv2.VideoCapture) -> None:
+    def _grab_loop(self, cap: cv2.VideoCapture, stop: threading.Event) -> None:
         try:
-            while not self._stop.is_set():
+            while not stop.is_set():
                 ok, image = cap.read()
-                if self._stop.is_set():
-                    break
                 with self._cond:
+                    if stop.is_set():
+                        break
                     if not ok or image is None:
                         self._error = "the input ended or stalled"
                         self._cond.notify_all()
@@ -252,8 +254,9 @@ class OpenCVSource(FrameSource):
                     self._cond.notify_all()
         except Exception as exc:  # a backend error must not vanish with the thread
             with self._cond:
-                self._error = f"capture failed: {exc}"
-                self._cond.notify_all()
+                if not stop.is_set():
+                    self._error = f"capture failed: {exc}"
+                    self._cond.notify_all()
         finally:
             cap.release()
 
@@ -261,8 +264,10 @@ class OpenCVSource(FrameSource):
         deadline = time.monotonic() + self.read_timeout
         with self._cond:
             while self._seq == self._taken and self._error is None:
+                if self._stop.is_set():
+                    raise SourceError(f"{self._describe()}: closed while waiting for a frame")
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or self._stop.is_set():
+                if remaining <= 0:
                     raise SourceError(f"{self._describe()}: no frame for {self.read_timeout:g} s")
                 self._cond.wait(remaining)
             if self._seq == self._taken:
@@ -298,8 +303,15 @@ class DeviceSource(OpenCVSource):
         return f"capture device {self.target} ({self.backend})"
 
     def _check_target(self) -> None:
-        if isinstance(self.target, str) and self.target.startswith("/dev/") and not Path(self.target).exists():
-            raise SourceError(f"capture device {self.target} does not exist")
+        path = None
+        if isinstance(self.target, str) and self.target.startswith("/dev/"):
+            path = Path(self.target)
+        elif isinstance(self.target, int) and self.backend == "v4l2":
+            path = Path(f"/dev/video{self.target}")
+        if path is not None and not path.exists():
+            present = sorted(str(p) for p in Path("/dev").glob("video*"))
+            raise SourceError(f"capture device {self.target} ({path}) does not exist; "
+                              f"video devices present: {', '.join(present) or 'none'}")
 
     def _configure(self, cap: cv2.VideoCapture) -> None:
         # FOURCC first: many V4L2 drivers only offer large sizes in MJPG.

@@ -63,7 +63,8 @@ class ScreenSource(FrameSource):
             try:
                 sct = mss.MSS(display=self.display) if self.display else mss.MSS()
             except Exception as exc:  # mss raises ScreenShotError, Xlib errors, KeyError for no DISPLAY
-                raise SourceError(f"cannot connect to the display for screen capture: {exc}") from exc
+                raise SourceError(f"cannot connect to the display for screen capture: "
+                                  f"{exc or type(exc).__name__}") from exc
             self._local.sct = sct
             with self._lock:
                 self._instances.append(sct)
@@ -106,7 +107,7 @@ class ScreenSource(FrameSource):
         except SourceError:
             raise
         except Exception as exc:
-            raise SourceError(f"screen grab failed on {self.source_id}: {exc}") from exc
+            raise SourceError(f"screen grab failed on {self.source_id}: {exc or type(exc).__name__}") from exc
         image = cv2.cvtColor(np.asarray(shot), cv2.COLOR_BGRA2BGR)
         frame = Frame(image, self.source_id, self._index)
         self._index += 1

@@ -28,20 +28,38 @@ def _grey(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
 
 
+def shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """INTER_AREA resize to `size`, by exact halvings first where possible.
+
+    OpenCV's INTER_AREA has a fast path for a factor of exactly 2; a direct
+    1920 -> 320 colour resize is several times slower than three halvings
+    and a small last step (about 8 ms against 2 ms, measured on 1080p).
+    """
+    tw, th = size
+    while True:
+        h, w = image.shape[:2]
+        if w < 2 * tw or h < 2 * th or w % 2 or h % 2:
+            break
+        image = cv2.resize(image, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    if image.shape[1] == tw and image.shape[0] == th:
+        return image
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
 def grey_thumbnail(image: np.ndarray, width: int = 960) -> np.ndarray:
     """A grey uint8 thumbnail `width` pixels wide (INTER_AREA: each pixel is the
     mean of its block, which also averages away capture noise).
 
-    For small factors (<= 3) resizing the colour image first is the faster
-    order, for large ones converting to grey first (measured on 1080p frames).
+    The first halving runs on the colour image (less work for the grey
+    conversion after it), the rest on grey.
     """
     h, w = image.shape[:2]
     size = thumb_size(w, h, width)
     if size == (w, h):
         return np.ascontiguousarray(_grey(image))
-    if image.ndim == 3 and size[0] * 3 >= w:
-        return _grey(cv2.resize(image, size, interpolation=cv2.INTER_AREA))
-    return cv2.resize(_grey(image), size, interpolation=cv2.INTER_AREA)
+    if image.ndim == 3 and w >= 2 * size[0] and h >= 2 * size[1] and w % 2 == 0 and h % 2 == 0:
+        image = cv2.resize(image, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    return shrink(_grey(image), size)
 
 
 def colour_thumbnail(image: np.ndarray, width: int = 96) -> np.ndarray:
@@ -52,4 +70,4 @@ def colour_thumbnail(image: np.ndarray, width: int = 96) -> np.ndarray:
     size = thumb_size(w, h, width)
     if size == (w, h):
         return image
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return shrink(image, size)

@@ -81,6 +81,7 @@ class FeedClient:
         *,
         on_feedback: Callable[[Feedback], None] | None = None,
         on_rejected: Callable[[str, str], None] | None = None,
+        on_acked: Callable[[list[str]], None] | None = None,
         keys: ClientKeys | None = None,
         heartbeat: float = 2.0,
         liveness: int = 3,
@@ -92,13 +93,14 @@ class FeedClient:
         batch: int = 256,
         max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
-        if not station_id:
-            raise ValueError("station_id must not be empty")
+        if not station_id or len(station_id.encode("utf-8")) > 255 or station_id.startswith("\0"):
+            raise ValueError("station_id must be 1-255 bytes and not start with a NUL byte (ZeroMQ identity)")
         self.endpoint = endpoint
         self.outbox = outbox
         self.station_id = station_id
         self.on_feedback = on_feedback
         self.on_rejected = on_rejected
+        self.on_acked = on_acked
         self.keys = keys
         self.heartbeat = heartbeat
         self.liveness = liveness
@@ -118,6 +120,9 @@ class FeedClient:
         self._wake_w.setblocking(False)
         self._seen_feedback: OrderedDict[tuple, None] = OrderedDict()
         self._inflight: dict[str, float] = {}
+        self._acked_buf: list[str] = []  # acked, to be removed from the outbox
+        self._dirty = False     # set by wake(): something new in the outbox
+        self._sleeping = False  # the I/O thread is (about to be) blocked in poll
         self._deadlines: list[tuple[float, str]] = []
 
     # -- public API -----------------------------------------------------------------------------
@@ -136,8 +141,20 @@ class FeedClient:
         self.wake()
         return seq
 
+    def submit_many(self, records: Sequence[Record]) -> list[int]:
+        """Commit several records in one transaction (one disk sync), wake the sender; their seqs."""
+        for record in records:
+            if record.station != self.station_id:
+                raise ValueError(f"record is for station {record.station!r}, this client is {self.station_id!r}")
+        seqs = self.outbox.put_many(list(records))
+        self.wake()
+        return seqs
+
     def wake(self) -> None:
         """Tell the I/O thread there is something new in the outbox."""
+        self._dirty = True
+        if not self._sleeping:
+            return  # the I/O thread checks _dirty before it sleeps
         try:
             self._wake_w.send(b"x")
         except (BlockingIOError, OSError):
@@ -215,23 +232,35 @@ class FeedClient:
                     self._count(reconnects=1)
                 first = False
                 sock = self._open(ctx)
+                failed = False
                 try:
                     heard = self._session(sock)
-                except Exception as exc:  # never let the I/O thread die
-                    log.exception("feed client error")
+                except Exception as exc:  # never let the I/O thread die (e.g. a full disk)
+                    log.exception("feed client error; reopening the connection")
                     self._count(last_error=f"{type(exc).__name__}: {exc}")
-                    heard = False
+                    heard, failed = False, True
                 finally:
                     sock.close(linger=0)
                     self._count(connected=False)
+                    self._settle_quietly()
                 if self._stop.is_set():
                     break
                 backoff = self.reconnect_min if heard else min(backoff * 2, self.reconnect_max)
-                log.warning("central at %s silent for %d heartbeats: reconnecting in %.1f s",
-                            self.endpoint, self.liveness, backoff)
+                if not failed:
+                    self._count(last_error=f"central silent for {self.liveness} heartbeats")
+                    log.warning("central at %s silent for %d heartbeats: reconnecting in %.1f s",
+                                self.endpoint, self.liveness, backoff)
                 self._sleep(backoff)
         finally:
             ctx.term()
+
+    def _settle_quietly(self) -> None:
+        """Remove records already acked (so a restart does not send them again)."""
+        if self._acked_buf:
+            try:
+                self._settle([], time.time())
+            except Exception:
+                log.exception("could not remove acked records from the outbox")
 
     def _sleep(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
@@ -252,7 +281,7 @@ class FeedClient:
         """Run one connection until central falls silent or stop; True if central was heard from."""
         self._inflight.clear()
         self._deadlines.clear()
-        self.outbox.reschedule_all(0.0)  # a new connection: resend every unacked record at once
+        session_start = time.time()
         heard = False
         last_heard = time.monotonic()
         next_hb = last_heard
@@ -263,12 +292,15 @@ class FeedClient:
         more_due = True
         while not self._stop.is_set():
             now = time.monotonic()
-            self._expire(now)
+            if self._expire(now):
+                more_due = True  # their ack timed out: send them again
             if more_due and len(self._inflight) < self.window:
-                blocked, more_due = self._send_due(sock)
+                blocked, more_due = self._send_due(sock)  # also settles the acks received so far
                 if blocked != want_out:
                     want_out = blocked
                     poller.modify(sock, zmq.POLLIN | (zmq.POLLOUT if blocked else 0))
+            if self._acked_buf:
+                self._settle([], time.time())
             if now >= next_hb:
                 try:
                     sock.send_multipart(encode("heartbeat", {"station": self.station_id, "interval": self.heartbeat,
@@ -283,9 +315,14 @@ class FeedClient:
             wake_at = min(next_hb, last_heard + self.heartbeat * self.liveness + 0.001)
             if self._deadlines:
                 wake_at = min(wake_at, self._deadlines[0][0])
+            self._sleeping = True
+            if self._dirty:
+                self._dirty = False
+                more_due = True
             timeout = 0.0 if (more_due and not want_out and len(self._inflight) < self.window) \
                 else max(0.0, wake_at - time.monotonic())
             events = dict(poller.poll(timeout * 1000))
+            self._sleeping = False
             if self._wake_r.fileno() in events:
                 self._drain_wake()
                 more_due = True
@@ -297,28 +334,34 @@ class FeedClient:
                     if not heard:
                         heard = True
                         log.info("connected to central at %s", self.endpoint)
+                        # central is there: what waits in backoff from earlier connections goes now
+                        if self.outbox.reschedule_all(0.0, sent_before=session_start):
+                            more_due = True
                     self._count(connected=True, last_heard_at=time.time())
                 more_due = True  # acks free window room
         return heard
 
-    def _expire(self, now: float) -> None:
+    def _expire(self, now: float) -> int:
         """Drop in-flight entries whose ack timeout passed (they are due again in the outbox)."""
+        expired = 0
         while self._deadlines and self._deadlines[0][0] <= now:
             deadline, rid = heapq.heappop(self._deadlines)
             if self._inflight.get(rid) == deadline:
                 del self._inflight[rid]
+                expired += 1
+        return expired
 
     def _send_due(self, sock: zmq.Socket) -> tuple[bool, bool]:
         """Send due records up to the window. Returns (blocked, maybe more due)."""
         room = self.window - len(self._inflight)
         limit = min(room, self.batch)
-        items = self.outbox.due(limit=limit)
+        wall, mono = time.time(), time.monotonic()
+        items = self.outbox.due(limit=limit, now=wall + 0.01)  # 10 ms slack: wall and monotonic clocks
         if not items:
             return False, False
         schedule: list[tuple[str, float]] = []
         blocked = False
         sent = resent = 0
-        wall, mono = time.time(), time.monotonic()
         sent_at = utc_now_iso()
         for item in items:
             if item.record_id in self._inflight:
@@ -336,10 +379,25 @@ class FeedClient:
             heapq.heappush(self._deadlines, (mono + delay, item.record_id))
             sent += 1
             resent += item.attempts > 0
-        self.outbox.mark_sent(schedule, sent_at=wall)
+        self._settle(schedule, wall)
         if sent:
             self._count(sent=sent, resent=resent)
-        return blocked, (not blocked and len(items) == limit)
+        return blocked, (not blocked and sent > 0 and len(items) == limit)
+
+    def _settle(self, schedule: list[tuple[str, float]], wall: float) -> None:
+        """Acked records leave the outbox; sent ones get their next-attempt time."""
+        acked, self._acked_buf = self._acked_buf, []
+        # ack_many and mark_sent (not Outbox.settle): subclasses hook ack_many to learn what left
+        removed = self.outbox.ack_many(acked) if acked else 0
+        if schedule:
+            self.outbox.mark_sent(schedule, sent_at=wall)
+        if acked:
+            self._count(acked=removed, last_ack_at=wall)
+            if self.on_acked is not None:
+                try:
+                    self.on_acked(acked)
+                except Exception:
+                    log.exception("on_acked callback failed")
 
     def _receive(self, sock: zmq.Socket) -> bool:
         """Handle what central sent (up to a bound); True if anything arrived."""
@@ -362,11 +420,9 @@ class FeedClient:
                 self._on_feedback(msg)
             elif msg.kind == "record":
                 log.warning("central sent a record message; ignored")
-        if acked:
-            removed = self.outbox.ack_many(acked)
-            for rid in acked:
-                self._inflight.pop(rid, None)
-            self._count(acked=removed, last_ack_at=time.time())
+        for rid in acked:
+            self._inflight.pop(rid, None)
+        self._acked_buf.extend(acked)
         return got
 
     def _on_ack(self, msg: Message, acked: list[str]) -> None:

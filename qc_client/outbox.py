@@ -43,10 +43,9 @@ CREATE TABLE IF NOT EXISTS outbox(
     next_attempt REAL NOT NULL DEFAULT 0,
     last_sent    REAL,
     state        TEXT NOT NULL DEFAULT 'pending',
-    error        TEXT,
-    UNIQUE(station, seq)
+    error        TEXT
 );
-CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(state, seq);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox(state, next_attempt, seq);
 """
 
 
@@ -119,6 +118,9 @@ class Outbox:
         self._db.execute(f"PRAGMA synchronous={self.synchronous}")
         self._sync_now = self.synchronous
         self._db.executescript(_SCHEMA)
+        # reads go through their own connection: in WAL mode they run while a writer is in fsync
+        self._rlock = threading.Lock()
+        self._rdb = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=30)
         with self._tx():
             row = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
             if row is None:
@@ -163,6 +165,39 @@ class Outbox:
         Putting a record id that is already waiting returns its existing number.
         Raises protocol.MessageTooLarge when the record would not fit in one message.
         """
+        return self.put_many([(record, attachments)])[0]
+
+    def put_many(self, records: Sequence[Record | tuple[Record, Sequence[bytes]]]) -> list[int]:
+        """Commit several records in ONE transaction (one disk sync); their sequence numbers in order.
+
+        All or nothing: if one is too large, none is committed.
+        """
+        rows = []
+        for entry in records:
+            record, attachments = entry if isinstance(entry, tuple) else (entry, ())
+            rows.append((record, attachments, *self._prepare(record, attachments)))
+        seqs: list[int] = []
+        with self._tx() as db:
+            for record, attachments, header, body in rows:
+                row = db.execute("SELECT seq FROM outbox WHERE record_id=?", (record.id,)).fetchone()
+                if row is not None:
+                    seqs.append(int(row[0]))
+                    continue
+                seq = db.execute(
+                    "INSERT INTO sequences(station, last_seq) VALUES(?, 1) "
+                    "ON CONFLICT(station) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq",
+                    (record.station,),
+                ).fetchone()[0]
+                db.execute(
+                    "INSERT INTO outbox(record_id, station, seq, created_at, header, body, attachments) "
+                    "VALUES(?, ?, ?, ?, ?, ?, ?)",
+                    (record.id, record.station, seq, time.time(), header, body, pack_attachments(attachments)),
+                )
+                seqs.append(int(seq))
+        return seqs
+
+    def _prepare(self, record: Record, attachments: Sequence[bytes]) -> tuple[str, str]:
+        """(header JSON, body JSON) of a record; checks the size limit."""
         body = record.to_json()
         header = {
             "template": record.template.id if record.template else None,
@@ -174,21 +209,7 @@ class Outbox:
             encode("record", {"station": record.station, "seq": 2**53, "record_id": record.id, **header,
                               "sent_at": "2000-01-01T00:00:00.000+00:00", "attempt": 10**6},
                    body, attachments, max_bytes=self.max_bytes)
-        with self._tx() as db:
-            row = db.execute("SELECT seq FROM outbox WHERE record_id=?", (record.id,)).fetchone()
-            if row is not None:
-                return int(row[0])
-            seq = db.execute(
-                "INSERT INTO sequences(station, last_seq) VALUES(?, 1) "
-                "ON CONFLICT(station) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq",
-                (record.station,),
-            ).fetchone()[0]
-            db.execute(
-                "INSERT INTO outbox(record_id, station, seq, created_at, header, body, attachments) "
-                "VALUES(?, ?, ?, ?, ?, ?, ?)",
-                (record.id, record.station, seq, time.time(), json.dumps(header), body, pack_attachments(attachments)),
-            )
-        return int(seq)
+        return json.dumps(header), body
 
     def mark_sent(self, schedule: Iterable[tuple[str, float]], sent_at: float | None = None) -> None:
         """Note that records were sent; each gets its next-attempt time (backoff)."""
@@ -200,6 +221,22 @@ class Outbox:
             db.executemany(
                 "UPDATE outbox SET attempts = attempts + 1, last_sent = ?, next_attempt = ? "
                 "WHERE record_id = ? AND state = 'pending'", rows)
+
+    def settle(self, acked: Sequence[str], schedule: Sequence[tuple[str, float]], sent_at: float | None = None) -> int:
+        """`ack_many(acked)` and `mark_sent(schedule)` in one transaction; returns the rows removed."""
+        if not acked and not schedule:
+            return 0
+        sent_at = time.time() if sent_at is None else sent_at
+        with self._tx(durable=False) as db:
+            before = db.total_changes
+            if acked:
+                db.executemany("DELETE FROM outbox WHERE record_id = ?", [(rid,) for rid in acked])
+            removed = db.total_changes - before
+            if schedule:
+                db.executemany(
+                    "UPDATE outbox SET attempts = attempts + 1, last_sent = ?, next_attempt = ? "
+                    "WHERE record_id = ? AND state = 'pending'", [(sent_at, when, rid) for rid, when in schedule])
+            return removed
 
     def ack(self, record_id: str) -> bool:
         """Central has the record: it leaves the outbox. False if it was not there."""
@@ -221,10 +258,19 @@ class Outbox:
                              (error, record_id))
             return cur.rowcount == 1
 
-    def reschedule_all(self, when: float = 0.0) -> None:
-        """Make every pending record due at `when` (after a reconnect: resend at once)."""
+    def reschedule_all(self, when: float = 0.0, sent_before: float | None = None) -> int:
+        """Make pending records due at `when` (after a reconnect: resend at once).
+
+        Only rows due later than `when` change; with `sent_before`, only rows last sent before it
+        (so records already sent on the new connection are not sent twice).
+        """
+        sql = "UPDATE outbox SET next_attempt=? WHERE state='pending' AND next_attempt > ?"
+        args: tuple = (when, when)
+        if sent_before is not None:
+            sql += " AND (last_sent IS NULL OR last_sent < ?)"
+            args += (sent_before,)
         with self._tx(durable=False) as db:
-            db.execute("UPDATE outbox SET next_attempt=? WHERE state='pending'", (when,))
+            return db.execute(sql, args).rowcount
 
     def requeue_rejected(self) -> int:
         """Put rejected records back in the queue (after the cause was fixed)."""
@@ -234,47 +280,48 @@ class Outbox:
 
     # -- reading --------------------------------------------------------------------------------
     def due(self, limit: int = 100, now: float | None = None) -> list[OutboxItem]:
-        """Pending records whose next attempt has come, lowest sequence first."""
+        """Pending records whose next attempt has come: never-sent and rescheduled ones (next_attempt 0)
+        first, lowest sequence first; then those whose backoff ran out, oldest deadline first."""
         now = time.time() if now is None else now
-        with self._lock:
-            rows = self._db.execute(
+        with self._rlock:
+            rows = self._rdb.execute(
                 f"SELECT {_COLUMNS} FROM outbox WHERE state='pending' AND next_attempt <= ? "
-                "ORDER BY seq LIMIT ?", (now, limit)).fetchall()
+                "ORDER BY next_attempt, seq LIMIT ?", (now, limit)).fetchall()
         return [_item(r) for r in rows]
 
     def next_due_time(self) -> float | None:
         """When the next pending record is due (wall time), None if nothing is pending."""
-        with self._lock:
-            row = self._db.execute("SELECT min(next_attempt) FROM outbox WHERE state='pending'").fetchone()
+        with self._rlock:
+            row = self._rdb.execute("SELECT min(next_attempt) FROM outbox WHERE state='pending'").fetchone()
         return row[0]
 
     def pending(self, limit: int | None = None) -> list[OutboxItem]:
         """Records waiting for an ack (sent or not), lowest sequence first."""
-        with self._lock:
-            rows = self._db.execute(
+        with self._rlock:
+            rows = self._rdb.execute(
                 f"SELECT {_COLUMNS} FROM outbox WHERE state='pending' ORDER BY seq LIMIT ?",
                 (-1 if limit is None else limit,)).fetchall()
         return [_item(r) for r in rows]
 
     def rejected(self) -> list[OutboxItem]:
-        with self._lock:
-            rows = self._db.execute(f"SELECT {_COLUMNS} FROM outbox WHERE state='rejected' ORDER BY seq").fetchall()
+        with self._rlock:
+            rows = self._rdb.execute(f"SELECT {_COLUMNS} FROM outbox WHERE state='rejected' ORDER BY seq").fetchall()
         return [_item(r) for r in rows]
 
     def get(self, record_id: str) -> OutboxItem | None:
-        with self._lock:
-            row = self._db.execute(f"SELECT {_COLUMNS} FROM outbox WHERE record_id=?", (record_id,)).fetchone()
+        with self._rlock:
+            row = self._rdb.execute(f"SELECT {_COLUMNS} FROM outbox WHERE record_id=?", (record_id,)).fetchone()
         return _item(row) if row else None
 
     def depth(self) -> int:
         """Records waiting for an ack."""
-        with self._lock:
-            return self._db.execute("SELECT count(*) FROM outbox WHERE state='pending'").fetchone()[0]
+        with self._rlock:
+            return self._rdb.execute("SELECT count(*) FROM outbox WHERE state='pending'").fetchone()[0]
 
     def last_seq(self, station: str) -> int:
         """The last sequence number given to a station (0 if none yet)."""
-        with self._lock:
-            row = self._db.execute("SELECT last_seq FROM sequences WHERE station=?", (station,)).fetchone()
+        with self._rlock:
+            row = self._rdb.execute("SELECT last_seq FROM sequences WHERE station=?", (station,)).fetchone()
         return int(row[0]) if row else 0
 
     def close(self) -> None:
@@ -282,6 +329,8 @@ class Outbox:
             if not self._closed:
                 self._closed = True
                 self._db.close()
+                with self._rlock:
+                    self._rdb.close()
 
     def __enter__(self) -> "Outbox":
         return self

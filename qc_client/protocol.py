@@ -50,6 +50,7 @@ class Message:
     header: dict[str, Any]
     body: dict[str, Any] = field(default_factory=dict)
     attachments: list[bytes] = field(default_factory=list)
+    raw_body: bytes = b"{}"
 
     @property
     def record_id(self) -> str | None:
@@ -120,9 +121,12 @@ def peek_header(frames: Sequence[bytes]) -> dict[str, Any] | None:
     return None
 
 
-def decode(frames: Sequence[bytes], *, max_bytes: int | None = DEFAULT_MAX_BYTES) -> Message:
+def decode(frames: Sequence[bytes], *, max_bytes: int | None = DEFAULT_MAX_BYTES,
+           lazy_record_body: bool = False) -> Message:
     """Parse and check one message (without any routing frames).
 
+    With `lazy_record_body` the body of a `record` message is left unparsed in
+    `raw_body` (for the caller's schema validation to parse once).
     Raises MessageTooLarge or ProtocolError naming the problem.
     """
     frames = [bytes(f) for f in frames]
@@ -139,7 +143,7 @@ def decode(frames: Sequence[bytes], *, max_bytes: int | None = DEFAULT_MAX_BYTES
     if kind not in KINDS:
         raise ProtocolError(f"unknown message kind {kind[:32]!r} (expected one of {', '.join(KINDS)})")
     header = _load_object(frames[2], "header")
-    body = _load_object(frames[3], "body")
+    body = {} if (lazy_record_body and kind == "record") else _load_object(frames[3], "body")
     for name, typ in REQUIRED_HEADER[kind].items():
         if name not in header:
             raise ProtocolError(f"{kind} header lacks {name!r}")
@@ -159,4 +163,4 @@ def decode(frames: Sequence[bytes], *, max_bytes: int | None = DEFAULT_MAX_BYTES
             raise ProtocolError(f"feedback level {str(level)[:32]!r} is not one of {', '.join(FEEDBACK_LEVELS)}")
         if not isinstance(body.get("message"), str):
             raise ProtocolError("feedback body lacks a text 'message'")
-    return Message(kind=kind, header=header, body=body, attachments=frames[4:])
+    return Message(kind=kind, header=header, body=body, attachments=frames[4:], raw_body=frames[3])

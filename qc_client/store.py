@@ -106,6 +106,7 @@ class CentralStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={synchronous}")
         self._db.executescript(_SCHEMA)
+        self._max_seq: dict[str, int] = {}  # cache of stations.max_seq
 
     def save(self, batch: Iterable[Incoming], evaluate) -> list[Stored]:
         """Store a batch in ONE transaction (committed on return). `evaluate(record)` -> feedback bodies,
@@ -116,6 +117,7 @@ class CentralStore:
             db = self._db
             db.execute("BEGIN IMMEDIATE")
             try:
+                touched: dict[str, list[int]] = {}  # station -> [new records, duplicates]
                 for inc in batch:
                     cur = db.execute(
                         "INSERT OR IGNORE INTO records(station, record_id, seq, received_at, site, template, "
@@ -126,28 +128,22 @@ class CentralStore:
                          inc.record.template.version if inc.record.template else None,
                          inc.record.modality, inc.record.status, inc.record.captured_at.isoformat(),
                          inc.body, pack_attachments(inc.attachments)))
-                    row = db.execute("SELECT max_seq FROM stations WHERE station=?", (inc.station,)).fetchone()
-                    if row is None:
-                        db.execute("INSERT INTO stations(station, first_seen, last_seen) VALUES(?,?,?)",
-                                   (inc.station, now, now))
-                        max_seq = 0
-                    else:
-                        max_seq = row[0]
+                    counts = touched.setdefault(inc.station, [0, 0])
+                    max_seq = self._max_seq_of(inc.station)
                     if cur.rowcount == 0:
-                        db.execute("UPDATE stations SET duplicates = duplicates + 1, last_seen=? WHERE station=?",
-                                   (now, inc.station))
+                        counts[1] += 1
                         fb = [json.loads(r[0]) for r in db.execute(
                             "SELECT body FROM feedback WHERE station=? AND record_id=? ORDER BY id",
                             (inc.station, inc.record_id))]
                         out.append(Stored(inc, duplicate=True, feedback=fb))
                         continue
+                    counts[0] += 1
                     gap = None
                     if max_seq and inc.seq > max_seq + 1:
                         gap = Gap(inc.station, max_seq + 1, inc.seq - 1)
                         db.execute("INSERT INTO gap_events(station, first_seq, last_seq, detected_at) VALUES(?,?,?,?)",
                                    (inc.station, gap.first, gap.last, now))
-                    db.execute("UPDATE stations SET records = records + 1, max_seq = max(max_seq, ?), last_seen=? "
-                               "WHERE station=?", (inc.seq, now, inc.station))
+                    self._max_seq[inc.station] = max(max_seq, inc.seq)
                     bodies = evaluate(inc.record) if evaluate else []
                     for body in bodies:
                         db.execute("INSERT INTO feedback(station, record_id, seq, rule, layer, level, body, created_at) "
@@ -155,11 +151,24 @@ class CentralStore:
                                    (inc.station, inc.record_id, inc.seq, body.get("rule"), body.get("layer"),
                                     body["level"], json.dumps(body, ensure_ascii=False), now))
                     out.append(Stored(inc, duplicate=False, gap=gap, feedback=bodies))
+                for station, (new, dups) in touched.items():
+                    db.execute("INSERT INTO stations(station, max_seq, records, duplicates, first_seen, last_seen) "
+                               "VALUES(?,?,?,?,?,?) ON CONFLICT(station) DO UPDATE SET max_seq=excluded.max_seq, "
+                               "records=records+excluded.records, duplicates=duplicates+excluded.duplicates, "
+                               "last_seen=excluded.last_seen",
+                               (station, self._max_seq[station], new, dups, now, now))
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
+                self._max_seq.clear()  # reload from the database
                 raise
         return out
+
+    def _max_seq_of(self, station: str) -> int:
+        if station not in self._max_seq:
+            row = self._db.execute("SELECT max_seq FROM stations WHERE station=?", (station,)).fetchone()
+            self._max_seq[station] = row[0] if row else 0
+        return self._max_seq[station]
 
     def seen(self, station: str, now: float | None = None) -> None:
         with self._lock:

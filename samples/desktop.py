@@ -4,6 +4,7 @@ from __future__ import annotations
 import random
 from datetime import datetime
 
+import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
@@ -27,8 +28,8 @@ def wallpaper(w: int, h: int, rng: random.Random) -> Image.Image:
         a = rng.uniform(0.04, 0.12)
         d = np.sqrt((xx - cx) ** 2 + (yy - cy) ** 2) / r
         img += (np.clip(1 - d, 0, 1) * a * 255)[..., None]
-    small = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8), "RGB")
-    return small.resize((w, h), Image.BILINEAR)
+    small = np.clip(img, 0, 255).astype(np.uint8)
+    return Image.fromarray(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), "RGB")
 
 
 def desktop(w: int, h: int, rng: random.Random, clock: datetime, scale: float = 1.0) -> Image.Image:

@@ -67,9 +67,13 @@ def frame_entry(screen: Screen, inst: Instance, variant: str, shot: Shot, path: 
         "window": list(shot.window) if shot.window else None,
         "scale": shot.scale,
         "font": {"family": inst.look.family, "size": inst.look.size, "smooth": inst.look.smooth},
-        "fields": dict(inst.fields),
-        "tables": {k: [dict(r) for r in rows] for k, rows in inst.tables.items()},
+        "category": screen.category,
+        # truth only for taught screens: a foreign screen has nothing a template should read
+        "fields": dict(inst.fields) if screen.template_id else {},
+        "tables": {k: [dict(r) for r in rows] for k, rows in inst.tables.items()} if screen.template_id else {},
     }
+    if screen.template_id:
+        entry["identity"] = {k: inst.fields[k] for k in (screen.template() or {}).get("identity", [])}
     if shot.offset is not None:
         entry["offset"] = [round(shot.offset[0], 3), round(shot.offset[1], 3)]
     if shot.info:
@@ -129,14 +133,16 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m samples.generate", description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default samples/generated)")
     ap.add_argument("--count", type=int, default=10, help="instances per screen kind (default 10)")
+    ap.add_argument("--foreign-count", type=int, default=None, help="instances per foreign screen (default count/4, at least 2)")
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--quiet", action="store_true", help="no progress output")
     ap.add_argument("--write-templates", nargs="?", const=TEMPLATES, type=Path, metavar="DIR",
                     help="write the sample templates (YAML + reference PNG) and exit (default samples/templates)")
     ap.add_argument("--no-recording", action="store_true", help="skip the sample recording")
+    ap.add_argument("--recording-only", action="store_true", help="only make the sample recording")
     args = ap.parse_args(argv)
-    if args.count < 1:
-        print("--count must be at least 1", file=sys.stderr)
+    if args.count < 1 or (args.foreign_count is not None and args.foreign_count < 0):
+        print("generate: --count must be at least 1 and --foreign-count at least 0", file=sys.stderr)
         return 2
     if args.write_templates:
         from samples.templates_out import write_templates
@@ -145,12 +151,11 @@ def main(argv: list[str] | None = None) -> int:
             if not args.quiet:
                 print(f"wrote {path}")
         return 0
-    generate(args.out, args.count, args.seed, args.quiet)
+    if not args.recording_only:
+        generate(args.out, args.count, args.seed, args.quiet, foreign_count=args.foreign_count)
     if not args.no_recording:
-        try:
-            from samples.recording import make_recording
-        except ImportError:
-            return 0
+        from samples.recording import make_recording
+
         make_recording(args.out, seed=args.seed, quiet=args.quiet)
     return 0
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import cv2
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image
 
 from samples.desktop import TASKBAR_H, desktop, place, pointer
 from samples.screens.base import VARIANTS, Instance, Screen  # noqa: F401 (VARIANTS re-exported)
@@ -48,7 +48,7 @@ class Shot:
         if self.ext == "jpg":
             self.image.save(buf, "JPEG", quality=self.quality or 70)
         else:
-            self.image.save(buf, "PNG", compress_level=4)
+            self.image.save(buf, "PNG", compress_level=1)
         return buf.getvalue()
 
 
@@ -79,7 +79,7 @@ def compose(screen: Screen, inst: Instance, variant: str, rng: random.Random) ->
     with_pointer = rng.random() < 0.5
     if screen.width == 0:  # no program window: the bare desktop
         if variant == "hdmi":
-            native = desktop(*rng.choice(HDMI_NATIVE), desk_rng, clock)
+            native = desktop(*HDMI_NATIVE[inst.index % len(HDMI_NATIVE)], desk_rng, clock)
             return hdmi_capture(native, rng, None)
         scale = 1.25 if variant == "scaled125" else 1.0
         frame = desktop(FRAME_W, FRAME_H, desk_rng, clock, scale)
@@ -108,7 +108,8 @@ def compose(screen: Screen, inst: Instance, variant: str, rng: random.Random) ->
             pointer(frame, *shot.pointer, scale)
         return shot
     if variant == "hdmi":
-        nw, nh = rng.choice(HDMI_NATIVE)
+        # the consoles' resolutions in turn, so a few instances cover them all
+        nw, nh = HDMI_NATIVE[(inst.index + len(screen.kind)) % len(HDMI_NATIVE)]
         window, _ = screen.render(inst, 1.0)
         ww, wh = window.size
         native = desktop(nw, nh, desk_rng, clock)
@@ -130,11 +131,11 @@ def hdmi_capture(native: Image.Image, rng: random.Random, window: tuple[int, int
     arr = cv2.resize(np.asarray(native), (sw, sh), interpolation=cv2.INTER_LINEAR if f > 1 else cv2.INTER_AREA)
     frame = np.zeros((FRAME_H, FRAME_W, 3), np.uint8)
     frame[ly:ly + sh, lx:lx + sw] = arr
-    img = Image.fromarray(frame).filter(ImageFilter.GaussianBlur(rng.uniform(0.4, 0.9)))
+    frame = cv2.GaussianBlur(frame, (0, 0), rng.uniform(0.4, 0.9))
     limited = rng.random() < 0.4
     if limited:  # limited-range RGB shown as full range: washed-out blacks and whites
-        a = np.asarray(img).astype(np.float32) * (219 / 255) + 16
-        img = Image.fromarray(a.round().astype(np.uint8))
+        frame = cv2.convertScaleAbs(frame, alpha=219 / 255, beta=16)
+    img = Image.fromarray(frame)
     quality = rng.randint(60, 75)
     win = offset = None
     if window is not None:

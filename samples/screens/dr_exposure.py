@@ -10,8 +10,9 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
+import cv2
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw
 
 from samples import chrome, names
 from samples.chrome import Theme
@@ -83,11 +84,12 @@ def radiograph(w: int, h: int, part: str, seed: float) -> Image.Image:
     d.rectangle((sw * 0.47, sh * 0.05, sw * 0.53, sh), fill=175)
     if part not in ("胸部",):
         d.ellipse((sw * 0.35, sh * 0.35, sw * 0.65, sh * 0.6), fill=190)
-    img = img.filter(ImageFilter.GaussianBlur(2)).resize((w, h), Image.BILINEAR)
+    small = cv2.GaussianBlur(np.asarray(img), (0, 0), 2)
+    img = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
     # quantum noise, slightly correlated (detector blur), at half resolution
     noise = rng.normal(0, 6, ((h + 1) // 2, (w + 1) // 2)).astype(np.float32)
     noise = np.repeat(np.repeat(noise, 2, 0), 2, 1)[:h, :w]
-    arr = np.asarray(img).astype(np.float32) + noise
+    arr = img.astype(np.float32) + noise
     return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)).convert("RGB")
 
 
@@ -133,7 +135,7 @@ class DrExposurePanel(Screen):
             "wl": rng.randint(1800, 2300), "ww": rng.randint(3600, 4400), "images": rng.randint(1, 4),
             "clock": (t + timedelta(minutes=rng.randint(0, 5))).strftime("%H:%M:%S"),
         }
-        return Instance(self.kind, index, fields, {}, self.look(rng), extra, t.isoformat())
+        return Instance(self.kind, index, fields, {}, self.look(rng, index), extra, t.isoformat())
 
     def draw_frame(self, c: Canvas, active: str) -> None:
         """Title bar and workflow tabs (the program's own chrome)."""

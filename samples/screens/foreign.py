@@ -14,7 +14,7 @@ from samples import chrome, names
 from samples.chrome import Theme
 from samples.paint import Font
 from samples.screens import ct_dose, dr_exposure, ris_registration
-from samples.screens.base import Canvas, Instance, Look, Screen
+from samples.screens.base import Canvas, Instance, Screen
 from samples.screens.ct_dose import CtDoseReport
 from samples.screens.dr_exposure import DrExposurePanel
 from samples.screens.ris_registration import RisRegistration
@@ -33,7 +33,7 @@ class _Foreign(Screen):
 
     def make(self, rng: random.Random, index: int) -> Instance:
         t = _time(rng)
-        return Instance(self.kind, index, {}, {}, self.look(rng), {"rng": rng.random(), "t": t}, t.isoformat())
+        return Instance(self.kind, index, {}, {}, self.look(rng, index), {"rng": rng.random(), "t": t}, t.isoformat())
 
 
 class ForeignDesktop(_Foreign):
@@ -278,7 +278,7 @@ class RisAppointment(RisRegistration):
         f = inst.fields
         body = Font(inst.look.family, inst.look.size)
         self.draw_frame(c, "影像科信息系统 RIS v3.2 - [预约管理]", "预约管理")
-        chrome.groupbox(c, (12, 148, 936, 104), "预约信息", th, body)
+        chrome.groupbox(c, (12, 148, 936, 104), "预约信息", th, ris_registration.GROUP)
         for label, lx, box, value in [("姓名", 28, (78, 166, 110, 26), f["name"]), ("患者ID", 220, (280, 166, 150, 26), f["patient_id"]),
                                       ("预约项目", 460, (534, 166, 262, 26), f["exam"]), ("预约时间", 28, (100, 206, 176, 26), f["registered"]),
                                       ("科室", 300, (344, 206, 132, 26), f["department"])]:

@@ -22,10 +22,11 @@ THEME = Theme(
     status_bg=(236, 233, 216), status_fg=(0, 0, 0), button=(236, 233, 216),
 )
 CHROME = Font("noto_sans_sc", 12)
+GROUP = Font("noto_sans_sc", 13)  # group captions: the form's fixed caption font
 TITLE = "影像科信息系统 RIS v3.2 - [检查登记]"
 ANCHOR_TITLE = (4, 3, 260, 24)
 ANCHOR_TOOLBAR = (6, 54, 236, 50)
-ANCHOR_TAB = (10, 110, 88, 26)
+ANCHOR_FORM = (10, 108, 190, 52)  # the active tab and the first group caption
 TABS = ["检查登记", "预约管理", "患者查询", "费用确认", "统计"]
 PATIENT_BOX = (12, 148, 936, 104)
 EXAM_BOX = (12, 272, 936, 104)
@@ -90,7 +91,7 @@ class RisRegistration(Screen):
             "insurance": rng.choice(["城镇职工医保", "城乡居民医保", "自费", "新农合"]),
             "clock": (t + timedelta(minutes=rng.randint(0, 3))).strftime("%Y-%m-%d %H:%M"),
         }
-        return Instance(self.kind, index, fields, {}, self.look(rng), extra, t.isoformat())
+        return Instance(self.kind, index, fields, {}, self.look(rng, index), extra, t.isoformat())
 
     def draw_frame(self, c: Canvas, title: str, active_tab: str) -> None:
         th = THEME
@@ -124,8 +125,8 @@ class RisRegistration(Screen):
         f, ex = inst.fields, inst.extra
         body = Font(inst.look.family, inst.look.size)
         self.draw_frame(c, TITLE, "检查登记")
-        chrome.groupbox(c, PATIENT_BOX, "患者基本信息", th, body)
-        chrome.groupbox(c, EXAM_BOX, "检查信息", th, body)
+        chrome.groupbox(c, PATIENT_BOX, "患者基本信息", th, GROUP)
+        chrome.groupbox(c, EXAM_BOX, "检查信息", th, GROUP)
         for name, (label, lx, box) in SLOTS.items():
             c.text(lx, box[1] + box[3] / 2, label, body, th.label, "lm")
             chrome.editbox(c, box, th)
@@ -185,7 +186,7 @@ class RisRegistration(Screen):
             "anchors": [
                 {"name": "title_bar", "box": list(ANCHOR_TITLE), "text": TITLE},
                 {"name": "toolbar", "box": list(ANCHOR_TOOLBAR)},
-                {"name": "active_tab", "box": list(ANCHOR_TAB), "text": "检查登记"},
+                {"name": "form_header", "box": list(ANCHOR_FORM)},
             ],
             "fields": [
                 {"name": "name", "label": "姓名", "box": slot("name"), "type": "text", "regex": r"^[\u4e00-\u9fff]{2,4}$", "personal": True},

@@ -5,12 +5,11 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 
 FFMPEG = shutil.which("ffmpeg")
 

@@ -1,12 +1,14 @@
 """ScreenSource on a real Xvfb display, with windows drawn by a real X client."""
 from __future__ import annotations
 
+import os
+import subprocess
 import threading
 
 import numpy as np
 import pytest
 
-from capture import ChangeDetector, ScreenSource, SettleDetector, SourceError, open_source
+from capture import ChangeDetector, ReconnectingSource, ScreenSource, SettleDetector, SourceError, open_source
 
 from capture_helpers import XWindow, wait_until
 
@@ -97,3 +99,43 @@ def test_a_value_changing_on_screen_is_a_change_and_settles_once(window):
     assert changed[0].changed, f"a one-digit change was missed ({changed[0].change})"
     assert [u.changed for u in changed[1:]] == [False] * 4
     assert [u.settled for u in changed] == [False, False, True, False, False]
+
+
+def _xvfb(number: int | None = None) -> tuple[subprocess.Popen[bytes], int]:
+    """A private 640x480 Xvfb (on a free number, or again on `number`)."""
+    args = ["Xvfb", "-screen", "0", "640x480x24", "-nolisten", "tcp", "-noreset"]
+    if number is not None:
+        return subprocess.Popen(["Xvfb", f":{number}", *args[1:]], stderr=subprocess.DEVNULL), number
+    read_fd, write_fd = os.pipe()
+    proc = subprocess.Popen([args[0], "-displayfd", str(write_fd), *args[1:]], pass_fds=(write_fd,),
+                            stderr=subprocess.DEVNULL)
+    os.close(write_fd)
+    with os.fdopen(read_fd) as f:
+        return proc, int(f.readline())
+
+
+def test_screen_capture_survives_an_x_server_restart(monkeypatch):
+    """The console's X session restarts (logout, crash): the reconnecting source picks the new one up."""
+    first, number = _xvfb()
+    procs = [first]
+    monkeypatch.setenv("DISPLAY", f":{number}")
+    source = ReconnectingSource(ScreenSource(), initial=0.2, maximum=0.5)
+    restart = threading.Timer(0.8, lambda: procs.append(_xvfb(number)[0]))
+    try:
+        source.open()
+        assert source.read().size == (640, 480)
+        first.terminate()
+        first.wait(5)
+        restart.start()
+        frame = source.read()  # blocks through the outage
+        assert frame is not None and frame.size == (640, 480)
+        assert source.stats.failures >= 1 and source.stats.reconnects == 1
+        assert "screen" in source.stats.last_error or "display" in source.stats.last_error
+    finally:
+        source.stop()
+        source.close()
+        if restart.is_alive():
+            restart.join(5)
+        for proc in procs:
+            proc.terminate()
+            proc.wait(5)

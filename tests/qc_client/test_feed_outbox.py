@@ -45,7 +45,7 @@ def test_due_backoff_ack_and_reject(tmp_path):
         assert [d.seq for d in due] == [1, 2, 3, 4]
         ob.mark_sent([(ids[0], 105.0), (ids[1], 110.0)], sent_at=100.0)
         assert [d.seq for d in ob.due(now=101.0)] == [3, 4]
-        assert [d.seq for d in ob.due(now=106.0)] == [1, 3, 4]
+        assert [d.seq for d in ob.due(now=106.0)] == [3, 4, 1]  # never sent first, then backoff ran out
         listed = {p.record_id: p for p in ob.pending()}
         assert listed[ids[1]].attempts == 1 and listed[ids[1]].next_attempt == 110.0
         assert ob.ack(ids[0]) and not ob.ack(ids[0])
@@ -92,3 +92,13 @@ def test_two_threads_putting_and_acking_at_once(tmp_path):
     seqs = [p.seq for p in ob.pending()]
     assert len(seqs) == len(set(seqs)) == ob.depth()
     ob.close()
+
+
+def test_put_many_is_one_all_or_nothing_commit(tmp_path):
+    with Outbox(tmp_path / "o.sqlite", max_bytes=4096) as ob:
+        assert ob.put_many([make_record(i) for i in range(5)]) == [1, 2, 3, 4, 5]
+        with pytest.raises(MessageTooLarge):
+            ob.put_many([make_record(10), make_record(11, note="x" * 5000)])
+        assert ob.depth() == 5 and ob.last_seq("st1") == 5
+        assert ob.put_many([make_record(4), (make_record(20), [b"att"])]) == [5, 6]
+        assert ob.get(make_record(20).id).attachments == [b"att"]

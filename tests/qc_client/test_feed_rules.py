@@ -21,18 +21,26 @@ def test_more_specific_layer_wins_for_the_same_rule():
     at_a = rules.evaluate(make_record(site="hospital-a", station="ct-9", CTDIvol=72.0))
     assert levels(at_a) == {"ct-ctdivol": "alert"}
     assert "hospital alert level 70" in at_a[0].message and at_a[0].layer == "hospital.hospital-a"
+    assert at_a[0].value == 72.0 and "72" not in at_a[0].message
     # station ct-1 lowers the DLP warn level of the national rule; its alert level is inherited
-    assert levels(rules.evaluate(make_record(station="ct-1", site="hospital-b", DLP=900))) == {"ct-dlp": "warn"}
-    assert levels(rules.evaluate(make_record(station="ct-2", site="hospital-b", DLP=900))) == {}
-    assert levels(rules.evaluate(make_record(station="ct-1", site="hospital-b", DLP=2500))) == {"ct-dlp": "alert"}
+    assert levels(rules.evaluate(make_record(station="ct-1", site="hospital-b", total_dlp=900))) == {"ct-total-dlp": "warn"}
+    assert levels(rules.evaluate(make_record(station="ct-2", site="hospital-b", total_dlp=900))) == {}
+    found = rules.evaluate(make_record(station="ct-1", site="hospital-b", total_dlp=2500))
+    assert levels(found) == {"ct-total-dlp": "alert"}
+    assert found[0].layer == "national" and "national alert level 2000" in found[0].message  # ct-1 set warn only
+    found = rules.evaluate(make_record(station="ct-1", site="hospital-b", total_dlp=900))
+    assert found[0].layer == "station.ct-1" and "station warn level 800" in found[0].message
 
 
 def test_missing_marker_needs_review_failed_checks_and_table_rows():
     rules = load_rules(SAMPLE)
-    dr = make_record(modality="DX", template="dr-exposure", EI=300)
-    assert levels(rules.evaluate(dr)) == {"dr-laterality-marker": "alert"}
+    dr = make_record(modality="DX", template="dr_extremity_panel", di=-3.5, view="PA")
+    assert levels(rules.evaluate(dr)) == {"dr-laterality-marker": "alert", "dr-deviation-index-low": "alert"}
     dr.fields["laterality"] = FieldValue(value="L", text="L")
+    dr.fields["di"] = FieldValue(value=0.4, text="0.4")
     assert rules.evaluate(dr) == []
+    chest = make_record(modality="DX", template="dr_exposure_panel", di=0.4, view=None)
+    assert levels(rules.evaluate(chest)) == {"dr-view-required": "warn"}  # no marker rule for this template
     review = make_record(status="needs_review", CTDIvol=10.0)
     review.fields["CTDIvol"].valid = False
     found = rules.evaluate(review)
@@ -41,9 +49,11 @@ def test_missing_marker_needs_review_failed_checks_and_table_rows():
     bad.checks = [CheckValue(name="dlp_sum", ok=False, message="sum differs")]
     assert levels(rules.evaluate(bad)) == {"failed-checks": "warn"}
     table = make_record(site="x")
-    table.fields["series"] = FieldValue(rows=[{"CTDIvol": FieldValue(value=20.0)}, {"CTDIvol": FieldValue(value=95.0)}])
+    table.fields["series"] = FieldValue(rows=[{"ctdivol": FieldValue(value=20.0)}, {"ctdivol": FieldValue(value=95.0)},
+                                              {"ctdivol": FieldValue(value=70.0)}])
     found = rules.evaluate(table)
-    assert levels(found) == {"ct-ctdivol-series": "alert"} and "(row 2)" in found[0].message
+    assert levels(found) == {"ct-ctdivol-series": "alert"} and "series row 2" in found[0].message
+    assert found[0].value == 95.0 and found[0].limit == 80.0
 
 
 def test_invalid_and_personal_values_never_trigger_thresholds():
@@ -67,6 +77,7 @@ def test_disabled_override_and_toml(tmp_path):
 
 @pytest.mark.parametrize("text, problem", [
     ("national: [{id: a, check: max, field: x}]", "needs 'warn' and/or 'alert'"),
+    ("national: [{id: a, check: status, origins: {}}]", "'origins' is set by the file"),
     ("national: [{id: a, check: frobnicate}]", "rule 'a'"),
     ("national: [{check: max}]", "needs an 'id'"),
     ("nationwide: []", "unknown top-level key"),

@@ -1,0 +1,154 @@
+"""Dose values from an X-Ray Radiation Dose SR: the content tree walked by concept codes.
+
+CT (TID 10011): the accumulated DLP (TID 10012) and, per irradiation event (TID 10013),
+protocol, target region, acquisition type, kV, tube current, exposure, CTDIvol, DLP and
+phantom. Projection X-ray (TID 10001): the accumulated and per-event dose area product.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydicom.dataset import Dataset
+
+from connectors import sr_codes as C
+from connectors.sr_tree import code_value, find, find_all, is_concept, num, num_of, text_of
+
+DOSE_SR_CLASSES = {
+    "1.2.840.10008.5.1.4.1.1.88.67": "X-Ray Radiation Dose SR",
+    "1.2.840.10008.5.1.4.1.1.88.76": "Enhanced X-Ray Radiation Dose SR",
+}
+SR_CLASS_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
+
+
+@dataclass(slots=True)
+class CtEvent:
+    """One CT irradiation event (one acquisition / series on a dose screen)."""
+
+    protocol: str | None = None
+    target_region: str | None = None
+    acquisition_type: str | None = None
+    event_uid: str | None = None
+    kv: float | None = None
+    ma: float | None = None
+    max_ma: float | None = None
+    mas: float | None = None
+    rotation_time: float | None = None
+    exposure_time: float | None = None
+    scan_length: float | None = None
+    pitch: float | None = None
+    ctdivol: float | None = None
+    dlp: float | None = None
+    phantom: str | None = None
+    ssde: float | None = None
+
+
+@dataclass(slots=True)
+class DoseReport:
+    """What a dose SR says, in plain values (units: mGy, mGy.cm, kV, mA, mAs, s, mm)."""
+
+    kind: str  # "CT" or "XR" (projection)
+    total_dlp: float | None = None
+    total_events: int | None = None
+    total_dap: float | None = None  # Gy.m2
+    events: list[CtEvent] = field(default_factory=list)
+    event_daps: list[float | None] = field(default_factory=list)
+    observer: dict[str, str] = field(default_factory=dict)
+    procedure: str | None = None
+    start: str | None = None
+    sources_of_dose: list[str] = field(default_factory=list)
+
+
+def is_dose_report(ds: Dataset) -> bool:
+    """An X-Ray Radiation Dose SR, or any SR whose root concept is 'X-Ray Radiation Dose Report'."""
+    sop = str(ds.get("SOPClassUID", ""))
+    if sop in DOSE_SR_CLASSES:
+        return True
+    return sop.startswith(SR_CLASS_PREFIX) and is_concept(ds, C.XRAY_DOSE_REPORT)
+
+
+def _phantom(item: Dataset) -> str | None:
+    cv = code_value(find(item, C.PHANTOM_TYPE))
+    if cv is None:
+        return None
+    if cv[0] == C.HEAD_PHANTOM[0]:
+        return "head 16 cm"
+    if cv[0] == C.BODY_PHANTOM[0]:
+        return "body 32 cm"
+    return cv[2] or cv[0]
+
+
+def _ct_event(item: Dataset) -> CtEvent:
+    ev = CtEvent(
+        protocol=text_of(item, C.ACQUISITION_PROTOCOL),
+        target_region=text_of(item, C.TARGET_REGION),
+        acquisition_type=text_of(item, C.CT_ACQUISITION_TYPE),
+        event_uid=text_of(item, C.IRRADIATION_EVENT_UID),
+    )
+    params = find(item, C.CT_ACQUISITION_PARAMETERS)
+    if params is not None:
+        ev.exposure_time = num_of(params, C.EXPOSURE_TIME)
+        ev.scan_length = num_of(params, C.SCANNING_LENGTH, deep=True)
+        ev.pitch = num_of(params, C.PITCH_FACTOR)
+        sources = find_all(params, C.SOURCE_PARAMETERS)
+        if sources:
+            src = sources[0]
+            ev.kv = num_of(src, C.KVP)
+            ev.ma = num_of(src, C.TUBE_CURRENT)
+            ev.max_ma = num_of(src, C.MAX_TUBE_CURRENT)
+            ev.rotation_time = num_of(src, C.ROTATION_TIME)
+            exposure, unit = num(find(src, C.EXPOSURE))
+            if exposure is not None:
+                ev.mas = exposure / 1000.0 if unit in ("uA.s", "uAs") else exposure
+        if ev.mas is None and ev.ma is not None and ev.rotation_time is not None:
+            ev.mas = round(ev.ma * ev.rotation_time, 3)
+    dose = find(item, C.CT_DOSE)
+    if dose is not None:
+        ev.ctdivol = num_of(dose, C.MEAN_CTDIVOL)
+        ev.dlp = num_of(dose, C.DLP)
+        ev.phantom = _phantom(dose)
+        ev.ssde = num_of(dose, C.SSDE)
+    return ev
+
+
+def _observer(root: Dataset) -> dict[str, str]:
+    names = {
+        "uid": C.DEVICE_OBSERVER_UID, "name": C.DEVICE_OBSERVER_NAME, "manufacturer": C.DEVICE_OBSERVER_MANUFACTURER,
+        "model": C.DEVICE_OBSERVER_MODEL, "serial": C.DEVICE_OBSERVER_SERIAL, "location": C.DEVICE_OBSERVER_LOCATION,
+    }
+    out: dict[str, str] = {}
+    for key, code in names.items():
+        value = text_of(root, code)
+        if value:
+            out[key] = value
+    return out
+
+
+def read_dose_report(ds: Dataset) -> DoseReport:
+    """Read the dose values of an RDSR. Unknown structure gives an empty report, never an exception."""
+    ct_events = find_all(ds, C.CT_ACQUISITION)
+    accumulated_ct = find(ds, C.CT_ACCUMULATED)
+    report = DoseReport(kind="CT" if (ct_events or accumulated_ct is not None) else "XR")
+    report.observer = _observer(ds)
+    report.procedure = text_of(ds, C.PROCEDURE_REPORTED)
+    report.start = text_of(ds, C.START_IRRADIATION)
+    report.sources_of_dose = [cv[2] for cv in (code_value(i) for i in find_all(ds, C.SOURCE_OF_DOSE)) if cv]
+    if report.kind == "CT":
+        report.events = [_ct_event(item) for item in ct_events]
+        if accumulated_ct is not None:
+            report.total_dlp = num_of(accumulated_ct, C.DLP_TOTAL)
+            events = num_of(accumulated_ct, C.TOTAL_EVENTS)
+            report.total_events = int(events) if events is not None else None
+    else:
+        accumulated = find(ds, C.ACCUMULATED_XRAY)
+        if accumulated is not None:
+            report.total_dap = num_of(accumulated, C.DAP_TOTAL, deep=True)
+            events = num_of(accumulated, C.TOTAL_EVENTS, deep=True)
+            report.total_events = int(events) if events is not None else None
+        report.event_daps = [num_of(item, C.DAP) for item in find_all(ds, C.IRRADIATION_EVENT_XRAY)]
+    return report
+
+
+def event_columns(ev: CtEvent) -> dict[str, Any]:
+    """The event as the record's `series` table row (only the values present)."""
+    return {k: getattr(ev, k) for k in CtEvent.__slots__ if getattr(ev, k) is not None}

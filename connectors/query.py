@@ -1,0 +1,279 @@
+"""C-FIND queries: the modality worklist and the study root, to fill in what a screen lacks
+(above all the accession number for a patient and an exam time)."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any, Literal
+
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.valuerep import DA, TM
+from pynetdicom.sop_class import (  # type: ignore[attr-defined]
+    ModalityWorklistInformationFind,
+    PatientRootQueryRetrieveInformationModelFind,
+    StudyRootQueryRetrieveInformationModelFind,
+)
+
+from connectors.dicom_net import DEFAULT_CALLING_AET, Timeouts, associate
+from connectors.errors import DicomNetworkError, DicomQueryError
+from connectors.peer import Peer
+
+log = logging.getLogger(__name__)
+
+Model = Literal["worklist", "study", "patient"]
+_MODELS = {
+    "worklist": ModalityWorklistInformationFind,
+    "study": StudyRootQueryRetrieveInformationModelFind,
+    "patient": PatientRootQueryRetrieveInformationModelFind,
+}
+_PENDING = (0xFF00, 0xFF01)
+_CANCELLED = 0xFE00
+
+
+def c_find(
+    peer: Peer,
+    identifier: Dataset,
+    model: Model = "study",
+    *,
+    calling_aet: str = DEFAULT_CALLING_AET,
+    timeouts: Timeouts | None = None,
+    limit: int = 1000,
+) -> list[Dataset]:
+    """Run one C-FIND and return the matches (at most `limit`; then the query is cancelled)."""
+    abstract = _MODELS[model]
+    matches: list[Dataset] = []
+    with associate(peer, [(abstract, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])],
+                   calling_aet=calling_aet, timeouts=timeouts) as assoc:
+        final: int | None = None
+        for status, found in assoc.send_c_find(identifier, abstract):
+            if not status:
+                raise DicomNetworkError(f"{peer} gave no C-FIND response (connection lost or timed out)")
+            code = int(status.Status)
+            if code in _PENDING:
+                if found is not None:
+                    matches.append(found)
+                if len(matches) >= limit:
+                    log.warning("C-FIND on %s: more than %d matches; cancelled", peer, limit)
+                    break
+                continue
+            final = code
+        if final is not None and final not in (0x0000, _CANCELLED):
+            raise DicomQueryError(f"{peer} refused the {model} query with status {final:#06x}")
+    return matches
+
+
+def _s(ds: Dataset, keyword: str) -> str | None:
+    value = ds.get(keyword)
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _dt(d: str | None, t: str | None) -> datetime | None:
+    if not d:
+        return None
+    try:
+        day: date = DA(d)
+        clock: time | None = TM(t) if t else None
+        return datetime.combine(day, clock or time(0, 0))
+    except (TypeError, ValueError):
+        return None
+
+
+def _date_range(when: datetime | date | str | None, window: timedelta = timedelta(0)) -> str:
+    if when is None:
+        return ""
+    if isinstance(when, str):
+        return when
+    if isinstance(when, datetime):
+        lo, hi = (when - window).date(), (when + window).date()
+        return lo.strftime("%Y%m%d") if lo == hi else f"{lo:%Y%m%d}-{hi:%Y%m%d}"
+    return when.strftime("%Y%m%d")
+
+
+@dataclass(slots=True)
+class WorklistItem:
+    """One scheduled procedure step. Patient name, ID and birth date are personal data."""
+
+    patient_name: str | None
+    patient_id: str | None
+    patient_birth_date: str | None
+    patient_sex: str | None
+    accession_number: str | None
+    study_instance_uid: str | None
+    requested_procedure_id: str | None
+    requested_procedure_description: str | None
+    modality: str | None
+    station_aet: str | None
+    scheduled_start: datetime | None
+    step_id: str | None
+    step_description: str | None
+    raw: Dataset = field(repr=False, default_factory=Dataset)
+
+    PERSONAL = ("patient_name", "patient_id", "patient_birth_date")
+
+
+@dataclass(slots=True)
+class StudyMatch:
+    patient_name: str | None
+    patient_id: str | None
+    patient_birth_date: str | None
+    accession_number: str | None
+    study_instance_uid: str | None
+    study_datetime: datetime | None
+    study_description: str | None
+    modalities: list[str]
+    raw: Dataset = field(repr=False, default_factory=Dataset)
+
+    PERSONAL = ("patient_name", "patient_id", "patient_birth_date")
+
+
+def find_worklist(
+    peer: Peer,
+    *,
+    patient_id: str | None = None,
+    patient_name: str | None = None,
+    scheduled: datetime | date | str | None = None,
+    window: timedelta = timedelta(0),
+    modality: str | None = None,
+    station_aet: str | None = None,
+    accession_number: str | None = None,
+    calling_aet: str = DEFAULT_CALLING_AET,
+    timeouts: Timeouts | None = None,
+) -> list[WorklistItem]:
+    """Query a modality worklist (C-FIND, MWL information model)."""
+    q = Dataset()
+    q.PatientName = patient_name or ""
+    q.PatientID = patient_id or ""
+    q.PatientBirthDate = ""
+    q.PatientSex = ""
+    q.AccessionNumber = accession_number or ""
+    q.StudyInstanceUID = ""
+    q.RequestedProcedureID = ""
+    q.RequestedProcedureDescription = ""
+    sps = Dataset()
+    sps.Modality = modality or ""
+    sps.ScheduledStationAETitle = station_aet or ""
+    sps.ScheduledProcedureStepStartDate = _date_range(scheduled, window)
+    sps.ScheduledProcedureStepStartTime = ""
+    sps.ScheduledProcedureStepID = ""
+    sps.ScheduledProcedureStepDescription = ""
+    q.ScheduledProcedureStepSequence = Sequence([sps])
+    items = []
+    for ds in c_find(peer, q, "worklist", calling_aet=calling_aet, timeouts=timeouts):
+        step = ds.ScheduledProcedureStepSequence[0] if ds.get("ScheduledProcedureStepSequence") else Dataset()
+        items.append(WorklistItem(
+            patient_name=_s(ds, "PatientName"), patient_id=_s(ds, "PatientID"),
+            patient_birth_date=_s(ds, "PatientBirthDate"), patient_sex=_s(ds, "PatientSex"),
+            accession_number=_s(ds, "AccessionNumber"), study_instance_uid=_s(ds, "StudyInstanceUID"),
+            requested_procedure_id=_s(ds, "RequestedProcedureID"),
+            requested_procedure_description=_s(ds, "RequestedProcedureDescription"),
+            modality=_s(step, "Modality"), station_aet=_s(step, "ScheduledStationAETitle"),
+            scheduled_start=_dt(_s(step, "ScheduledProcedureStepStartDate"), _s(step, "ScheduledProcedureStepStartTime")),
+            step_id=_s(step, "ScheduledProcedureStepID"), step_description=_s(step, "ScheduledProcedureStepDescription"),
+            raw=ds,
+        ))
+    return items
+
+
+def find_studies(
+    peer: Peer,
+    *,
+    patient_id: str | None = None,
+    patient_name: str | None = None,
+    study_date: datetime | date | str | None = None,
+    window: timedelta = timedelta(0),
+    accession_number: str | None = None,
+    modality: str | None = None,
+    study_instance_uid: str | None = None,
+    calling_aet: str = DEFAULT_CALLING_AET,
+    timeouts: Timeouts | None = None,
+) -> list[StudyMatch]:
+    """Query a PACS at study level (C-FIND, study root)."""
+    q = Dataset()
+    q.QueryRetrieveLevel = "STUDY"
+    q.PatientName = patient_name or ""
+    q.PatientID = patient_id or ""
+    q.PatientBirthDate = ""
+    q.AccessionNumber = accession_number or ""
+    q.StudyInstanceUID = study_instance_uid or ""
+    q.StudyDate = _date_range(study_date, window)
+    q.StudyTime = ""
+    q.StudyDescription = ""
+    q.ModalitiesInStudy = modality or ""
+    out = []
+    for ds in c_find(peer, q, "study", calling_aet=calling_aet, timeouts=timeouts):
+        mods = ds.get("ModalitiesInStudy") or []
+        out.append(StudyMatch(
+            patient_name=_s(ds, "PatientName"), patient_id=_s(ds, "PatientID"),
+            patient_birth_date=_s(ds, "PatientBirthDate"), accession_number=_s(ds, "AccessionNumber"),
+            study_instance_uid=_s(ds, "StudyInstanceUID"),
+            study_datetime=_dt(_s(ds, "StudyDate"), _s(ds, "StudyTime")),
+            study_description=_s(ds, "StudyDescription"),
+            modalities=[str(m) for m in (mods if isinstance(mods, (list, tuple)) or type(mods).__name__ == "MultiValue" else [mods]) if str(m)],
+            raw=ds,
+        ))
+    return out
+
+
+@dataclass(slots=True)
+class Fill:
+    """What a query found for a screen: the accession number and the study it belongs to."""
+
+    accession_number: str
+    study_instance_uid: str | None
+    patient_name: str | None
+    patient_birth_date: str | None
+    patient_sex: str | None
+    source: str
+    when: datetime | None
+    alternatives: int = 0
+
+
+def accession_for(
+    peer: Peer,
+    patient_id: str,
+    when: datetime,
+    *,
+    window: timedelta = timedelta(hours=6),
+    modality: str | None = None,
+    source: Literal["worklist", "study"] = "worklist",
+    calling_aet: str = DEFAULT_CALLING_AET,
+    timeouts: Timeouts | None = None,
+) -> Fill | None:
+    """The accession number of the patient's procedure closest in time to `when`.
+
+    Looks in the worklist (scheduled steps) or the PACS (studies) within `window` of `when`;
+    None when nothing matches. `alternatives` says how many other candidates there were.
+    """
+    if when.tzinfo is not None:
+        when = when.astimezone().replace(tzinfo=None)  # worklists and PACS speak local wall time
+    candidates: list[tuple[float, Any]] = []
+    if source == "worklist":
+        for item in find_worklist(peer, patient_id=patient_id, scheduled=when, window=window, modality=modality,
+                                  calling_aet=calling_aet, timeouts=timeouts):
+            if item.accession_number:
+                t = item.scheduled_start
+                candidates.append((abs((t - when).total_seconds()) if t else window.total_seconds(), item))
+    else:
+        for study in find_studies(peer, patient_id=patient_id, study_date=when, window=window, modality=modality,
+                                  calling_aet=calling_aet, timeouts=timeouts):
+            if study.accession_number:
+                t = study.study_datetime
+                candidates.append((abs((t - when).total_seconds()) if t else window.total_seconds(), study))
+    candidates = [c for c in candidates if c[0] <= window.total_seconds()]
+    if not candidates:
+        return None
+    candidates.sort(key=lambda c: c[0])
+    best = candidates[0][1]
+    return Fill(
+        accession_number=best.accession_number, study_instance_uid=best.study_instance_uid,
+        patient_name=best.patient_name, patient_birth_date=best.patient_birth_date,
+        patient_sex=getattr(best, "patient_sex", None), source=f"{source} {peer}",
+        when=getattr(best, "scheduled_start", None) or getattr(best, "study_datetime", None),
+        alternatives=len(candidates) - 1,
+    )

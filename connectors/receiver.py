@@ -1,0 +1,327 @@
+"""A DICOM receiver (storage SCP): answers C-ECHO, accepts C-STORE, keeps everything it accepts.
+
+Order of work for each C-STORE: the dataset, as received (never decoded first), is written to
+`store_dir/YYYYMMDD/<SOP Instance UID>.dcm` through a temporary file that is fsync'd and
+renamed (the folder is fsync'd too); only then does the peer get Success. If the write fails
+the peer gets "Out of resources" (0xA700) and keeps its copy. A callback per stored object then
+runs on a worker thread (so a slow OCR job never holds the modality); its failures are logged
+and the file stays. A corrupt dataset is stored as received and reported by the callback; the
+receiver keeps serving. Each file handed to the callback is noted in `YYYYMMDD/.processed`; on
+start, files stored but never processed (the process died in between) are queued again.
+
+Callers are checked twice: `allowed_aets` (calling AE titles; others get A-ASSOCIATE-RJ
+"calling AE title not recognised") and `allowed_hosts` (IP addresses; others are refused at the
+TCP level before any DICOM is spoken). Both are logged.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import queue
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from ipaddress import ip_address, ip_network
+from pathlib import Path
+from typing import Any
+
+from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, StoragePresentationContexts, _config, evt
+from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
+from pynetdicom.transport import ThreadedAssociationServer
+
+from connectors.peer import check_ae_title
+
+log = logging.getLogger(__name__)
+
+SUCCESS = 0x0000
+OUT_OF_RESOURCES = 0xA700
+CANNOT_UNDERSTAND = 0xC210
+_UID = re.compile(r"^[0-9][0-9.]{0,63}$")
+
+
+@dataclass(slots=True)
+class StoredObject:
+    """One object received and safely on disk."""
+
+    path: Path
+    sop_class_uid: str
+    sop_instance_uid: str
+    calling_aet: str
+    address: str
+    received_at: datetime
+    duplicate: bool = False
+
+
+@dataclass
+class ReceiverConfig:
+    ae_title: str = "QCEDGE"
+    host: str = "127.0.0.1"
+    port: int = 11112
+    store_dir: Path = Path("dicom-in")
+    allowed_aets: list[str] = field(default_factory=list)   # empty: any calling AE title
+    allowed_hosts: list[str] = field(default_factory=list)  # addresses or networks; empty: any
+    require_called_aet: bool = True
+    accept_any_sop_class: bool = True  # store private/unknown SOP classes too (nothing is lost)
+    max_associations: int = 10
+
+
+class _Server(ThreadedAssociationServer):
+    """pynetdicom's server with an address allow-list checked before any DICOM is spoken."""
+
+    allowed: list[Any] = []
+    on_refused: Callable[[str], None] | None = None
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:  # socketserver hook
+        if not self.allowed:
+            return True
+        host = client_address[0] if isinstance(client_address, tuple) else str(client_address)
+        try:
+            addr = ip_address(host)
+        except ValueError:
+            addr = None
+        if addr is not None and any(addr in net for net in self.allowed):
+            return True
+        if self.on_refused:
+            self.on_refused(host)
+        return False
+
+
+class Receiver:
+    """Start with `start()` (returns at once) or `serve_forever()`; stop with `stop()`."""
+
+    def __init__(self, config: ReceiverConfig, on_stored: Callable[[StoredObject], Any] | None = None) -> None:
+        self.config = config
+        self.on_stored = on_stored
+        self.store_dir = Path(config.store_dir)
+        self.stats = {"stored": 0, "duplicates": 0, "store_failed": 0, "rejected": 0, "refused": 0,
+                      "callback_ok": 0, "callback_failed": 0, "echo": 0, "recovered": 0}
+        self._lock = threading.Lock()
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._worker: threading.Thread | None = None
+        self._server: _Server | None = None
+        self._ae: AE | None = None
+        # validated here, so a bad setting is a ValueError before anything listens
+        self._ae_title = check_ae_title(config.ae_title)
+        self._allowed_aets = [check_ae_title(a) for a in config.allowed_aets]
+        self._networks = [ip_network(h if "/" in h else f"{h}/{128 if ':' in h else 32}", strict=False)
+                          for h in config.allowed_hosts]
+
+    # ------------------------------------------------------------------ life cycle
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            return self.config.port
+        return int(self._server.server_address[1])
+
+    def start(self) -> "Receiver":
+        cfg = self.config
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        if cfg.accept_any_sop_class:
+            _config.UNRESTRICTED_STORAGE_SERVICE = True
+        ae = AE(ae_title=self._ae_title)
+        ae.add_supported_context(Verification, ALL_TRANSFER_SYNTAXES)
+        for cx in StoragePresentationContexts:
+            ae.add_supported_context(cx.abstract_syntax, ALL_TRANSFER_SYNTAXES)
+        ae.require_calling_aet = self._allowed_aets
+        ae.require_called_aet = cfg.require_called_aet
+        ae.maximum_associations = cfg.max_associations
+        ae.network_timeout = 60
+        ae.acse_timeout = 30
+        ae.dimse_timeout = 60
+        handlers = [
+            (evt.EVT_C_ECHO, self._on_echo),
+            (evt.EVT_C_STORE, self._on_store),
+            (evt.EVT_REJECTED, self._on_rejected),
+            (evt.EVT_ABORTED, self._on_aborted),
+        ]
+        self._worker = threading.Thread(target=self._work, name="qcedge-dicom-callbacks", daemon=True)
+        self._worker.start()
+        if self.on_stored is not None:
+            self._recover()
+        server = ae.make_server((cfg.host, cfg.port), evt_handlers=handlers, server_class=_Server)
+        server.allowed = self._networks
+        server.on_refused = self._on_refused
+        ae._servers.append(server)  # as ae.start_server does, so server.shutdown() can deregister it
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                         name="qcedge-dicom-receiver", daemon=True).start()
+        self._ae, self._server = ae, server
+        log.info("DICOM receiver %s listening on %s:%d, storing to %s", cfg.ae_title, cfg.host, self.port, self.store_dir)
+        return self
+
+    def serve_forever(self) -> None:
+        self.start()
+        try:
+            threading.Event().wait()
+        finally:
+            self.stop()
+
+    def stop(self, drain_timeout: float = 30.0) -> None:
+        """Stop accepting, let the callbacks of what was stored finish."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server = None
+        if self._ae is not None:
+            self._ae.shutdown()
+            self._ae = None
+        if self._worker is not None:
+            self._queue.put(None)
+            self._worker.join(drain_timeout)
+            self._worker = None
+
+    def __enter__(self) -> "Receiver":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until every stored object's callback has run (for tests and tools)."""
+        done = threading.Event()
+        self._queue.put_nowait(_Marker(done))  # type: ignore[arg-type]
+        return done.wait(timeout)
+
+    # ------------------------------------------------------------------ events
+    def _count(self, key: str) -> None:
+        with self._lock:
+            self.stats[key] += 1
+
+    def _on_echo(self, event: evt.Event) -> int:
+        self._count("echo")
+        return SUCCESS
+
+    def _on_rejected(self, event: evt.Event) -> None:
+        self._count("rejected")
+        req = event.assoc.requestor
+        log.warning("rejected association from AE '%s' at %s:%s (calling AE title not allowed or called AE title wrong)",
+                    req.ae_title, req.address, req.port)
+
+    def _on_refused(self, host: str) -> None:
+        self._count("refused")
+        log.warning("refused connection from %s: address not in allowed hosts", host)
+
+    def _on_aborted(self, event: evt.Event) -> None:
+        req = event.assoc.requestor
+        log.info("association with AE '%s' at %s aborted", req.ae_title, req.address)
+
+    def _target(self, sop_uid: str, received: datetime) -> Path:
+        name = sop_uid if _UID.match(sop_uid) else "x" + hashlib.sha256(sop_uid.encode()).hexdigest()[:32]
+        return self.store_dir / received.strftime("%Y%m%d") / f"{name}.dcm"
+
+    def _on_store(self, event: evt.Event) -> int:
+        received = datetime.now(timezone.utc)
+        req = event.request
+        sop_uid = str(req.AffectedSOPInstanceUID or "")
+        sop_class = str(req.AffectedSOPClassUID or "")
+        calling = event.assoc.requestor.ae_title
+        address = str(event.assoc.requestor.address)
+        try:
+            data = event.encoded_dataset(include_meta=True)
+        except Exception as exc:
+            self._count("store_failed")
+            log.error("C-STORE from %s: dataset could not be taken from the message: %s", calling, exc)
+            return CANNOT_UNDERSTAND
+        target = self._target(sop_uid, received)
+        try:
+            target, duplicate = _write_durably(target, data)
+        except OSError as exc:
+            self._count("store_failed")
+            log.error("C-STORE from %s: cannot store %s: %s; answering Out of Resources", calling, target, exc)
+            return OUT_OF_RESOURCES
+        if duplicate:  # sent again (our Success was lost?): stored and processed once, not twice
+            self._count("duplicates")
+            log.info("%s from %s was already stored; not processed again", target.name, calling)
+            return SUCCESS
+        self._count("stored")
+        log.info("stored %s (%s) from %s at %s", target.name, sop_class, calling, address)
+        self._queue.put(StoredObject(target, sop_class, sop_uid, calling, address, received))
+        return SUCCESS
+
+    # ------------------------------------------------------------------ callbacks
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            if isinstance(item, _Marker):
+                item.done.set()
+                continue
+            if self.on_stored is None:
+                continue
+            try:
+                self.on_stored(item)
+                self._count("callback_ok")
+            except Exception as exc:  # the file stays; the receiver keeps serving
+                self._count("callback_failed")
+                log.error("stored %s but processing it failed: %s: %s", item.path, type(exc).__name__, exc)
+            self._journal(item.path)
+
+    # ------------------------------------------------------------------ recovery
+    JOURNAL = ".processed"
+
+    def _journal(self, path: Path) -> None:
+        """Note that `path` was handed to the callback (its outcome, good or bad, was logged)."""
+        try:
+            with open(path.parent / self.JOURNAL, "a", encoding="utf-8") as f:
+                f.write(path.name + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as exc:
+            log.error("cannot note %s as processed: %s", path, exc)
+
+    def _recover(self) -> int:
+        """Queue every stored file the callback never saw (the process died between storing and
+        processing): stored before Success, processed at least once."""
+        count = 0
+        for day in sorted(p for p in self.store_dir.iterdir() if p.is_dir() and p.name.isdigit()):
+            journal = day / self.JOURNAL
+            seen = set(journal.read_text(encoding="utf-8").split()) if journal.exists() else set()
+            for path in sorted(day.glob("*.dcm")):
+                if path.name not in seen:
+                    self._queue.put(StoredObject(path, "", path.stem, "(recovered)", "", datetime.now(timezone.utc)))
+                    count += 1
+        if count:
+            log.warning("recovering %d stored object(s) that were never processed", count)
+        self.stats["recovered"] = count
+        return count
+
+
+@dataclass(slots=True)
+class _Marker:
+    done: threading.Event
+
+
+def _write_durably(target: Path, data: bytes) -> tuple[Path, bool]:
+    """Write `data` to `target` (fsync'd, atomic); (path written, True if an identical file was there).
+
+    A different object under the same name (a re-sent, changed instance) goes beside it as
+    `<uid>.1.dcm`, `<uid>.2.dcm`, ...: nothing received is overwritten.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        if target.read_bytes() == data:
+            return target, True
+        stem = target.stem
+        n = 1
+        while target.exists():
+            target = target.with_name(f"{stem}.{n}.dcm")
+            n += 1
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.part")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    return target, False

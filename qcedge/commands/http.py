@@ -1,0 +1,187 @@
+"""`qcedge http`: talk to RIS/HIS REST APIs and DICOMweb servers (QIDO-RS, WADO-RS metadata).
+
+Credentials never go on the command line (other users can read it): a password or token is
+taken from an environment variable or a file.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from qcedge.cli import UsageError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("http", help="RIS/HIS REST and DICOMweb (QIDO-RS, WADO-RS) requests",
+                       description="Send GET requests to REST APIs and DICOMweb servers with timeouts, retries "
+                                   "and authentication.")
+    p.set_defaults(func=lambda args: _help(p))
+    h = p.add_subparsers(dest="http_command", metavar="ACTION")
+
+    def common(q: argparse.ArgumentParser) -> None:
+        q.add_argument("--user", help="basic auth user name (password from --password-env or --password-file)")
+        q.add_argument("--password-env", metavar="VAR", default="QCEDGE_HTTP_PASSWORD",
+                       help="environment variable holding the password (default QCEDGE_HTTP_PASSWORD)")
+        q.add_argument("--password-file", metavar="FILE", help="file holding the password")
+        q.add_argument("--token-env", metavar="VAR", help="environment variable holding a bearer token")
+        q.add_argument("--token-file", metavar="FILE", help="file holding a bearer token")
+        q.add_argument("--timeout", type=float, default=10.0, metavar="S", help="read timeout in seconds (default 10)")
+        q.add_argument("--retries", type=int, default=3, help="retries on connection errors and 5xx (default 3)")
+        q.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
+
+    q = h.add_parser("get", help="GET a URL and print its JSON")
+    q.add_argument("url")
+    q.add_argument("-q", "--param", action="append", default=[], metavar="KEY=VALUE", help="query parameter (repeat)")
+    common(q)
+    q.set_defaults(func=cmd_get)
+
+    q = h.add_parser("qido", help="QIDO-RS search (studies, series or instances)",
+                     description="Search a DICOMweb server, e.g. qcedge http qido http://pacs/dicom-web -q PatientID=P1")
+    q.add_argument("url", help="the DICOMweb root, e.g. http://pacs:8042/dicom-web")
+    q.add_argument("--level", choices=["studies", "series", "instances"], default="studies")
+    q.add_argument("--study", metavar="UID", help="search inside this study")
+    q.add_argument("--series", metavar="UID", help="search inside this series (with --study)")
+    q.add_argument("-q", "--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="attribute filter, e.g. PatientID=P1, StudyDate=20260101-20261231 (repeat)")
+    q.add_argument("--include", action="append", default=[], metavar="ATTR", help="includefield (repeat)")
+    q.add_argument("--limit", type=int)
+    q.add_argument("--json", action="store_true", help="print the DICOM JSON")
+    common(q)
+    q.set_defaults(func=cmd_qido)
+
+    q = h.add_parser("wado-metadata", help="WADO-RS metadata of a study, series or instance")
+    q.add_argument("url", help="the DICOMweb root")
+    q.add_argument("--study", required=True, metavar="UID")
+    q.add_argument("--series", metavar="UID")
+    q.add_argument("--instance", metavar="UID")
+    common(q)
+    q.set_defaults(func=cmd_wado_metadata)
+
+
+def _help(p: argparse.ArgumentParser) -> int:
+    p.print_help()
+    return 2
+
+
+def _secret(env: str | None, file: str | None, what: str) -> str | None:
+    if file:
+        try:
+            return Path(file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise UsageError(f"{what} file {file}: {exc.strerror or exc}") from None
+    if env:
+        return os.environ.get(env)
+    return None
+
+
+def _client(args: argparse.Namespace, url: str):
+    from connectors.http_client import HttpClient, make_auth
+
+    if not url.startswith(("http://", "https://")):
+        raise UsageError(f"'{url}' is not an http:// or https:// URL")
+    token = _secret(args.token_env, args.token_file, "token")
+    if (args.token_env or args.token_file) and not token:
+        raise UsageError("no bearer token found in the given variable or file")
+    password = _secret(args.password_env, args.password_file, "password") if args.user else None
+    if args.timeout <= 0 or args.retries < 0:
+        raise UsageError("--timeout must be positive and --retries not negative")
+    return HttpClient(url, auth=make_auth(username=args.user, password=password, token=token),
+                      timeout=args.timeout, retries=args.retries, verify=not args.insecure)
+
+
+def _params(items: list[str]) -> list[tuple[str, str]]:
+    out = []
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not eq or not key:
+            raise UsageError(f"'{item}' is not KEY=VALUE")
+        out.append((key, value))
+    return out
+
+
+def _fail(exc: Exception) -> int:
+    print(f"qcedge http: {exc}", file=sys.stderr)
+    return 1
+
+
+def cmd_get(args: argparse.Namespace) -> int:
+    from connectors.errors import ConnectorError
+    from connectors.http_client import parse_json
+
+    params = _params(args.param)
+    with _client(args, args.url) as client:
+        try:
+            data = parse_json(client.get("", params=params, headers={"Accept": "application/json"}))
+        except ConnectorError as exc:
+            return _fail(exc)
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+    return 0
+
+
+STUDY_COLUMNS = (("0020000D", "study"), ("00080020", "date"), ("00080061", "modalities"), ("00080050", "accession"),
+                 ("00081030", "description"), ("00201206", "series"), ("00201208", "instances"))
+SERIES_COLUMNS = (("0020000E", "series"), ("00080060", "modality"), ("00200011", "number"), ("0008103E", "description"),
+                  ("00201209", "instances"))
+INSTANCE_COLUMNS = (("00080018", "instance"), ("00080016", "sop_class"), ("00200013", "number"))
+
+
+def _row(obj: dict[str, Any], columns) -> str:
+    from connectors.dicomweb import value
+
+    parts = []
+    for tag, name in columns:
+        v = value(obj, tag)
+        if name == "modalities":
+            element = obj.get(tag) or {}
+            v = "/".join(element.get("Value", [])) or None
+        if v not in (None, ""):
+            parts.append(f"{name}={v}")
+    return "  ".join(parts)
+
+
+def cmd_qido(args: argparse.Namespace) -> int:
+    from connectors.dicomweb import DicomWebClient
+    from connectors.errors import ConnectorError
+
+    if args.series and not args.study:
+        raise UsageError("--series needs --study")
+    filters = dict(_params(args.param))
+    with _client(args, args.url) as client:
+        web = DicomWebClient(client)
+        try:
+            if args.level == "studies":
+                found = web.search_studies(includefield=args.include, limit=args.limit, **filters)
+            elif args.level == "series":
+                found = web.search_series(args.study, includefield=args.include, limit=args.limit, **filters)
+            else:
+                found = web.search_instances(args.study, args.series, includefield=args.include, limit=args.limit,
+                                             **filters)
+        except ConnectorError as exc:
+            return _fail(exc)
+    if args.json:
+        print(json.dumps(found, ensure_ascii=False, indent=1))
+        return 0
+    columns = {"studies": STUDY_COLUMNS, "series": SERIES_COLUMNS, "instances": INSTANCE_COLUMNS}[args.level]
+    for obj in found:
+        print(_row(obj, columns))
+    print(f"{len(found)} match(es)", file=sys.stderr)
+    return 0
+
+
+def cmd_wado_metadata(args: argparse.Namespace) -> int:
+    from connectors.dicomweb import DicomWebClient
+    from connectors.errors import ConnectorError
+
+    if args.instance and not args.series:
+        raise UsageError("--instance needs --series")
+    with _client(args, args.url) as client:
+        try:
+            found = DicomWebClient(client).retrieve_metadata(args.study, args.series, args.instance)
+        except ConnectorError as exc:
+            return _fail(exc)
+    print(json.dumps(found, ensure_ascii=False, indent=1))
+    return 0

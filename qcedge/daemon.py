@@ -1,0 +1,386 @@
+"""The capture daemon: a source, the pipeline, the outbox and feed, the status file, clean stops.
+
+    qcedge run --config station.toml
+
+One thread reads frames and runs the pipeline; the feed client runs its own
+socket thread; a small thread rewrites the status file every few seconds.
+SIGTERM/SIGINT stop the loop, flush what is pending to the outbox (committed
+records stay there until acked), close the sockets and write the final status.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import signal
+from collections import OrderedDict
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from capture import Frame, SourceError
+from qcedge.config import StationConfig
+from qcedge.health import Health, write_status
+from qcedge.notify import Feedback, Notifier
+from qcedge.pipeline import Detectors, Made, Pipeline
+from qcedge.privacy import PrivacyPolicy
+from qcedge.seen import SeenScreens
+
+log = logging.getLogger(__name__)
+
+
+def seen_path(config: StationConfig) -> Path:
+    """The record-identity memory: beside the outbox."""
+    outbox = config.feed.outbox
+    return outbox.with_name(outbox.stem + ".seen.sqlite")
+
+
+class Daemon:
+    """Runs one station config until stopped (or until a finite source ends).
+
+    `file_pace` overrides a file source's `pace` (0 = as fast as it decodes).
+    Callbacks (for `qcedge demo` and tests): `on_made(Made)` after a record is
+    committed to the outbox, `on_ack(record_id, seconds_from_settle)`,
+    `on_feedback(Feedback)`.
+    """
+
+    def __init__(
+        self,
+        config: StationConfig,
+        *,
+        source: Any = None,
+        on_made: Callable[[Made], None] | None = None,
+        on_ack: Callable[[str, float | None], None] | None = None,
+        on_feedback: Callable[[Feedback], None] | None = None,
+        notifier: Notifier | None = None,
+        file_pace: float | None = None,
+        drain_seconds: float = 5.0,
+        linger: float = 0.0,
+    ) -> None:
+        self.config = config
+        self._source_override = source
+        self.on_made_cb, self.on_ack_cb, self.on_feedback_cb = on_made, on_ack, on_feedback
+        self.notifier = notifier if notifier is not None else Notifier()
+        self.file_pace = file_pace
+        self._pace = 0.0  # a file source played at this speed (0: as fast as it decodes)
+        self.drain_seconds = drain_seconds
+        self.linger = linger
+        self.health = Health(config.station.id, config.station.site)
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._settled_at: dict[str, float] = {}
+        self._acked_ids: OrderedDict[str, None] = OrderedDict()
+        self.client: Any = None
+        self.outbox: Any = None
+        self._outbox_closed = False
+        self._last_depth: int | None = None
+        self.source: Any = None
+        self.pipeline: Pipeline | None = None
+        self.seen: SeenScreens | None = None
+        self.made_count = 0
+
+    # ---- control ---------------------------------------------------------
+
+    def stop(self, *_: Any) -> None:
+        """Ask the loop to stop (signal-safe)."""
+        self._stop.set()
+
+    def install_signal_handlers(self) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._on_signal)
+
+    def _on_signal(self, signum: int, _frame: Any) -> None:
+        log.info("stop requested", extra={"ctx": {"event": "signal", "signal": signal.Signals(signum).name}})
+        self._stop.set()
+
+    # ---- run ---------------------------------------------------------------
+
+    def run(self) -> int:
+        """Start everything, run the frame loop, stop cleanly. Returns an exit code."""
+        cfg = self.config
+        h = self.health
+        status_thread = threading.Thread(target=self._status_loop, name="status", daemon=True)
+        status_thread.start()
+        try:
+            self._start()
+            h.state = "running"
+            self._write_status()
+            log.info("daemon started", extra={"ctx": {"event": "start", "station": cfg.station.id, "site": cfg.station.site,
+                                                     "templates": len(self.pipeline.templates) if self.pipeline else 0,
+                                                     "endpoint": cfg.feed.endpoint}})
+            self._loop()
+            h.state = "stopping"
+            self._drain()
+            h.state = "stopped" if self._stop.is_set() else "finished"
+            self._write_status()
+            return 0
+        except Exception as exc:
+            h.state = "failed"
+            h.error(f"{type(exc).__name__}: {exc}")
+            log.error("daemon failed", extra={"ctx": {"event": "failed", "error": f"{type(exc).__name__}: {exc}"}})
+            raise
+        finally:
+            self._stop.set()
+            self._shutdown()
+            status_thread.join(timeout=2)
+            self._write_status()
+            log.info("daemon stopped", extra={"ctx": {"event": "stop", "records_made": h.records_made,
+                                                     "records_acked": h.records_acked, "state": h.state}})
+
+    def _start(self) -> None:
+        from ocr_templates import load_templates
+        from ocr_templates.engines.base import get_engine
+        from ocr_templates.reader import ScreenReader
+
+        cfg = self.config
+        templates = load_templates(cfg.templates.folder)
+        engine = get_engine(cfg.templates.engine)
+        reader = ScreenReader(templates, engine=engine)
+        if cfg.templates.warm_up:
+            _warm_up(reader, templates)
+        policy = PrivacyPolicy.from_section(cfg.privacy)
+        self.seen = SeenScreens(seen_path(cfg), cfg.station.id, cfg.detection.repeat_window)
+        self.seen.forget_older_than(max(cfg.detection.repeat_window, 180 * 86400.0))
+        self._start_feed()
+        self.pipeline = Pipeline(
+            station=cfg.station.id, site=cfg.station.site, reader=reader, templates=templates,
+            detectors=Detectors(cfg.detection.settle_frames, cfg.detection.change_threshold),
+            seen=self.seen, policy=policy, sink=self._submit, health=self.health,
+            unknown_folder=cfg.unknown.save_folder, max_unknown_saved=cfg.unknown.max_saved,
+        )
+        self.source = self._open_source()
+
+    def _open_source(self) -> Any:
+        """The configured source inside a ReconnectingSource (a failing source is reopened with backoff)."""
+        if self._source_override is not None:
+            src = self._source_override
+        else:
+            from capture import ReconnectingSource
+
+            spec = self.config.source_spec()
+            if spec.kind == "file":
+                # The daemon paces a file itself, dropping frames while it is busy (OCR), as a live
+                # source would: the file's own pacer would pause the video instead.
+                self._pace = spec.pace if self.file_pace is None else self.file_pace
+                spec = spec.model_copy(update={"pace": 0.0})
+            src = ReconnectingSource.from_spec(spec, stop=self._stop)
+        src.open()
+        return src
+
+    def _start_feed(self) -> None:
+        from qc_client.client import FeedClient
+        from qc_client.keys import ClientKeys
+        from qc_client.outbox import Outbox
+
+        cfg = self.config.feed
+        cfg.outbox.parent.mkdir(parents=True, exist_ok=True)
+        self.outbox = Outbox(cfg.outbox)
+        keys = ClientKeys.from_files(cfg.station_key, cfg.server_key) if cfg.server_key and cfg.station_key else None
+        self.client = FeedClient(cfg.endpoint, self.outbox, self.config.station.id,
+                                 on_feedback=self._on_feedback, on_rejected=self._on_rejected,
+                                 on_acked=self._on_acked, keys=keys)
+        self.client.start()
+
+    def _loop(self) -> None:
+        """Read frames until stopped or the source ends.
+
+        A live source (screen, device, stream) is read every 1/fps seconds. A
+        file delivers every frame in order (paced by the source's `pace`), so
+        only every k-th frame is looked at, k = file fps / [detection] fps; a paced file
+        is paced here, and frames that went by while the daemon was busy are dropped.
+        """
+        h = self.health
+        period = 1.0 / self.config.detection.fps
+        next_t = time.monotonic()
+        live = bool(getattr(self.source, "live", True))
+        stride, n, rate, t_start = 1, 0, 0.0, 0.0
+        while not self._stop.is_set():
+            t0 = time.perf_counter()
+            try:
+                frame: Frame | None = self.source.read()
+            except SourceError as exc:
+                h.source_errors += 1
+                h.error(f"source: {exc}")
+                log.warning("source failed", extra={"ctx": {"event": "source_error", "error": str(exc)}})
+                self._stop.wait(1.0)
+                continue
+            self._source_stats()
+            if frame is None:
+                if not self._stop.is_set():
+                    log.info("source ended", extra={"ctx": {"event": "source_end", "frames": h.frames_seen}})
+                break
+            if not live:
+                if n == 0:
+                    fps = self._file_fps()
+                    stride = max(1, round(fps * period)) if fps else 1
+                    rate, t_start = (fps or 25.0) * self._pace, time.monotonic()
+                n += 1
+                if rate:
+                    lag = time.monotonic() - (t_start + (n - 1) / rate)
+                    if lag < 0:
+                        self._stop.wait(-lag)
+                        frame = dataclasses.replace(frame, t=time.monotonic(), wall_time=time.time())
+                    elif lag > period:
+                        h.frames_dropped += 1  # busy (OCR): a live source would have moved on too
+                        continue
+                if (n - 1) % stride:
+                    continue
+            h.latencies.add("grab", time.perf_counter() - t0)
+            self.pipeline.handle(frame)  # type: ignore[union-attr]
+            if live:
+                next_t += period
+                delay = next_t - time.monotonic()
+                if delay > 0:
+                    self._stop.wait(delay)
+                elif delay < -period:
+                    next_t = time.monotonic()  # fell behind (OCR took a while): do not burst
+
+    def _file_fps(self) -> float | None:
+        inner = getattr(self.source, "inner", self.source)
+        fps = getattr(inner, "fps", None)
+        return float(fps) if fps else None
+
+    def _source_stats(self) -> None:
+        stats = getattr(self.source, "stats", None)
+        if stats is not None and not callable(stats):
+            self.health.reconnects = int(getattr(stats, "reconnects", 0))
+            failures = int(getattr(stats, "failures", 0))
+            if failures > self.health.source_errors:
+                self.health.source_errors = failures
+                if getattr(stats, "last_error", ""):
+                    self.health.error(f"source: {stats.last_error}")
+
+    # ---- feed callbacks ---------------------------------------------------------
+
+    def _submit(self, made: Made) -> None:
+        # Under the lock, so that an ack (feed thread) is handled after the record is registered and shown.
+        with self._lock:
+            self._settled_at[made.record.id] = made.settled_t
+            self.client.submit(made.record)
+            self.made_count += 1
+            if self.on_made_cb:
+                try:
+                    self.on_made_cb(made)
+                except Exception:  # noqa: BLE001 - display must not stop the daemon
+                    log.exception("on_made callback failed")
+
+    def _on_acked(self, record_ids: list[str]) -> None:
+        for rid in record_ids:
+            self._on_ack(rid)
+
+    def _on_rejected(self, record_id: str, error: str) -> None:
+        self.health.error(f"central rejected record {record_id}: {error}")
+
+    def _on_ack(self, record_id: str) -> None:
+        h = self.health
+        now = time.monotonic()
+        with self._lock:
+            settled = self._settled_at.pop(record_id, None)
+            if record_id in self._acked_ids:
+                return  # acked again (a resend crossed the first ack)
+            self._acked_ids[record_id] = None
+            if len(self._acked_ids) > 10000:
+                self._acked_ids.popitem(last=False)
+        h.records_acked += 1
+        h.last_ack_at = time.time()
+        latency = None if settled is None else now - settled
+        if latency is not None:
+            h.latencies.add("settle_to_ack", latency)
+        log.info("record acknowledged", extra={"ctx": {"event": "ack", "record_id": record_id,
+                                                      "settle_to_ack_ms": None if latency is None else round(latency * 1000, 1)}})
+        if self.on_ack_cb:
+            try:
+                self.on_ack_cb(record_id, latency)
+            except Exception:  # noqa: BLE001
+                log.exception("on_ack callback failed")
+
+    def _on_feedback(self, item: Any) -> None:
+        fb = Feedback.from_any(item)
+        self.health.feedback_received += 1
+        self.health.last_feedback_at = time.time()
+        try:
+            self.notifier.show(fb)
+            if self.on_feedback_cb:
+                self.on_feedback_cb(fb)
+        except Exception:  # noqa: BLE001 - feedback display never stops the daemon
+            log.exception("feedback display failed")
+
+    # ---- stop -------------------------------------------------------------------
+
+    def _drain(self) -> None:
+        """Give the feed a moment to send what is pending (it stays in the outbox regardless)."""
+        deadline = time.monotonic() + self.drain_seconds
+        while time.monotonic() < deadline and self.outbox_depth() not in (0, None):
+            time.sleep(0.05)
+        if self.linger > 0 and self.outbox_depth() == 0 and self.health.records_made:
+            time.sleep(self.linger)  # feedback follows the ack: let the last of it arrive
+
+    def outbox_depth(self) -> int | None:
+        """Records waiting for central's ack (the last known figure once the outbox is closed)."""
+        if self.outbox is None or self._outbox_closed:
+            return self._last_depth
+        try:
+            self._last_depth = int(self.outbox.depth())
+        except Exception:  # noqa: BLE001
+            pass
+        return self._last_depth
+
+    def _shutdown(self) -> None:
+        for name, closer in (("source", lambda: self.source and self.source.close()),
+                             ("feed", lambda: self.client and self.client.stop()),
+                             ("outbox", self._close_outbox),
+                             ("seen", lambda: self.seen and self.seen.close())):
+            try:
+                closer()
+            except Exception as exc:  # noqa: BLE001
+                log.warning("close failed", extra={"ctx": {"event": "close_error", "part": name, "error": str(exc)}})
+
+    def _close_outbox(self) -> None:
+        if self.outbox is not None and not self._outbox_closed:
+            self.outbox_depth()  # remember the final depth for the status file
+            self._outbox_closed = True
+            self.outbox.close()
+
+    # ---- status -------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {"outbox_depth": self.outbox_depth(), "feed_endpoint": self.config.feed.endpoint}
+        if self.client is not None:
+            try:
+                stats = self.client.stats().as_dict()
+            except Exception:  # noqa: BLE001
+                stats = None
+            if stats:
+                extra["feed"] = {k: v for k, v in stats.items() if isinstance(v, (int, float, str, bool, type(None)))}
+                extra["feed_connected"] = stats.get("connected")
+        return self.health.snapshot(extra)
+
+    def _write_status(self) -> None:
+        try:
+            write_status(self.config.status.file, self.status())
+        except Exception as exc:  # noqa: BLE001
+            log.warning("cannot write status file", extra={"ctx": {"event": "status_error", "error": str(exc)}})
+
+    def _status_loop(self) -> None:
+        while not self._stop.wait(self.config.status.interval):
+            self._write_status()
+
+
+def _warm_up(reader: Any, templates: list[Any]) -> None:
+    """Read each template's reference image once at start, so the first real screen is not slowed
+    by the OCR runtime's lazy set-up (sessions, buffers for each crop shape, matcher caches)."""
+    import cv2
+
+    t0 = time.perf_counter()
+    for template in templates:
+        path = template.reference_path
+        image = cv2.imread(str(path)) if path is not None else None
+        if image is None:
+            continue
+        try:
+            reader.process(image)
+        except Exception:  # noqa: BLE001 - a failing engine shows up on the first real screen
+            log.debug("warm-up read failed", exc_info=True)
+    log.info("OCR warmed up", extra={"ctx": {"event": "warm_up", "templates": len(templates),
+                                            "seconds": round(time.perf_counter() - t0, 2)}})

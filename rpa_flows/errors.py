@@ -1,0 +1,35 @@
+"""Errors of flows: loading (file, step, problem) and running (step, problem, screenshot)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class FlowError(ValueError):
+    """A flow file that cannot be used. `str()` names the file, the place (step) and the problem."""
+
+    def __init__(self, path: str | Path, problem: str, where: str | None = None) -> None:
+        self.path, self.where, self.problem = str(path), where, problem
+        place = f" ({where})" if where else ""
+        super().__init__(f"{self.path}{place}: {problem}")
+
+
+class StepFailed(RuntimeError):
+    """A step could not do its work; no input was sent for it after the failure was seen."""
+
+    def __init__(self, step: str, problem: str, screenshot: Path | None = None, log_problem: str | None = None) -> None:
+        self.step, self.problem, self.screenshot = step, problem, screenshot
+        self.log_problem = log_problem or problem  # what the run log may hold (no variable values)
+        shot = f" (screenshot: {screenshot})" if screenshot else ""
+        super().__init__(f"{step}: {problem}{shot}")
+
+
+class ScreenNotAsExpected(StepFailed):
+    """The expected screen is not there: the player stopped before sending input."""
+
+
+class UserAborted(StepFailed):
+    """The person at the workstation took over and the flow was configured (or timed out) to abort."""
+
+
+class FailSafeTriggered(StepFailed):
+    """The pointer was pushed into a screen corner: pyautogui's fail-safe stopped the flow."""

@@ -1,0 +1,716 @@
+"""The flow player: runs steps with safety first.
+
+Before every input step the expected screen is checked on a fresh grab; when it
+is not there the player stops with a screenshot and sends nothing. Input from
+the person at the workstation pauses the flow (resume after quiet, or abort).
+Every step is logged with times. A dry run sends nothing and draws what it
+would have clicked on a screenshot.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from rpa_flows import ocr as ocr_mod
+from rpa_flows.activity import ActivityMonitor
+from rpa_flows.dryrun import Drawing
+from rpa_flows.errors import FailSafeTriggered, ScreenNotAsExpected, StepFailed, UserAborted
+from rpa_flows.inputs import DryRunInput, InputDriver, LiveInput
+from rpa_flows.loader import _step_label
+from rpa_flows.locate import find_image, to_gray
+from rpa_flows.model import (
+    CheckStep, ClickStep, Condition, DoubleClickStep, Flow, ForEachStep, HotkeyStep, IfStep, PauseStep,
+    ReadStep, RightClickStep, ScreenDef, ScreenshotStep, SetStep, Settings, Target, TypeStep, WaitStep, _Step,
+    action_of,
+)
+from rpa_flows.runlog import RunLog
+from rpa_flows.screen import LiveScreen, Screen
+from rpa_flows.templates import get_template, match_on_screen
+from rpa_flows.variables import VariableError, lookup, resolve_value, substitute
+
+log = logging.getLogger(__name__)
+
+EXPECT_GRACE_S = 1.0  # an input step looks for its expected screen this long before giving up
+SETTLE_DIFF = 6  # grey-level change (max over an 1/8 thumbnail) still counted as "not changing"
+
+
+def _center(box: tuple[int, int, int, int]) -> tuple[int, int]:
+    return (box[0] + box[2] // 2, box[1] + box[3] // 2)
+
+
+@dataclass(slots=True)
+class Located:
+    box: tuple[int, int, int, int]
+    point: tuple[int, int]
+    score: float
+    how: str
+
+
+@dataclass
+class RunResult:
+    ok: bool
+    flow_id: str
+    message: str = ""
+    failed_step: str | None = None
+    screenshot: Path | None = None
+    log_path: Path | None = None
+    drawing: Path | None = None
+    steps_run: int = 0
+    pauses: int = 0
+    seconds: float = 0.0
+    variables: dict[str, Any] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+class _Interrupted(Exception):
+    """The person took over in the middle of typing (the flow paused and resumed)."""
+
+
+class Player:
+    """Runs one flow. `screen`, `inputs` and `monitor` default to the live X display."""
+
+    def __init__(self, flow: Flow, *, screen: Screen | None = None, inputs: InputDriver | None = None,
+                 monitor: ActivityMonitor | None | bool = True, log_dir: Path | None = None,
+                 dry_run: bool = False, failsafe: bool = True, windows: Any = True,
+                 **setting_overrides: Any) -> None:
+        self.flow = flow
+        self.settings: Settings = flow.settings.model_copy(update=setting_overrides) if setting_overrides else flow.settings
+        self.dry_run = dry_run
+        self.screen = screen if screen is not None else LiveScreen()
+        if dry_run:
+            self.inputs: InputDriver = inputs if inputs is not None else DryRunInput()
+            if self.inputs.sends_input:
+                raise ValueError("a dry run cannot use an input driver that sends input")
+        else:
+            self.inputs = inputs if inputs is not None else LiveInput(
+                failsafe=failsafe, pause=self.settings.key_pause, type_delay_ms=self.settings.type_delay_ms,
+                paste_keys=self.settings.paste_keys)
+        if monitor is True:
+            self.monitor: ActivityMonitor | None = None if dry_run else ActivityMonitor()
+        else:
+            self.monitor = monitor or None
+        if windows is True:
+            from rpa_flows.xwindows import WindowStack
+
+            windows = WindowStack() if isinstance(self.screen, LiveScreen) and not dry_run else None
+        self.windows = windows or None
+        self.expected_window: int | None = None
+        self._hints: dict[Any, tuple[int, int, int, int]] = {}  # last place of each anchor: searched first
+        self._gray: tuple[Any, ...] | None = None
+        self._expect_frame: np.ndarray | None = None
+        self._memo_frame: np.ndarray | None = None
+        self._memo: dict[Any, Located | None] = {}
+        self._dry_frame: np.ndarray | None = None
+        self._own_rects: tuple[float, list[tuple[int, int, int, int]]] = (-1.0, [])
+        self.log_dir = log_dir
+        self.variables: dict[str, Any] = {}
+        self.current: ScreenDef | None = None
+        self.current_label = ""
+        self.steps_run = 0
+        self.pauses = 0
+        self.drawing: Drawing | None = None
+        self.runlog: RunLog | None = None
+
+    # -- public --------------------------------------------------------------------
+    def run(self, variables: dict[str, Any] | None = None, records: list[dict[str, Any]] | None = None) -> RunResult:
+        t0 = time.monotonic()
+        self.runlog = RunLog(self.log_dir, self.flow.id)
+        self.variables = {**self.flow.vars, **(variables or {})}
+        if records is not None:
+            self.variables["records"] = records
+        self.current, self.current_label = None, ""
+        self.steps_run = self.pauses = 0
+        if self.monitor is not None:
+            self.monitor.rebase()
+        if self.dry_run:
+            self._dry_frame = None
+            self.drawing = Drawing(self._grab())
+        self.runlog.write("run_start", flow_path=str(self.flow.path) if self.flow.path else None,
+                          dry_run=self.dry_run, records=len(records) if records is not None else None,
+                          variables=sorted(self.variables))
+        result = RunResult(ok=True, flow_id=self.flow.id)
+        logged_message = ""
+        try:
+            self._block(self.flow.steps, "")
+        except StepFailed as exc:
+            result.ok, result.message, result.failed_step, result.screenshot = False, exc.problem, exc.step, exc.screenshot
+            logged_message = exc.log_problem
+        except Exception as exc:  # noqa: BLE001 - any crash still ends the log cleanly, with a screenshot
+            shot = self._screenshot("fail-crash")
+            result.ok, result.message, result.failed_step, result.screenshot = False, f"internal error: {exc!r}", \
+                self.current_label or None, shot
+            logged_message = f"internal error: {type(exc).__name__}"
+            log.exception("flow %s crashed", self.flow.id)
+        result.seconds = time.monotonic() - t0
+        result.steps_run, result.pauses = self.steps_run, self.pauses
+        result.variables = dict(self.variables)
+        if self.drawing is not None:
+            result.drawing = self.runlog.save_image("dry-run", self.drawing.render()) if self.log_dir else None
+        self.runlog.write("run_end", ok=result.ok, seconds=round(result.seconds, 3), steps=result.steps_run,
+                          pauses=result.pauses, failed_step=result.failed_step,
+                          message=logged_message or None, screenshot=str(result.screenshot) if result.screenshot else None,
+                          drawing=str(result.drawing) if result.drawing else None)
+        result.log_path, result.events = self.runlog.path, list(self.runlog.events)
+        self.runlog.close()
+        return result
+
+    def close(self) -> None:
+        for obj in (self.inputs, self.monitor, self.screen, self.windows):
+            closer = getattr(obj, "close", None)
+            if closer:
+                closer()
+
+    # -- blocks and steps ----------------------------------------------------------
+    def _block(self, steps: list[_Step], prefix: str) -> None:
+        for i, step in enumerate(steps):
+            label = (prefix + " > " if prefix else "") + _step_label(i, step)
+            self._step(step, label)
+
+    def _step(self, step: _Step, label: str) -> None:
+        action = action_of(step)
+        self.current_label = label
+        t0 = time.monotonic()
+        self.runlog.write("step_start", step=label, action=action)
+        details: dict[str, Any] = {}
+        try:
+            if step.expect is not None:
+                self.current = step.expect
+            handler = getattr(self, f"_do_{action}")
+            handler(step, label, details)
+        except StepFailed as exc:
+            step_name = exc.step if exc.step not in ("input",) else label
+            shot = exc.screenshot or self._screenshot(f"fail-{label}")
+            self.runlog.write("step_fail", step=step_name, action=action, seconds=round(time.monotonic() - t0, 4),
+                              problem=exc.log_problem, screenshot=str(shot) if shot else None, **details)
+            raise type(exc)(step_name, exc.problem, shot, exc.log_problem) from exc
+        except VariableError as exc:
+            shot = self._screenshot(f"fail-{label}")
+            self.runlog.write("step_fail", step=label, action=action, problem=str(exc))
+            raise StepFailed(label, str(exc), shot) from exc
+        self.steps_run += 1
+        self.runlog.write("step_ok", step=label, action=action, seconds=round(time.monotonic() - t0, 4), **details)
+
+    # input steps ------------------------------------------------------------------
+    def _do_click(self, step: ClickStep, label: str, details: dict) -> None:
+        self._click(step, step.click, label, details, "left", 1)
+
+    def _do_double_click(self, step: DoubleClickStep, label: str, details: dict) -> None:
+        self._click(step, step.double_click, label, details, "left", 2)
+
+    def _do_right_click(self, step: RightClickStep, label: str, details: dict) -> None:
+        self._click(step, step.right_click, label, details, "right", 1)
+
+    def _click(self, step, target: Target, label: str, details: dict, button: str, clicks: int) -> None:
+        attempts = step.retries + 1
+        for attempt in range(1, attempts + 1):
+            self._before_input(step, label, details)
+            where = self._find(target, step.timeout or self.settings.timeout, label, details)
+            if where is None:
+                return  # dry run: not on screen now (logged)
+            self._guard(label)
+            self._check_window_at(where.point, label)
+            self._send(lambda: self.inputs.click(where.point[0], where.point[1], button=button, clicks=clicks),
+                       label, moved_to=where.point)
+            details.update(at=list(where.point), score=round(where.score, 4), how=where.how)
+            if self.drawing is not None:
+                self.drawing.click(where, label, button, clicks)
+            if step.verify is None or self.dry_run:
+                return
+            if self._poll(lambda frame: self._cond(step.verify, frame), step.verify_timeout or self.settings.timeout):
+                details["attempts"] = attempt
+                return
+            self.runlog.write("verify_missed", step=label, attempt=attempt)
+        raise StepFailed(label, f"the click had no effect: {step.verify.op} not satisfied after {attempts} attempt(s)")
+
+    def _do_type(self, step: TypeStep, label: str, details: dict) -> None:
+        text = substitute(step.type, self.variables)
+        method = step.method or self.settings.typing
+        details["chars"] = len(text)
+        typed = {"chunks": 0}
+
+        def after_chunk() -> None:
+            typed["chunks"] += 1
+            self._note_own()
+
+        for attempt in range(3):
+            typed["chunks"] = 0
+            self._before_input(step, label, details)
+            if step.into is not None:
+                where = self._find(step.into, self.settings.timeout, label, details)
+                if where is not None:
+                    self._guard(label)
+                    self._check_window_at(where.point, label)
+                    self._send(lambda: self.inputs.click(*where.point), label, moved_to=where.point)
+                    details.update(at=list(where.point), score=round(where.score, 4))
+                    if self.drawing is not None:
+                        self.drawing.click(where, label, "type", 1)
+            try:
+                self._guard_typing(label)  # the person may have stepped in since the click
+                self._check_focus(label)
+                if step.clear:
+                    self._send(lambda: self.inputs.hotkey(["ctrl", "a"]), label)
+                self._send(lambda: self.inputs.type_text(text, method, between=lambda: self._guard_typing(label),
+                                                         after=after_chunk), label)
+            except _Interrupted:
+                if typed["chunks"] == 0 or (step.into is not None and step.clear):
+                    self.runlog.write("step_restart", step=label, reason="the person took over while typing")
+                    continue  # safe to redo: click into the field, select all, type everything again
+                raise StepFailed(label, "the person took over while this text was being typed; the field may hold "
+                                        "part of it (give the step 'into' and 'clear: true' to let it start over)")
+            if step.enter:
+                self._send(lambda: self.inputs.hotkey(["enter"]), label)
+            return
+        raise StepFailed(label, "typing was interrupted by the person three times")
+
+    def _do_hotkey(self, step: HotkeyStep, label: str, details: dict) -> None:
+        details["keys"] = "+".join(step.hotkey)
+        for _ in range(step.times):
+            self._before_input(step, label, details)
+            self._check_focus(label)
+            self._send(lambda: self.inputs.hotkey(step.hotkey), label)
+        if self.drawing is not None:
+            self.drawing.note(label, f"keys {'+'.join(step.hotkey)}")
+
+    def _send(self, action, label: str, moved_to: tuple[int, int] | None = None) -> None:
+        if self.dry_run:
+            action()  # DryRunInput only records
+            return
+        try:
+            action()
+        except FailSafeTriggered as exc:
+            raise FailSafeTriggered(label, exc.problem) from exc
+        finally:
+            if self.monitor is not None:
+                self.monitor.note_own_input(moved_to)
+
+    # safety --------------------------------------------------------------------------
+    def _before_input(self, step: _Step, label: str, details: dict) -> None:
+        """The person is not busy and the expected screen is there; else stop (nothing sent)."""
+        self._guard(label)
+        expected = step.expect or self.current
+        if expected is None:
+            if self.settings.require_expect:
+                raise ScreenNotAsExpected(label, "no expected screen is known for this input step: give it "
+                                                 "'expect:' (or wait for a screen before it)")
+            return
+        ok, why, frame, where = self._screen_ok_within(expected, 0.0 if self.dry_run else EXPECT_GRACE_S)
+        self._expect_frame = frame if ok else None
+        details["expect"] = expected.describe()
+        self.expected_window = None
+        if ok and where is not None and self.windows is not None:
+            self.expected_window = self.windows.toplevel_at(*_center(where.box))
+        if not ok:
+            if self.dry_run:
+                self.runlog.write("dry_expect_missing", step=label, expect=expected.describe(), why=why)
+                return
+            shot = self.runlog.save_image(f"fail-{label}", frame) if frame is not None else None
+            raise ScreenNotAsExpected(label, f"expected {expected.describe()} is not on screen ({why}); "
+                                             "stopped without sending input", shot)
+
+    def _check_window_at(self, point: tuple[int, int], label: str) -> None:
+        """The click point must be on the window that shows the expected screen."""
+        if self.windows is None or self.expected_window is None or self.dry_run:
+            return
+        at = self.windows.toplevel_at(*point)
+        if at != self.expected_window:
+            shot = self._screenshot(f"fail-{label}")
+            raise ScreenNotAsExpected(label, f"another window (0x{at or 0:x}) is in front of the expected screen's "
+                                             f"window (0x{self.expected_window:x}) at {list(point)}; stopped without "
+                                             "sending input", shot)
+
+    def _check_focus(self, label: str) -> None:
+        """Keys must go to the window that shows the expected screen."""
+        if self.windows is None or self.expected_window is None or self.dry_run:
+            return
+        focus = self.windows.focus_toplevel()
+        if focus is not None and focus != self.expected_window:
+            shot = self._screenshot(f"fail-{label}")
+            raise ScreenNotAsExpected(label, f"the keyboard focus is on another window (0x{focus:x}), not on the "
+                                             "expected screen's window; stopped without sending input", shot)
+
+    def _guard(self, label: str) -> bool:
+        """Pause while the person uses mouse or keyboard; True when a pause happened."""
+        if self.monitor is None or self.dry_run:
+            return False
+        act = self.monitor.check()
+        if act is None:
+            return False
+        self.pauses += 1
+        self.runlog.write("paused", step=label, reason=act.reason, policy=self.settings.on_user_activity)
+        log.warning("%s: the person is using the workstation (%s): flow %s", label, act.reason,
+                    "aborted" if self.settings.on_user_activity == "abort" else "paused")
+        if self.settings.on_user_activity == "abort":
+            raise UserAborted(label, f"the person at the workstation took over ({act.reason}); flow aborted")
+        t0 = time.monotonic()
+        last_pointer = self.monitor.pointer()
+        quiet_since = time.monotonic()
+        while True:
+            time.sleep(min(0.1, self.settings.resume_after / 4 or 0.05))
+            idle = self.monitor.idle()
+            if idle is None:  # no idle counter: use a still pointer instead
+                p = self.monitor.pointer()
+                if p != last_pointer:
+                    last_pointer, quiet_since = p, time.monotonic()
+                idle = time.monotonic() - quiet_since
+            if idle >= self.settings.resume_after:
+                break
+            if time.monotonic() - t0 > self.settings.max_pause:
+                self.runlog.write("pause_timeout", step=label, seconds=round(time.monotonic() - t0, 3))
+                raise UserAborted(label, f"the person kept working for more than {self.settings.max_pause:g} s; "
+                                         "flow aborted")
+        self.monitor.rebase()
+        self.runlog.write("resumed", step=label, paused_s=round(time.monotonic() - t0, 3))
+        return True
+
+    def _note_own(self) -> None:
+        if self.monitor is not None and not self.dry_run:
+            self.monitor.note_own_input()
+
+    def _guard_typing(self, label: str) -> None:
+        if self._guard(label):
+            raise _Interrupted()
+
+    # looking at the screen ----------------------------------------------------------------
+    def _grab(self) -> np.ndarray:
+        if self.dry_run:
+            # nothing is sent, so the screen does not move on: the whole dry run looks at one frame
+            if self._dry_frame is None:
+                self._dry_frame = self.screen.grab()
+            return self._dry_frame
+        frame = self.screen.grab()
+        if self.windows is not None:
+            # windows of this very process (a teaching GUI running the flow, showing a copy of the
+            # screen) are blanked out: nothing there is a target, and no input may go there
+            now = time.monotonic()
+            if now - self._own_rects[0] > 0.5:
+                self._own_rects = (now, self.windows.rects_of_pid(os.getpid()))
+            for x, y, w, h in self._own_rects[1]:
+                frame[max(0, y):y + h, max(0, x):x + w] = 0
+        return frame
+
+    def _screenshot(self, name: str) -> Path | None:
+        if self.runlog is None or self.runlog.dir is None:
+            return None
+        try:
+            return self.runlog.save_image(name, self._grab())
+        except Exception:  # noqa: BLE001 - the display itself may be gone
+            return None
+
+    def _poll(self, test, timeout: float, poll: float | None = None, settle: float = 0.0) -> bool:
+        """Look at fresh grabs until test(frame) is true (and the screen is still for `settle` s)."""
+        poll = poll or self.settings.poll
+        deadline = time.monotonic() + timeout
+        still_since: float | None = None
+        prev_thumb = None
+        while True:
+            t = time.monotonic()
+            frame = self._grab()
+            if test(frame):
+                if settle <= 0:
+                    return True
+                thumb = cv2.resize(to_gray(frame), None, fx=0.125, fy=0.125, interpolation=cv2.INTER_AREA)
+                if prev_thumb is not None and int(cv2.absdiff(thumb, prev_thumb).max()) <= SETTLE_DIFF:
+                    still_since = still_since or t
+                    if t - still_since >= settle:
+                        return True
+                else:
+                    still_since = t if prev_thumb is None else None
+                prev_thumb = thumb
+            else:
+                still_since, prev_thumb = None, None
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(max(0.0, poll - (time.monotonic() - t)))
+
+    def _screen_ok(self, sd: ScreenDef, frame: np.ndarray) -> tuple[bool, str]:
+        ok, why, _ = self._screen_where(sd, frame)
+        return ok, why
+
+    def _screen_where(self, sd: ScreenDef, frame: np.ndarray) -> tuple[bool, str, Located | None]:
+        """Is the screen there; why not; where its first target was found."""
+        if sd.ref is not None:
+            sd = self.flow.screens[sd.ref]
+        first = None
+        for t in sd.all:
+            where = self._locate(t, frame)
+            if where is None:
+                return False, f"{t.describe()} not found", None
+            first = first or where
+        for t in sd.none:
+            where = self._locate(t, frame)
+            if where is not None:
+                return False, f"{t.describe()} is in front (at {list(where.box)})", None
+        return True, "ok", first
+
+    def _screen_ok_within(self, sd: ScreenDef, grace: float) -> tuple[bool, str, np.ndarray | None, Located | None]:
+        state: dict[str, Any] = {"why": "", "frame": None, "where": None}
+
+        def test(frame: np.ndarray) -> bool:
+            ok, why, where = self._screen_where(sd, frame)
+            state.update(why=why, frame=frame, where=where)
+            return ok
+
+        ok = self._poll(test, grace)
+        return ok, state["why"], state["frame"], state["where"]
+
+    def _find(self, target: Target, timeout: float, label: str, details: dict) -> Located | None:
+        """Locate a click target, looking again until `timeout`; a miss stops the flow (dry run: logs)."""
+        found: dict[str, Located] = {}
+
+        def test(frame: np.ndarray) -> bool:
+            where = self._locate(target, frame)
+            if where is not None:
+                found["w"] = where
+            return where is not None
+
+        first, self._expect_frame = self._expect_frame, None
+        if first is not None and test(first):  # the frame the expected screen was just seen on
+            return found["w"]
+        if self._poll(test, 0.0 if self.dry_run else timeout):
+            return found["w"]
+        if self.dry_run:
+            self.runlog.write("dry_target_missing", step=label, target=target.describe())
+            if self.drawing is not None:
+                self.drawing.note(label, f"not on screen now: {target.describe()}")
+            return None
+        raise ScreenNotAsExpected(label, f"{target.describe()} not found within {timeout:g} s; stopped without "
+                                         "sending input")
+
+    def _gray_of(self, frame: np.ndarray) -> np.ndarray:
+        if self._gray is None or self._gray[0] != id(frame):
+            self._gray = (id(frame), to_gray(frame), frame)  # keep frame alive so its id stays unique
+        return self._gray[1]
+
+    def _locate(self, t: Target, frame: np.ndarray) -> Located | None:
+        """Where target `t` is on `frame` (None: not there). Results are kept for the current frame."""
+        key = (id(frame), t)
+        if self._memo_frame is not frame:
+            self._memo_frame, self._memo = frame, {}
+        if key not in self._memo:
+            self._memo[key] = self._locate_now(t, frame)
+        return self._memo[key]
+
+    def _locate_now(self, t: Target, frame: np.ndarray) -> Located | None:
+        threshold = t.threshold or self.settings.threshold
+        dx, dy = t.offset
+        if t.kind == "image":
+            key = (tuple(t.images), t.region)
+            m = find_image(frame, [self.flow.resolve(p) for p in t.images], threshold, t.region,
+                           t.scales or self.settings.scales, hint=self._hints.get(key),
+                           gray_screen=self._gray_of(frame))
+            if m.found:
+                self._hints[key] = m.box
+            log.debug("image %s score %.3f (threshold %.2f) in %.1f ms", t.images, m.score, threshold, m.seconds * 1e3)
+            if not m.found:
+                return None
+            cx, cy = m.center
+            return Located(m.box, (cx + dx, cy + dy), m.score, f"image {Path(m.image).name}")
+        if t.kind == "point":
+            x, y = t.point
+            return Located((x, y, 1, 1), (x + dx, y + dy), 1.0, "point")
+        if t.kind == "screen":
+            sd = self.flow.screens[t.screen]
+            ok, _ = self._screen_ok(sd, frame)
+            if not ok:
+                return None
+            first = self._locate(sd.all[0], frame)
+            return first
+        if t.kind == "template":
+            tpl = get_template(self.flow.resolve(t.template))
+            mkey = (id(frame), "template", t.template, t.threshold)
+            if mkey not in self._memo:  # one match per template per frame, whatever field is wanted
+                self._memo[mkey] = match_on_screen(frame, tpl, t.threshold, self._hints, self._gray_of(frame))
+            m = self._memo[mkey]
+            if not m.matched:
+                return None
+            if t.field is not None:
+                box = m.box_to_frame(tpl.field(t.field).box.as_tuple())
+            elif t.box is not None:
+                box = m.box_to_frame(t.box)
+            elif t.point is not None:
+                px, py = m.to_frame(*t.point)
+                box = (round(px), round(py), 1, 1)
+            else:
+                box = m.box_to_frame((0, 0, tpl.reference.width, tpl.reference.height))
+            cx, cy = box[0] + box[2] // 2, box[1] + box[3] // 2
+            return Located(box, (cx + dx, cy + dy), m.score, f"template {tpl.id}")
+        # text by OCR
+        wanted = substitute(t.text, self.variables)
+        x, y, w, h = t.region or (0, 0, frame.shape[1], frame.shape[0])
+        crop = frame[max(0, y):y + h, max(0, x):x + w]
+        hit, _ = ocr_mod.find_text(crop, wanted, origin=(max(0, x), max(0, y)), exact=t.exact,
+                                   engine_name=self.settings.ocr_engine)
+        if hit is None:
+            return None
+        bx, by, bw, bh = hit.box
+        return Located(hit.box, (bx + bw // 2 + dx, by + bh // 2 + dy), hit.confidence, "text (OCR)")
+
+    def _cond(self, c: Condition, frame: np.ndarray) -> bool:
+        op = c.op
+        if op == "visible":
+            return self._screen_ok(c.visible, frame)[0]
+        if op == "not_visible":
+            return not self._screen_ok(c.not_visible, frame)[0]
+        if op in ("equals", "not_equals"):
+            a, b = (self._text(v) for v in getattr(c, op))
+            return (a == b) == (op == "equals")
+        if op == "matches":
+            return re.search(c.matches[1], self._text(c.matches[0])) is not None
+        if op in ("empty", "not_empty"):
+            v = resolve_value(getattr(c, op), self.variables)
+            empty = v is None or (hasattr(v, "__len__") and len(v) == 0)
+            return empty == (op == "empty")
+        if op == "all":
+            return all(self._cond(x, frame) for x in c.all)
+        if op == "any":
+            return any(self._cond(x, frame) for x in c.any)
+        return not self._cond(c.not_, frame)
+
+    def _text(self, v: Any) -> str:
+        v = resolve_value(v, self.variables) if isinstance(v, str) else v
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        return "" if v is None else str(v)
+
+    # non-input steps ----------------------------------------------------------------------
+    def _do_wait(self, step: WaitStep, label: str, details: dict) -> None:
+        w = step.wait
+        timeout, poll = w.timeout or self.settings.timeout, w.poll or self.settings.poll
+        if w.appear is not None:
+            test = lambda f: self._screen_ok(w.appear, f)[0]  # noqa: E731
+            what = f"{w.appear.describe()} to appear"
+        elif w.vanish is not None:
+            test = lambda f: not self._screen_ok(w.vanish, f)[0]  # noqa: E731
+            what = f"{w.vanish.describe()} to vanish"
+        else:
+            test = lambda f: self._cond(w.until, f)  # noqa: E731
+            what = f"condition {w.until.op}"
+        details["waited_for"] = what
+        t0 = time.monotonic()
+        ok = False
+        attempts = 1 if self.dry_run else w.retries + 1
+        for attempt in range(1, attempts + 1):
+            ok = self._poll(test, 0.0 if self.dry_run else timeout, poll, 0.0 if self.dry_run else w.settle)
+            if ok:
+                break
+            if attempt < attempts:
+                shot = self._screenshot(f"retry-{label}")
+                self.runlog.write("wait_retry", step=label, attempt=attempt, screenshot=str(shot) if shot else None)
+        details["waited_s"] = round(time.monotonic() - t0, 4)
+        if w.save_as:
+            self.variables[w.save_as] = ok
+        if ok and w.appear is not None:
+            self.current = w.appear
+        if not ok:
+            if self.dry_run:
+                self.runlog.write("dry_wait_unmet", step=label, waited_for=what)
+                if w.appear is not None:
+                    self.current = w.appear
+                return
+            if w.on_timeout == "continue":
+                details["timed_out"] = True
+                return
+            raise StepFailed(label, f"timed out after {timeout:g} s x {attempts} waiting for {what}")
+
+    def _do_read(self, step: ReadStep, label: str, details: dict) -> None:
+        r = step.read
+        frame = self._grab()
+        engine = r.engine or self.settings.ocr_engine
+        if r.target is not None:
+            where = self._locate(r.target, frame)
+            if where is None:
+                if self.dry_run:
+                    self.variables[r.into] = ""
+                    self.runlog.write("dry_read_missing", step=label, target=r.target.describe())
+                    return
+                raise StepFailed(label, f"{r.target.describe()} not found to read")
+            x, y, w, h = where.box
+            rec = ocr_mod.read_crops([frame[y:y + h, x:x + w]], engine)[0]
+            self.variables[r.into] = rec.text.strip()
+            details["confidence"] = {r.into: round(rec.confidence, 3)}
+            return
+        tpl = get_template(self.flow.resolve(r.template))
+        m = match_on_screen(frame, tpl)
+        if not m.matched:
+            if self.dry_run:
+                self.runlog.write("dry_read_missing", step=label, template=tpl.id, score=round(m.score, 3))
+                if r.into:
+                    self.variables[r.into] = {name: "" for name in (r.fields or [f.name for f in tpl.fields])}
+                else:
+                    self.variables.update({name: "" for name in (r.fields or [f.name for f in tpl.fields])})
+                return
+            raise StepFailed(label, f"template '{tpl.id}' is not on screen (score {m.score:.2f}); nothing read")
+        names = r.fields or [f.name for f in tpl.fields if getattr(f, "kind", "value") == "value"]
+        crops = []
+        for name in names:
+            x, y, w, h = m.box_to_frame(tpl.field(name).box.as_tuple())
+            crops.append(frame[max(0, y):y + h, max(0, x):x + w])
+        recs = ocr_mod.read_crops(crops, engine)
+        conf = {}
+        for name, rec in zip(names, recs):
+            key = f"{r.into}.{name}" if r.into else name
+            if r.into:
+                self.variables.setdefault(r.into, {})
+                self.variables[r.into][name] = rec.text.strip()
+            else:
+                self.variables[key] = rec.text.strip()
+            conf[name] = round(rec.confidence, 3)
+        details["confidence"] = conf
+
+    def _do_check(self, step: CheckStep, label: str, details: dict) -> None:
+        frame = self._grab()
+        if self._cond(step.check, frame):
+            return
+        message = step.message or f"check '{step.check.op}' failed"
+        details["message"] = message  # as written in the flow: values may be patient data
+        try:
+            shown = substitute(message, self.variables)
+        except VariableError:
+            shown = message
+        if self.dry_run:
+            self.runlog.write("dry_check_failed", step=label, message=message)
+            return
+        raise StepFailed(label, shown, log_problem=message)
+
+    def _do_if(self, step: IfStep, label: str, details: dict) -> None:
+        taken = self._cond(step.if_, self._grab())
+        details["branch"] = "then" if taken else "else"
+        self.runlog.write("branch", step=label, branch=details["branch"])
+        self._block(step.then if taken else step.else_, f"{label} > {'then' if taken else 'else'}")
+
+    def _do_for_each(self, step: ForEachStep, label: str, details: dict) -> None:
+        src = step.for_each
+        if isinstance(src, str):
+            items = resolve_value(src, self.variables) if "${" in src else lookup(self.variables, src)
+        else:
+            items = [resolve_value(v, self.variables) for v in src]
+        if not isinstance(items, list):
+            raise StepFailed(label, f"for_each needs a list; '{src}' is {type(items).__name__}")
+        details["items"] = len(items)
+        for i, item in enumerate(items):
+            self.variables[step.as_] = item
+            self.variables["loop_index"] = i + 1
+            self.runlog.write("iteration", step=label, index=i + 1, of=len(items))
+            self._block(step.steps, f"{label} [{i + 1}/{len(items)}]")
+
+    def _do_screenshot(self, step: ScreenshotStep, label: str, details: dict) -> None:
+        name = substitute(step.screenshot, self.variables)
+        path = self.runlog.save_image(name, self._grab())
+        details["file"] = str(path) if path else None
+
+    def _do_pause(self, step: PauseStep, label: str, details: dict) -> None:
+        if not self.dry_run:
+            time.sleep(step.pause)
+
+    def _do_set(self, step: SetStep, label: str, details: dict) -> None:
+        for k, v in step.set.items():
+            self.variables[k] = resolve_value(v, self.variables)
+        details["set"] = sorted(step.set)

@@ -1,0 +1,104 @@
+"""${var} substitution: variables from the command line, records and earlier steps."""
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from rpa_flows.model import VAR_RE
+
+
+class VariableError(KeyError):
+    def __init__(self, name: str, known: list[str]) -> None:
+        self.name = name
+        super().__init__(f"unknown variable '${{{name}}}' (known: {', '.join(sorted(known)) or 'none'})")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def lookup(variables: Mapping[str, Any], name: str) -> Any:
+    """`a.b.c`: nested keys of mappings (records) or list indexes."""
+    head, *rest = name.split(".")
+    if head not in variables:
+        raise VariableError(name, list(variables))
+    value = variables[head]
+    for part in rest:
+        if isinstance(value, Mapping) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            known = list(value) if isinstance(value, Mapping) else []
+            raise VariableError(name, [f"{head}.{k}" for k in known] or list(variables))
+    return value
+
+
+def substitute(text: str, variables: Mapping[str, Any]) -> str:
+    """Replace every ${name} (or ${rec.field}); `$${` stays a literal `${`. Values become strings."""
+    if "$" not in text:
+        return text
+    parts = text.split("$${")
+    out = []
+    for part in parts:
+        out.append(VAR_RE.sub(lambda m: _str(lookup(variables, m.group(1))), part))
+    return "${".join(out)
+
+
+def resolve_value(value: Any, variables: Mapping[str, Any]) -> Any:
+    """A whole-value reference `${x}` gives x itself (a list stays a list); other strings are substituted."""
+    if isinstance(value, str):
+        m = VAR_RE.fullmatch(value.strip())
+        if m:
+            return lookup(variables, m.group(1))
+        return substitute(value, variables)
+    return value
+
+
+def _str(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def parse_var_args(items: list[str]) -> dict[str, str]:
+    """--var k=v pairs."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise ValueError(f"--var '{item}' is not NAME=VALUE")
+        out[key.strip()] = value
+    return out
+
+
+def load_records(path: str | Path) -> list[dict[str, Any]]:
+    """Records from a JSON list of objects or from JSON lines (one object a line)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    else:
+        data = []
+        for n, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                try:
+                    data.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise ValueError(f"{path}: line {n} is not valid JSON: {exc.msg}") from None
+    for n, rec in enumerate(data, 1):
+        if not isinstance(rec, dict):
+            raise ValueError(f"{path}: record {n} is not a JSON object")
+    return data

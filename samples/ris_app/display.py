@@ -1,0 +1,87 @@
+"""Start/stop the RIS program and a private Xvfb (for asset making, benchmarks and tests)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class PrivateXvfb:
+    """A real Xvfb on a free display number (-displayfd), 1920x1080 by default."""
+
+    def __init__(self, width: int = 1920, height: int = 1080) -> None:
+        if not shutil.which("Xvfb"):
+            raise RuntimeError("Xvfb is not installed (run scripts/setup.sh)")
+        read_fd, write_fd = os.pipe()
+        self.proc = subprocess.Popen(
+            ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp", "-noreset"],
+            pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(write_fd)
+        with os.fdopen(read_fd) as f:
+            number = f.readline().strip()
+        if not number:
+            self.proc.kill()
+            raise RuntimeError("Xvfb did not report a display number")
+        self.name = f":{number}"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class RisProcess:
+    """The RIS program as a subprocess on `display`; `ready` holds its widget geometry once painted."""
+
+    def __init__(self, display: str, workdir: Path, *args: str, timeout: float = 20.0) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.out = workdir / "saved.jsonl"
+        self.events = workdir / "events.jsonl"
+        ready = workdir / f"ready-{time.monotonic_ns()}.json"
+        env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
+        env.pop("QT_QPA_PLATFORM_PLUGIN_PATH", None)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "samples.ris_app", "--out", str(self.out), "--events", str(self.events),
+             "--ready", str(ready), *args],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + timeout
+        while not ready.exists():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"RIS app exited: {self.proc.stderr.read().decode(errors='replace')[-2000:]}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("RIS app did not become ready")
+            time.sleep(0.05)
+        self.ready = json.loads(ready.read_text())
+        ready.unlink()
+
+    def saved(self) -> list[dict]:
+        if not self.out.exists():
+            return []
+        return [json.loads(line) for line in self.out.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+    def input_events(self) -> list[dict]:
+        if not self.events.exists():
+            return []
+        lines = self.events.read_text(encoding="utf-8").splitlines()
+        return [e for e in map(json.loads, lines) if e.get("event") in ("key", "mouse")]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc.stderr:
+            self.proc.stderr.close()

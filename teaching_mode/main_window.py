@@ -1,0 +1,724 @@
+"""The teaching window: open a source, draw and edit boxes, see live OCR, propose, test, save, record flows."""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow, QMessageBox, QTabWidget,
+                               QWidget)
+
+from ocr_templates.errors import TemplateError
+from ocr_templates.results import FieldResult
+from teaching_mode.canvas import Canvas
+from teaching_mode.document import TeachDocument
+from teaching_mode.draft import TemplateDraft
+from teaching_mode.editor import ChecksEditor, FieldEditor, TemplateForm
+from teaching_mode.live_read import format_value, read_all
+from teaching_mode.pack import load_pack, save_pack
+from teaching_mode.panels import ItemsPanel, ProposalsPanel, SourcePanel, TestPanel
+from teaching_mode.propose import Proposal, propose_fields
+from teaching_mode.snap import snap_box
+from teaching_mode.sources import OpenedSource, OpenError, open_any
+from teaching_mode.testing import FrameOutcome, iter_frames, run_test, summary
+from teaching_mode.workers import Job, LiveOcr
+
+log = logging.getLogger(__name__)
+
+
+class MainWindow(QMainWindow):
+    """`qcedge teach`: one window for templates and flows."""
+
+    def __init__(self, engine: str = "ppocr", live_ocr: bool = True, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("qcedge teach"))
+        self.resize(1600, 1000)
+        self.engine_name = engine
+        self.doc = TeachDocument(self)
+        self.source: OpenedSource | None = None
+        self.frozen = False
+        self.snap_enabled = True
+        self.last_latency: float | None = None
+        self.test_outcomes: list[FrameOutcome] = []
+        self.test_template = None
+        self.test_job: Job | None = None
+        self.propose_job: Job | None = None
+
+        self.canvas = Canvas(self)
+        self.setCentralWidget(self.canvas)
+        self.items = ItemsPanel()
+        self.editor = FieldEditor(self.doc)
+        self.template_form = TemplateForm(self.doc)
+        self.checks = ChecksEditor(self.doc)
+        self.proposals = ProposalsPanel()
+        self.source_panel = SourcePanel()
+        self.test_panel = TestPanel()
+        from teaching_mode.flow_panel import FlowPanel
+
+        self.flow_panel = FlowPanel(self)
+
+        self.items_dock = self._dock(self.tr("Fields"), self.items, Qt.DockWidgetArea.LeftDockWidgetArea, "items")
+        right = QTabWidget()
+        right.addTab(self.editor, self.tr("Field"))
+        right.addTab(self.template_form, self.tr("Template"))
+        right.addTab(self.checks, self.tr("Checks"))
+        self.right_tabs = right
+        self.editor_dock = self._dock(self.tr("Editor"), right, Qt.DockWidgetArea.RightDockWidgetArea, "editor")
+        bottom = QTabWidget()
+        bottom.addTab(self.source_panel, self.tr("Source"))
+        bottom.addTab(self.proposals, self.tr("Proposals"))
+        bottom.addTab(self.test_panel, self.tr("Test"))
+        bottom.addTab(self.flow_panel, self.tr("Flow"))
+        self.bottom_tabs = bottom
+        self.tools_dock = self._dock(self.tr("Tools"), bottom, Qt.DockWidgetArea.BottomDockWidgetArea, "tools")
+        self.resizeDocks([self.items_dock, self.editor_dock], [430, 400], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.tools_dock], [240], Qt.Orientation.Vertical)
+
+        self.status_zoom = QLabel()
+        self.status_ocr = QLabel()
+        self.statusBar().addPermanentWidget(self.status_ocr)
+        self.statusBar().addPermanentWidget(self.status_zoom)
+
+        self.live = LiveOcr(self._snapshot, engine_name=engine, parent=self)
+        self.live.enabled = live_ocr
+        self.live.resultReady.connect(self._live_result)
+        self.live_timer = QTimer(self)
+        self.live_timer.setInterval(200)
+        self.live_timer.timeout.connect(self._live_tick)
+
+        self._make_actions()
+        self._connect()
+        self.set_tool("select")
+
+    # construction ----------------------------------------------------------------------------
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea, name: str) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _action(self, text: str, slot, shortcut: Any = None, checkable: bool = False, tip: str | None = None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            if isinstance(shortcut, list):
+                action.setShortcuts([QKeySequence(s) for s in shortcut])
+            else:
+                action.setShortcut(QKeySequence(shortcut))
+        action.setCheckable(checkable)
+        if tip:
+            action.setToolTip(tip)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _make_actions(self) -> None:
+        a = self._action
+        self.act_open = a(self.tr("Open source…"), self.open_source_dialog, QKeySequence.StandardKey.Open)
+        self.act_open_live = a(self.tr("Open live source…"), self.open_live_dialog, "Ctrl+L")
+        self.act_open_tpl = a(self.tr("Open template…"), self.open_template_dialog, "Ctrl+Shift+O")
+        self.act_save = a(self.tr("Save template"), self.save, QKeySequence.StandardKey.Save)
+        self.act_save_as = a(self.tr("Save template as…"), self.save_as, "Ctrl+Shift+S")
+        self.act_open_pack = a(self.tr("Open template pack…"), self.open_pack_dialog)
+        self.act_save_pack = a(self.tr("Add to template pack…"), self.save_pack_dialog)
+        self.act_quit = a(self.tr("Quit"), self.close, QKeySequence.StandardKey.Quit)
+        self.act_undo = self.doc.undo.createUndoAction(self, self.tr("Undo"))
+        self.act_undo.setShortcut(QKeySequence.StandardKey.Undo)
+        self.act_redo = self.doc.undo.createRedoAction(self, self.tr("Redo"))
+        self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.addActions([self.act_undo, self.act_redo])
+        self.act_delete = a(self.tr("Delete box"), self.delete_selected, [QKeySequence.StandardKey.Delete, "Backspace"])
+        group = QActionGroup(self)
+        self.tool_actions: dict[str, QAction] = {}
+        for tool, text, key in (("select", self.tr("Select / move"), "S"), ("anchor", self.tr("Draw anchor"), "A"),
+                                ("field", self.tr("Draw field"), "F"), ("table", self.tr("Draw table"), "T")):
+            act = a(text, lambda _=False, t=tool: self.set_tool(t), key, checkable=True)
+            group.addAction(act)
+            self.tool_actions[tool] = act
+        self.act_escape = a(self.tr("Select tool"), lambda: self.set_tool("select"), "Esc")
+        self.act_snap = a(self.tr("Snap boxes to text"), self._toggle_snap, "N", checkable=True)
+        self.act_snap.setChecked(True)
+        self.act_propose = a(self.tr("Propose fields"), self.propose, "Ctrl+P")
+        self.act_read = a(self.tr("Read all fields"), self.read_all_now, "F5")
+        self.act_test = a(self.tr("Test on frames…"), self.test_dialog, "Ctrl+T")
+        self.act_test_rec = a(self.tr("Test on a recording…"), self.test_recording_dialog, "Ctrl+Shift+T")
+        self.act_freeze = a(self.tr("Freeze frame"), self.toggle_freeze, "F9", checkable=True)
+        self.act_zoom_in = a(self.tr("Zoom in"), lambda: self.canvas.zoom(1.25))
+        self.act_zoom_out = a(self.tr("Zoom out"), lambda: self.canvas.zoom(0.8))
+        self.act_fit = a(self.tr("Fit frame"), self.canvas.fit)
+        self.act_prev = a(self.tr("Previous frame"), lambda: self._step_frame(-1), "PgUp")
+        self.act_next = a(self.tr("Next frame"), lambda: self._step_frame(1), "PgDown")
+        self.act_lang = {code: a(name, lambda _=False, c=code: self._set_language(c), checkable=True)
+                         for code, name in (("en", "English"), ("zh_CN", "中文"))}
+
+        menu = self.menuBar()
+        m = menu.addMenu(self.tr("&File"))
+        m.addActions([self.act_open, self.act_open_live, self.act_open_tpl])
+        m.addSeparator()
+        m.addActions([self.act_save, self.act_save_as])
+        m.addSeparator()
+        m.addActions([self.act_open_pack, self.act_save_pack])
+        m.addSeparator()
+        m.addAction(self.act_quit)
+        m = menu.addMenu(self.tr("&Edit"))
+        m.addActions([self.act_undo, self.act_redo, self.act_delete])
+        m.addSeparator()
+        m.addActions(list(self.tool_actions.values()))
+        m.addAction(self.act_snap)
+        m = menu.addMenu(self.tr("&View"))
+        m.addActions([self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_prev, self.act_next, self.act_freeze])
+        m = menu.addMenu(self.tr("&Template"))
+        m.addActions([self.act_propose, self.act_read, self.act_test, self.act_test_rec])
+        m = menu.addMenu(self.tr("&Language"))
+        m.addActions(list(self.act_lang.values()))
+        lang = str(QSettings().value("language", "") or "")
+        for code, act in self.act_lang.items():
+            act.setChecked(code == lang)
+
+        tb = self.addToolBar(self.tr("Main"))
+        tb.setObjectName("main-toolbar")
+        tb.addActions([self.act_open, self.act_open_tpl, self.act_save])
+        tb.addSeparator()
+        tb.addActions([self.act_undo, self.act_redo])
+        tb.addSeparator()
+        tb.addActions(list(self.tool_actions.values()))
+        tb.addAction(self.act_snap)
+        tb.addSeparator()
+        tb.addActions([self.act_propose, self.act_read, self.act_test, self.act_freeze])
+
+    def _connect(self) -> None:
+        c, d = self.canvas, self.doc
+        c.boxDrawn.connect(self._box_drawn)
+        c.boxEdited.connect(lambda name, old, new: d.move_item(name, old, new, self.tr("Move box")))
+        c.boxMoving.connect(self._box_moving)
+        c.selectionNameChanged.connect(self._canvas_selection)
+        c.zoomChanged.connect(lambda z: self.status_zoom.setText(f"{z * 100:.0f}%"))
+        d.itemAdded.connect(self._item_added)
+        d.itemRemoved.connect(self._item_removed)
+        d.itemRenamed.connect(self._item_renamed)
+        d.itemChanged.connect(self._item_changed)
+        d.boxChanged.connect(self._box_changed)
+        d.reset.connect(self._rebuild)
+        d.frameChanged.connect(self._frame_changed)
+        self.items.selected.connect(self.select)
+        self.proposals.accept.connect(self.accept_proposals)
+        self.proposals.highlight.connect(self.canvas.show_marker)
+        self.source_panel.frameRequested.connect(self.show_frame)
+        self.source_panel.freezeToggled.connect(self._freeze_from_panel)
+        self.test_panel.rowChosen.connect(self._test_row)
+        self.template_form.changed.connect(self._update_title)
+
+    # tools and selection ----------------------------------------------------------------------
+    def set_tool(self, tool: str) -> None:
+        self.canvas.set_tool(tool)
+        if tool in self.tool_actions:
+            self.tool_actions[tool].setChecked(True)
+
+    def _toggle_snap(self) -> None:
+        self.snap_enabled = self.act_snap.isChecked()
+
+    def select(self, name: str) -> None:
+        self.canvas.select_name(name)
+        self.items.select(name)
+        self.editor.show_item(name or None)
+
+    def _canvas_selection(self, name: str) -> None:
+        self.items.select(name or None)
+        if name != (self.editor.name or ""):
+            self.editor.show_item(name or None)
+
+    # sources ------------------------------------------------------------------------------------
+    def open_path(self, spec: str) -> None:
+        """Open a template (.yaml), a template pack, or a frame source."""
+        path = Path(spec)
+        if path.suffix.lower() in (".yaml", ".yml") and path.is_file():
+            self.open_template(path)
+            return
+        if path.is_dir() and (path / "pack.yaml").is_file():
+            self.open_pack(path)
+            return
+        self.open_source(spec)
+
+    def open_source(self, spec: str) -> None:
+        try:
+            source = open_any(spec)
+        except OpenError as exc:
+            self._error(self.tr("Cannot open the source"), str(exc))
+            return
+        if self.source is not None:
+            self.source.close()
+        self.source = source
+        self.frozen = False
+        self.act_freeze.setChecked(False)
+        kinds = {"image": self.tr("Still image"), "folder": self.tr("Folder of stills"), "video": self.tr("Video file"),
+                 "dicom": self.tr("DICOM screen save"), "live": self.tr("Live source")}
+        self.source_panel.set_source(f"{kinds.get(source.kind, source.kind)}: {spec}", source.count, source.names)
+        if source.kind == "live":
+            self.live_timer.start()
+            self._live_tick()
+        else:
+            self.live_timer.stop()
+            self.show_frame(0)
+        self.statusBar().showMessage(self.tr("Opened %1").replace("%1", spec), 5000)
+
+    def show_frame(self, index: int) -> None:
+        if self.source is None or self.source.count is None:
+            return
+        try:
+            image = self.source.frame_at(index)
+        except Exception as exc:  # noqa: BLE001
+            self._error(self.tr("Cannot read the frame"), str(exc))
+            return
+        self.doc.set_frame(image)
+
+    def _step_frame(self, step: int) -> None:
+        s = self.source_panel.slider
+        if s.isEnabled():
+            s.setValue(max(0, min(s.maximum(), s.value() + step)))
+
+    def _live_tick(self) -> None:
+        if self.source is None or self.source.kind != "live" or self.frozen:
+            return
+        try:
+            image = self.source.read()
+        except Exception as exc:  # noqa: BLE001
+            self.live_timer.stop()
+            self._error(self.tr("The live source stopped"), str(exc))
+            return
+        if image is not None:
+            self.doc.set_frame(image)
+
+    def toggle_freeze(self) -> None:
+        self.frozen = self.act_freeze.isChecked()
+        self.source_panel.freeze.blockSignals(True)
+        self.source_panel.freeze.setChecked(self.frozen)
+        self.source_panel.freeze.blockSignals(False)
+        if self.frozen:
+            self.request_all()
+        self.statusBar().showMessage(self.tr("Frame frozen") if self.frozen else self.tr("Live"), 3000)
+
+    def _freeze_from_panel(self, on: bool) -> None:
+        self.act_freeze.setChecked(on)
+        self.toggle_freeze()
+
+    def _frame_changed(self) -> None:
+        self.canvas.set_image(self.doc.image)
+        self.live.warm_up()
+        if self.source is None or self.source.kind != "live" or self.frozen:
+            self.request_all()
+
+    def open_source_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Open a still, video or DICOM file"), "",
+                                              self.tr("Frames (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.mp4 *.avi *.mkv *.mov *.dcm);;All files (*)"))
+        if path:
+            self.open_source(path)
+
+    def open_live_dialog(self) -> None:
+        spec, ok = QInputDialog.getText(self, self.tr("Open a live source"),
+                                        self.tr("Source (screen, screen:1, device:0, udp://…, rtsp://…, a folder):"),
+                                        text="screen")
+        if ok and spec.strip():
+            self.open_source(spec.strip())
+
+    # template files -----------------------------------------------------------------------------
+    def open_template(self, path: str | Path) -> None:
+        try:
+            draft = TemplateDraft.load(path)
+        except (TemplateError, ValueError) as exc:
+            self._error(self.tr("Cannot open the template"), str(exc))
+            return
+        self.doc.load(draft)
+        self.statusBar().showMessage(self.tr("Opened %1").replace("%1", str(path)), 5000)
+
+    def open_template_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Open a template"), "", self.tr("Templates (*.yaml *.yml)"))
+        if path:
+            self.open_template(path)
+
+    def save(self) -> bool:
+        if self.doc.draft.path is None:
+            return self.save_as()
+        return self.save_to(self.doc.draft.path)
+
+    def save_as(self) -> bool:
+        default = f"{self.doc.draft.meta.get('id', 'template')}.yaml"
+        path, _ = QFileDialog.getSaveFileName(self, self.tr("Save the template"), default, self.tr("Templates (*.yaml)"))
+        return self.save_to(path) if path else False
+
+    def save_to(self, path: str | Path) -> bool:
+        try:
+            saved = self.doc.draft.save(path)
+        except (TemplateError, ValueError) as exc:
+            self._error(self.tr("The template is not valid yet"), str(exc))
+            return False
+        self.doc.undo.setClean()
+        self.doc.dirty = False
+        self._update_title()
+        self.statusBar().showMessage(self.tr("Saved %1").replace("%1", str(saved)), 5000)
+        return True
+
+    def open_pack(self, folder: str | Path) -> None:
+        try:
+            pack = load_pack(folder)
+        except (TemplateError, ValueError) as exc:
+            self._error(self.tr("Cannot open the template pack"), str(exc))
+            return
+        names = [f"{t.id} ({t.title})" for t in pack.templates]
+        choice, ok = QInputDialog.getItem(self, self.tr("Template pack %1 version %2").replace("%1", pack.id)
+                                          .replace("%2", pack.version), self.tr("Template to edit:"), names, 0, False)
+        if ok:
+            self.open_template(pack.templates[names.index(choice)].path)
+
+    def open_pack_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Open a template pack folder"))
+        if folder:
+            self.open_pack(folder)
+
+    def save_pack_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Template pack folder"))
+        if not folder:
+            return
+        version, ok = QInputDialog.getText(self, self.tr("Pack version"), self.tr("Version of the pack:"), text="1")
+        if not ok:
+            return
+        try:
+            save_pack(folder, [self.doc.draft], version=version.strip() or "1")
+        except (TemplateError, ValueError) as exc:
+            self._error(self.tr("Cannot write the template pack"), str(exc))
+            return
+        self.statusBar().showMessage(self.tr("Saved %1").replace("%1", folder), 5000)
+
+    # items ----------------------------------------------------------------------------------------
+    def _rebuild(self) -> None:
+        self.canvas.clear_boxes()
+        self.items.results.clear()
+        for a in self.doc.draft.anchors:
+            self.canvas.add_box(a["name"], "anchor", a["box"])
+        for f in self.doc.draft.fields:
+            item = self.canvas.add_box(f["name"], f.get("kind", "value"), f["box"])
+            self._sync_table_overlay(f["name"])
+        self._refresh_items()
+        self.editor.show_item(None)
+        self._update_title()
+
+    def _refresh_items(self) -> None:
+        rows = [(a["name"], "anchor") for a in self.doc.draft.anchors]
+        rows += [(f["name"], f.get("kind", "value")) for f in self.doc.draft.fields]
+        self.items.set_items(rows)
+
+    def _update_title(self) -> None:
+        self.setWindowTitle(f"{self.doc.draft.meta.get('id', '')} — {self.tr('qcedge teach')}")
+
+    def _box_drawn(self, tool: str, box: list[int]) -> None:
+        if self.doc.image is None:
+            self.statusBar().showMessage(self.tr("Open a frame first (Ctrl+O)"), 5000)
+            return
+        if self.snap_enabled and tool != "table":
+            box = snap_box(self.doc.image, box)
+        if tool == "anchor":
+            name = self.doc.draft.unique_name("anchor")
+            data: dict[str, Any] = {"name": name, "box": box}
+        elif tool == "table":
+            name = self.doc.draft.unique_name("table")
+            rh = max(8, min(box[3], 24))
+            data = {"name": name, "kind": "table", "box": box, "row_height": rh,
+                    "columns": [{"name": "col1", "x": 0, "w": box[2]}]}
+        else:
+            name = self.doc.draft.unique_name("field")
+            data = {"name": name, "box": box}
+        self.doc.add_item(tool, data, self.tr("Add box"))
+        self.select(name)
+        self.right_tabs.setCurrentWidget(self.editor)
+        self.editor.name_edit.setFocus()
+        self.editor.name_edit.selectAll()
+
+    def delete_selected(self) -> None:
+        name = self.canvas.selected_name() or self.editor.name
+        if name:
+            self.doc.remove_item(name, self.tr("Delete box"))
+
+    def _item_added(self, name: str) -> None:
+        kind = self.doc.kind_of(name) or "value"
+        data = self.doc.data_of(name)
+        assert data is not None
+        self.canvas.add_box(name, kind, data["box"])
+        self._sync_table_overlay(name)
+        self._refresh_items()
+        if kind != "anchor":
+            self.live.request(name)
+
+    def _item_removed(self, name: str) -> None:
+        self.canvas.remove_box(name)
+        self.live.forget(name)
+        self.items.results.pop(name, None)
+        self._refresh_items()
+
+    def _item_renamed(self, old: str, new: str) -> None:
+        self.canvas.rename_box(old, new)
+        if old in self.items.results:
+            self.items.results[new] = self.items.results.pop(old)
+        self._refresh_items()
+        self.items.select(new)
+
+    def _item_changed(self, name: str) -> None:
+        self._sync_table_overlay(name)
+        if self.doc.kind_of(name) != "anchor":
+            self.live.request(name)
+
+    def _box_changed(self, name: str) -> None:
+        item = self.canvas.items_by_name.get(name)
+        data = self.doc.data_of(name)
+        if item is not None and data is not None and item.box() != list(data["box"]):
+            item.set_box(list(data["box"]))
+
+    def _box_moving(self, name: str, box: list[int]) -> None:
+        """While dragging: read the box where it is now (the document changes on release)."""
+        if self.doc.kind_of(name) != "anchor":
+            self._dragging = (name, box)
+            self.live.request(name)
+
+    def _sync_table_overlay(self, name: str) -> None:
+        item = self.canvas.items_by_name.get(name)
+        data = self.doc.data_of(name)
+        if item is not None and data is not None and data.get("kind") == "table":
+            item.table = {"header": data.get("header", 0), "row_height": data.get("row_height", 20),
+                          "columns": data.get("columns", [])}
+            item.update()
+
+    # live OCR -----------------------------------------------------------------------------------------
+    def _snapshot(self) -> tuple[np.ndarray | None, dict[str, Any]]:
+        """The frame and the template mapping as they are now, with boxes as currently dragged."""
+        data = self.doc.draft.to_data()
+        for f in data["fields"]:
+            item = self.canvas.items_by_name.get(f["name"])
+            if item is not None:
+                f["box"] = item.box()
+        return self.doc.image, data
+
+    def request_all(self) -> None:
+        names = [f["name"] for f in self.doc.draft.fields]
+        if names:
+            self.live.request(*names)
+
+    def _live_result(self, name: str, result: FieldResult, seconds: float | None) -> None:
+        if seconds is not None:
+            self.last_latency = seconds
+            self.status_ocr.setText(self.tr("live OCR %1 ms").replace("%1", f"{seconds * 1000:.0f}"))
+        self.items.set_result(name, result)
+        item = self.canvas.items_by_name.get(name)
+        if item is not None:
+            item.state = "valid" if result.valid else "invalid"
+            item.caption = f"= {format_value(result) or result.text} ({result.confidence:.2f})"
+            item.update()
+        if name == self.editor.name:
+            reasons = "; ".join(result.reasons)
+            self.editor.result.setText(self.tr("Read: «%1» → %2, confidence %3 %4")
+                                       .replace("%1", result.text).replace("%2", format_value(result))
+                                       .replace("%3", f"{result.confidence:.2f}")
+                                       .replace("%4", "✓" if result.valid else f"✗ {reasons}"))
+
+    def read_all_now(self) -> None:
+        """Read every field and the checks (F5), off the GUI thread."""
+        image, data = self._snapshot()
+        if image is None or not data["fields"]:
+            return
+
+        def work(job: Job) -> Any:
+            return read_all(image, data, engine=self.live.engine())
+
+        job = Job(work, self)
+        job.finished.connect(self._read_all_done)
+        job.failed.connect(lambda msg: self._error(self.tr("Cannot read the template"), msg))
+        job.start()
+
+    def _read_all_done(self, reading: Any) -> None:
+        for name, res in reading.fields.items():
+            self._live_result(name, res, None)
+        text = ", ".join(("✓ " if c.ok else "✗ ") + c.name + (f" ({c.message})" if c.message and not c.ok else "")
+                         for c in reading.checks)
+        self.items.checks.setText(self.tr("Checks: %1").replace("%1", text) if text else "")
+
+    # propose ------------------------------------------------------------------------------------------
+    def visible_region(self) -> list[int] | None:
+        """The part of the frame shown in the canvas, when zoomed in (None: the whole frame is shown)."""
+        image = self.doc.image
+        if image is None:
+            return None
+        r = self.canvas.mapToScene(self.canvas.viewport().rect()).boundingRect()
+        H, W = image.shape[:2]
+        x0, y0 = max(0, int(r.left())), max(0, int(r.top()))
+        x1, y1 = min(W, int(r.right()) + 1), min(H, int(r.bottom()) + 1)
+        if x1 - x0 <= 0 or y1 - y0 <= 0 or (x1 - x0) * (y1 - y0) > 0.9 * W * H:
+            return None
+        return [x0, y0, x1 - x0, y1 - y0]
+
+    def propose(self, region: list[int] | None = None) -> None:
+        """Detect text (in the visible part of the frame when zoomed in) and offer label/value pairs."""
+        image = self.doc.image
+        if image is None:
+            return
+        region = region or self.visible_region()
+        taken = self.doc.draft.names()
+        self.statusBar().showMessage(self.tr("Detecting text on the frame…"))
+        self.bottom_tabs.setCurrentWidget(self.proposals)
+
+        def work(job: Job) -> list[Proposal]:
+            from ocr_templates.engines.base import TextBox
+
+            if region is None:
+                boxes = self.live.engine().detect(image)
+            else:
+                x, y, w, h = region
+                boxes = [TextBox((b.box[0] + x, b.box[1] + y, b.box[2], b.box[3]), b.text, b.confidence)
+                         for b in self.live.engine().detect(image[y:y + h, x:x + w])]
+            return propose_fields(boxes, image, taken)
+
+        self.propose_job = Job(work, self)
+        self.propose_job.finished.connect(self._proposed)
+        self.propose_job.failed.connect(lambda msg: self._error(self.tr("Propose failed"), msg))
+        self.propose_job.start()
+
+    def _proposed(self, proposals: list[Proposal]) -> None:
+        existing = [f["box"] for f in self.doc.draft.fields]
+        fresh = [p for p in proposals if not any(_overlap(p.box, b) > 0.5 for b in existing)]
+        self.proposals.set_proposals(fresh)
+        self.statusBar().showMessage(self.tr("%n proposal(s)", "", len(fresh)), 5000)
+
+    def accept_proposals(self, proposals: list[Proposal]) -> None:
+        items = []
+        for p in proposals:
+            data = p.to_field()
+            data["name"] = self.doc.draft.unique_name(p.name) if p.name in self.doc.draft.names() else p.name
+            items.append(("field", data))
+        if items:
+            self.doc.add_items(items, self.tr("Accept proposals"))
+            if len(proposals) == len(self.proposals.proposals):
+                self.proposals.set_proposals([])
+            self.select(items[-1][1]["name"])
+
+    # test -------------------------------------------------------------------------------------------------
+    def test_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Folder of frames to test on"))
+        if folder:
+            self.run_test(folder)
+
+    def test_recording_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Recording to test on"), "",
+                                              self.tr("Recordings (*.mp4 *.avi *.mkv *.mov *.ts);;All files (*)"))
+        if path:
+            self.run_test(path)
+
+    def run_test(self, spec: str | Path, limit: int | None = None) -> Job | None:
+        try:
+            template = self.doc.draft.to_template()
+        except (TemplateError, ValueError) as exc:
+            self._error(self.tr("The template is not valid yet"), str(exc))
+            return None
+        if self.doc.image is not None:
+            # test what is on screen now (saved or not): matching needs the reference PNG beside the YAML
+            template = _with_reference(self.doc.draft)
+        self.test_template = template
+        self.test_outcomes = []
+        self.bottom_tabs.setCurrentWidget(self.test_panel)
+        self.test_panel.start([f.name for f in template.fields], self.tr("Testing on %1…").replace("%1", str(spec)))
+        engine = self.live.engine()
+
+        def work(job: Job) -> list[FrameOutcome]:
+            frames = iter_frames(spec)
+            if limit:
+                import itertools
+
+                frames = itertools.islice(frames, limit)
+
+            def each(outcome: FrameOutcome) -> bool:
+                job.progress.emit(0, 0, outcome)
+                return job.cancelled
+
+            return run_test(template, frames, engine=engine, on_frame=each)
+
+        job = Job(work, self)
+        job.progress.connect(lambda _a, _b, o: self._test_frame(o))
+        job.finished.connect(self._test_done)
+        job.failed.connect(lambda msg: self._error(self.tr("The test failed"), msg))
+        self.test_job = job.start()
+        return job
+
+    def _test_frame(self, outcome: FrameOutcome) -> None:
+        self.test_outcomes.append(outcome)
+        self.test_panel.add_outcome(outcome)
+
+    def _test_done(self, outcomes: list[FrameOutcome]) -> None:
+        s = summary(outcomes)
+        self.test_panel.finish(self.tr("%1 frames: %2 matched (%3 complete, %4 need review), %5 did not match, %6 errors")
+                               .replace("%1", str(s["frames"])).replace("%2", str(s["matched"]))
+                               .replace("%3", str(s["complete"])).replace("%4", str(s["needs_review"]))
+                               .replace("%5", str(s["no match"])).replace("%6", str(s["error"])))
+        self.test_job = None
+
+    def _test_row(self, row: int) -> None:
+        if row >= len(self.test_outcomes) or self.test_template is None:
+            return
+        outcome = self.test_outcomes[row]
+        crops = []
+        for name in outcome.failed_fields():
+            res = outcome.reading.fields[name]
+            crops.append((name, outcome.crop(name, self.test_template), f"«{res.text}» {'; '.join(res.reasons)}"))
+        if not outcome.match.matched:
+            crops.append((self.tr("no match"), None, self.tr("score %1").replace("%1", f"{outcome.match.score:.2f}")))
+        self.test_panel.show_crops(crops)
+
+    # misc -----------------------------------------------------------------------------------------------------
+    def _set_language(self, code: str) -> None:
+        QSettings().setValue("language", code)
+        for c, act in self.act_lang.items():
+            act.setChecked(c == code)
+        QMessageBox.information(self, self.tr("Language"), self.tr("The language changes when qcedge teach starts next time."))
+
+    def _error(self, title: str, message: str) -> None:
+        log.warning("%s: %s", title, message)
+        self.statusBar().showMessage(f"{title}: {message}", 15000)
+        if not getattr(self, "quiet_errors", False):
+            QMessageBox.warning(self, title, message)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if self.doc.dirty and not getattr(self, "quiet_errors", False):
+            answer = QMessageBox.question(self, self.tr("Unsaved changes"), self.tr("Save the template before closing?"),
+                                          QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                                          | QMessageBox.StandardButton.Cancel)
+            if answer == QMessageBox.StandardButton.Cancel or (answer == QMessageBox.StandardButton.Save and not self.save()):
+                event.ignore()
+                return
+        self.shutdown()
+        event.accept()
+
+    def shutdown(self) -> None:
+        self.live_timer.stop()
+        self.live.close()
+        self.flow_panel.shutdown()
+        if self.source is not None:
+            self.source.close()
+            self.source = None
+
+
+def _overlap(a: list[int], b: list[int]) -> float:
+    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
+    x1, y1 = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
+    inter = max(0, x1 - x0) * max(0, y1 - y0)
+    return inter / float(min(a[2] * a[3], b[2] * b[3]) or 1)
+
+
+def _with_reference(draft: TemplateDraft):
+    """The draft as a Template whose reference PNG exists (in a temporary folder)."""
+    import tempfile
+
+    from ocr_templates.loader import load_template
+
+    folder = Path(tempfile.mkdtemp(prefix="qcedge-teach-"))
+    copy = TemplateDraft(meta=dict(draft.meta), anchors=draft.anchors, fields=draft.fields, checks=draft.checks,
+                         identity=draft.identity, extra=draft.extra, image=draft.image)
+    path = copy.save(folder / f"{draft.meta.get('id', 'template')}.yaml")
+    return load_template(path)

@@ -1,0 +1,319 @@
+"""Dock panels: the items list with live results, proposals, the source scrubber and the test table."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QPixmap
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QScrollArea,
+                               QSlider, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from ocr_templates.results import FieldResult
+from teaching_mode.canvas import bgr_to_qimage
+from teaching_mode.live_read import format_value
+from teaching_mode.propose import Proposal
+
+log = logging.getLogger(__name__)
+
+RED = QColor(255, 205, 205)
+GREEN = QColor(215, 245, 215)
+GREY = QColor(235, 235, 235)
+
+
+def _item(text: str, tip: str | None = None) -> QTableWidgetItem:
+    item = QTableWidgetItem(text)
+    item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+    if tip:
+        item.setToolTip(tip)
+    return item
+
+
+class ItemsPanel(QWidget):
+    """Every anchor and field with its live OCR text, typed value, confidence and validity."""
+
+    selected = Signal(str)
+    COLS = 6
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        self.table = QTableWidget(0, self.COLS)
+        self.table.setHorizontalHeaderLabels([self.tr("Name"), self.tr("Kind"), self.tr("Value"),
+                                              self.tr("Confidence"), self.tr("Valid"), self.tr("Text")])
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.itemSelectionChanged.connect(self._selection)
+        layout.addWidget(self.table)
+        self.checks = QLabel()
+        self.checks.setWordWrap(True)
+        layout.addWidget(self.checks)
+        self.rows: dict[str, int] = {}
+        self.results: dict[str, FieldResult] = {}
+
+    def set_items(self, items: list[tuple[str, str]]) -> None:
+        """(name, kind) in display order."""
+        self.table.blockSignals(True)
+        self.table.setRowCount(0)
+        self.rows = {}
+        for name, kind in items:
+            r = self.table.rowCount()
+            self.table.insertRow(r)
+            self.rows[name] = r
+            self.table.setItem(r, 0, _item(name))
+            kinds = {"anchor": self.tr("anchor"), "value": self.tr("value"), "table": self.tr("table")}
+            self.table.setItem(r, 1, _item(kinds.get(kind, kind)))
+            for c in range(2, self.COLS):
+                self.table.setItem(r, c, _item(""))
+            if name in self.results:
+                self._fill(r, self.results[name])
+        self.table.blockSignals(False)
+
+    def set_result(self, name: str, result: FieldResult | None) -> None:
+        if result is None:
+            self.results.pop(name, None)
+        else:
+            self.results[name] = result
+        r = self.rows.get(name)
+        if r is not None:
+            if result is None:
+                for c in range(2, self.COLS):
+                    self.table.item(r, c).setText("")
+                    self.table.item(r, c).setBackground(QBrush())
+            else:
+                self._fill(r, result)
+
+    def _fill(self, r: int, res: FieldResult) -> None:
+        lines = res.text.splitlines() or [""]
+        self.table.item(r, 5).setText(lines[0] + (" …" if len(lines) > 1 else ""))
+        self.table.item(r, 5).setToolTip(res.text)
+        self.table.item(r, 2).setText(format_value(res))
+        self.table.item(r, 3).setText(f"{res.confidence:.2f}")
+        reasons = "; ".join(res.reasons)
+        short = reasons if len(reasons) <= 28 else reasons[:27] + "…"
+        self.table.item(r, 4).setText("✓" if res.valid else f"✗ {short}")
+        self.table.item(r, 4).setToolTip(reasons)
+        color = GREEN if res.valid else RED
+        for c in range(self.COLS):
+            self.table.item(r, c).setBackground(QBrush(color))
+
+    def select(self, name: str | None) -> None:
+        self.table.blockSignals(True)
+        self.table.clearSelection()
+        if name in self.rows:
+            self.table.selectRow(self.rows[name])
+        self.table.blockSignals(False)
+
+    def _selection(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        if rows:
+            self.selected.emit(self.table.item(rows[0].row(), 0).text())
+
+
+class ProposalsPanel(QWidget):
+    """Label/value pairs found on the frame; one click accepts a pair as a field."""
+
+    accept = Signal(list)  # [Proposal]
+    highlight = Signal(list)  # box
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        self.info = QLabel(self.tr("Propose (Ctrl+P) detects all text on the frame and offers label/value pairs."))
+        self.info.setWordWrap(True)
+        layout.addWidget(self.info)
+        self.table = QTableWidget(0, 6)
+        self.table.setHorizontalHeaderLabels(["", self.tr("Name"), self.tr("Label"), self.tr("Value text"),
+                                              self.tr("Type"), self.tr("Unit")])
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.itemSelectionChanged.connect(self._selection)
+        layout.addWidget(self.table)
+        row = QHBoxLayout()
+        self.accept_all = QPushButton(self.tr("Accept all"))
+        self.accept_all.clicked.connect(lambda: self.accept.emit(list(self.proposals)))
+        row.addWidget(self.accept_all)
+        row.addStretch(1)
+        layout.addLayout(row)
+        self.proposals: list[Proposal] = []
+
+    def set_proposals(self, proposals: list[Proposal]) -> None:
+        self.proposals = list(proposals)
+        self.table.setRowCount(0)
+        for p in self.proposals:
+            r = self.table.rowCount()
+            self.table.insertRow(r)
+            button = QPushButton(self.tr("Accept"))
+            button.clicked.connect(lambda _=False, p=p: self._accept_one(p))
+            self.table.setCellWidget(r, 0, button)
+            for c, text in enumerate((p.name, p.label, p.text, p.spec.get("type", ""), p.spec.get("unit", "")), 1):
+                self.table.setItem(r, c, _item(text))
+        self.info.setText(self.tr("%n proposal(s): click Accept to add one as a field.", "", len(self.proposals)))
+
+    def _accept_one(self, p: Proposal) -> None:
+        self.accept.emit([p])
+        if p in self.proposals:
+            self.set_proposals([q for q in self.proposals if q is not p])
+
+    def _selection(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        if rows and rows[0].row() < len(self.proposals):
+            self.highlight.emit(list(self.proposals[rows[0].row()].box))
+
+
+class SourcePanel(QWidget):
+    """Scrub a video or a folder with a slider; freeze or resume a live source."""
+
+    frameRequested = Signal(int)
+    freezeToggled = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        self.label = QLabel(self.tr("No source"))
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setEnabled(False)
+        self.slider.setTracking(False)
+        self.position = QLabel("")
+        self.freeze = QPushButton(self.tr("Freeze"))
+        self.freeze.setCheckable(True)
+        self.freeze.setEnabled(False)
+        layout.addWidget(self.label)
+        layout.addWidget(self.slider, 1)
+        layout.addWidget(self.position)
+        layout.addWidget(self.freeze)
+        self.slider.valueChanged.connect(self._moved)
+        self.slider.sliderMoved.connect(lambda v: self.position.setText(self._pos_text(v)))
+        self.freeze.toggled.connect(self.freezeToggled)
+        self.count = 0
+        self.names: list[str] = []
+
+    def set_source(self, description: str, count: int | None, names: list[str]) -> None:
+        self.label.setText(description)
+        self.count, self.names = count or 0, names
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, max(0, (count or 1) - 1))
+        self.slider.setValue(0)
+        self.slider.blockSignals(False)
+        self.slider.setEnabled(bool(count and count > 1))
+        self.freeze.setEnabled(count is None)
+        self.freeze.setChecked(False)
+        self.position.setText(self._pos_text(0) if count else self.tr("live"))
+
+    def _pos_text(self, v: int) -> str:
+        name = self.names[v] if v < len(self.names) else ""
+        return f"{v + 1}/{self.count} {name}"
+
+    def _moved(self, v: int) -> None:
+        self.position.setText(self._pos_text(v))
+        self.frameRequested.emit(v)
+
+
+class TestPanel(QWidget):
+    """What the template read per frame; failures highlighted, their crops shown."""
+
+    rowChosen = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        self.summary = QLabel(self.tr("Test (Ctrl+T) runs the template over a folder of frames or a recording."))
+        self.summary.setWordWrap(True)
+        layout.addWidget(self.summary)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        self.table = QTableWidget(0, 0)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().setVisible(False)
+        self.table.itemSelectionChanged.connect(self._chosen)
+        split.addWidget(self.table)
+        self.crops_box = QWidget()
+        self.crops_layout = QVBoxLayout(self.crops_box)
+        self.crops_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.crops_box)
+        split.addWidget(scroll)
+        split.setSizes([700, 300])
+        layout.addWidget(split, 1)
+        self.field_names: list[str] = []
+
+    def start(self, field_names: list[str], description: str) -> None:
+        self.field_names = field_names
+        self.table.setRowCount(0)
+        self.table.setColumnCount(4 + len(field_names))
+        self.table.setHorizontalHeaderLabels([self.tr("Frame"), self.tr("Match"), self.tr("Status"),
+                                              self.tr("Checks"), *field_names])
+        self.summary.setText(description)
+        self._clear_crops()
+
+    def add_outcome(self, outcome: Any) -> None:
+        r = self.table.rowCount()
+        self.table.insertRow(r)
+        status = outcome.status
+        self.table.setItem(r, 0, _item(outcome.name))
+        self.table.setItem(r, 1, _item(f"{outcome.match.score:.2f}"))
+        self.table.setItem(r, 2, _item(status, outcome.error))
+        reading = outcome.reading
+        checks = "" if reading is None else ", ".join(("✓ " if c.ok else "✗ ") + c.name for c in reading.checks)
+        self.table.setItem(r, 3, _item(checks))
+        row_color = GREY if status == "no match" else RED if status in ("needs_review", "error") else GREEN
+        for c in range(4):
+            self.table.item(r, c).setBackground(QBrush(row_color))
+        for c, name in enumerate(self.field_names, 4):
+            res = reading.fields.get(name) if reading else None
+            if res is None:
+                cell = _item("")
+                cell.setBackground(QBrush(GREY))
+            else:
+                cell = _item(format_value(res) if res.valid else f"{res.text} ✗",
+                             "; ".join(res.reasons) or f"{res.text} ({res.confidence:.2f})")
+                cell.setBackground(QBrush(GREEN if res.valid else RED))
+            self.table.setItem(r, c, cell)
+        if reading and reading.checks:
+            failed = [c for c in reading.checks if not c.ok]
+            if failed:
+                self.table.item(r, 3).setBackground(QBrush(RED))
+                self.table.item(r, 3).setToolTip("; ".join(c.message for c in failed))
+
+    def finish(self, text: str) -> None:
+        self.summary.setText(text)
+        self.table.resizeColumnsToContents()
+
+    def _clear_crops(self) -> None:
+        while self.crops_layout.count() > 1:
+            w = self.crops_layout.takeAt(0).widget()
+            if w is not None:
+                w.deleteLater()
+
+    def show_crops(self, crops: list[tuple[str, np.ndarray | None, str]]) -> None:
+        """(field name, crop, what was read) for the failed fields of the chosen frame."""
+        self._clear_crops()
+        if not crops:
+            self.crops_layout.insertWidget(0, QLabel(self.tr("No failed fields in this frame.")))
+        for i, (name, crop, text) in enumerate(crops):
+            caption = QLabel(f"<b>{name}</b>: {text}")
+            caption.setWordWrap(True)
+            self.crops_layout.insertWidget(self.crops_layout.count() - 1, caption)
+            if crop is not None and crop.size:
+                pic = QLabel()
+                pix = QPixmap.fromImage(bgr_to_qimage(crop))
+                if pix.height() < 40:
+                    pix = pix.scaledToHeight(pix.height() * 2)
+                pic.setPixmap(pix)
+                self.crops_layout.insertWidget(self.crops_layout.count() - 1, pic)
+
+    def _chosen(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        if rows:
+            self.rowChosen.emit(rows[0].row())

@@ -1,0 +1,64 @@
+"""Typing arrives exactly in a real Qt window on Xvfb: every printable ASCII character and Chinese."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+pytestmark = pytest.mark.display
+
+
+@pytest.fixture
+def echo(xvfb, tmp_path):
+    out, ready = tmp_path / "text.txt", tmp_path / "ready"
+    env = {**os.environ, "QT_QPA_PLATFORM": "xcb"}
+    proc = subprocess.Popen([sys.executable, str(HERE / "echo_window.py"), str(out), str(ready)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while not ready.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    yield out
+    proc.terminate()
+    proc.wait(5)
+
+
+def settle_read(path: Path, want: str, timeout: float = 5.0) -> str:
+    deadline = time.monotonic() + timeout
+    got = ""
+    while time.monotonic() < deadline:
+        got = path.read_text(encoding="utf-8") if path.exists() else ""
+        if got == want:
+            break
+        time.sleep(0.05)
+    return got
+
+
+@pytest.mark.parametrize("method", ["auto", "clipboard"])
+def test_every_printable_ascii_and_chinese_arrive_exactly(echo, method):
+    from rpa_flows.inputs import LiveInput
+
+    text = "".join(chr(c) for c in range(32, 127)) + "患者姓名：欧阳娜娜，检查（CT）；备注。" + "a<b>c" + "𠀀é€"
+    inp = LiveInput(failsafe=False, pause=0.01)
+    try:
+        inp.click(600, 220)
+        inp.type_text(text, method)
+    finally:
+        inp.close()
+    assert settle_read(echo, text) == text
+
+
+def test_pyautogui_alone_would_not_do(echo):
+    """Why the player does not use pyautogui.write: it loses the Chinese (the reason for xdotool/clipboard)."""
+    import pyautogui
+
+    pyautogui.FAILSAFE = False
+    pyautogui.click(600, 220)
+    pyautogui.write("ab张三", interval=0.0)
+    got = settle_read(echo, "ab张三", timeout=1.5)
+    assert got != "ab张三" and "张" not in got

@@ -1,0 +1,61 @@
+"""Fixtures for the teaching GUI: Qt offscreen (set before any QApplication exists), sample frames."""
+from __future__ import annotations
+
+import os
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"  # must precede the QApplication that pytest-qt creates
+
+import json
+from pathlib import Path
+
+import pytest
+
+from teaching_mode.draft import read_image
+
+
+@pytest.fixture(scope="session")
+def qapp_args():
+    return ["qcedge-teach-tests"]
+
+
+@pytest.fixture(scope="session")
+def manifest(samples_dir: Path) -> dict:
+    return json.loads((samples_dir / "manifest.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def ct_frames(samples_dir: Path, manifest: dict) -> list[dict]:
+    """Manifest entries of the CT dose report frames, with absolute paths."""
+    out = []
+    for f in manifest["frames"]:
+        if f.get("template_id") == "ct_dose_report":
+            out.append({**f, "abspath": samples_dir / f["path"]})
+    assert out, "the samples have no CT dose report frames"
+    return out
+
+
+@pytest.fixture(scope="session")
+def ct_clean(ct_frames: list[dict]) -> dict:
+    return next(f for f in ct_frames if f["variant"] == "clean")
+
+
+@pytest.fixture(scope="session")
+def engine():
+    from ocr_templates.engines import get_engine
+
+    return get_engine("ppocr")
+
+
+@pytest.fixture
+def window(qtbot, engine):
+    from teaching_mode.main_window import MainWindow
+
+    win = MainWindow()
+    win.quiet_errors = True  # errors go to the status bar, no modal boxes in tests
+    qtbot.addWidget(win)
+    win.resize(1400, 900)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.doc.dirty = False
+    win.shutdown()

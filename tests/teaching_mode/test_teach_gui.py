@@ -1,0 +1,345 @@
+"""The teaching window offscreen: draw, edit, save and reload, undo, live OCR, propose, test, packs, language."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from PySide6.QtCore import Qt
+
+from ocr_templates import dump_template, load_template
+from ocr_templates.model import Template
+from teaching_mode.draft import TemplateDraft, read_image
+from tests.conftest import ROOT
+from tests.teaching_mode.teach_helpers import drag
+
+SAMPLE_TEMPLATE = ROOT / "samples" / "templates" / "ct_dose_report.yaml"
+
+
+def frame_box(frame: dict, name: str) -> list[int]:
+    """Where a field of the sample template sits in a (clean) frame: template box + window offset."""
+    tpl = load_template(SAMPLE_TEMPLATE)
+    x, y, w, h = tpl.field(name).box.as_tuple()
+    wx, wy = frame["window"][:2]
+    return [x + wx, y + wy, w, h]
+
+
+def draw_field(qtbot, win, box: list[int], tool: str = "field") -> str:
+    """Draw a box with the mouse (a little larger than `box`, as a person would); returns its name."""
+    before = set(win.doc.draft.names())
+    win.set_tool(tool)
+    x, y, w, h = box
+    drag(qtbot, win.canvas, (x - 6, y - 5), (x + w + 8, y + h + 5))
+    added = set(win.doc.draft.names()) - before
+    assert len(added) == 1, "drawing with the mouse did not add exactly one box"
+    return added.pop()
+
+
+def wait_result(qtbot, win, name: str, predicate=lambda r: True, timeout: int = 15000):
+    qtbot.waitUntil(lambda: name in win.items.results and predicate(win.items.results[name]), timeout=timeout)
+    return win.items.results[name]
+
+
+def test_draw_box_snaps_to_text_and_undo_redo(qtbot, window, ct_clean):
+    win = window
+    win.live.enabled = False
+    win.open_source(str(ct_clean["abspath"]))
+    target = frame_box(ct_clean, "total_dlp")
+    win.canvas.focus_box(target, zoom=2.0)  # zoom in on small text, as a person would
+    name = draw_field(qtbot, win, target)
+    box = win.doc.data_of(name)["box"]
+    # drawn 14 px wider and 10 px taller than the widget; snapping tightens it to the digits inside
+    assert box[2] < target[2] + 14 and box[3] < target[3] + 10
+    assert target[0] - 6 <= box[0] and box[0] + box[2] <= target[0] + target[2] + 8
+    assert win.canvas.items_by_name[name].box() == box
+
+    # move the box by dragging it, then undo and redo the move
+    item = win.canvas.items_by_name[name]
+    cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
+    win.set_tool("select")
+    drag(qtbot, win.canvas, (cx, cy), (cx + 40, cy + 20))
+    moved = win.doc.data_of(name)["box"]
+    assert moved[0] == pytest.approx(box[0] + 40, abs=2) and moved[1] == pytest.approx(box[1] + 20, abs=2)
+    assert moved[2:] == box[2:]
+    win.act_undo.trigger()
+    assert win.doc.data_of(name)["box"] == box and item.box() == box
+    win.act_redo.trigger()
+    assert win.doc.data_of(name)["box"] == moved and item.box() == moved
+    # resize by dragging the right edge
+    win.act_undo.trigger()
+    drag(qtbot, win.canvas, (box[0] + box[2], cy), (box[0] + box[2] + 30, cy))
+    assert win.doc.data_of(name)["box"][2] == pytest.approx(box[2] + 30, abs=2)
+    win.act_undo.trigger()
+    assert win.doc.data_of(name)["box"] == box
+    # undo the drawing itself: the box disappears from the document and the canvas
+    win.act_undo.trigger()
+    assert win.doc.data_of(name) is None and name not in win.canvas.items_by_name
+    win.act_redo.trigger()
+    assert win.doc.data_of(name)["box"] == box and name in win.canvas.items_by_name
+
+
+def test_edit_field_save_reload_compare(qtbot, window, ct_clean, tmp_path):
+    win = window
+    win.live.enabled = False
+    win.open_source(str(ct_clean["abspath"]))
+    draw_field(qtbot, win, frame_box(ct_clean, "accession"), tool="anchor")  # an anchor
+    name = draw_field(qtbot, win, frame_box(ct_clean, "patient_id"))
+    ed = win.editor
+    assert ed.name == name
+    # type into the editor as a person would
+    ed.name_edit.clear()
+    qtbot.keyClicks(ed.name_edit, "patient_id")
+    qtbot.keyClick(ed.name_edit, Qt.Key.Key_Return)
+    qtbot.keyClicks(ed.label_edit, "Patient ID")
+    qtbot.keyClick(ed.label_edit, Qt.Key.Key_Return)
+    ed.spec.type.setCurrentText("code")
+    qtbot.keyClicks(ed.spec.regex, r"^\d{10}$")
+    qtbot.keyClick(ed.spec.regex, Qt.Key.Key_Return)
+    qtbot.keyClicks(ed.spec.allowed, "0123456789")
+    qtbot.keyClick(ed.spec.allowed, Qt.Key.Key_Return)
+    qtbot.mouseClick(ed.personal, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(ed.identity, Qt.MouseButton.LeftButton)
+    total = draw_field(qtbot, win, frame_box(ct_clean, "total_dlp"))
+    ed.name_edit.setText("total_dlp")
+    ed.name_edit.editingFinished.emit()
+    ed.spec.type.setCurrentText("decimal")
+    ed.spec.unit.setText("mGy·cm")
+    ed.spec.unit.editingFinished.emit()
+    ed.spec.range_min.setText("0.1")
+    ed.spec.range_max.setText("20000")
+    ed.spec.range_max.editingFinished.emit()
+    ed.spec.required.setChecked(False)
+    # a cross-field check, typed into the Checks table
+    qtbot.mouseClick(win.checks.add, Qt.MouseButton.LeftButton)
+    cells = {key: c for c, key in enumerate(win.checks.COLS)}
+    for key, text in (("name", "dlp_positive"), ("left", "total_dlp"), ("op", ">"), ("right", "0")):
+        win.checks.table.item(0, cells[key]).setText(text)
+    win.template_form.edits["id"].setText("ct_taught")
+    win.template_form.edits["id"].editingFinished.emit()
+    assert total not in win.doc.draft.names() and "total_dlp" in win.doc.draft.names()
+
+    path = tmp_path / "ct_taught.yaml"
+    assert win.save_to(path)
+    assert (tmp_path / "ct_taught.png").is_file()
+    saved = load_template(path)
+    assert isinstance(saved, Template) and saved.id == "ct_taught"
+    pid = saved.field("patient_id")
+    assert (pid.type, pid.regex, pid.allowed, pid.personal, pid.label) == ("code", r"^\d{10}$", "0123456789", True, "Patient ID")
+    tdlp = saved.field("total_dlp")
+    assert (tdlp.type, tdlp.unit, tdlp.range, tdlp.required) == ("decimal", "mGy·cm", (0.1, 20000.0), False)
+    assert saved.identity == ["patient_id"] and len(saved.anchors) == 1
+    check = saved.checks[0]
+    assert (check.name, check.kind, check.left, check.op, check.right) == ("dlp_positive", "compare", "total_dlp", ">", 0)
+    # the file is exactly what the loader would write for a hand-written template with the same content
+    assert path.read_text(encoding="utf-8") == dump_template(saved)
+    # reload into the window: same boxes, same spec
+    before = win.doc.draft.to_data("ct_taught.png")
+    win.open_template(path)
+    assert win.doc.draft.to_data("ct_taught.png") == before
+    assert set(win.canvas.items_by_name) == {a.name for a in saved.anchors} | {"patient_id", "total_dlp"}
+    assert win.canvas.items_by_name["patient_id"].box() == list(pid.box.as_tuple())
+
+
+def test_live_ocr_follows_the_box(qtbot, window, ct_clean, manifest):
+    win = window
+    truth = ct_clean["fields"]
+    win.open_source(str(ct_clean["abspath"]))
+    name = draw_field(qtbot, win, frame_box(ct_clean, "total_dlp"))
+    res = wait_result(qtbot, win, name, lambda r: r.text != "")
+    assert res.text == truth["total_dlp"] and res.confidence > 0.8
+    win.editor.spec.type.setCurrentText("decimal")  # typed value follows the edited type
+    res = wait_result(qtbot, win, name, lambda r: isinstance(r.value, float))
+    assert res.valid and res.value == pytest.approx(float(truth["total_dlp"]))
+    # move the box onto the patient ID (through the editor's box fields): the result follows
+    target = frame_box(ct_clean, "patient_id")
+    win.editor.spec.type.setCurrentText("code")
+    for spin, v in zip(win.editor.box_spins, target):
+        spin.setValue(v)
+    res = wait_result(qtbot, win, name, lambda r: r.text == truth["patient_id"])
+    assert res.valid and win.canvas.items_by_name[name].state == "valid"
+    row = win.items.rows[name]
+    assert win.items.table.item(row, 5).text() == truth["patient_id"]  # the Text column
+    # an impossible range makes it invalid, with the reason shown
+    win.editor.spec.type.setCurrentText("integer")
+    win.editor.spec.range_min.setText("1")
+    win.editor.spec.range_max.setText("10")
+    win.editor.spec.range_max.editingFinished.emit()
+    res = wait_result(qtbot, win, name, lambda r: not r.valid)
+    assert res.reasons and win.canvas.items_by_name[name].state == "invalid"
+
+
+def test_stale_result_never_overwrites_newer(qtbot, window):
+    from ocr_templates.results import FieldResult
+
+    live = window.live
+    live.enabled = True
+    got = []
+    live.resultReady.connect(lambda n, r, s: got.append(r.text))
+    live._seq["f"] = 5
+    live._apply("f", 4, FieldResult("f", "old", None, 0.9, True), 0.0)  # stale: seq 4 < 5
+    live._apply("f", 5, FieldResult("f", "new", None, 0.9, True), 0.0)
+    assert got == ["new"]
+
+
+def test_propose_offers_label_value_pairs(qtbot, window, ct_clean):
+    win = window
+    win.live.enabled = False
+    win.open_source(str(ct_clean["abspath"]))
+    win.canvas.focus_box(ct_clean["window"], zoom=1.0)  # zoomed in: propose would look at the visible part only
+    region = win.visible_region()
+    assert region is not None and region[2] < 1920
+    win.propose(region=list(ct_clean["window"]))  # the program's window
+    qtbot.waitUntil(lambda: bool(win.proposals.proposals), timeout=30000)
+    by_text = {p.text.replace(" ", ""): p for p in win.proposals.proposals}
+    truth = {k: v.replace(" ", "") for k, v in ct_clean["fields"].items()}
+    assert by_text[truth["patient_id"]].spec["type"] == "code" and by_text[truth["patient_id"]].personal
+    assert by_text[truth["accession"]].spec["type"] == "code"
+    assert by_text[truth["exam_time"]].spec["type"] == "datetime"
+    assert by_text[truth["total_dlp"]].spec["type"] == "decimal"
+    assert by_text[truth["total_dlp"]].label == "Total DLP"
+    # value boxes sit on the values of the sample template
+    for key in ("patient_id", "total_dlp"):
+        px, py, pw, ph = by_text[truth[key]].box
+        tx, ty, tw, th = frame_box(ct_clean, key)
+        assert tx - 4 <= px and px + pw <= tx + tw + 4 and ty - 4 <= py and py + ph <= ty + th + 4
+    # one click accepts a proposal as a field
+    row = win.proposals.proposals.index(by_text[truth["total_dlp"]])
+    button = win.proposals.table.cellWidget(row, 0)
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    added = win.doc.data_of("total_dlp")
+    assert added is not None and added["type"] == "decimal" and added["label"] == "Total DLP"
+    assert truth["total_dlp"] not in {p.text for p in win.proposals.proposals}
+
+
+def test_propose_on_a_chinese_registration_form(engine, manifest, samples_dir):
+    from teaching_mode.propose import propose_fields
+
+    frame = next(f for f in manifest["frames"] if f["kind"] == "ris_registration" and f["variant"] == "clean")
+    from ocr_templates.engines.base import TextBox
+
+    image = read_image(samples_dir / frame["path"])
+    x, y, w, _ = frame["window"]  # detect in the form part of the window (as the GUI does when zoomed in on it)
+    h = 370
+    boxes = [TextBox((b.box[0] + x, b.box[1] + y, b.box[2], b.box[3]), b.text, b.confidence)
+             for b in engine.detect(image[y:y + h, x:x + w])]
+    proposals = {p.label: p for p in propose_fields(boxes, image)}
+    truth = frame["fields"]
+    expect = {"检查号": ("accession", truth["accession"], "code", False),
+              "患者ID": ("patient_id", truth["patient_id"], "code", True),
+              "姓名": ("patient_name", truth["name"], "text", True),
+              "年龄": ("age", truth["age"], "integer", False)}
+    for label, (name, text, vtype, personal) in expect.items():
+        p = proposals[label]
+        assert (p.name, p.text, p.spec["type"], p.personal) == (name, text, vtype, personal), label
+    # a value is never another label ("姓名" is not the value of anything)
+    assert not {"姓名", "性别", "检查号"} & {p.text for p in proposals.values()}
+
+
+def test_test_table_over_frames(qtbot, window, ct_frames, tmp_path):
+    """Teach two fields, test on frames of the screen and on another screen that must not match."""
+    import cv2
+    import numpy as np
+
+    win = window
+    win.live.enabled = False
+    clean = [f for f in ct_frames if f["variant"] == "clean"]
+    win.open_source(str(clean[0]["abspath"]))
+    tpl = load_template(SAMPLE_TEMPLATE)
+    wx, wy = clean[0]["window"][:2]
+    for a in tpl.anchors:
+        x, y, w, h = a.box.as_tuple()
+        win.doc.add_item("anchor", {"name": a.name, "box": [x + wx, y + wy, w, h]})
+    for key, spec in (("accession", {"type": "code", "regex": r"^CT\d{10}$"}),
+                      ("total_dlp", {"type": "decimal", "range": [0.1, 20000]})):
+        win.doc.add_item("field", {"name": key, "box": frame_box(clean[0], key), **spec})
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for f in clean[:3]:
+        (folder / Path(f["path"]).name).write_bytes(Path(f["abspath"]).read_bytes())
+    other = read_image(clean[0]["abspath"])
+    x, y, w, h = clean[0]["window"]
+    other[y:y + h, x:x + w] = np.array([200, 120, 40], np.uint8)  # another program's window
+    cv2.putText(other, "RIS registration", (x + 40, y + 60), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (255, 255, 255), 2)
+    cv2.imwrite(str(folder / "zz_other_screen.png"), other)
+    win.run_test(folder)
+    qtbot.waitUntil(lambda: win.test_job is None, timeout=60000)
+    table = win.test_panel.table
+    assert table.rowCount() == 4
+    statuses = [table.item(r, 2).text() for r in range(4)]
+    assert statuses[:3] == ["complete"] * 3 and statuses[3] == "no match"
+    cols = {table.horizontalHeaderItem(c).text(): c for c in range(table.columnCount())}
+    for r, f in enumerate(clean[:3]):
+        assert table.item(r, cols["accession"]).text() == f["fields"]["accession"]
+        assert float(table.item(r, cols["total_dlp"]).text()) == pytest.approx(float(f["fields"]["total_dlp"]))
+    assert "3 matched" in win.test_panel.summary.text() and "1 did not match" in win.test_panel.summary.text()
+    # a failure shows its crop: tighten a regex so every accession fails, and re-test one frame
+    win.doc.update_item("accession", {"regex": r"^XX\d+$"})
+    win.run_test(folder, limit=1)
+    qtbot.waitUntil(lambda: win.test_job is None, timeout=60000)
+    assert table.item(0, 2).text() == "needs_review"
+    assert table.item(0, cols["accession"]).background().color().red() > 200
+    table.selectRow(0)
+    from PySide6.QtWidgets import QLabel
+
+    pictures = [w for w in win.test_panel.crops_box.findChildren(QLabel) if not w.pixmap().isNull()]
+    assert pictures, "the failed field's crop is not shown"
+
+
+def test_template_pack_roundtrip(window, ct_clean, tmp_path):
+    from teaching_mode.pack import load_pack, save_pack
+
+    draft = TemplateDraft.load(SAMPLE_TEMPLATE)
+    save_pack(tmp_path / "pack", [draft], version="7", title="CT screens")
+    pack = load_pack(tmp_path / "pack")
+    assert pack.version == "7" and [t.id for t in pack.templates] == ["ct_dose_report"]
+    meta = yaml.safe_load((tmp_path / "pack" / "pack.yaml").read_text(encoding="utf-8"))
+    assert meta["templates"] == ["ct_dose_report.yaml"]
+    # the copy in the pack reads the same template as the hand-written original
+    assert dump_template(pack.templates[0]) == dump_template(load_template(SAMPLE_TEMPLATE))
+
+
+def test_chinese_interface(qtbot):
+    from PySide6.QtWidgets import QApplication
+
+    from teaching_mode import i18n
+    from teaching_mode.main_window import MainWindow
+
+    app = QApplication.instance()
+    translator = i18n.install(app, "zh_CN")
+    assert translator is not None
+    try:
+        win = MainWindow(live_ocr=False)
+        qtbot.addWidget(win)
+        assert win.act_save.text() == "保存模板"
+        assert win.act_propose.text() == "提议字段"
+        assert win.act_save.shortcut().toString() == "Ctrl+S"
+        win.shutdown()
+    finally:
+        app.removeTranslator(translator)
+
+
+def test_test_on_a_recording_reads_each_screen_once(qtbot, window, ct_frames, manifest, samples_dir, tmp_path):
+    """A recording: repeated frames of the same screen are read once; a foreign screen does not match."""
+    import cv2
+
+    win = window
+    win.live.enabled = False
+    clean = [f for f in ct_frames if f["variant"] == "clean"]
+    foreign = next(f for f in manifest["frames"] if f["kind"] == "foreign_desktop")
+    win.open_template(SAMPLE_TEMPLATE)
+    video = tmp_path / "session.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 5, (1920, 1080))
+    for path in (samples_dir / foreign["path"], clean[0]["abspath"], clean[1]["abspath"]):
+        image = read_image(path)
+        for _ in range(4):  # the screen stays up for a while
+            writer.write(image)
+    writer.release()
+    win.run_test(video)
+    qtbot.waitUntil(lambda: win.test_job is None, timeout=90000)
+    table = win.test_panel.table
+    assert table.rowCount() == 3, "unchanged frames of a recording must not be read again"
+    assert [table.item(r, 2).text() != "no match" for r in range(3)] == [False, True, True]
+    cols = {table.horizontalHeaderItem(c).text(): c for c in range(table.columnCount())}
+    for r, f in ((1, clean[0]), (2, clean[1])):
+        assert table.item(r, cols["accession"]).text() == f["fields"]["accession"]
+        assert table.item(r, 0).text().startswith("session.avi #")
