@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -18,6 +18,7 @@ from ocr_templates.results import FieldResult, MatchResult, ScreenReading
 log = logging.getLogger(__name__)
 
 MARGIN = 0.15   # crop margin around a box, in box heights (absorbs a pixel or two of match error)
+SECOND_SIZE_STEP = 8   # a second reading (weakly validated fields) scales the text this many px larger
 
 
 @dataclass
@@ -28,6 +29,9 @@ class _Cell:
     spec: ValueSpec
     box: tuple[int, int, int, int]          # frame coordinates
     image: np.ndarray | None = None         # prepared for the recogniser (None: no ink)
+    second: np.ndarray | None = None        # the same text prepared at another size (a second opinion)
+    second_id: int | None = None            # the cell that carries `second` to the recogniser
+    disagree: str | None = None             # what the second reading said, when it differs
 
 
 def crop_box(image: np.ndarray, box: tuple[int, int, int, int], margin: float = MARGIN
@@ -67,8 +71,20 @@ def recognize_cells(engine: OcrEngine, cells: list[_Cell]) -> dict[int, tuple[st
     return {id(c): (recs[i].text, recs[i].confidence) for c, i in zip(cells, slot)}
 
 
+def _weak(spec: ValueSpec) -> bool:
+    """A field whose type and rules would let a misread pass: free text or a code with no pattern."""
+    return spec.type in ("text", "code") and not (spec.regex or spec.choices or spec.allowed)
+
+
+def _squash(text: str) -> str:
+    return "".join(text.split())
+
+
 def _result(cell: _Cell, text: str, conf: float, floor: float, personal: bool) -> FieldResult:
     value, valid, reasons = parse_value(text, cell.spec, conf, floor)
+    if cell.disagree is not None:
+        reasons.append(f"a second reading at another size says '{cell.disagree}'")
+        valid = False
     return FieldResult(name=cell.name, text=text, value=value, confidence=round(float(conf), 4), valid=valid,
                        reasons=reasons, box=cell.box, personal=personal)
 
@@ -101,7 +117,21 @@ def read_screen(image: np.ndarray, template: Template, match: MatchResult | None
 
     cells = [c for _, c in singles if c.image is not None]
     cells += [c for _, rows in tables for row in rows for c in row.values() if c.image is not None]
-    texts = recognize_cells(engine, cells)
+    policy = getattr(engine, "second_reading", "weak")
+    second = replace(settings, text_height=settings.text_height + SECOND_SIZE_STEP)
+    seconds = []
+    for c in cells:
+        if policy == "all" or (policy == "weak" and _weak(c.spec)):
+            c.second = _prepare(image, c.box, second)
+            if c.second is not None:
+                seconds.append(_Cell(c.name, c.spec, c.box, c.second))
+                c.second_id = id(seconds[-1])
+    texts = recognize_cells(engine, cells + seconds)
+    for c in cells:
+        if c.second_id is not None and id(c) in texts:
+            first, other = texts[id(c)][0], texts[c.second_id][0]
+            if _squash(first) != _squash(other):
+                c.disagree = other
 
     fields: dict[str, FieldResult] = {}
     for f, cell in singles:
@@ -111,7 +141,11 @@ def read_screen(image: np.ndarray, template: Template, match: MatchResult | None
         fields[f.name] = _table_result(f, rows, texts, floor, match)
 
     if not match.matched:
-        why = f"template did not match (score {match.score:.2f} < {template.match.threshold:.2f})"
+        why = f"template did not match (score {match.score:.2f}, needs {template.match.threshold:.2f}"
+        if match.anchor_scores:
+            name, low = min(match.anchor_scores.items(), key=lambda kv: kv[1])
+            why += f"; anchor '{name}' {low:.2f}, needs {template.match.anchor_floor:.2f}"
+        why += ")"
         for r in fields.values():
             r.valid = False
             r.reasons.insert(0, why)

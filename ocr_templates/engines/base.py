@@ -27,6 +27,9 @@ class OcrEngine(abc.ABC):
     """Recognition of known boxes (the hot path) and detection for teaching."""
 
     name: str = "engine"
+    # which fields the reader reads twice (at two sizes) and marks for review when the readings
+    # differ: "weak" (free text and codes without a pattern), "all", or "none"
+    second_reading: str = "weak"
 
     @abc.abstractmethod
     def recognize(self, crops: Sequence[np.ndarray]) -> list[Recognition]:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from ocr_templates.engines import get_engine
+from ocr_templates.engines import OcrEngine, Recognition, get_engine
 from ocr_templates.match import match_template
 from ocr_templates.preprocess import prepare_crop
 from ocr_templates.read import read_screen
@@ -72,6 +72,7 @@ def test_unmatched_template_marks_every_field(dose_template, engine):
     reading = read_screen(desk, dose_template, m, engine)
     assert not m.matched and reading.status == "needs_review"
     assert all(not f.valid and "did not match" in f.reasons[0] for f in reading.fields.values())
+    assert "needs 0.80" in reading.fields["kv"].reasons[0]
 
 
 def _line(text, size=(220, 34), fg=(0, 0, 0), bg=(255, 255, 255), font=synth.SANS, px=15, lines=False):
@@ -109,3 +110,29 @@ def test_detect_finds_text_lines(engine):
     texts = [b.text.replace(" ", "") for b in found]
     assert texts == ["kV120", "mAs250"]
     assert found[1].box[1] > 50
+
+
+class _SizeSensitive(OcrEngine):
+    """Reads weak fields differently at the two sizes the reader uses (what a shaky recogniser does)."""
+
+    name = "size-sensitive"
+
+    def __init__(self, real):
+        self.real = real
+
+    def recognize(self, crops):
+        out = self.real.recognize(crops)
+        return [Recognition(r.text + ("x" if c.shape[0] > 62 else ""), r.confidence) for c, r in zip(crops, out)]
+
+    def detect(self, image):
+        return []
+
+
+def test_two_readings_that_differ_are_never_clean(form_template, engine):
+    img = synth.render_form({"name": "王芳", "sex": "女", "age": "45", "exam": "胸部CT平扫"}, pos=(350, 220))
+    reading = read_screen(img, form_template, engine=_SizeSensitive(engine))
+    exam = reading.fields["exam"]   # free text, no pattern: read twice
+    assert not exam.valid and "second reading" in exam.reasons[-1]
+    assert reading.fields["age"].valid          # an integer with a range is read once
+    good = read_screen(img, form_template, engine=engine)
+    assert good.fields["exam"].valid and good.fields["exam"].value == "胸部CT平扫"
