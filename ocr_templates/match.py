@@ -3,14 +3,17 @@
 Anchors are patches of the template's reference image. Matching runs in two
 stages:
 
-1. coarse: the largest anchors are searched over the whole frame at a reduced
-   resolution, over a geometric ladder of scales (template `match.min_scale`
-   to `max_scale`, default 0.7-1.6; letterboxed frames are just frames with
-   black bars). The best peaks become hypotheses (scale, offset).
-2. fine: for each hypothesis every anchor is searched at full resolution in a
-   small window around where it should be, at scales close to the hypothesis;
-   scale and offset are fitted to the anchor centres (least squares), and each
-   anchor is scored (normalised cross-correlation) at its fitted place.
+1. coarse: the largest anchor ("lead") is searched over the whole frame at
+   about 400 px wide, first at the usual scale (a quick probe), then over a
+   geometric ladder of scales (template `match.min_scale` to `max_scale`,
+   default 0.7-1.6; letterboxed frames are just frames with black bars). The
+   best peaks become hypotheses (scale, offset). A second lead is tried only
+   when the first was not plainly seen (hidden under a dialog, say).
+2. fine: for each hypothesis the lead, then every anchor, is searched in a
+   small window around where it should be (half resolution for big frames);
+   scale and offset are fitted to the anchor centres (least squares, refitted
+   once), and each anchor is scored (normalised cross-correlation, full
+   resolution) at its fitted place.
 
 Each anchor's score is lowered when its shades differ beyond one gain/offset
 shared by all anchors (same text, other background: an inactive tab), or when
@@ -31,7 +34,6 @@ import math
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import cv2
@@ -134,7 +136,6 @@ class _TemplateModel:
         self.min_scale, self.max_scale = min(m.min_scale, m.max_scale), max(m.min_scale, m.max_scale)
         n = max(1, math.ceil(math.log(self.max_scale / self.min_scale) / math.log(SCALE_STEP)))
         self.scales = [self.min_scale * (self.max_scale / self.min_scale) ** (i / n) for i in range(n + 1)]
-        # the coarse search uses the biggest anchors
         # the coarse search leads with the biggest anchors that stay visible at the coarse level
         def rank(am: _AnchorModel) -> tuple[bool, int]:
             return (min(am.patch.shape[:2]) * self.min_scale * 0.25 >= COARSE_MIN_SIDE, am.patch.size)

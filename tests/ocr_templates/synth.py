@@ -6,7 +6,6 @@ and the benchmark also see a screen the engine was not tuned on.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
