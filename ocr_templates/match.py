@@ -61,8 +61,9 @@ TEXT_CHECK_BELOW = 0.97     # with an engine, text anchors are read when some an
 TEXT_AGREE = 0.9            # similarity (difflib ratio, look-alikes folded) a text anchor must reach
 RESCORE_BELOW = 0.95        # an anchor scoring less at the fitted place is also tried 1.5 % bigger/smaller
 LOCAL_CHECK = 10.0          # a character-sized spot differing this much (grey levels) has text anchors read
-LOCAL_OK = 22.0             # ... and anchors that cannot be read lose score beyond this
+LOCAL_OK = 30.0             # ... and anchors that cannot be read lose score beyond this
 LOCAL_SPAN = 20.0
+UNREAD_TEXT_MARGIN = 0.05   # without an OCR engine, text anchors must score this much above the anchor floor
 LEAD_SEEN = 0.8             # a lead found this clearly over the whole frame needs no second lead
 PROBE_MIN = 0.7             # coarse peak a quick probe at the usual scale must reach to be verified
 CONCLUSIVE = 0.97           # Matcher.best stops at a match whose every anchor scores this high
@@ -579,6 +580,9 @@ class _Search:
         self.frame, self.tm, self.t0 = frame, tm, t0
         settings = tm.template.match
         self.threshold, self.floor = settings.threshold, settings.anchor_floor
+        # a text anchor that no OCR will confirm has to look a little more alike
+        self.floors = {am.anchor.name: self.floor + (UNREAD_TEXT_MARGIN if am.anchor.text and not tm.text_checked
+                                                      else 0.0) for am in tm.anchors}
         self.good = max(self.threshold, GOOD_ENOUGH)
         self.best: Verified = _nothing(tm)
         # stages: the first lead at the usual scale (a quick probe), then each lead at every scale
@@ -594,7 +598,7 @@ class _Search:
                 self.best = _nothing(tm)
 
     def _passes(self, cand: Verified) -> bool:
-        return cand[0] >= self.threshold and min(cand[4].values()) >= self.floor
+        return cand[0] >= self.threshold and all(sc >= self.floors[name] for name, sc in cand[4].items())
 
     def _offer(self, cand: Verified) -> None:
         if (self._passes(cand), cand[0]) > (self._passes(self.best), self.best[0]):
@@ -642,7 +646,7 @@ class _Search:
 
     def result(self) -> MatchResult:
         score, s, ox, oy, scores, _ = self.best
-        matched = score >= self.threshold and min(scores.values()) >= self.floor
+        matched = self._passes(self.best)
         self.tm.last = (s, ox, oy) if matched else None
         if matched:
             self.tm.usual_scale = s

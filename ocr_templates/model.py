@@ -57,7 +57,7 @@ class Anchor(_Strict):
 
 class MatchSettings(_Strict):
     """`threshold`: the weighted mean anchor score needed; `anchor_threshold`: what every single
-    anchor must reach (default threshold + 0.05, at most 0.95); scales searched."""
+    anchor must reach (default: the threshold); scales searched."""
 
     threshold: float = Field(default=0.8, gt=0, le=1)
     anchor_threshold: float | None = Field(default=None, gt=0, le=1)
@@ -66,7 +66,7 @@ class MatchSettings(_Strict):
 
     @property
     def anchor_floor(self) -> float:
-        return self.anchor_threshold if self.anchor_threshold is not None else min(0.95, self.threshold + 0.05)
+        return self.anchor_threshold if self.anchor_threshold is not None else self.threshold
 
 
 class ValueSpec(_Strict):
