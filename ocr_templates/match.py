@@ -66,6 +66,7 @@ LOCAL_SPAN = 20.0
 UNREAD_TEXT_MARGIN = 0.05   # without an OCR engine, text anchors must score this much above the anchor floor
 LEAD_SEEN = 0.8             # a lead found this clearly over the whole frame needs no second lead
 PROBE_MIN = 0.7             # coarse peak a quick probe at the usual scale must reach to be verified
+STEADY_DROP = 0.02          # a warm match scoring within this of last time's score ends Matcher.best
 CONCLUSIVE = 0.97           # Matcher.best stops at a match whose every anchor scores this high
 GOOD_ENOUGH = 0.9           # a verified score this high ends the search early
 BLUR_SIGMA = 1.2            # light blur on both sides: robust to capture-card blur and JPEG
@@ -144,6 +145,7 @@ class _TemplateModel:
         self.coarse = sorted(self.anchors, key=rank, reverse=True)[:2]
         self.last: tuple[float, float, float] | None = None   # last good (scale, ox, oy)
         self.usual_scale = min(max(1.0, self.min_scale), self.max_scale)   # probed first: last scale seen
+        self.last_score = 1.0
         self.text_checked = False   # an OCR engine reads text anchors (set by Matcher)
 
 
@@ -546,10 +548,12 @@ class Matcher:
             results.append(r)
             return r.matched and done.conclusive
 
-        for s in searches:
-            if s.finished and s.conclusive and settle(s):
+        # the screen of the previous frame, still there and looking as it did: nothing else to search
+        done = [s for s in searches if s.finished and (s.conclusive or s.steady)]
+        for s in done:
+            if settle(s):
                 return self._pick(results, t0)
-        open_ = [s for s in searches if not (s.finished and s.conclusive)]
+        open_ = [s for s in searches if s not in done]
         while open_:
             for s in open_:
                 s.coarse()
@@ -592,10 +596,13 @@ class _Search:
         self.stages += [(am, None) for am in tm.coarse]
         self.pending: list[Hypothesis] = []
         self.lead: _AnchorModel | None = None
+        self.warm = False
         if tm.last is not None:  # warm start: the screen is often where it was on the previous frame
             self._offer(_verify(frame, tm, *tm.last))
             if not self._passes(self.best) or self.best[0] < self.good:
                 self.best = _nothing(tm)
+            else:
+                self.warm = True
 
     def _passes(self, cand: Verified) -> bool:
         return cand[0] >= self.threshold and all(sc >= self.floors[name] for name, sc in cand[4].items())
@@ -613,6 +620,11 @@ class _Search:
     @property
     def conclusive(self) -> bool:
         return self.best[0] >= CONCLUSIVE and min(self.best[4].values()) >= CONCLUSIVE
+
+    @property
+    def steady(self) -> bool:
+        """Found where it was last time, and looking as much like the template as it did then."""
+        return self.warm and self.best[0] >= self.tm.last_score - STEADY_DROP
 
     @property
     def peak(self) -> float:
@@ -650,6 +662,7 @@ class _Search:
         self.tm.last = (s, ox, oy) if matched else None
         if matched:
             self.tm.usual_scale = s
+            self.tm.last_score = score
         return MatchResult(template_id=self.tm.template.id, score=round(float(score), 4), matched=matched,
                            scale=round(s, 5), offset=(round(ox, 2), round(oy, 2)), anchor_scores=dict(scores),
                            seconds=time.perf_counter() - self.t0)
