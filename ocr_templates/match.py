@@ -18,7 +18,7 @@ stages:
 Each anchor's score is lowered when its shades differ beyond one gain/offset
 shared by all anchors (same text, other background: an inactive tab), or when
 one character-sized spot differs (another word). With an OCR engine, such a
-spot (or any anchor below 0.97) makes the Matcher read the anchors that have a
+spot (or a score below 0.93) makes the Matcher read an anchor that has a
 `text`, and a text that disagrees unmatches the template.
 
 The template matches when the weighted mean of the anchor scores reaches
@@ -57,10 +57,10 @@ FINE_HALF_FROM = 1200       # frames at least this wide are refined at half reso
 LEAD_MIN = 0.5              # a hypothesis whose own anchor scores below this is dropped
 PHOTO_OK = 12.0             # mean grey-level difference an anchor may show after the common gain/offset
 PHOTO_SPAN = 24.0           # ... beyond that its score fades to 0 over this many levels
-TEXT_CHECK_BELOW = 0.97     # with an engine, text anchors are read when some anchor scores below this
+TEXT_CHECK_BELOW = 0.93     # with an engine, a text anchor scoring below this is read
 TEXT_AGREE = 0.9            # similarity (difflib ratio, look-alikes folded) a text anchor must reach
 RESCORE_BELOW = 0.95        # an anchor scoring less at the fitted place is also tried 1.5 % bigger/smaller
-LOCAL_CHECK = 10.0          # a character-sized spot differing this much (grey levels) has text anchors read
+LOCAL_CHECK = 16.0          # a text anchor with a character-sized spot differing this much (grey levels) is read
 LOCAL_OK = 30.0             # ... and anchors that cannot be read lose score beyond this
 LOCAL_SPAN = 20.0
 UNREAD_TEXT_MARGIN = 0.05   # without an OCR engine, text anchors must score this much above the anchor floor
@@ -490,16 +490,18 @@ class Matcher:
 
     def _confirm_texts(self, frame: _Frame, tm: _TemplateModel, result: MatchResult,
                        local: dict[str, float]) -> None:
-        """Read text anchors when the picture leaves room for doubt; a wrong text unmatches.
+        """Read the text anchors whose picture leaves room for doubt; a wrong text unmatches.
 
-        Doubt: some anchor scores below TEXT_CHECK_BELOW, or differs from the
-        reference in one spot (LOCAL_CHECK: a changed word looks like that).
+        Doubt: the anchor scores below TEXT_CHECK_BELOW, or one character-sized
+        spot of it differs from the reference (LOCAL_CHECK: a changed word looks
+        like that).
         """
-        doubt = min(result.anchor_scores.values()) < TEXT_CHECK_BELOW
         from ocr_templates.preprocess import prepare_crop
 
         for am in tm.anchors:
-            if not am.anchor.text or not (doubt or local.get(am.anchor.name, 0.0) > LOCAL_CHECK):
+            name = am.anchor.name
+            if not am.anchor.text or not (result.anchor_scores.get(name, 0.0) < TEXT_CHECK_BELOW
+                                          or local.get(name, 0.0) > LOCAL_CHECK):
                 continue
             x, y, w, h = result.box_to_frame(am.anchor.box.as_tuple())
             crop = np.ascontiguousarray(frame.raw[max(0, y):y + h, max(0, x):x + w])
