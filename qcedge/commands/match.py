@@ -58,7 +58,11 @@ def run(args: argparse.Namespace) -> int:
                   f"offset {best.offset[0]:.0f},{best.offset[1]:.0f}, {best.seconds * 1000:.0f} ms)")
         else:
             top = results[0] if results else None
-            near = f" (best {top.template_id}, score {top.score:.3f})" if top else ""
+            near = ""
+            if top:
+                low = min(top.anchor_scores.items(), key=lambda kv: kv[1]) if top.anchor_scores else None
+                near = f" (best {top.template_id}, score {top.score:.3f}" + \
+                    (f"; anchor '{low[0]}' {low[1]:.2f}" if low else "") + ")"
             print(f"{path}: no template matches{near}")
         missed += best is None
     return 1 if missed else 0
