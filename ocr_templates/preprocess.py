@@ -42,6 +42,32 @@ def to_grey(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
 
 
+def contrast_grey(image: np.ndarray, inner: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    """Grey version of a crop with the most text contrast: luma, or one colour channel when the text
+    is coloured (yellow on white, red on black lose most of their contrast in plain luma)."""
+    if image.ndim == 2:
+        return image
+    if image.shape[2] == 4:
+        image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    luma = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    region = (lambda a: a[inner[1]:inner[3], inner[0]:inner[2]]) if inner is not None else (lambda a: a)
+
+    def spread(a: np.ndarray) -> float:
+        r = region(a)
+        if r.size == 0 or min(r.shape[:2]) < 3:
+            return 0.0
+        lo, hi, _, _ = cv2.minMaxLoc(cv2.blur(np.ascontiguousarray(r), (3, 3)))  # 3x3 mean: no single-pixel noise
+        return float(hi - lo)
+
+    best, best_spread = luma, spread(luma)
+    for c in range(3):
+        ch = image[:, :, c]
+        sp = spread(ch)
+        if sp > best_spread * 1.5:  # only a clearly better channel: luma is the natural choice
+            best, best_spread = ch, sp
+    return np.ascontiguousarray(best)
+
+
 def dark_on_light(grey: np.ndarray, inner: tuple[int, int, int, int] | None = None) -> np.ndarray:
     """Grey crop with dark text on a light background (inverted when the text is the lighter part).
 
@@ -171,7 +197,7 @@ def text_components(mask: np.ndarray, inner: tuple[int, int, int, int] | None = 
 
 def has_ink(crop: np.ndarray, inner: tuple[int, int, int, int] | None = None, settings: PrepSettings = DEFAULT
             ) -> bool:
-    grey = dark_on_light(to_grey(crop), inner)
+    grey = dark_on_light(contrast_grey(crop, inner), inner)
     mask, bg = ink_mask(grey, settings, inner)
     return ink_bbox(remove_lines(mask, settings, inner, grey, bg), inner) is not None
 
@@ -185,7 +211,7 @@ def prepare_crop(crop: np.ndarray, inner: tuple[int, int, int, int] | None = Non
     """
     if crop is None or crop.size == 0 or min(crop.shape[:2]) < 3:
         return None
-    grey = dark_on_light(to_grey(crop), inner)
+    grey = dark_on_light(contrast_grey(crop, inner), inner)
     raw, bg = ink_mask(grey, settings, inner)
     found = text_components(remove_lines(raw, settings, inner, grey, bg), inner)
     if found is None:

@@ -136,3 +136,11 @@ def test_two_readings_that_differ_are_never_clean(form_template, engine):
     assert reading.fields["age"].valid          # an integer with a range is read once
     good = read_screen(img, form_template, engine=engine)
     assert good.fields["exam"].valid and good.fields["exam"].value == "胸部CT平扫"
+
+
+@pytest.mark.parametrize("fg,bg", [((255, 240, 100), (255, 255, 255)), ((255, 60, 60), (60, 60, 200)),
+                                   ((0, 220, 0), (20, 20, 20))])
+def test_coloured_text_with_little_grey_contrast(engine, fg, bg):
+    """Pale yellow on white is almost invisible in plain grey; the best colour channel is used."""
+    crop = prepare_crop(_line("1263.9", fg=fg, bg=bg))
+    assert crop is not None and engine.recognize([crop])[0].text == "1263.9"
