@@ -215,6 +215,7 @@ def run(args: argparse.Namespace) -> tuple[str, bool]:
     read_ms_all: dict[str, list[float]] = defaultdict(list)
     field_ms_all: dict[str, list[float]] = defaultdict(list)
     twenty: dict[str, list[float]] = defaultdict(list)
+    n_fields: list[int] = []
 
     for set_name, cases, templates in sets:
         by_id = {t.id: t for t in templates}
@@ -252,12 +253,15 @@ def run(args: argparse.Namespace) -> tuple[str, bool]:
                 read_ms_all[eng_name].append(ms)
                 field_ms_all[eng_name].append(ms / max(1, n_crops))
                 twenty[eng_name].append(ms / max(1, n_crops) * 20)
+                if eng_name == engines[0]:
+                    n_fields.append(n_crops)
                 score_reading(case, template, reading, tally)
             if not args.no_naive and "ppocr" in engines and set_name == "samples" and \
                     len(naive["ppocr"]) < args.naive_frames and case.variant in ("clean", "hdmi"):
                 naive["ppocr"].append(naive_read(case, get_engine("ppocr")))
         if args.verbose:
             print(f"{set_name}: done", flush=True)
+    args.n_fields = n_fields
     return report(args, sets, acc, match_rows, naive, read_ms_all, field_ms_all, twenty)
 
 
@@ -343,7 +347,7 @@ def report(args, sets, acc, match_rows, naive, read_ms_all, field_ms_all, twenty
     # latency
     out.append("### Latency (wall clock, this shared 2-core machine)\n")
     cold = [r[3] for r in match_rows]
-    warm = [r[4] for r in match_rows]
+    warm = [r[4] for r in match_rows if r[1].template_id]
     cold_taught = [r[3] for r in match_rows if r[1].template_id]
     cold_foreign = [r[3] for r in match_rows if not r[1].template_id]
     n_templates = {s: len(t) for s, _, t in sets}
@@ -353,10 +357,12 @@ def report(args, sets, acc, match_rows, naive, read_ms_all, field_ms_all, twenty
                f"{statistics.median(cold_taught):.1f} | {pctl(cold_taught, 0.95):.1f} | {len(cold_taught)} |")
     if cold_foreign:
         out.append(f"| match, cold, foreign screens | {statistics.median(cold_foreign):.1f} | {pctl(cold_foreign, 0.95):.1f} | {len(cold_foreign)} |")
-    out.append(f"| match, warm (same screen as the previous frame) | {statistics.median(warm):.1f} | {pctl(warm, 0.95):.1f} | {len(warm)} |")
+    out.append(f"| match, warm (taught screen, same as the previous frame) | {statistics.median(warm):.1f} | {pctl(warm, 0.95):.1f} | {len(warm)} |")
+    nf = getattr(args, "n_fields", [])
     for eng in args.engines:
         if read_ms_all[eng]:
-            out.append(f"| read whole screen, {eng} | {statistics.median(read_ms_all[eng]):.0f} | {pctl(read_ms_all[eng], 0.95):.0f} | {len(read_ms_all[eng])} |")
+            out.append(f"| read whole screen ({statistics.median(nf) if nf else '?'} fields median, "
+                       f"{min(nf) if nf else '?'}-{max(nf) if nf else '?'}), {eng} | {statistics.median(read_ms_all[eng]):.0f} | {pctl(read_ms_all[eng], 0.95):.0f} | {len(read_ms_all[eng])} |")
             out.append(f"| read per field, {eng} | {statistics.median(field_ms_all[eng]):.1f} | {pctl(field_ms_all[eng], 0.95):.1f} | {len(field_ms_all[eng])} |")
             out.append(f"| 20-field read (per-field x 20), {eng} | {statistics.median(twenty[eng]):.0f} | {pctl(twenty[eng], 0.95):.0f} | {len(twenty[eng])} |")
     nv = naive.get("ppocr", [])

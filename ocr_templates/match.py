@@ -548,7 +548,7 @@ class Matcher:
         def settle(done: _Search) -> bool:
             r = self._finish(done)
             results.append(r)
-            return r.matched and done.conclusive
+            return r.matched and (done.conclusive or done.steady)
 
         # the screen of the previous frame, still there and looking as it did: nothing else to search
         done = [s for s in searches if s.finished and (s.conclusive or s.steady)]
