@@ -566,6 +566,12 @@ class Matcher:
                 if s.finished:
                     if settle(s):
                         return self._pick(results, t0)
+                    if results[-1].matched and results[-1].score >= GOOD_ENOUGH:
+                        # a screen is found: the others keep their first lead (one of them may still
+                        # fit better) but a second lead, there for a hidden first one, is moot
+                        for o in open_:
+                            if o.tm.coarse:
+                                o.stages = [st for st in o.stages if st[0] is o.tm.coarse[0]]
                 else:
                     still.append(s)
             open_ = still
