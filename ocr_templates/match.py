@@ -67,7 +67,8 @@ UNREAD_TEXT_MARGIN = 0.05   # without an OCR engine, text anchors must score thi
 LEAD_SEEN = 0.8             # a lead found this clearly over the whole frame needs no second lead
 PROBE_MIN = 0.7             # coarse peak a quick probe at the usual scale must reach to be verified
 STEADY_DROP = 0.02          # a warm match scoring within this of last time's score ends Matcher.best
-CONCLUSIVE = 0.97           # Matcher.best stops at a match whose every anchor scores this high
+CONCLUSIVE = 0.95           # Matcher.best stops at a match scoring this high ...
+CONCLUSIVE_ANCHOR = 0.9     # ... with every anchor at least this
 GOOD_ENOUGH = 0.9           # a verified score this high ends the search early
 BLUR_SIGMA = 1.2            # light blur on both sides: robust to capture-card blur and JPEG
 
@@ -537,8 +538,9 @@ class Matcher:
 
         Templates are searched side by side: where they were on the previous
         frame first, then each one's first lead anchor over the whole frame,
-        verified in the order of how well that lead was found; a conclusive match
-        (every anchor nearly identical) ends the search for all.
+        each at the usual scale first, then the scale ladder template by template,
+        the most promising first; a conclusive match (score 0.95, every anchor
+        0.9) ends the search for all.
         """
         t0 = time.perf_counter()
         frame = _Frame(image)
@@ -556,25 +558,30 @@ class Matcher:
             if settle(s):
                 return self._pick(results, t0)
         open_ = [s for s in searches if s not in done]
-        while open_:
-            for s in open_:
-                s.coarse()
-            open_.sort(key=lambda s: -s.peak)
-            still = []
-            for s in open_:
-                s.verify()
-                if s.finished:
-                    if settle(s):
-                        return self._pick(results, t0)
-                    if results[-1].matched and results[-1].score >= GOOD_ENOUGH:
-                        # a screen is found: the others keep their first lead (one of them may still
-                        # fit better) but a second lead, there for a hidden first one, is moot
-                        for o in open_:
-                            if o.tm.coarse:
-                                o.stages = [st for st in o.stages if st[0] is o.tm.coarse[0]]
-                else:
-                    still.append(s)
-            open_ = still
+        # stage 1, every template: a quick probe of its first lead at the usual scale
+        for s in open_:
+            s.coarse()
+        open_.sort(key=lambda s: -s.peak)
+        still = []
+        for s in open_:
+            s.verify()
+            if s.finished:
+                if settle(s):
+                    return self._pick(results, t0)
+            else:
+                still.append(s)
+        # then template by template, the most promising first: the scale ladder, lead by lead
+        still.sort(key=lambda s: -s.prior)
+        found = False
+        for s in still:
+            if found and s.tm.coarse:
+                # a screen is found: the others keep their first lead (one of them may still fit
+                # better) but a second lead, there for a hidden first one, is moot
+                s.stages = [st for st in s.stages if st[0] is s.tm.coarse[0]]
+            s.run()
+            if settle(s):
+                return self._pick(results, t0)
+            found = found or (results[-1].matched and results[-1].score >= GOOD_ENOUGH)
         return self._pick(results, t0)
 
     @staticmethod
@@ -605,6 +612,7 @@ class _Search:
         self.pending: list[Hypothesis] = []
         self.lead: _AnchorModel | None = None
         self.warm = False
+        self.prior = 0.0
         if tm.last is not None:  # warm start: the screen is often where it was on the previous frame
             self._offer(_verify(frame, tm, *tm.last))
             if not self._passes(self.best) or self.best[0] < self.good:
@@ -627,7 +635,8 @@ class _Search:
 
     @property
     def conclusive(self) -> bool:
-        return self.best[0] >= CONCLUSIVE and min(self.best[4].values()) >= CONCLUSIVE
+        """So plainly this screen that no other template needs a look."""
+        return self.best[0] >= CONCLUSIVE and min(self.best[4].values()) >= CONCLUSIVE_ANCHOR
 
     @property
     def steady(self) -> bool:
@@ -644,6 +653,7 @@ class _Search:
             self.lead, scales = self.stages.pop(0)
             self.pending = _coarse(self.frame, self.tm, self.lead, scales)
             if scales is not None:  # a probe: only convincing peaks are worth verifying
+                self.prior = max((h[0] for h in self.pending), default=0.0)
                 self.pending = [h for h in self.pending if h[0] >= PROBE_MIN]
             elif self.pending and self.pending[0][0] >= LEAD_SEEN:
                 # the lead was plainly seen: if its places do not verify, this is not the screen;
