@@ -27,6 +27,7 @@ from qc_client.record import Record
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = "1"
+RESEND_NOW = 1.0  # a next_attempt that is due at once but marks a record as sent before (0 = never sent)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -279,14 +280,25 @@ class Outbox:
                               "WHERE state='rejected'").rowcount
 
     # -- reading --------------------------------------------------------------------------------
-    def due(self, limit: int = 100, now: float | None = None) -> list[OutboxItem]:
-        """Pending records whose next attempt has come: never-sent and rescheduled ones (next_attempt 0)
-        first, lowest sequence first; then those whose backoff ran out, oldest deadline first."""
+    def due(self, limit: int = 100, now: float | None = None, *, station: str | None = None,
+            skip_unsent_upto: int = 0) -> list[OutboxItem]:
+        """Pending records whose next attempt has come: never-sent ones (next_attempt 0) first, lowest
+        sequence first; then those whose backoff ran out, oldest deadline first.
+
+        `skip_unsent_upto` leaves out never-marked records up to that seq (a sender's records in
+        flight that it did not note yet); `station` keeps one station's records.
+        """
         now = time.time() if now is None else now
+        sql = f"SELECT {_COLUMNS} FROM outbox WHERE state='pending' AND next_attempt <= ?"
+        args: list[Any] = [now]
+        if skip_unsent_upto:
+            sql += " AND (next_attempt > 0 OR seq > ?)"
+            args.append(skip_unsent_upto)
+        if station is not None:
+            sql += " AND station = ?"
+            args.append(station)
         with self._rlock:
-            rows = self._rdb.execute(
-                f"SELECT {_COLUMNS} FROM outbox WHERE state='pending' AND next_attempt <= ? "
-                "ORDER BY next_attempt, seq LIMIT ?", (now, limit)).fetchall()
+            rows = self._rdb.execute(sql + " ORDER BY next_attempt, seq LIMIT ?", (*args, limit)).fetchall()
         return [_item(r) for r in rows]
 
     def next_due_time(self) -> float | None:
