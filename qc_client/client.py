@@ -345,6 +345,7 @@ class FeedClient:
             if events.get(sock, 0) & zmq.POLLOUT:
                 more_due = True
             if events.get(sock, 0) & zmq.POLLIN:
+                was_full = len(self._inflight) >= self.window
                 if self._receive(sock):
                     last_heard = time.monotonic()
                     if not heard:
@@ -354,7 +355,8 @@ class FeedClient:
                         if self.outbox.reschedule_all(RESEND_NOW, sent_before=session_start):
                             more_due = True
                     self._count(connected=True, last_heard_at=time.time())
-                more_due = True  # acks free window room
+                if was_full:
+                    more_due = True  # acks freed room in the window
         return heard
 
     def _expire(self, now: float) -> int:
