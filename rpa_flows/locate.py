@@ -1,9 +1,10 @@
 """Find an anchor image on a screen image: score, box, threshold, fast on 1080p.
 
 Matching is normalised cross-correlation (TM_CCOEFF_NORMED) on grey images. For
-needles big enough, a half-resolution pass finds candidates and a full-resolution
-pass in a small window around each confirms the score, so a whole 1920x1080 frame
-costs ~10 ms instead of ~50 ms. Several reference images per element (one per
+needles big enough, a pass at 1/2-1/4 resolution proposes up to five places and a
+full-resolution pass in a small window around each measures the score, so a whole
+1920x1080 frame costs a few ms to ~25 ms instead of ~50-200 ms. The place where a
+needle was last found is tried first. Several reference images per element (one per
 DPI or theme) and several scales are tried in order; the best score wins.
 """
 from __future__ import annotations
@@ -94,27 +95,41 @@ def _peaks(res: np.ndarray, floor: float, k: int, suppress: tuple[int, int]) -> 
     return out
 
 
+def coarse_factor(needle_shape: tuple[int, ...], hay_shape: tuple[int, ...]) -> int:
+    """How much to shrink for the coarse pass: the shrunk needle keeps at least ~12 px on its short side."""
+    side = min(needle_shape[:2])
+    if side < COARSE_MIN_SIDE or hay_shape[0] * hay_shape[1] < 200_000:
+        return 1
+    return 4 if side >= 48 else 3 if side >= 24 else 2
+
+
 def match_gray(hay: np.ndarray, needle: np.ndarray, threshold: float) -> tuple[float, int, int, list[float]]:
-    """Best (score, x, y) of needle in hay (both grey); coarse-to-fine when the needle is big enough."""
+    """Best (score, x, y) of needle in hay (both grey); coarse-to-fine when the needle is big enough.
+
+    The coarse pass (1/2 to 1/4 resolution) only proposes places; every score
+    returned is measured at full resolution.
+    """
     nh, nw = needle.shape[:2]
     hh, hw = hay.shape[:2]
     if nh > hh or nw > hw:
         return 0.0, 0, 0, []
-    if min(nh, nw) < COARSE_MIN_SIDE or hh * hw < 200_000:
+    f = coarse_factor(needle.shape, hay.shape)
+    if f == 1:
         res = _ncc(hay, needle)
         _, best, _, (x, y) = cv2.minMaxLoc(res)
         return float(best), x, y, [float(best)]
-    small_hay = cv2.resize(hay, (hw // 2, hh // 2), interpolation=cv2.INTER_AREA)
-    small_needle = cv2.resize(needle, (nw // 2, nh // 2), interpolation=cv2.INTER_AREA)
+    small_hay = cv2.resize(hay, (hw // f, hh // f), interpolation=cv2.INTER_AREA)
+    small_needle = cv2.resize(needle, (nw // f, nh // f), interpolation=cv2.INTER_AREA)
     coarse = _ncc(small_hay, small_needle)
-    peaks = _peaks(coarse, threshold - COARSE_MARGIN, 3, (max(2, nw // 4), max(2, nh // 4)))
+    peaks = _peaks(coarse, threshold - COARSE_MARGIN, 5, (max(2, nw // (2 * f)), max(2, nh // (2 * f))))
     if not peaks:
         _, best, _, _ = cv2.minMaxLoc(coarse)
         return float(best), 0, 0, [float(best)]
     best = (-1.0, 0, 0)
+    pad = f + 2
     for _, cx, cy in peaks:
-        x0, y0 = max(0, cx * 2 - 4), max(0, cy * 2 - 4)
-        x1, y1 = min(hw, cx * 2 + nw + 4), min(hh, cy * 2 + nh + 4)
+        x0, y0 = max(0, cx * f - pad), max(0, cy * f - pad)
+        x1, y1 = min(hw, cx * f + nw + pad), min(hh, cy * f + nh + pad)
         res = _ncc(hay[y0:y1, x0:x1], needle)
         _, score, _, (x, y) = cv2.minMaxLoc(res)
         if score > best[0]:

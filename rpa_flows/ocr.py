@@ -1,9 +1,4 @@
-"""Text on screen through the OCR engines of ocr_templates: find a text, read a region.
-
-The engine comes from `ocr_templates.engines.get_engine(name)`. Until the PP-OCR
-engine is registered there, a small RapidOCR adapter (same interface, same
-offline wheel models) stands in.
-"""
+"""Text on screen through the OCR engines of ocr_templates: find a text, read a region."""
 from __future__ import annotations
 
 import logging
@@ -14,56 +9,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ocr_templates.engines import OcrEngine, Recognition, TextBox, get_engine
+from ocr_templates.engines import OcrEngine, Recognition, get_engine
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
-_fallback: "OcrEngine | None" = None
-
-
-class _RapidOcrAdapter(OcrEngine):
-    """RapidOCR (PP-OCR on ONNX Runtime, models from the wheel) behind the OcrEngine interface."""
-
-    name = "ppocr-rapidocr"
-
-    def __init__(self) -> None:
-        from rapidocr import RapidOCR
-
-        self._engine = RapidOCR(params={"Det.limit_type": "min", "Det.limit_side_len": 64})
-
-    def recognize(self, crops: Sequence[np.ndarray]) -> list[Recognition]:
-        out = []
-        for crop in crops:
-            r = self._engine(crop, use_det=False, use_cls=False, use_rec=True)
-            txts = list(r.txts or [])
-            scores = list(r.scores or [])
-            out.append(Recognition(txts[0] if txts else "", float(scores[0]) if scores else 0.0))
-        return out
-
-    def detect(self, image: np.ndarray) -> list[TextBox]:
-        r = self._engine(image, use_det=True, use_cls=False, use_rec=True)
-        boxes = []
-        if r.boxes is None:
-            return boxes
-        for quad, text, score in zip(r.boxes, r.txts, r.scores):
-            xs, ys = [p[0] for p in quad], [p[1] for p in quad]
-            x0, y0 = int(min(xs)), int(min(ys))
-            boxes.append(TextBox((x0, y0, int(max(xs)) - x0, int(max(ys)) - y0), text, float(score)))
-        return boxes
 
 
 def engine(name: str = "ppocr") -> OcrEngine:
-    global _fallback
-    try:
-        return get_engine(name)
-    except ValueError:
-        if name != "ppocr":
-            raise
+    """The shared engine instance of ocr_templates (loaded once per process)."""
     with _lock:
-        if _fallback is None:
-            log.info("ocr_templates has no 'ppocr' engine yet; using the RapidOCR adapter")
-            _fallback = _RapidOcrAdapter()
-        return _fallback
+        return get_engine(name)
 
 
 def _norm(s: str) -> str:

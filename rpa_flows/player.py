@@ -9,6 +9,7 @@ would have clicked on a screenshot.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -107,6 +108,8 @@ class Player:
         self._expect_frame: np.ndarray | None = None
         self._memo_frame: np.ndarray | None = None
         self._memo: dict[Any, Located | None] = {}
+        self._dry_frame: np.ndarray | None = None
+        self._own_rects: tuple[float, list[tuple[int, int, int, int]]] = (-1.0, [])
         self.log_dir = log_dir
         self.variables: dict[str, Any] = {}
         self.current: ScreenDef | None = None
@@ -128,7 +131,8 @@ class Player:
         if self.monitor is not None:
             self.monitor.rebase()
         if self.dry_run:
-            self.drawing = Drawing(self.screen.grab())
+            self._dry_frame = None
+            self.drawing = Drawing(self._grab())
         self.runlog.write("run_start", flow_path=str(self.flow.path) if self.flow.path else None,
                           dry_run=self.dry_run, records=len(records) if records is not None else None,
                           variables=sorted(self.variables))
@@ -230,7 +234,14 @@ class Player:
         text = substitute(step.type, self.variables)
         method = step.method or self.settings.typing
         details["chars"] = len(text)
+        typed = {"chunks": 0}
+
+        def after_chunk() -> None:
+            typed["chunks"] += 1
+            self._note_own()
+
         for attempt in range(3):
+            typed["chunks"] = 0
             self._before_input(step, label, details)
             if step.into is not None:
                 where = self._find(step.into, self.settings.timeout, label, details)
@@ -241,14 +252,15 @@ class Player:
                     details.update(at=list(where.point), score=round(where.score, 4))
                     if self.drawing is not None:
                         self.drawing.click(where, label, "type", 1)
-            self._check_focus(label)
-            if step.clear:
-                self._send(lambda: self.inputs.hotkey(["ctrl", "a"]), label)
             try:
+                self._guard_typing(label)  # the person may have stepped in since the click
+                self._check_focus(label)
+                if step.clear:
+                    self._send(lambda: self.inputs.hotkey(["ctrl", "a"]), label)
                 self._send(lambda: self.inputs.type_text(text, method, between=lambda: self._guard_typing(label),
-                                                         after=self._note_own), label)
+                                                         after=after_chunk), label)
             except _Interrupted:
-                if step.into is not None and step.clear:
+                if typed["chunks"] == 0 or (step.into is not None and step.clear):
                     self.runlog.write("step_restart", step=label, reason="the person took over while typing")
                     continue  # safe to redo: click into the field, select all, type everything again
                 raise StepFailed(label, "the person took over while this text was being typed; the field may hold "
@@ -368,7 +380,21 @@ class Player:
 
     # looking at the screen ----------------------------------------------------------------
     def _grab(self) -> np.ndarray:
-        return self.screen.grab()
+        if self.dry_run:
+            # nothing is sent, so the screen does not move on: the whole dry run looks at one frame
+            if self._dry_frame is None:
+                self._dry_frame = self.screen.grab()
+            return self._dry_frame
+        frame = self.screen.grab()
+        if self.windows is not None:
+            # windows of this very process (a teaching GUI running the flow, showing a copy of the
+            # screen) are blanked out: nothing there is a target, and no input may go there
+            now = time.monotonic()
+            if now - self._own_rects[0] > 0.5:
+                self._own_rects = (now, self.windows.rects_of_pid(os.getpid()))
+            for x, y, w, h in self._own_rects[1]:
+                frame[max(0, y):y + h, max(0, x):x + w] = 0
+        return frame
 
     def _screenshot(self, name: str) -> Path | None:
         if self.runlog is None or self.runlog.dir is None:
@@ -499,7 +525,10 @@ class Player:
             return first
         if t.kind == "template":
             tpl = get_template(self.flow.resolve(t.template))
-            m = match_on_screen(frame, tpl, t.threshold, self._hints, self._gray_of(frame))
+            mkey = (id(frame), "template", t.template, t.threshold)
+            if mkey not in self._memo:  # one match per template per frame, whatever field is wanted
+                self._memo[mkey] = match_on_screen(frame, tpl, t.threshold, self._hints, self._gray_of(frame))
+            m = self._memo[mkey]
             if not m.matched:
                 return None
             if t.field is not None:

@@ -1,7 +1,6 @@
 """Where the player looks: the live X screen (mss) or a still image (dry runs, tests)."""
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Protocol
 
@@ -33,35 +32,29 @@ def clip_region(region: Box | None, size: tuple[int, int]) -> Box:
 
 
 class LiveScreen:
-    """The X display named by $DISPLAY, grabbed with mss (one mss instance per thread)."""
+    """The whole X display named by $DISPLAY (all monitors: root-window coordinates, which is
+    what clicks use), grabbed through capture.ScreenSource (mss)."""
 
     def __init__(self, monitor: int = 0) -> None:
-        import mss
+        from capture.screen import ScreenSource
 
-        self._mss = mss
-        self._local = threading.local()
-        self.monitor_index = monitor
-        mon = self._sct().monitors[monitor]
-        self.origin = (mon["left"], mon["top"])
-        self.size = (mon["width"], mon["height"])
-
-    def _sct(self):
-        sct = getattr(self._local, "sct", None)
-        if sct is None:
-            factory = getattr(self._mss, "MSS", None) or self._mss.mss
-            sct = self._local.sct = factory()
-        return sct
+        self._source = ScreenSource(monitor=monitor, source_id="rpa-screen")
+        self._source.open()
+        box = self._source.box
+        self.origin = (box["left"], box["top"])
+        self.size = (box["width"], box["height"])
 
     def grab(self, region: Box | None = None) -> np.ndarray:
+        frame = self._source.read()
+        if frame is None:
+            raise RuntimeError("the screen source ended")
+        if region is None:
+            return frame.image
         x, y, w, h = clip_region(region, self.size)
-        shot = self._sct().grab({"left": self.origin[0] + x, "top": self.origin[1] + y, "width": w, "height": h})
-        return cv2.cvtColor(np.asarray(shot), cv2.COLOR_BGRA2BGR)
+        return frame.image[y:y + h, x:x + w]
 
     def close(self) -> None:
-        sct = getattr(self._local, "sct", None)
-        if sct is not None:
-            sct.close()
-            self._local.sct = None
+        self._source.close()
 
 
 class StillScreen:

@@ -1,8 +1,8 @@
 """Find a taught template (ocr_templates) on the screen: where it is, and where its fields are.
 
-Uses the shared matcher `ocr_templates.match.match_template` when it is there;
-otherwise locates each anchor patch of the reference image with rpa_flows.locate
-(same scale) and takes the offset they agree on.
+Uses the shared `ocr_templates.match.Matcher` (scale and offset, warm start);
+if it is missing or fails, locates each anchor patch of the reference image with
+rpa_flows.locate (same scale) and takes the offset they agree on.
 """
 from __future__ import annotations
 
@@ -47,21 +47,29 @@ def reference_image(template: Template) -> np.ndarray:
     return _reference(str(p), p.stat().st_mtime)
 
 
-def _shared_matcher():
+_matchers: dict[tuple[str, float], object] = {}
+
+
+def _shared_matcher(template: Template):
+    """ocr_templates' Matcher for this template (kept: it starts where the screen was last time)."""
     try:
-        from ocr_templates.match import match_template  # landed by the OCR engineer
+        from ocr_templates.match import Matcher
     except ImportError:
         return None
-    return match_template
+    p = template.path
+    key = (str(p), p.stat().st_mtime if p is not None and p.exists() else 0.0)
+    if key not in _matchers:
+        _matchers[key] = Matcher([template])
+    return _matchers[key]
 
 
 def match_on_screen(screen: np.ndarray, template: Template, threshold: float | None = None,
                     hints: dict | None = None, gray_screen: np.ndarray | None = None) -> MatchResult:
     """Where `template` sits on `screen` (MatchResult.matched, score, offset, scale)."""
-    shared = _shared_matcher()
+    shared = _shared_matcher(template)
     if shared is not None:
         try:
-            result = shared(screen, template)
+            result = shared.match(screen, template.id)
             if threshold is not None:
                 result.matched = result.score >= threshold
             return result

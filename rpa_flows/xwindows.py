@@ -33,6 +33,25 @@ class WindowStack:
                     return w.id
         return None
 
+    def rects_of_pid(self, pid: int) -> list[tuple[int, int, int, int]]:
+        """Boxes of the viewable top-level windows of process `pid` (from _NET_WM_PID, which Qt,
+        GTK and Tk set), e.g. the teaching window that runs the player: never a place to click."""
+        out = []
+        with self._lock:
+            atom = self._d.intern_atom("_NET_WM_PID")
+            for w in self._root.query_tree().children:
+                try:
+                    if w.get_attributes().map_state != X.IsViewable:
+                        continue
+                    prop = w.get_full_property(atom, X.AnyPropertyType)
+                    if prop is None or not len(prop.value) or int(prop.value[0]) != pid:
+                        continue
+                    g = w.get_geometry()
+                except error.XError:
+                    continue
+                out.append((g.x, g.y, g.width + 2 * g.border_width, g.height + 2 * g.border_width))
+        return out
+
     def focus_toplevel(self) -> int | None:
         """The top-level window that receives key presses (None: none/unknown)."""
         with self._lock:

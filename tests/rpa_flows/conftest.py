@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+# tests/ocr_templates/__init__.py makes `ocr_templates` resolve to the test folder whenever tests/ is
+# first on sys.path (the root conftest puts it there): make sure the real packages are the ones imported.
+if sys.path[0] != str(ROOT):
+    sys.path.insert(0, str(ROOT))
+for _name in [m for m in sys.modules if m == "ocr_templates" or m.startswith("ocr_templates.")]:
+    if not str(getattr(sys.modules[_name], "__file__", "") or "").startswith(str(ROOT / "ocr_templates")):
+        del sys.modules[_name]
+import ocr_templates  # noqa: E402,F401
 FLOWS = ROOT / "samples" / "flows"
 
 

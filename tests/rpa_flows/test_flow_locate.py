@@ -64,3 +64,18 @@ def test_fallback_reference_images_and_scales():
     other = cv2.imread(str(ANCHORS / "login_title.png"))
     m2 = find_image(frame, [other, big], 0.9)
     assert m2.found and m2.box[:2] == (400, 300)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in ANCHORS.glob("*.png")))
+def test_coarse_search_finds_every_sample_anchor_like_an_exhaustive_search(name):
+    """The fast path (coarse proposals, full-resolution score) agrees with plain full-resolution matching."""
+    needle = cv2.imread(str(ANCHORS / name))
+    rng = np.random.default_rng(len(name))
+    for _ in range(3):
+        at = (int(rng.integers(0, 1920 - needle.shape[1])), int(rng.integers(0, 1080 - needle.shape[0])))
+        frame = screen_with(needle, at, seed=int(rng.integers(0, 1000)))
+        m = find_image(frame, ANCHORS / name, threshold=0.9)
+        res = cv2.matchTemplate(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), cv2.cvtColor(needle, cv2.COLOR_BGR2GRAY),
+                                cv2.TM_CCOEFF_NORMED)
+        _, best, _, loc = cv2.minMaxLoc(res)
+        assert m.box[:2] == loc == at and abs(m.score - best) < 1e-4

@@ -108,3 +108,23 @@ def test_expected_screen_missing_sends_nothing(tmp_path):
     assert not result.ok and actions == []
     assert result.message.startswith("expected screen 'form' is not on screen (image")
     assert result.screenshot.is_file()
+
+
+def test_double_and_right_click_offsets_and_screenshots(tmp_path):
+    result, actions = run(HEAD + f"""
+  - {{name: dbl, expect: login, double_click: "image:{RIS}/anchors/login_button.png + offset:5,-3"}}
+  - {{name: ctx, right_click: "image:{RIS}/anchors/login_title.png"}}
+  - {{name: shot, screenshot: "after-${{who}}"}}
+""", tmp_path, variables={"who": "clicks"})
+    assert result.ok, result.message
+    (dbl, ctx) = actions
+    assert dbl.detail["clicks"] == 2 and dbl.detail["button"] == "left"
+    assert ctx.detail["button"] == "right"
+    button = cv2.imread(str(RIS / "anchors" / "login_button.png"))
+    found = [e for e in result.events if e["event"] == "step_ok" and e["step"] == "step 1 'dbl'"][0]
+    assert found["score"] > 0.99
+    # offset from the centre of the found button
+    bx, by = found["at"][0] - 5 - button.shape[1] // 2, found["at"][1] + 3 - button.shape[0] // 2
+    assert login_screen()[by:by + button.shape[0], bx:bx + button.shape[1]].shape == button.shape
+    assert float(np.abs(login_screen()[by:by + button.shape[0], bx:bx + button.shape[1]].astype(int) - button).mean()) < 2
+    assert (tmp_path / "log" / "after-clicks.png").is_file()
