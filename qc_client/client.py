@@ -14,14 +14,14 @@ import logging
 import socket
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Sequence
 
 import zmq
 
 from qc_client.keys import ClientKeys
-from qc_client.outbox import RESEND_NOW, Outbox
+from qc_client.outbox import RESEND_NOW, Outbox, OutboxItem
 from qc_client.protocol import DEFAULT_MAX_BYTES, Message, ProtocolError, decode, encode, utc_now_iso
 from qc_client.record import Record
 
@@ -128,7 +128,8 @@ class FeedClient:
         # first sends are noted in the outbox only if still unacked after MARK_DELAY (most are acked
         # sooner, which saves a write per record); until then they are skipped by seq (_upto)
         self._unmarked: dict[str, float] = {}  # record id -> wall deadline
-        self._upto = 0
+        self._upto = 0  # every never-sent record of this station up to this seq went out this session
+        self._fresh: deque[OutboxItem] = deque()  # committed by submit, not yet sent (fast path)
         self._dirty = False     # set by wake(): something new in the outbox
         self._sleeping = False  # the I/O thread is (about to be) blocked in poll
         self._deadlines: list[tuple[float, str]] = []
@@ -143,26 +144,28 @@ class FeedClient:
 
     def submit(self, record: Record, attachments: Sequence[bytes] = ()) -> int:
         """Commit the record to the outbox (durable on return), wake the sender; returns its seq."""
-        if record.station != self.station_id:
-            raise ValueError(f"record is for station {record.station!r}, this client is {self.station_id!r}")
-        seq = self.outbox.put(record, attachments)
-        self.wake()
-        return seq
+        return self.submit_many([(record, attachments)])[0]
 
-    def submit_many(self, records: Sequence[Record]) -> list[int]:
+    def submit_many(self, records: Sequence[Record | tuple[Record, Sequence[bytes]]]) -> list[int]:
         """Commit several records in one transaction (one disk sync), wake the sender; their seqs."""
-        for record in records:
+        for entry in records:
+            record = entry[0] if isinstance(entry, tuple) else entry
             if record.station != self.station_id:
                 raise ValueError(f"record is for station {record.station!r}, this client is {self.station_id!r}")
-        seqs = self.outbox.put_many(list(records))
-        self.wake()
-        return seqs
+        items = self.outbox.put_items(list(records))
+        # hand the committed items to the I/O thread: it sends them without reading them back
+        self._fresh.extend(item for item, new in items if new)
+        self._signal()
+        return [item.seq for item, _ in items]
 
     def wake(self) -> None:
-        """Tell the I/O thread there is something new in the outbox."""
+        """Tell the I/O thread there is something new in the outbox (e.g. after Outbox.put)."""
         self._dirty = True
+        self._signal()
+
+    def _signal(self) -> None:
         if not self._sleeping:
-            return  # the I/O thread checks _dirty before it sleeps
+            return  # the I/O thread checks _dirty and _fresh before it sleeps
         try:
             self._wake_w.send(b"x")
         except (BlockingIOError, OSError):
@@ -291,6 +294,7 @@ class FeedClient:
         self._deadlines.clear()
         self._unmarked.clear()
         self._upto = 0
+        self._fresh.clear()  # the outbox has them: this session starts from the outbox
         session_start = time.time()
         next_mark = time.monotonic() + MARK_DELAY
         heard = False
@@ -308,11 +312,17 @@ class FeedClient:
             if now >= next_mark:
                 self._mark_unmarked()
                 next_mark = now + MARK_DELAY
-            if more_due and len(self._inflight) < self.window:
-                blocked, more_due = self._send_due(sock)  # also settles the acks received so far
-                if blocked != want_out:
-                    want_out = blocked
-                    poller.modify(sock, zmq.POLLIN | (zmq.POLLOUT if blocked else 0))
+            attempted = blocked = False
+            if self._fresh and len(self._inflight) < self.window:
+                attempted = True
+                blocked, needs_db = self._send_fresh(sock)
+                more_due = more_due or needs_db
+            if more_due and not blocked and len(self._inflight) < self.window:
+                attempted = True
+                blocked, more_due = self._send_due(sock)
+            if attempted and blocked != want_out:
+                want_out = blocked
+                poller.modify(sock, zmq.POLLIN | (zmq.POLLOUT if blocked else 0))
             if self._acked_buf and (len(self._acked_buf) >= self.batch or now >= self._acked_since + ACK_FLUSH):
                 self._settle([], time.time())  # acked rows leave the outbox in batches (one transaction)
             if now >= next_hb:
@@ -334,13 +344,15 @@ class FeedClient:
             self._sleeping = True
             if self._dirty:
                 self._dirty = False
-                more_due = True
-            timeout = 0.0 if (more_due and not want_out and len(self._inflight) < self.window) \
+                more_due = True  # woken by wake(): look in the outbox
+            timeout = 0.0 if ((more_due or self._fresh) and not want_out and len(self._inflight) < self.window) \
                 else max(0.0, wake_at - time.monotonic())
             events = dict(poller.poll(timeout * 1000))
             self._sleeping = False
             if self._wake_r.fileno() in events:
                 self._drain_wake()
+            if self._dirty:
+                self._dirty = False
                 more_due = True
             if events.get(sock, 0) & zmq.POLLOUT:
                 more_due = True
@@ -379,6 +391,41 @@ class FeedClient:
         if self._unmarked:
             marks, self._unmarked = list(self._unmarked.items()), {}
             self.outbox.mark_sent(marks)
+
+    def _send_fresh(self, sock: zmq.Socket) -> tuple[bool, bool]:
+        """Send records just submitted, straight from memory, while they continue the sequence.
+
+        Returns (blocked, the outbox must be looked at). A record whose seq does not follow `_upto`
+        (older ones wait in the outbox) is left to the outbox query, which sends in seq order.
+        """
+        blocked = needs_db = False
+        sent = 0
+        wall, mono = time.time(), time.monotonic()
+        sent_at = utc_now_iso()
+        while self._fresh and len(self._inflight) < self.window:
+            item = self._fresh[0]
+            if item.seq <= self._upto or item.record_id in self._inflight:
+                self._fresh.popleft()  # already sent through the outbox query
+                continue
+            if item.seq != self._upto + 1:
+                needs_db = True
+                break
+            frames = encode("record", item.wire_header(sent_at=sent_at, attempt=1), item.body, item.attachments,
+                            max_bytes=None)
+            try:
+                sock.send_multipart(frames, flags=zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                blocked = True
+                break
+            self._fresh.popleft()
+            self._unmarked[item.record_id] = wall + self.ack_timeout
+            self._upto = item.seq
+            self._inflight[item.record_id] = mono + self.ack_timeout
+            heapq.heappush(self._deadlines, (mono + self.ack_timeout, item.record_id))
+            sent += 1
+        if sent:
+            self._count(sent=sent)
+        return blocked, needs_db
 
     def _send_due(self, sock: zmq.Socket) -> tuple[bool, bool]:
         """Send due records up to the window. Returns (blocked, maybe more due)."""

@@ -173,16 +173,22 @@ class Outbox:
 
         All or nothing: if one is too large, none is committed.
         """
+        return [item.seq for item, _ in self.put_items(records)]
+
+    def put_items(self, records: Sequence[Record | tuple[Record, Sequence[bytes]]]) -> list[tuple[OutboxItem, bool]]:
+        """Like put_many, giving each record's outbox item and whether it is new (False: it was waiting)."""
         rows = []
         for entry in records:
             record, attachments = entry if isinstance(entry, tuple) else (entry, ())
-            rows.append((record, attachments, *self._prepare(record, attachments)))
-        seqs: list[int] = []
+            rows.append((record, list(attachments), *self._prepare(record, attachments)))
+        out: list[tuple[OutboxItem, bool]] = []
         with self._tx() as db:
             for record, attachments, header, body in rows:
                 row = db.execute("SELECT seq FROM outbox WHERE record_id=?", (record.id,)).fetchone()
+                now = time.time()
                 if row is not None:
-                    seqs.append(int(row[0]))
+                    out.append((OutboxItem(record.id, record.station, int(row[0]), now, json.loads(header), body,
+                                           attachments), False))
                     continue
                 seq = db.execute(
                     "INSERT INTO sequences(station, last_seq) VALUES(?, 1) "
@@ -192,10 +198,11 @@ class Outbox:
                 db.execute(
                     "INSERT INTO outbox(record_id, station, seq, created_at, header, body, attachments) "
                     "VALUES(?, ?, ?, ?, ?, ?, ?)",
-                    (record.id, record.station, seq, time.time(), header, body, pack_attachments(attachments)),
+                    (record.id, record.station, seq, now, header, body, pack_attachments(attachments)),
                 )
-                seqs.append(int(seq))
-        return seqs
+                out.append((OutboxItem(record.id, record.station, int(seq), now, json.loads(header), body,
+                                       attachments), True))
+        return out
 
     def _prepare(self, record: Record, attachments: Sequence[bytes]) -> tuple[str, str]:
         """(header JSON, body JSON) of a record; checks the size limit."""
