@@ -205,6 +205,7 @@ class Daemon:
                 log.warning("source failed", extra={"ctx": {"event": "source_error", "error": str(exc)}})
                 self._stop.wait(1.0)
                 continue
+            grab_s = time.perf_counter() - t0
             self._source_stats()
             if frame is None:
                 if not self._stop.is_set():
@@ -226,7 +227,7 @@ class Daemon:
                         continue
                 if (n - 1) % stride:
                     continue
-            h.latencies.add("grab", time.perf_counter() - t0)
+            h.latencies.add("grab", grab_s)
             self.pipeline.handle(frame)  # type: ignore[union-attr]
             if live:
                 next_t += period
