@@ -181,11 +181,7 @@ def test_central_down_records_wait_in_the_outbox_then_arrive_once(make_station, 
     assert status["state"] == "finished" and status["records_acked"] == 0
     assert status["records_made"] == status["outbox_depth"] == len(session_video.truth)
 
-    central = Central(tmp_path / "central.sqlite")
-    central.receiver.close()  # bound to a random port: bind the station's endpoint instead
-    from qc_client.receiver import Receiver
-
-    central.receiver = Receiver(endpoint, tmp_path / "central2.sqlite").start()
+    central = Central(tmp_path / "central.sqlite", bind=endpoint)  # central is back
     try:
         daemon = start_daemon(config)
         try:
