@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
 
-TOLERANCE_S = 0.15  # X idle time and our clock are read at slightly different moments
+TOLERANCE_S = 0.03  # our timestamp is taken after the server handled our event, so idle >= since_own without others
 
 
 @dataclass(slots=True)
