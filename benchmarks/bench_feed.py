@@ -10,6 +10,7 @@ CT-dose-like record of 20 fields (~2.5 kB JSON). Plaintext and CURVE.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -89,9 +90,12 @@ def run_once(n: int, curve: bool, workdir: Path, *, batch: int = 1, synchronous:
     submitted: dict[str, float] = {}
     latencies: list[float] = []
 
+    acked: set[str] = set()
+
     def on_acked(ids: list[str]) -> None:
         now = time.perf_counter()
         latencies.extend(now - submitted[i] for i in ids if i in submitted)
+        acked.update(i for i in ids if i in submitted)
 
     try:
         records = [dose_record(i) for i in range(n)]
@@ -101,8 +105,17 @@ def run_once(n: int, curve: bool, workdir: Path, *, batch: int = 1, synchronous:
         client.submit(dose_record(-1))
         if not client.flush(30):
             raise RuntimeError("warm-up record was not acked")
-        t0 = time.perf_counter()
-        for k in range(0, n, batch):
+        if batch == 0:  # drain: the records wait in the outbox (central was down), then the client starts
+            client.stop()
+            outbox.put_many(records)
+            client = FeedClient(endpoint, outbox, "bench-1", keys=ck, on_acked=on_acked)
+            now = time.perf_counter()
+            submitted.update((rec.id, now) for rec in records)
+            t0 = time.perf_counter()
+            client.start()
+        else:
+            t0 = time.perf_counter()
+        for k in range(0, n if batch else 0, batch or 1):
             chunk = records[k:k + batch]
             now = time.perf_counter()
             for rec in chunk:
@@ -111,7 +124,7 @@ def run_once(n: int, curve: bool, workdir: Path, *, batch: int = 1, synchronous:
                 client.submit(chunk[0])
             else:
                 client.submit_many(chunk)
-        t_put = time.perf_counter() - t0
+        t_put = max(time.perf_counter() - t0, 1e-9)
         ok = client.flush(120)
         t_all = time.perf_counter() - t0
         st = client.stats()
@@ -124,15 +137,17 @@ def run_once(n: int, curve: bool, workdir: Path, *, batch: int = 1, synchronous:
         out, err = proc.communicate(timeout=30)
     stored = re.search(r"stopped: (\d+) stored", out)
     return {"records": n, "seconds": t_all, "rate": n / t_all, "put_rate": n / t_put,
-            "acked": st.acked - 1, "resent": st.resent, "stored": int(stored.group(1)) - 1 if stored else -1,
+            "acked": len(acked), "resent": st.resent, "stored": int(stored.group(1)) - 1 if stored else -1,
             "p50": percentile(latencies, 0.5), "p95": percentile(latencies, 0.95)}
 
 
 MODES = [  # (label, curve, batch, synchronous, counts for the target)
-    ("plaintext, one record per commit", False, 1, "FULL", True),
-    ("CURVE, one record per commit", True, 1, "FULL", True),
+    ("plaintext, live: one record per durable commit", False, 1, "FULL", True),
+    ("CURVE, live: one record per durable commit", True, 1, "FULL", True),
     ("plaintext, 10 records per commit (submit_many)", False, 10, "FULL", False),
     ("CURVE, 10 records per commit (submit_many)", True, 10, "FULL", False),
+    ("plaintext, drain: records waiting in the outbox (after central was down)", False, 0, "FULL", True),
+    ("CURVE, drain: records waiting in the outbox (after central was down)", True, 0, "FULL", True),
     ("plaintext, one per commit, outbox synchronous=NORMAL", False, 1, "NORMAL", False),
 ]
 
@@ -142,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--records", type=int, default=3000)
     args = parser.parse_args(argv if argv is not None else sys.argv[1:])
     rows = []
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-feed-") as tmp:
         sync_before = disk_sync_rate(Path(tmp))
     print(f"disk: {sync_before:.0f} synced SQLite commits/s")
@@ -152,11 +168,14 @@ def main(argv: list[str] | None = None) -> int:
         complete = res["stored"] == res["records"] == res["acked"]
         res["verdict"] = "PASS" if res["rate"] >= TARGET and complete else "MISS"
         rows.append(res)
+        put = f"{res['put_rate']:.0f}/s" if batch else "-"
+        res["put_shown"] = put
         print(f"{label}: {res['rate']:.0f} records/s end to end ({res['records']} in {res['seconds']:.2f} s; "
-              f"submit alone {res['put_rate']:.0f}/s; submit->ack p50 {res['p50'] * 1e3:.0f} ms "
+              f"submit alone {put}; submit->ack p50 {res['p50'] * 1e3:.0f} ms "
               f"p95 {res['p95'] * 1e3:.0f} ms; resent {res['resent']}) {res['verdict']}")
     with tempfile.TemporaryDirectory(prefix="bench-feed-") as tmp:
         sync_after = disk_sync_rate(Path(tmp))
+    load_after = os.getloadavg()[0]
     print(f"disk: {sync_after:.0f} synced SQLite commits/s")
     lines = [header("Feed: durable throughput"),
              "Records submitted to the station outbox (SQLite WAL; synchronous=FULL: on disk before submit returns), "
@@ -166,18 +185,23 @@ def main(argv: list[str] | None = None) -> int:
              "Latency: from submit to the record leaving the outbox on its ack.\n",
              f"Disk at the time: {sync_before:.0f} (before) and {sync_after:.0f} (after) synced SQLite commits/s "
              "(bare 2.5 kB inserts, one fsync each): with one record per commit this bounds the station's rate, "
-             "and central's commits share the same disk here.\n",
+             "and central's commits share the same disk here. Load average (1 min) "
+             f"{load_before:.1f} before, {load_after:.1f} after (the machine is shared).\n",
              "| mode | records | seconds | end-to-end records/s | submit alone records/s | submit->ack p50 / p95 ms "
              "| resent | stored once | target | result |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         target = f">= {TARGET:.0f}/s" if r["counts"] else f"(>= {TARGET:.0f}/s, informative)"
-        lines.append(f"| {r['mode']} | {r['records']} | {r['seconds']:.2f} | {r['rate']:.0f} | {r['put_rate']:.0f} | "
+        lines.append(f"| {r['mode']} | {r['records']} | {r['seconds']:.2f} | {r['rate']:.0f} | {r['put_shown']} | "
                      f"{r['p50'] * 1e3:.0f} / {r['p95'] * 1e3:.0f} | {r['resent']} | "
                      f"{r['stored'] == r['records'] == r['acked']} | {target} | {r['verdict']} |")
-    lines.append("\nThe target rows are the first two (one durable commit per record, as the capture daemon submits). "
-                 "synchronous=NORMAL survives a crash or kill -9 of the station but not a power cut; FULL is the "
-                 "default.")
+    lines.append("\nLive: each record committed on its own (synchronous=FULL, one disk sync each) as the capture "
+                 "daemon submits, so the rate is bounded by the disk's sync rate on the line above. Drain: the records "
+                 "were committed while central was away; the client starts and sends, central stores and acks, the "
+                 "outbox empties (latency counted from the client's start). Burst: `submit_many` commits 10 per "
+                 "transaction (e.g. a DICOM study). synchronous=NORMAL survives a crash or kill -9 of the station but "
+                 "not a power cut; FULL is the default. Verdicts: PASS when >= 1000 records/s with every record stored "
+                 "once; rows marked informative do not count for the exit code.")
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "feed.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return 0 if all(r["verdict"] == "PASS" for r in rows if r["counts"]) else 1

@@ -12,10 +12,11 @@ change:
 Why not a 64-160 px thumbnail: there a one-digit change of a 13 px font in a
 1080p frame moves no thumbnail pixel by more than 1-14 grey levels (the ink
 moves inside the 12x12 block and averages out), which is within capture noise.
-At 960 px the same change moves pixels by 42-180 levels, while an H.264 stream
-of a still 1080p console screen varies by at most 20 (measured; see
-docs/capture.md). Lower `width` for speed where only whole-screen changes
-matter.
+At 960 px the same change moves pixels by 42-63 levels on a low-contrast
+(84 grey levels) background and 120-180 on a light one, while H.264 keeps a
+still 1080p console screen within 20 levels and its refinement after a change
+within 25 (measured; see docs/capture.md). Hence `cell_threshold` 32. Lower
+`width` for speed where only whole-screen changes matter.
 
 The comparison is against the *reference*: the thumbnail of the last frame
 reported as changed (or the first frame). So a slow drift still adds up to a
@@ -63,7 +64,7 @@ class ChangeDetector:
         self,
         width: int = 960,
         threshold: float = 1.0,
-        cell_threshold: int = 24,
+        cell_threshold: int = 32,
         min_cells: int = 1,
         ignore: Sequence[Box] = (),
     ) -> None:

@@ -264,8 +264,10 @@ class OpenCVSource(FrameSource):
         deadline = time.monotonic() + self.read_timeout
         with self._cond:
             while self._seq == self._taken and self._error is None:
+                if self._stop.is_set():
+                    raise SourceError(f"{self._describe()}: closed while waiting for a frame")
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or self._stop.is_set():
+                if remaining <= 0:
                     raise SourceError(f"{self._describe()}: no frame for {self.read_timeout:g} s")
                 self._cond.wait(remaining)
             if self._seq == self._taken:
@@ -301,8 +303,15 @@ class DeviceSource(OpenCVSource):
         return f"capture device {self.target} ({self.backend})"
 
     def _check_target(self) -> None:
-        if isinstance(self.target, str) and self.target.startswith("/dev/") and not Path(self.target).exists():
-            raise SourceError(f"capture device {self.target} does not exist")
+        path = None
+        if isinstance(self.target, str) and self.target.startswith("/dev/"):
+            path = Path(self.target)
+        elif isinstance(self.target, int) and self.backend == "v4l2":
+            path = Path(f"/dev/video{self.target}")
+        if path is not None and not path.exists():
+            present = sorted(str(p) for p in Path("/dev").glob("video*"))
+            raise SourceError(f"capture device {self.target} ({path}) does not exist; "
+                              f"video devices present: {', '.join(present) or 'none'}")
 
     def _configure(self, cap: cv2.VideoCapture) -> None:
         # FOURCC first: many V4L2 drivers only offer large sizes in MJPG.

@@ -54,8 +54,11 @@ class ReconnectingSource(FrameSource):
 
     source: a FrameSource (reopened with close()/open()), a factory returning a
         fresh one, or a spec (string, SourceSpec or mapping).
+    live: whether the source is live (default: from the spec or the source).
     initial, maximum, factor: the backoff between attempts (1 s doubling to 32 s
-        by default); it resets at the first good frame after a failure.
+        by default, or the spec's backoff_initial/backoff_max); it resets once
+        frames have flowed again for `stable_after` seconds (10), so a source
+        that fails right after each reopen keeps backing off.
     max_failures: raise SourceError after this many consecutive failures
         (None: never give up).
     stop: an Event that ends waits at once; read() then returns None. `stop()`
@@ -63,8 +66,10 @@ class ReconnectingSource(FrameSource):
 
     read() blocks until a frame arrives, the source ends (a finite source's
     None is passed through) or stop is set; it never raises for a failing
-    source. Logging is rate-limited: the first failure of a streak, then at
-    the 2nd, 4th, 8th, ... attempt, and one line when frames flow again.
+    source. Logging is rate-limited: a warning at the 1st, 2nd, 4th, 8th, ...
+    failure of a streak and one line when frames flow again; a new streak
+    within `log_interval` (60 s) of the last one logs at debug level only,
+    unless it lasts 8 attempts or more.
     Frames are renumbered so `index` keeps counting across reconnects.
     """
 
@@ -72,12 +77,15 @@ class ReconnectingSource(FrameSource):
         self,
         source: FrameSource | Callable[[], FrameSource] | Any,
         *,
-        initial: float = 1.0,
-        maximum: float = 32.0,
+        initial: float | None = None,
+        maximum: float | None = None,
         factor: float = 2.0,
         max_failures: int | None = None,
         stop: threading.Event | None = None,
         source_id: str | None = None,
+        live: bool | None = None,
+        stable_after: float = 10.0,
+        log_interval: float = 60.0,
     ) -> None:
         if isinstance(source, FrameSource):
             self._factory: Callable[[], FrameSource] | None = None
@@ -91,17 +99,27 @@ class ReconnectingSource(FrameSource):
             spec = as_spec(source)
             self._factory, self.inner = (lambda: make_source(spec)), None
             source_id = source_id or spec.source_id
-        self.backoff = Backoff(initial, maximum, factor)
+            live = spec.live
+            initial = spec.backoff_initial if initial is None else initial
+            maximum = spec.backoff_max if maximum is None else maximum
+        initial = 1.0 if initial is None else initial
+        self.backoff = Backoff(initial, max(initial, 32.0) if maximum is None else maximum, factor)
         self.max_failures = max_failures
         self.stop_event = stop or threading.Event()
         self.stats = ReconnectStats()
         self._inner_open = False
         self._next_attempt = 0.0
         self._streak_started = 0.0
+        self._healthy_since: float | None = None
+        self._streak_logged = True
+        self._last_streak_warning = -float("inf")
+        self.stable_after = stable_after
+        self.log_interval = log_interval
         self._index = 0
         self._opened = False
         self.source_id = source_id or getattr(self.inner, "source_id", "source")
-        self.live = getattr(self.inner, "live", True)
+        # Known before the first successful open (a spec says it; a factory's source may not exist yet).
+        self.live = live if live is not None else getattr(self.inner, "live", True)
 
     @classmethod
     def from_spec(cls, spec: Any, *, stop: threading.Event | None = None,
@@ -112,7 +130,7 @@ class ReconnectingSource(FrameSource):
 
         spec = as_spec(spec)
         return cls(lambda: make_source(spec), initial=spec.backoff_initial, maximum=spec.backoff_max,
-                   stop=stop, max_failures=max_failures, source_id=spec.source_id)
+                   stop=stop, max_failures=max_failures, source_id=spec.source_id, live=spec.live)
 
     # -- FrameSource -----------------------------------------------------------
     def open(self) -> None:
@@ -140,8 +158,7 @@ class ReconnectingSource(FrameSource):
                 self._failed(exc)
                 continue
             except Exception as exc:  # a source bug must not kill a months-long daemon
-                log.exception("unexpected error reading %s", self.source_id)
-                self._failed(exc)
+                self._failed(exc, unexpected=True)
                 continue
             if frame is None:
                 return None
@@ -181,8 +198,7 @@ class ReconnectingSource(FrameSource):
             self._failed(exc)
             return False
         except Exception as exc:
-            log.exception("unexpected error opening %s", self.source_id)
-            self._failed(exc)
+            self._failed(exc, unexpected=True)
             return False
         self._inner_open = True
         self.stats.connected = True
@@ -197,31 +213,51 @@ class ReconnectingSource(FrameSource):
         self._inner_open = False
         self.stats.connected = False
 
-    def _failed(self, exc: BaseException) -> None:
+    def _failed(self, exc: BaseException, unexpected: bool = False) -> None:
         self._close_inner()
         stats = self.stats
         stats.failures += 1
         stats.consecutive_failures += 1
-        stats.last_error = str(exc)
+        stats.last_error = str(exc) or type(exc).__name__
         stats.last_failure = time.time()
         delay = self.backoff.next()
-        self._next_attempt = time.monotonic() + delay
+        now = time.monotonic()
+        self._next_attempt = now + delay
+        self._healthy_since = None
         n = stats.consecutive_failures
         if n == 1:
-            self._streak_started = time.monotonic()
-            log.warning("source %s failed: %s; retrying in %g s", self.source_id, exc, delay)
-        elif n & (n - 1) == 0:  # 2, 4, 8, 16, ...
-            log.warning("source %s still failing after %d attempts (%.0f s): %s; next try in %g s",
-                        self.source_id, n, time.monotonic() - self._streak_started, exc, delay)
+            self._streak_started = now
+            # A flapping source (a frame, a failure, a frame ...) starts a streak
+            # every few seconds: warn about a new streak at most once a log_interval.
+            self._streak_logged = now - self._last_streak_warning >= self.log_interval
+            if self._streak_logged:
+                self._last_streak_warning = now
+        loud = self._streak_logged and (n == 1 or n & (n - 1) == 0)  # 1, 2, 4, 8, 16, ...
+        if n > 1 and n & (n - 1) == 0 and n >= 8:
+            loud = True  # a long outage is reported even while flapping is muted
+        if not loud:
+            log.debug("source %s attempt %d failed: %s", self.source_id, n, stats.last_error)
+        elif n == 1:
+            log.warning("source %s failed: %s; retrying in %g s", self.source_id, stats.last_error, delay,
+                        exc_info=exc if unexpected else None)
         else:
-            log.debug("source %s attempt %d failed: %s", self.source_id, n, exc)
+            log.warning("source %s still failing after %d attempts (%.0f s): %s; next try in %g s",
+                        self.source_id, n, now - self._streak_started, stats.last_error, delay,
+                        exc_info=exc if unexpected else None)
         if self.max_failures is not None and n >= self.max_failures:
             raise SourceError(f"{self.source_id}: giving up after {n} consecutive failures: {exc}") from exc
 
     def _succeeded(self) -> None:
+        now = time.monotonic()
         if self.stats.consecutive_failures:
-            log.info("source %s delivers frames again after %d failed attempts (%.1f s)", self.source_id,
-                     self.stats.consecutive_failures, time.monotonic() - self._streak_started)
+            (log.info if self._streak_logged else log.debug)(
+                "source %s delivers frames again after %d failed attempts (%.1f s)", self.source_id,
+                self.stats.consecutive_failures, now - self._streak_started)
             self.stats.reconnects += 1
             self.stats.consecutive_failures = 0
+            self._healthy_since = now
+        elif self._healthy_since is not None and now - self._healthy_since >= self.stable_after:
+            # Reset the backoff only once frames have flowed for a while, so a
+            # source that fails right after every reopen still backs off.
             self.backoff.reset()
+            self._healthy_since = None

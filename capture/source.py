@@ -23,9 +23,10 @@ class FrameSource(abc.ABC):
     """
 
     source_id: str = "source"
-    #: True for sources that never end on their own (screen, device, stream);
-    #: False for finite ones (file without loop, folder, DICOM) whose read()
-    #: eventually returns None.
+    #: True for real-time sources (screen, device, stream): frames come at the
+    #: input's pace, a frame not read is gone, and they never end on their own.
+    #: False for recorded ones (file, folder, DICOM): every frame in order, and
+    #: unless looped read() ends with None.
     live: bool = True
 
     @abc.abstractmethod

@@ -172,6 +172,11 @@ class SourceSpec(BaseModel):
             raise ValueError(msg if msg.startswith("bad source spec") else f"bad source spec {text!r}: {msg}") from None
 
     @property
+    def live(self) -> bool:
+        """Real-time (screen, device, stream) rather than recorded (file, folder, DICOM); see FrameSource.live."""
+        return self.kind in ("screen", "device", "stream")
+
+    @property
     def source_id(self) -> str:
         """The id frames from this source carry."""
         if self.id:

@@ -17,11 +17,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import warnings
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pydicom
@@ -142,6 +143,14 @@ class DicomReading:
 
 # --------------------------------------------------------------------------- reading files
 
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def _scrub(exc: Exception) -> str:
+    """An exception's text with quoted values taken out: they may be patient data."""
+    return _QUOTED.sub("'...'", f"{type(exc).__name__}: {exc}")[:300]
+
+
 def _truncation(ds: Dataset) -> str | None:
     """Name the first top-level element whose value is shorter than its declared length."""
     for tag in list(ds.keys()):
@@ -193,9 +202,9 @@ def read_dataset(source: str | os.PathLike | Any, *, stop_before_pixels: bool = 
     except PermissionError:
         raise DicomReadError(name, "permission denied") from None
     except (EOFError, OSError, ValueError, KeyError, IndexError, TypeError, AttributeError, OverflowError) as exc:
-        raise DicomReadError(name, f"corrupt or truncated ({type(exc).__name__}: {exc})") from None
+        raise DicomReadError(name, f"corrupt or truncated ({_scrub(exc)})") from None
     except Exception as exc:  # pydicom raises a variety (struct.error, NotImplementedError, ...)
-        raise DicomReadError(name, f"cannot be decoded ({type(exc).__name__}: {exc})") from None
+        raise DicomReadError(name, f"cannot be decoded ({_scrub(exc)})") from None
     if not stop_before_pixels:
         short = _pixel_shortfall(ds)
         if short:
@@ -432,7 +441,7 @@ def screen_image(ds: Dataset, frame: int = 0) -> np.ndarray:
         arr = ds.pixel_array
     except Exception as exc:
         raise DicomReadError(str(ds.get("SOPInstanceUID", "dataset")),
-                             f"pixel data cannot be decoded ({type(exc).__name__}: {exc})") from None
+                             f"pixel data cannot be decoded ({_scrub(exc)})") from None
     frames = int(ds.get("NumberOfFrames", 1) or 1)
     samples = int(ds.get("SamplesPerPixel", 1) or 1)
     if frames > 1:
@@ -463,6 +472,23 @@ def screen_image(ds: Dataset, frame: int = 0) -> np.ndarray:
     return cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR)
 
 
+def reading_from_dataset(
+    ds: Dataset,
+    station: str,
+    site: str,
+    *,
+    parsers: list[DicomParser] | None = None,
+    source: str = "dicom",
+) -> DicomReading:
+    """A dataset's kind, record and (for screen saves, `needs_ocr`) the BGR image to OCR."""
+    record, used = _record_and_plugins(ds, station, site, source=source, parsers=parsers)
+    kind = classify(ds)
+    image = screen_image(ds) if kind == "screen" else None
+    if image is not None:
+        record.evidence.frame_sha256 = hashlib.sha256(np.ascontiguousarray(image).tobytes()).hexdigest()
+    return DicomReading(kind=kind, record=record, dataset=ds, image=image, plugins=used)
+
+
 def read_dicom(
     path: str | os.PathLike,
     station: str,
@@ -473,12 +499,4 @@ def read_dicom(
 ) -> DicomReading:
     """Read one file: its kind, record and (for screen saves) the BGR image to OCR."""
     ds = read_dataset(path)
-    record, used = _record_and_plugins(ds, station, site, source=source or f"file:{Path(path).name}", parsers=parsers)
-    kind = classify(ds)
-    image = screen_image(ds) if kind == "screen" else None
-    if image is not None:
-        record.evidence.frame_sha256 = hashlib.sha256(np.ascontiguousarray(image).tobytes()).hexdigest()
-    return DicomReading(kind=kind, record=record, dataset=ds, image=image, plugins=used)
-
-
-ScreenHandler = Callable[[DicomReading], Record | None]
+    return reading_from_dataset(ds, station, site, parsers=parsers, source=source or f"file:{Path(path).name}")

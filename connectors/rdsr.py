@@ -14,7 +14,6 @@ that looks right must never reach the PACS as a clean one.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import uuid
@@ -26,7 +25,7 @@ from typing import Any, Mapping
 
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
-from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, generate_uid
+from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID
 
 from connectors import sr_codes as C
 from connectors.errors import RdsrError
@@ -557,7 +556,3 @@ def write_rdsr(ds: Dataset, path: str | os.PathLike) -> Path:
         os.fsync(f.fileno())
     os.replace(tmp, target)
     return target
-
-
-def digest(ds: Dataset) -> str:
-    return hashlib.sha256(str(ds.SOPInstanceUID).encode()).hexdigest()[:16]

@@ -6,7 +6,8 @@ renamed (the folder is fsync'd too); only then does the peer get Success. If the
 the peer gets "Out of resources" (0xA700) and keeps its copy. A callback per stored object then
 runs on a worker thread (so a slow OCR job never holds the modality); its failures are logged
 and the file stays. A corrupt dataset is stored as received and reported by the callback; the
-receiver keeps serving.
+receiver keeps serving. Each file handed to the callback is noted in `YYYYMMDD/.processed`; on
+start, files stored but never processed (the process died in between) are queued again.
 
 Callers are checked twice: `allowed_aets` (calling AE titles; others get A-ASSOCIATE-RJ
 "calling AE title not recognised") and `allowed_hosts` (IP addresses; others are refused at the
@@ -96,12 +97,15 @@ class Receiver:
         self.on_stored = on_stored
         self.store_dir = Path(config.store_dir)
         self.stats = {"stored": 0, "duplicates": 0, "store_failed": 0, "rejected": 0, "refused": 0,
-                      "callback_ok": 0, "callback_failed": 0, "echo": 0}
+                      "callback_ok": 0, "callback_failed": 0, "echo": 0, "recovered": 0}
         self._lock = threading.Lock()
         self._queue: queue.Queue[Any] = queue.Queue()
         self._worker: threading.Thread | None = None
         self._server: _Server | None = None
         self._ae: AE | None = None
+        # validated here, so a bad setting is a ValueError before anything listens
+        self._ae_title = check_ae_title(config.ae_title)
+        self._allowed_aets = [check_ae_title(a) for a in config.allowed_aets]
         self._networks = [ip_network(h if "/" in h else f"{h}/{128 if ':' in h else 32}", strict=False)
                           for h in config.allowed_hosts]
 
@@ -117,11 +121,11 @@ class Receiver:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         if cfg.accept_any_sop_class:
             _config.UNRESTRICTED_STORAGE_SERVICE = True
-        ae = AE(ae_title=check_ae_title(cfg.ae_title))
+        ae = AE(ae_title=self._ae_title)
         ae.add_supported_context(Verification, ALL_TRANSFER_SYNTAXES)
         for cx in StoragePresentationContexts:
             ae.add_supported_context(cx.abstract_syntax, ALL_TRANSFER_SYNTAXES)
-        ae.require_calling_aet = [check_ae_title(a) for a in cfg.allowed_aets]
+        ae.require_calling_aet = self._allowed_aets
         ae.require_called_aet = cfg.require_called_aet
         ae.maximum_associations = cfg.max_associations
         ae.network_timeout = 60
@@ -135,6 +139,8 @@ class Receiver:
         ]
         self._worker = threading.Thread(target=self._work, name="qcedge-dicom-callbacks", daemon=True)
         self._worker.start()
+        if self.on_stored is not None:
+            self._recover()
         server = ae.make_server((cfg.host, cfg.port), evt_handlers=handlers, server_class=_Server)
         server.allowed = self._networks
         server.on_refused = self._on_refused
@@ -224,9 +230,13 @@ class Receiver:
             self._count("store_failed")
             log.error("C-STORE from %s: cannot store %s: %s; answering Out of Resources", calling, target, exc)
             return OUT_OF_RESOURCES
-        self._count("duplicates" if duplicate else "stored")
+        if duplicate:  # sent again (our Success was lost?): stored and processed once, not twice
+            self._count("duplicates")
+            log.info("%s from %s was already stored; not processed again", target.name, calling)
+            return SUCCESS
+        self._count("stored")
         log.info("stored %s (%s) from %s at %s", target.name, sop_class, calling, address)
-        self._queue.put(StoredObject(target, sop_class, sop_uid, calling, address, received, duplicate))
+        self._queue.put(StoredObject(target, sop_class, sop_uid, calling, address, received))
         return SUCCESS
 
     # ------------------------------------------------------------------ callbacks
@@ -246,6 +256,36 @@ class Receiver:
             except Exception as exc:  # the file stays; the receiver keeps serving
                 self._count("callback_failed")
                 log.error("stored %s but processing it failed: %s: %s", item.path, type(exc).__name__, exc)
+            self._journal(item.path)
+
+    # ------------------------------------------------------------------ recovery
+    JOURNAL = ".processed"
+
+    def _journal(self, path: Path) -> None:
+        """Note that `path` was handed to the callback (its outcome, good or bad, was logged)."""
+        try:
+            with open(path.parent / self.JOURNAL, "a", encoding="utf-8") as f:
+                f.write(path.name + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as exc:
+            log.error("cannot note %s as processed: %s", path, exc)
+
+    def _recover(self) -> int:
+        """Queue every stored file the callback never saw (the process died between storing and
+        processing): stored before Success, processed at least once."""
+        count = 0
+        for day in sorted(p for p in self.store_dir.iterdir() if p.is_dir() and p.name.isdigit()):
+            journal = day / self.JOURNAL
+            seen = set(journal.read_text(encoding="utf-8").split()) if journal.exists() else set()
+            for path in sorted(day.glob("*.dcm")):
+                if path.name not in seen:
+                    self._queue.put(StoredObject(path, "", path.stem, "(recovered)", "", datetime.now(timezone.utc)))
+                    count += 1
+        if count:
+            log.warning("recovering %d stored object(s) that were never processed", count)
+        self.stats["recovered"] = count
+        return count
 
 
 @dataclass(slots=True)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from decimal import Decimal
 
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
@@ -181,10 +180,3 @@ def dicom_datetime(when: datetime) -> str:
     if when.utcoffset() is not None:
         text += when.strftime("%z")
     return text
-
-
-def as_decimal(value: object) -> Decimal | None:
-    try:
-        return Decimal(str(value))
-    except Exception:
-        return None

@@ -46,6 +46,18 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+_CJK = "\u2e80-\u9fff\uf900-\ufaff"
+_JOINERS = r"\^_/\\·@#"   # symbols that join parts of one token (DICOM names 'LI^NA', codes 'A/B')
+_STRAY_SPACE = re.compile(rf"(?<=[{_JOINERS}])\s+|\s+(?=[{_JOINERS}])|(?<=[{_CJK}])\s+(?=[{_CJK}])")
+
+
+def tidy_spaces(text: str) -> str:
+    """Collapse whitespace; drop the spaces recognisers put next to joining symbols ('CAI^ GANG')
+    and between CJK characters ('张 三'). Spaces between words stay."""
+    text = re.sub(r"\s+", " ", text).strip()
+    return _STRAY_SPACE.sub("", text)
+
+
 def _unit_pattern(unit: str) -> re.Pattern[str]:
     """A forgiving pattern for a unit as OCR returns it ('mGy·cm' ~ 'mGy-cm', 'mGycm', 'mGy cm')."""
     unit = normalise(unit)
@@ -101,12 +113,20 @@ def fix_confusions(text: str, mapping: dict[str, str], numeric: bool) -> tuple[s
     return "".join(out), notes
 
 
+def _strptime(s: str, fmt: str) -> dt.datetime | None:
+    """strptime, then again without spaces (recognisers drop or add the space between date and time)."""
+    for text, form in ((s, fmt), (s.replace(" ", ""), fmt.replace(" ", ""))):
+        try:
+            return dt.datetime.strptime(text, form)
+        except ValueError:
+            continue
+    return None
+
+
 def _parse_date(s: str, fmt: str | None) -> dt.date | None:
     if fmt:
-        try:
-            return dt.datetime.strptime(s, fmt).date()
-        except ValueError:
-            return None
+        v = _strptime(s, fmt)
+        return v.date() if v else None
     for pat in _DATE_PATTERNS:
         m = pat.match(s)
         if m:
@@ -119,10 +139,8 @@ def _parse_date(s: str, fmt: str | None) -> dt.date | None:
 
 def _parse_time(s: str, fmt: str | None) -> dt.time | None:
     if fmt:
-        try:
-            return dt.datetime.strptime(s, fmt).time()
-        except ValueError:
-            return None
+        v = _strptime(s, fmt)
+        return v.time() if v else None
     m = _TIME.match(s) or _TIME_COMPACT.match(s)
     if not m:
         return None
@@ -134,10 +152,7 @@ def _parse_time(s: str, fmt: str | None) -> dt.time | None:
 
 def _parse_datetime(s: str, fmt: str | None) -> dt.datetime | None:
     if fmt:
-        try:
-            return dt.datetime.strptime(s, fmt)
-        except ValueError:
-            return None
+        return _strptime(s, fmt)
     m = re.match(r"^(.*?\d)[ T]+(\d{1,2}[:：]\d{2}(?:[:：]\d{2})?)$", s)
     if not m:
         m = re.match(r"^(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{4}年\d{1,2}月\d{1,2}日)(\d{1,2}[:：]\d{2}(?:[:：]\d{2})?)$", s)
@@ -157,7 +172,7 @@ def parse_value(text: str, spec: ValueSpec, confidence: float | None = None,
     """
     reasons: list[str] = []
     floor = spec.confidence_floor if spec.confidence_floor is not None else floor
-    s = normalise(text) if spec.type != "text" else re.sub(r"\s+", " ", text).strip()
+    s = normalise(text) if spec.type != "text" else tidy_spaces(text)
     if not s:
         if spec.required:
             return None, False, ["empty: no text read"]
@@ -194,11 +209,11 @@ def parse_value(text: str, spec: ValueSpec, confidence: float | None = None,
         else:
             reasons.append(f"'{s}' is not a number")
     elif t == "date":
-        value = _parse_date(s.replace(" ", ""), spec.format)
+        value = _parse_date(s if spec.format else s.replace(" ", ""), spec.format)
         if value is None:
             reasons.append(f"'{s}' is not a date" + (f" ({spec.format})" if spec.format else ""))
     elif t == "time":
-        value = _parse_time(s.replace(" ", ""), spec.format)
+        value = _parse_time(s if spec.format else s.replace(" ", ""), spec.format)
         if value is None:
             reasons.append(f"'{s}' is not a time" + (f" ({spec.format})" if spec.format else ""))
     elif t == "datetime":

@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -30,6 +31,9 @@ import numpy as np
 from ocr_templates.errors import TemplateError
 from ocr_templates.model import Anchor, Template
 from ocr_templates.results import MatchResult
+
+if TYPE_CHECKING:
+    from ocr_templates.engines.base import OcrEngine
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +44,10 @@ HYPOTHESES = 3              # coarse peaks verified at full resolution
 FINE_STEPS = (0.96, 0.98, 1.0, 1.02, 1.04)   # scales tried around a coarse hypothesis
 FINE_HALF_FROM = 1200       # frames at least this wide are refined at half resolution
 LEAD_MIN = 0.5              # a hypothesis whose own anchor scores below this is dropped
+PHOTO_OK = 12.0             # mean grey-level difference an anchor may show after the common gain/offset
+PHOTO_SPAN = 24.0           # ... beyond that its score fades to 0 over this many levels
+TEXT_CHECK_BELOW = 0.97     # with an engine, text anchors are read when some anchor scores below this
+TEXT_AGREE = 0.9            # similarity (difflib ratio, look-alikes folded) a text anchor must reach
 GOOD_ENOUGH = 0.9           # a verified score this high ends the search early
 BLUR_SIGMA = 1.2            # light blur on both sides: robust to capture-card blur and JPEG
 
@@ -241,8 +249,12 @@ def _search(frame: _Frame, am: _AnchorModel, scale: float, ox: float, oy: float,
     return best
 
 
-def _score(frame: _Frame, am: _AnchorModel, scale: float, ox: float, oy: float, radius: int = 2) -> float:
-    """The anchor's score where (scale, ox, oy) puts it, at full resolution (a small search absorbs rounding)."""
+def _score(frame: _Frame, am: _AnchorModel, scale: float, ox: float, oy: float, radius: int = 2
+           ) -> tuple[float, np.ndarray | None, np.ndarray | None]:
+    """(NCC, frame pixels, reference pixels) of the anchor where (scale, ox, oy) puts it.
+
+    Full resolution; a search of a pixel or two absorbs rounding.
+    """
     ph, pw = am.patch.shape[:2]
     w, h = max(2, round(pw * scale)), max(2, round(ph * scale))
     x = round(ox + am.centre[0] * scale - w / 2)
@@ -251,12 +263,33 @@ def _score(frame: _Frame, am: _AnchorModel, scale: float, ox: float, oy: float, 
     x0, y0 = max(0, x - radius - pad), max(0, y - radius - pad)
     x1, y1 = min(frame.w, x + w + radius + pad), min(frame.h, y + h + radius + pad)
     if x1 - x0 < w or y1 - y0 < h:
-        return 0.0
+        return 0.0, None, None
     win = cv2.GaussianBlur(frame.raw[y0:y1, x0:x1], (0, 0), BLUR_SIGMA)
     cx0, cy0 = max(0, x - radius) - x0, max(0, y - radius) - y0
     win = win[cy0:cy0 + h + 2 * radius, cx0:cx0 + w + 2 * radius]
-    res = _ncc(win, am.at(w, h))
-    return 0.0 if res is None else max(0.0, float(res.max()))
+    patch = am.at(w, h)
+    res = _ncc(win, patch)
+    if res is None:
+        return 0.0, None, None
+    _, mx, _, (lx, ly) = cv2.minMaxLoc(res)
+    return max(0.0, float(mx)), win[ly:ly + h, lx:lx + w], patch
+
+
+def _photometric(pairs: list[tuple[np.ndarray, np.ndarray]]) -> list[float]:
+    """Mean absolute difference (grey levels) of each anchor after one gain and offset for all anchors.
+
+    NCC ignores brightness and contrast per anchor, so a tab drawn active in the
+    reference and inactive in the frame (same text, other background) scores
+    high. One gain/offset shared by all anchors still absorbs what a capture
+    card does to levels, and leaves such a difference visible.
+    """
+    ref = np.concatenate([r.ravel() for _, r in pairs]).astype(np.float64)
+    frm = np.concatenate([f.ravel() for f, _ in pairs]).astype(np.float64)
+    var = ref.var()
+    gain = float(((ref - ref.mean()) * (frm - frm.mean())).mean() / var) if var > 1e-6 else 1.0
+    gain = min(max(gain, 0.5), 2.0)
+    off = float(frm.mean() - gain * ref.mean())
+    return [float(np.abs(f.astype(np.float64) - (gain * r + off)).mean()) for f, r in pairs]
 
 
 def _fit(points: list[tuple[tuple[float, float], tuple[float, float], float]], fallback_scale: float
@@ -310,14 +343,44 @@ def _verify(frame: _Frame, tm: _TemplateModel, scale: float, ox: float, oy: floa
     if not (tm.min_scale * 0.97 <= s <= tm.max_scale * 1.03) or abs(math.log(s / fallback)) > 0.05:
         s, fx, fy = _fit(pts, fallback) if len(pts) == 1 else (fallback, ox, oy)
     # score every anchor where the fit puts it (a 1-2 px search absorbs rounding)
+    found = [(am, *_score(frame, am, s, fx, fy)) for am in tm.anchors]
+    pairs = [(f, r) for _, _, f, r in found if f is not None]
+    mads = iter(_photometric(pairs)) if pairs else iter(())
     scores: dict[str, float] = {}
     total = wsum = 0.0
-    for am in tm.anchors:
-        sc = _score(frame, am, s, fx, fy)
+    for am, ncc, f, _ in found:
+        sc = ncc
+        if f is not None:
+            mad = next(mads)
+            if mad > PHOTO_OK:  # same shapes, other shades: not the taught state of this screen
+                sc *= max(0.0, 1.0 - (mad - PHOTO_OK) / PHOTO_SPAN)
         scores[am.anchor.name] = round(sc, 4)
         total += am.anchor.weight * sc
         wsum += am.anchor.weight
     return total / wsum, s, fx, fy, scores
+
+
+def _fold(text: str) -> str:
+    """Text for comparison: NFKC, no spaces, case-folded, look-alikes (l/I/1/|, O/0) merged."""
+    import unicodedata
+
+    t = "".join(unicodedata.normalize("NFKC", text).split()).casefold()
+    return t.translate(str.maketrans({"l": "1", "i": "1", "|": "1", "o": "0", "—": "-", "–": "-"}))
+
+
+def text_agrees(read: str, expected: str) -> bool:
+    """Whether OCR of an anchor region says the anchor's text (a box may cut the end of the text off)."""
+    import difflib
+
+    a, b = _fold(read), _fold(expected)
+    if not a:
+        return False
+    if a == b:
+        return True
+    ratio = difflib.SequenceMatcher(None, a, b).ratio()
+    if len(a) < len(b):  # the box may hold only the start of a longer text
+        ratio = max(ratio, difflib.SequenceMatcher(None, a, b[: len(a)]).ratio())
+    return ratio >= TEXT_AGREE
 
 
 class Matcher:
@@ -325,56 +388,67 @@ class Matcher:
 
     `best(image)` returns the best template at or above its threshold, or None;
     `match(image, template_id)` and `match_all(image)` give the full results.
+    With an OCR `engine`, anchors that have a `text` are also read when the
+    picture alone is not conclusive, and must say their text.
     """
 
-    def __init__(self, templates: Iterable[Template], references: dict[str, np.ndarray] | None = None) -> None:
+    def __init__(self, templates: Iterable[Template], references: dict[str, np.ndarray] | None = None,
+                 engine: "OcrEngine | None" = None) -> None:
         references = references or {}
         self._models = {t.id: _TemplateModel(t, references.get(t.id)) for t in templates}
+        self.engine = engine
+        self._text_cache: dict[bytes, str] = {}
 
     @property
     def templates(self) -> list[Template]:
         return [m.template for m in self._models.values()]
 
-    @staticmethod
-    def _match(frame: _Frame, tm: _TemplateModel, t0: float) -> MatchResult:
-        tid = tm.template.id
-        threshold = tm.template.match.threshold
-        good = max(threshold, GOOD_ENOUGH)
-        best: Verified = (0.0, 1.0, 0.0, 0.0, {am.anchor.name: 0.0 for am in tm.anchors})
-        # warm start: the screen is often where it was on the previous frame
-        if tm.last is not None:
-            cand = _verify(frame, tm, *tm.last)
-            if cand[0] >= good:
-                best = cand
-        if best[0] < good:
-            radius = max(6, round(3 / min(1.0, COARSE_WIDTH / max(frame.w, 1))))
-            for lead in tm.coarse:
-                for _, s, ox, oy in _coarse(frame, tm, lead):
-                    cand = _verify(frame, tm, s, ox, oy, lead, radius)
-                    if cand[0] > best[0]:
-                        best = cand
-                    if best[0] >= good:
-                        break
-                if best[0] >= threshold:
-                    break
-        score, s, ox, oy, scores = best
-        matched = score >= threshold
-        if matched:
-            tm.last = (s, ox, oy)
-        return MatchResult(template_id=tid, score=round(float(score), 4), matched=matched, scale=round(s, 5),
-                           offset=(round(ox, 2), round(oy, 2)), anchor_scores=scores,
-                           seconds=time.perf_counter() - t0)
+    def _match(self, frame: _Frame, tm: _TemplateModel, t0: float) -> MatchResult:
+        result = _match_model(frame, tm, t0)
+        if result.matched and self.engine is not None:
+            self._confirm_texts(frame, tm, result)
+            if not result.matched:
+                tm.last = None
+        result.seconds = time.perf_counter() - t0
+        return result
+
+    def _confirm_texts(self, frame: _Frame, tm: _TemplateModel, result: MatchResult) -> None:
+        """Read text anchors when some anchor score leaves room for doubt; a wrong text unmatches."""
+        if min(result.anchor_scores.values()) >= TEXT_CHECK_BELOW:
+            return
+        from ocr_templates.preprocess import prepare_crop
+
+        for am in tm.anchors:
+            if not am.anchor.text:
+                continue
+            x, y, w, h = result.box_to_frame(am.anchor.box.as_tuple())
+            crop = np.ascontiguousarray(frame.raw[max(0, y):y + h, max(0, x):x + w])
+            if crop.size == 0:
+                continue
+            key = tm.template.id.encode() + am.anchor.name.encode() + crop.tobytes()
+            key = key if len(self._text_cache) < 512 else b""
+            text = self._text_cache.get(key) if key else None
+            if text is None:
+                prepared = prepare_crop(cv2.cvtColor(crop, cv2.COLOR_GRAY2BGR))
+                text = self.engine.recognize([prepared])[0].text if prepared is not None else ""
+                if key:
+                    self._text_cache[key] = text
+            if not text_agrees(text, am.anchor.text):
+                log.debug("template %s: anchor %s reads %r, expected %r", tm.template.id, am.anchor.name, text,
+                          am.anchor.text)
+                result.anchor_scores[am.anchor.name] = min(result.anchor_scores[am.anchor.name], 0.5)
+                result.matched = False
 
     def match(self, image: np.ndarray, template_id: str) -> MatchResult:
         t0 = time.perf_counter()
         return self._match(_Frame(image), self._models[template_id], t0)
 
     def match_all(self, image: np.ndarray) -> list[MatchResult]:
-        """One result per template, best score first."""
+        """One result per template, best score first (matched ones before unmatched)."""
         t0 = time.perf_counter()
         frame = _Frame(image)
         results = [self._match(frame, tm, t0) for tm in self._models.values()]
-        return sorted(results, key=lambda r: -r.score)
+        return sorted(results, key=lambda r: (not r.matched, -r.score))
 
     def best(self, image: np.ndarray) -> MatchResult | None:
         """The best-scoring template at or above its threshold, or None."""
@@ -386,8 +460,38 @@ class Matcher:
         return hit
 
 
-def match_template(image: np.ndarray, template: Template, reference: np.ndarray | None = None) -> MatchResult:
+def _match_model(frame: _Frame, tm: _TemplateModel, t0: float) -> MatchResult:
+    tid = tm.template.id
+    settings = tm.template.match
+    threshold, floor = settings.threshold, settings.anchor_floor
+    good = max(threshold, GOOD_ENOUGH)
+    best: Verified = (0.0, 1.0, 0.0, 0.0, {am.anchor.name: 0.0 for am in tm.anchors})
+    # warm start: the screen is often where it was on the previous frame
+    if tm.last is not None:
+        cand = _verify(frame, tm, *tm.last)
+        if cand[0] >= good:
+            best = cand
+    if best[0] < good:
+        radius = max(6, round(3 / min(1.0, COARSE_WIDTH / max(frame.w, 1))))
+        for lead in tm.coarse:
+            for _, s, ox, oy in _coarse(frame, tm, lead):
+                cand = _verify(frame, tm, s, ox, oy, lead, radius)
+                if cand[0] > best[0]:
+                    best = cand
+                if best[0] >= good:
+                    break
+            if best[0] >= threshold:
+                break
+    score, s, ox, oy, scores = best
+    matched = score >= threshold and min(scores.values()) >= floor
+    tm.last = (s, ox, oy) if matched else None
+    return MatchResult(template_id=tid, score=round(float(score), 4), matched=matched, scale=round(s, 5),
+                       offset=(round(ox, 2), round(oy, 2)), anchor_scores=scores,
+                       seconds=time.perf_counter() - t0)
+
+
+def match_template(image: np.ndarray, template: Template, reference: np.ndarray | None = None,
+                   engine: "OcrEngine | None" = None) -> MatchResult:
     """Match one template against one frame (no caching between calls)."""
-    t0 = time.perf_counter()
-    tm = _TemplateModel(template, reference)
-    return Matcher._match(_Frame(image), tm, t0)
+    return Matcher([template], {template.id: reference} if reference is not None else None, engine).match(
+        image, template.id)

@@ -56,9 +56,17 @@ class Anchor(_Strict):
 
 
 class MatchSettings(_Strict):
+    """`threshold`: the weighted mean anchor score needed; `anchor_threshold`: what every single
+    anchor must reach (default threshold + 0.05, at most 0.95); scales searched."""
+
     threshold: float = Field(default=0.8, gt=0, le=1)
+    anchor_threshold: float | None = Field(default=None, gt=0, le=1)
     min_scale: float = Field(default=0.7, gt=0)
     max_scale: float = Field(default=1.6, gt=0)
+
+    @property
+    def anchor_floor(self) -> float:
+        return self.anchor_threshold if self.anchor_threshold is not None else min(0.95, self.threshold + 0.05)
 
 
 class ValueSpec(_Strict):

@@ -51,8 +51,9 @@ def dark_on_light(grey: np.ndarray, inner: tuple[int, int, int, int] | None = No
     region = grey[inner[1]:inner[3], inner[0]:inner[2]] if inner is not None else grey
     if region.size == 0:
         region = grey
-    p5, p50, p95 = np.percentile(region, (5, 50, 95))
-    if (p95 - p50) > (p50 - p5) + 4:
+    # extremes rather than p5/p95: a few digits in a big dark box are well under 5% of its pixels
+    lo, mid, hi = np.percentile(region, (0.5, 50, 99.5))
+    if (hi - mid) > (mid - lo) + 4:
         return 255 - grey
     return grey
 
@@ -115,7 +116,14 @@ def remove_lines(mask: np.ndarray, settings: PrepSettings = DEFAULT,
 
 
 def ink_bbox(mask: np.ndarray, inner: tuple[int, int, int, int] | None = None) -> tuple[int, int, int, int] | None:
-    """Bounding box (x, y, w, h) of the text in an ink mask, or None when there is none.
+    """Bounding box (x, y, w, h) of the text in an ink mask, or None when there is none."""
+    found = text_components(mask, inner)
+    return found[0] if found else None
+
+
+def text_components(mask: np.ndarray, inner: tuple[int, int, int, int] | None = None
+                    ) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
+    """(bounding box (x, y, w, h), mask of the text's components) of an ink mask, or None.
 
     - a component belongs to the field when its centre lies inside `inner`
       (x0, y0, x1, y1; the field box proper, without the search margin);
@@ -126,7 +134,7 @@ def ink_bbox(mask: np.ndarray, inner: tuple[int, int, int, int] | None = None) -
       band of the tall ones.
     """
     H, W = mask.shape
-    n, _, stats, centroids = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    n, labels, stats, centroids = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     if n <= 1:
         return None
     ix0, iy0, ix1, iy1 = inner if inner is not None else (0, 0, W, H)
@@ -143,9 +151,9 @@ def ink_bbox(mask: np.ndarray, inner: tuple[int, int, int, int] | None = None) -
         if touches >= 3:
             continue
         if h >= tall_min:
-            tall.append((x, y, w, h))
+            tall.append((x, y, w, h, i))
         elif area >= 2:
-            small.append((x, y, w, h))
+            small.append((x, y, w, h, i))
     if not tall:
         return None
     band0 = min(b[1] for b in tall)
@@ -156,7 +164,9 @@ def ink_bbox(mask: np.ndarray, inner: tuple[int, int, int, int] | None = None) -
     y0 = min(b[1] for b in boxes)
     x1 = max(b[0] + b[2] for b in boxes)
     y1 = max(b[1] + b[3] for b in boxes)
-    return (x0, y0, x1 - x0, y1 - y0)
+    lut = np.zeros(n, dtype=bool)
+    lut[[b[4] for b in boxes]] = True
+    return (x0, y0, x1 - x0, y1 - y0), lut[labels]
 
 
 def has_ink(crop: np.ndarray, inner: tuple[int, int, int, int] | None = None, settings: PrepSettings = DEFAULT
@@ -176,24 +186,30 @@ def prepare_crop(crop: np.ndarray, inner: tuple[int, int, int, int] | None = Non
     if crop is None or crop.size == 0 or min(crop.shape[:2]) < 3:
         return None
     grey = dark_on_light(to_grey(crop), inner)
-    mask, bg = ink_mask(grey, settings, inner)
-    mask = remove_lines(mask, settings, inner, grey, bg)
-    bbox = ink_bbox(mask, inner)
-    if bbox is None:
+    raw, bg = ink_mask(grey, settings, inner)
+    found = text_components(remove_lines(raw, settings, inner, grey, bg), inner)
+    if found is None:
         return None
-    x, y, w, h = bbox
-    # cut the text with its anti-aliased edge, wipe what is not ink-near (lines, neighbours)
-    keep = cv2.dilate(mask[y:y + h, x:x + w].astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    text = grey[y:y + h, x:x + w].copy()
+    (x, y, w, h), keep = found
+    # wipe ink that is not the text (lines, outlines, a neighbour's edge) with its anti-aliased halo;
+    # the text's own faint strokes stay as they are
+    other = raw & ~keep
     bg_level = int(round(bg))
-    text[~keep] = bg_level
+    if other.any():
+        halo = cv2.dilate(other.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~keep
+        grey = grey.copy()
+        grey[halo] = bg_level
+    H, W = grey.shape
+    x0, y0, x1, y1 = max(0, x - 1), max(0, y - 1), min(W, x + w + 1), min(H, y + h + 1)
+    text = grey[y0:y1, x0:x1].copy()
+    w, h = x1 - x0, y1 - y0
     # contrast: darkest ink -> 0, background -> 255
     lo = float(text.min())
     if bg_level - lo >= 8:
         text = np.clip((text.astype(np.float32) - lo) * (255.0 / (bg_level - lo)), 0, 255).astype(np.uint8)
     else:
         text[:] = 255
-    scale = min(settings.max_upscale, settings.text_height / max(h, 1))
+    scale = min(settings.max_upscale, settings.text_height / max(h - 2, 1))
     if scale > 1.05 or scale < 0.95:
         interp = cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA
         text = cv2.resize(text, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=interp)

@@ -50,6 +50,23 @@ def _prepare(image: np.ndarray, box: tuple[int, int, int, int], settings: PrepSe
     return prepare_crop(crop, inner, settings)
 
 
+def recognize_cells(engine: OcrEngine, cells: list[_Cell]) -> dict[int, tuple[str, float]]:
+    """Recognise the prepared images of `cells`; identical images (a column of '120') are recognised once."""
+    unique: dict[bytes, int] = {}
+    images: list[np.ndarray] = []
+    slot: list[int] = []
+    for c in cells:
+        img = c.image
+        key = img.shape[:2] + (hash(img.tobytes()),)  # type: ignore[operator]
+        key = repr(key).encode()
+        if key not in unique:
+            unique[key] = len(images)
+            images.append(img)
+        slot.append(unique[key])
+    recs = engine.recognize(images) if images else []
+    return {id(c): (recs[i].text, recs[i].confidence) for c, i in zip(cells, slot)}
+
+
 def _result(cell: _Cell, text: str, conf: float, floor: float, personal: bool) -> FieldResult:
     value, valid, reasons = parse_value(text, cell.spec, conf, floor)
     return FieldResult(name=cell.name, text=text, value=value, confidence=round(float(conf), 4), valid=valid,
@@ -82,10 +99,9 @@ def read_screen(image: np.ndarray, template: Template, match: MatchResult | None
         if isinstance(f, TableField):
             tables.append((f, _table_cells(image, f, match, settings)))
 
-    batch = [c for _, c in singles if c.image is not None]
-    batch += [c for _, rows in tables for row in rows for c in row.values() if c.image is not None]
-    recs = engine.recognize([c.image for c in batch]) if batch else []
-    texts = {id(c): (r.text, r.confidence) for c, r in zip(batch, recs)}
+    cells = [c for _, c in singles if c.image is not None]
+    cells += [c for _, rows in tables for row in rows for c in row.values() if c.image is not None]
+    texts = recognize_cells(engine, cells)
 
     fields: dict[str, FieldResult] = {}
     for f, cell in singles:

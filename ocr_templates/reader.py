@@ -22,8 +22,8 @@ class ScreenReader:
     def __init__(self, templates: Iterable[Template], engine: OcrEngine | str | None = None,
                  settings: PrepSettings = DEFAULT) -> None:
         self.templates = {t.id: t for t in templates}
-        self.matcher = Matcher(self.templates.values())
         self.engine = engine if isinstance(engine, OcrEngine) else get_engine(engine or "ppocr")
+        self.matcher = Matcher(self.templates.values(), engine=self.engine)
         self.settings = settings
 
     def match(self, image: np.ndarray) -> MatchResult | None:

@@ -232,23 +232,35 @@ class FeedClient:
                     self._count(reconnects=1)
                 first = False
                 sock = self._open(ctx)
+                failed = False
                 try:
                     heard = self._session(sock)
-                except Exception as exc:  # never let the I/O thread die
-                    log.exception("feed client error")
+                except Exception as exc:  # never let the I/O thread die (e.g. a full disk)
+                    log.exception("feed client error; reopening the connection")
                     self._count(last_error=f"{type(exc).__name__}: {exc}")
-                    heard = False
+                    heard, failed = False, True
                 finally:
                     sock.close(linger=0)
                     self._count(connected=False)
+                    self._settle_quietly()
                 if self._stop.is_set():
                     break
                 backoff = self.reconnect_min if heard else min(backoff * 2, self.reconnect_max)
-                log.warning("central at %s silent for %d heartbeats: reconnecting in %.1f s",
-                            self.endpoint, self.liveness, backoff)
+                if not failed:
+                    self._count(last_error=f"central silent for {self.liveness} heartbeats")
+                    log.warning("central at %s silent for %d heartbeats: reconnecting in %.1f s",
+                                self.endpoint, self.liveness, backoff)
                 self._sleep(backoff)
         finally:
             ctx.term()
+
+    def _settle_quietly(self) -> None:
+        """Remove records already acked (so a restart does not send them again)."""
+        if self._acked_buf:
+            try:
+                self._settle([], time.time())
+            except Exception:
+                log.exception("could not remove acked records from the outbox")
 
     def _sleep(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
@@ -269,7 +281,7 @@ class FeedClient:
         """Run one connection until central falls silent or stop; True if central was heard from."""
         self._inflight.clear()
         self._deadlines.clear()
-        self.outbox.reschedule_all(0.0)  # a new connection: resend every unacked record at once
+        session_start = time.time()
         heard = False
         last_heard = time.monotonic()
         next_hb = last_heard
@@ -280,7 +292,8 @@ class FeedClient:
         more_due = True
         while not self._stop.is_set():
             now = time.monotonic()
-            self._expire(now)
+            if self._expire(now):
+                more_due = True  # their ack timed out: send them again
             if more_due and len(self._inflight) < self.window:
                 blocked, more_due = self._send_due(sock)  # also settles the acks received so far
                 if blocked != want_out:
@@ -321,23 +334,29 @@ class FeedClient:
                     if not heard:
                         heard = True
                         log.info("connected to central at %s", self.endpoint)
+                        # central is there: what waits in backoff from earlier connections goes now
+                        if self.outbox.reschedule_all(0.0, sent_before=session_start):
+                            more_due = True
                     self._count(connected=True, last_heard_at=time.time())
                 more_due = True  # acks free window room
         return heard
 
-    def _expire(self, now: float) -> None:
+    def _expire(self, now: float) -> int:
         """Drop in-flight entries whose ack timeout passed (they are due again in the outbox)."""
+        expired = 0
         while self._deadlines and self._deadlines[0][0] <= now:
             deadline, rid = heapq.heappop(self._deadlines)
             if self._inflight.get(rid) == deadline:
                 del self._inflight[rid]
+                expired += 1
+        return expired
 
     def _send_due(self, sock: zmq.Socket) -> tuple[bool, bool]:
         """Send due records up to the window. Returns (blocked, maybe more due)."""
         room = self.window - len(self._inflight)
         limit = min(room, self.batch)
         wall, mono = time.time(), time.monotonic()
-        items = self.outbox.due(limit=limit, now=wall)
+        items = self.outbox.due(limit=limit, now=wall + 0.01)  # 10 ms slack: wall and monotonic clocks
         if not items:
             return False, False
         schedule: list[tuple[str, float]] = []
@@ -366,9 +385,12 @@ class FeedClient:
         return blocked, (not blocked and sent > 0 and len(items) == limit)
 
     def _settle(self, schedule: list[tuple[str, float]], wall: float) -> None:
-        """One outbox transaction: acked records leave, sent ones get their next-attempt time."""
+        """Acked records leave the outbox; sent ones get their next-attempt time."""
         acked, self._acked_buf = self._acked_buf, []
-        removed = self.outbox.settle(acked, schedule, sent_at=wall)
+        # ack_many and mark_sent (not Outbox.settle): subclasses hook ack_many to learn what left
+        removed = self.outbox.ack_many(acked) if acked else 0
+        if schedule:
+            self.outbox.mark_sent(schedule, sent_at=wall)
         if acked:
             self._count(acked=removed, last_ack_at=wall)
             if self.on_acked is not None:

@@ -43,10 +43,9 @@ CREATE TABLE IF NOT EXISTS outbox(
     next_attempt REAL NOT NULL DEFAULT 0,
     last_sent    REAL,
     state        TEXT NOT NULL DEFAULT 'pending',
-    error        TEXT,
-    UNIQUE(station, seq)
+    error        TEXT
 );
-CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(state, seq);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox(state, next_attempt, seq);
 """
 
 
@@ -259,10 +258,19 @@ class Outbox:
                              (error, record_id))
             return cur.rowcount == 1
 
-    def reschedule_all(self, when: float = 0.0) -> None:
-        """Make every pending record due at `when` (after a reconnect: resend at once)."""
+    def reschedule_all(self, when: float = 0.0, sent_before: float | None = None) -> int:
+        """Make pending records due at `when` (after a reconnect: resend at once).
+
+        Only rows due later than `when` change; with `sent_before`, only rows last sent before it
+        (so records already sent on the new connection are not sent twice).
+        """
+        sql = "UPDATE outbox SET next_attempt=? WHERE state='pending' AND next_attempt > ?"
+        args: tuple = (when, when)
+        if sent_before is not None:
+            sql += " AND (last_sent IS NULL OR last_sent < ?)"
+            args += (sent_before,)
         with self._tx(durable=False) as db:
-            db.execute("UPDATE outbox SET next_attempt=? WHERE state='pending'", (when,))
+            return db.execute(sql, args).rowcount
 
     def requeue_rejected(self) -> int:
         """Put rejected records back in the queue (after the cause was fixed)."""
@@ -272,12 +280,13 @@ class Outbox:
 
     # -- reading --------------------------------------------------------------------------------
     def due(self, limit: int = 100, now: float | None = None) -> list[OutboxItem]:
-        """Pending records whose next attempt has come, lowest sequence first."""
+        """Pending records whose next attempt has come: never-sent and rescheduled ones (next_attempt 0)
+        first, lowest sequence first; then those whose backoff ran out, oldest deadline first."""
         now = time.time() if now is None else now
         with self._rlock:
             rows = self._rdb.execute(
                 f"SELECT {_COLUMNS} FROM outbox WHERE state='pending' AND next_attempt <= ? "
-                "ORDER BY seq LIMIT ?", (now, limit)).fetchall()
+                "ORDER BY next_attempt, seq LIMIT ?", (now, limit)).fetchall()
         return [_item(r) for r in rows]
 
     def next_due_time(self) -> float | None:

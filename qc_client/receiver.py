@@ -104,6 +104,7 @@ class Receiver:
         self.rules = load_rules(rules) if isinstance(rules, (str, os.PathLike)) else rules
         self.keys = keys
         self.allowed = _allowed_from(allowed_station_keys) if allowed_station_keys is not None else None
+        self._allow_source = allowed_station_keys if isinstance(allowed_station_keys, (str, os.PathLike)) else None
         if self.allowed is not None and keys is None:
             raise ValueError("an allow-list of station keys needs the server's keys (CURVE)")
         self.on_record = on_record
@@ -120,6 +121,7 @@ class Receiver:
         self._stats = ReceiverStats()
         self._last_seen: dict[str, tuple[float, float]] = {}  # station -> (monotonic, heartbeat interval)
         self._stop = threading.Event()
+        self._running = False
         self._thread: threading.Thread | None = None
         self._ctx: zmq.Context | None = None
         self._auth: _NamedAuthenticator | None = None
@@ -181,6 +183,12 @@ class Receiver:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        elif self._sock is not None and not self._running:
+            self._sock.close(0)  # opened but never served
+            if self._pub is not None:
+                self._pub.close(0)
+            self._sock = self._pub = None
+            self._shutdown_ctx()
 
     def close(self) -> None:
         self.stop()
@@ -200,6 +208,15 @@ class Receiver:
             self._ctx.term()
             self._ctx = None
 
+    def reload_allowed(self) -> int:
+        """Read the allow-list folder again (stations added or removed); returns how many keys it holds."""
+        if self._allow_source is None or self._auth is None:
+            raise ValueError("this receiver has no allow-list folder")
+        self.allowed = load_allowed(self._allow_source)
+        self._auth.set_allowed(self.allowed)
+        log.info("allow-list reloaded: %d station keys", len(self.allowed))
+        return len(self.allowed)
+
     # -- queries --------------------------------------------------------------------------------
     def stats(self) -> ReceiverStats:
         return ReceiverStats(**vars(self._stats))
@@ -214,8 +231,10 @@ class Receiver:
 
     # -- serving --------------------------------------------------------------------------------
     def _loop(self) -> None:
-        assert self._sock is not None
         sock = self._sock
+        if sock is None:  # stopped before it served
+            return
+        self._running = True
         poller = zmq.Poller()
         poller.register(sock, zmq.POLLIN)
         try:
@@ -242,17 +261,27 @@ class Receiver:
                 frames = sock.recv_multipart(flags=zmq.NOBLOCK, copy=self._auth is None)
             except zmq.Again:
                 break
-            item = self._accept(sock, frames)
+            try:
+                item = self._accept(sock, frames)
+            except Exception:  # one odd message must not cost the batch
+                log.exception("receiver error on one message; dropped")
+                item = None
             if item is not None:
                 incoming.append(item)
         if not incoming:
             return
-        evaluate = None
-        if self.rules is not None:
-            evaluate = lambda record: [f.body() for f in self.rules.evaluate(record)]  # noqa: E731
-        stored = self.store.save([inc for _, inc in incoming], evaluate)  # committed here
+        stored = self.store.save([inc for _, inc in incoming], self._evaluate if self.rules else None)  # committed
+
         for (identity, _), result in zip(incoming, stored):
             self._answer(sock, identity, result)
+
+    def _evaluate(self, record: Record) -> list[dict[str, Any]]:
+        """Feedback bodies for a new record; a failing rule never stops the record being stored."""
+        try:
+            return [f.body() for f in self.rules.evaluate(record)]
+        except Exception:
+            log.exception("rules failed on record %s; stored without feedback", record.id)
+            return []
 
     def _reply(self, sock: zmq.Socket, identity: bytes, kind: str, header: dict[str, Any],
                body: dict[str, Any] | None = None) -> None:
@@ -347,14 +376,15 @@ class Receiver:
             self._stats.feedback_sent += 1
             self._reply(sock, identity, "feedback", {"record_id": inc.record_id, "seq": inc.seq,
                                                      "station": inc.station, "sent_at": utc_now_iso()}, body)
-            if self.on_feedback is not None and not result.duplicate:
-                _safe(self.on_feedback, inc.record_id, body)
         if self._pub is not None and not result.duplicate:
             self._publish(result)
         if self.on_record is not None:
             _safe(self.on_record, Arrival(station=inc.station, seq=inc.seq, record=inc.record,
                                           duplicate=result.duplicate, gap=result.gap,
                                           feedback=list(result.feedback or [])))
+        if self.on_feedback is not None and not result.duplicate:
+            for body in result.feedback or []:
+                _safe(self.on_feedback, inc.record_id, body)
 
     def _publish(self, result: Stored) -> None:
         """Live tap for dashboards (PUB drops by design; the store is the record of truth)."""

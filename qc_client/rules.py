@@ -67,6 +67,7 @@ class Rule(BaseModel):
     message: str | None = None
     enabled: bool = True
     layer: str = "national"  # set by the loader: the most specific layer that touched the rule
+    origins: dict[str, str] = {}  # set by the loader: key -> the layer that set it
 
     @model_validator(mode="after")
     def _consistent(self) -> "Rule":
@@ -217,8 +218,10 @@ class RuleSet:
             if entry["id"] in seen:
                 raise RulesError(f"{self.source}: {where}: rule id {entry['id']!r} appears twice")
             seen.add(entry["id"])
-            if "layer" in entry:
-                raise RulesError(f"{self.source}: {where}: rule {entry['id']!r}: 'layer' is set by the file's structure")
+            for reserved in ("layer", "origins"):
+                if reserved in entry:
+                    raise RulesError(f"{self.source}: {where}: rule {entry['id']!r}: '{reserved}' is set by the "
+                                     f"file's structure")
 
     def rules_for(self, site: str, station: str) -> list[Rule]:
         """Effective rules for a site and station, most specific layer merged last."""
@@ -232,7 +235,8 @@ class RuleSet:
         for layer, entries in layers:
             for entry in entries:
                 base = merged.get(entry["id"], {})
-                merged[entry["id"]] = {**base, **entry, "layer": layer}
+                origins = {**base.get("origins", {}), **{k: layer for k in entry}}
+                merged[entry["id"]] = {**base, **entry, "layer": layer, "origins": origins}
         rules = []
         for rid, data in merged.items():
             try:
@@ -256,7 +260,8 @@ class RuleSet:
 
     def _message(self, rule: Rule, default: str, **values: Any) -> str:
         ctx = {"rule": rule.id, "layer": rule.layer.split(".")[0], "unit": rule.unit, "field": rule.field,
-               "value": "", "limit": "", "level": "", "row": "", **values}
+               "value": "", "limit": "", "level": "", "row": ""}
+        ctx.update(values)
         template = rule.message or default
         try:
             return template.format(**ctx).replace("  ", " ").strip()
@@ -287,10 +292,13 @@ class RuleSet:
             level, number, limit, row = worst
             where = f" (row {row})" if row else ""
             word = "above" if rule.check == "max" else "below"
-            default = "{field}{where} {value} {unit} is " + word + " the {layer} {level} level {limit} {unit}"
+            # the value itself travels in the body ("value"), not in the text, which stations log
+            default = "{field}{where} is " + word + " the {layer} {level} level {limit} {unit}"
+            # name the layer that set the threshold used (a station may change only the other one)
+            layer = rule.origins.get(level, rule.layer)
             msg = self._message(rule, default.replace("{where}", where), value=_fmt(number), limit=_fmt(limit),
-                                level=level, row=row or "")
-            return [Finding(rule=rule.id, level=level, message=msg, layer=rule.layer, field=rule.field,
+                                level=level, row=row or "", layer=layer.split(".")[0])
+            return [Finding(rule=rule.id, level=level, message=msg, layer=layer, field=rule.field,
                             value=number, limit=limit)]
         if rule.check == "required":
             values = _values(record, rule.field or "")
@@ -302,7 +310,7 @@ class RuleSet:
             if record.status != rule.status:
                 return []
             reasons = sorted({name for name, fv in record.fields.items() if not fv.valid})
-            default = "record is " + rule.status.replace("_", " ") + (
+            default = ("record needs review" if rule.status == "needs_review" else f"record is {rule.status}") + (
                 f" (fields: {', '.join(reasons)})" if reasons else "")
             msg = self._message(rule, default, level=rule.level)
             return [Finding(rule=rule.id, level=rule.level, message=msg, layer=rule.layer)]

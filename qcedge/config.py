@@ -36,6 +36,7 @@ class TemplatesSection(_Section):
 
     folder: Path
     engine: Literal["ppocr", "tesseract"] = "ppocr"
+    warm_up: bool = True
 
 
 class DetectionSection(_Section):
@@ -221,8 +222,12 @@ def _format_error(exc: ValidationError, path: str) -> str:
     return "\n".join(lines)
 
 
-def parse_config(data: dict[str, Any], path: str | Path = "<config>", base: Path | None = None) -> StationConfig:
-    """Validate a parsed TOML mapping; relative paths resolve against `base`."""
+def parse_config(data: dict[str, Any], path: str | Path = "<config>", base: Path | None = None,
+                 check_secret: bool = True) -> StationConfig:
+    """Validate a parsed TOML mapping; relative paths resolve against `base`.
+
+    With `check_secret`, the site secret must be readable (it is read, not kept).
+    """
     if base is not None:
         _resolve_paths(data, base)
     try:
@@ -237,7 +242,11 @@ def parse_config(data: dict[str, Any], path: str | Path = "<config>", base: Path
         raise ConfigError(_format_error_prefixed(exc, str(path), "source")) from None
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{path}: [source]: {exc}") from None
-    config.privacy.read_secret()  # fails early, naming the key, if the secret is unreadable
+    if check_secret:
+        try:
+            config.privacy.read_secret()  # fails early, naming the key, if the secret is unreadable
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
     return config.model_copy(update={"path": Path(path)})
 
 
@@ -249,7 +258,7 @@ def _format_error_prefixed(exc: ValidationError, path: str, section: str) -> str
     return "\n".join(lines)
 
 
-def load_config(path: str | Path) -> StationConfig:
+def load_config(path: str | Path, check_secret: bool = True) -> StationConfig:
     """Read and validate a station config file. Raises ConfigError with a one-line-per-problem message."""
     path = Path(path)
     try:
@@ -262,4 +271,4 @@ def load_config(path: str | Path) -> StationConfig:
         raise ConfigError(f"{path}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return parse_config(data, path, base=path.resolve().parent)
+    return parse_config(data, path, base=path.resolve().parent, check_secret=check_secret)

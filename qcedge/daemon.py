@@ -9,8 +9,10 @@ records stay there until acked), close the sockets and write the final status.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import signal
+from collections import OrderedDict
 import threading
 import time
 from collections.abc import Callable
@@ -61,14 +63,18 @@ class Daemon:
         self.on_made_cb, self.on_ack_cb, self.on_feedback_cb = on_made, on_ack, on_feedback
         self.notifier = notifier if notifier is not None else Notifier()
         self.file_pace = file_pace
+        self._pace = 0.0  # a file source played at this speed (0: as fast as it decodes)
         self.drain_seconds = drain_seconds
         self.linger = linger
         self.health = Health(config.station.id, config.station.site)
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._settled_at: dict[str, float] = {}
+        self._acked_ids: OrderedDict[str, None] = OrderedDict()
         self.client: Any = None
         self.outbox: Any = None
+        self._outbox_closed = False
+        self._last_depth: int | None = None
         self.source: Any = None
         self.pipeline: Pipeline | None = None
         self.seen: SeenScreens | None = None
@@ -130,8 +136,9 @@ class Daemon:
         cfg = self.config
         templates = load_templates(cfg.templates.folder)
         engine = get_engine(cfg.templates.engine)
-        _warm_up(engine)
         reader = ScreenReader(templates, engine=engine)
+        if cfg.templates.warm_up:
+            _warm_up(reader, templates)
         policy = PrivacyPolicy.from_section(cfg.privacy)
         self.seen = SeenScreens(seen_path(cfg), cfg.station.id, cfg.detection.repeat_window)
         self.seen.forget_older_than(max(cfg.detection.repeat_window, 180 * 86400.0))
@@ -152,8 +159,11 @@ class Daemon:
             from capture import ReconnectingSource
 
             spec = self.config.source_spec()
-            if self.file_pace is not None and spec.kind == "file":
-                spec = spec.model_copy(update={"pace": self.file_pace})
+            if spec.kind == "file":
+                # The daemon paces a file itself, dropping frames while it is busy (OCR), as a live
+                # source would: the file's own pacer would pause the video instead.
+                self._pace = spec.pace if self.file_pace is None else self.file_pace
+                spec = spec.model_copy(update={"pace": 0.0})
             src = ReconnectingSource.from_spec(spec, stop=self._stop)
         src.open()
         return src
@@ -161,13 +171,15 @@ class Daemon:
     def _start_feed(self) -> None:
         from qc_client.client import FeedClient
         from qc_client.keys import ClientKeys
+        from qc_client.outbox import Outbox
 
         cfg = self.config.feed
         cfg.outbox.parent.mkdir(parents=True, exist_ok=True)
-        self.outbox = _notifying_outbox(cfg.outbox, self._on_acked)
+        self.outbox = Outbox(cfg.outbox)
         keys = ClientKeys.from_files(cfg.station_key, cfg.server_key) if cfg.server_key and cfg.station_key else None
         self.client = FeedClient(cfg.endpoint, self.outbox, self.config.station.id,
-                                 on_feedback=self._on_feedback, on_rejected=self._on_rejected, keys=keys)
+                                 on_feedback=self._on_feedback, on_rejected=self._on_rejected,
+                                 on_acked=self._on_acked, keys=keys)
         self.client.start()
 
     def _loop(self) -> None:
@@ -175,13 +187,14 @@ class Daemon:
 
         A live source (screen, device, stream) is read every 1/fps seconds. A
         file delivers every frame in order (paced by the source's `pace`), so
-        only every k-th frame is looked at, k = file fps / [detection] fps.
+        only every k-th frame is looked at, k = file fps / [detection] fps; a paced file
+        is paced here, and frames that went by while the daemon was busy are dropped.
         """
         h = self.health
         period = 1.0 / self.config.detection.fps
         next_t = time.monotonic()
         live = bool(getattr(self.source, "live", True))
-        stride, n = 1, 0
+        stride, n, rate, t_start = 1, 0, 0.0, 0.0
         while not self._stop.is_set():
             t0 = time.perf_counter()
             try:
@@ -199,8 +212,18 @@ class Daemon:
                 break
             if not live:
                 if n == 0:
-                    stride = self._file_stride(period)
+                    fps = self._file_fps()
+                    stride = max(1, round(fps * period)) if fps else 1
+                    rate, t_start = (fps or 25.0) * self._pace, time.monotonic()
                 n += 1
+                if rate:
+                    lag = time.monotonic() - (t_start + (n - 1) / rate)
+                    if lag < 0:
+                        self._stop.wait(-lag)
+                        frame = dataclasses.replace(frame, t=time.monotonic(), wall_time=time.time())
+                    elif lag > period:
+                        h.frames_dropped += 1  # busy (OCR): a live source would have moved on too
+                        continue
                 if (n - 1) % stride:
                     continue
             h.latencies.add("grab", time.perf_counter() - t0)
@@ -213,10 +236,10 @@ class Daemon:
                 elif delay < -period:
                     next_t = time.monotonic()  # fell behind (OCR took a while): do not burst
 
-    def _file_stride(self, period: float) -> int:
+    def _file_fps(self) -> float | None:
         inner = getattr(self.source, "inner", self.source)
         fps = getattr(inner, "fps", None)
-        return max(1, round(fps * period)) if fps else 1
+        return float(fps) if fps else None
 
     def _source_stats(self) -> None:
         stats = getattr(self.source, "stats", None)
@@ -254,6 +277,11 @@ class Daemon:
         now = time.monotonic()
         with self._lock:
             settled = self._settled_at.pop(record_id, None)
+            if record_id in self._acked_ids:
+                return  # acked again (a resend crossed the first ack)
+            self._acked_ids[record_id] = None
+            if len(self._acked_ids) > 10000:
+                self._acked_ids.popitem(last=False)
         h.records_acked += 1
         h.last_ack_at = time.time()
         latency = None if settled is None else now - settled
@@ -289,22 +317,30 @@ class Daemon:
             time.sleep(self.linger)  # feedback follows the ack: let the last of it arrive
 
     def outbox_depth(self) -> int | None:
-        if self.outbox is None:
-            return None
+        """Records waiting for central's ack (the last known figure once the outbox is closed)."""
+        if self.outbox is None or self._outbox_closed:
+            return self._last_depth
         try:
-            return int(self.outbox.depth())
-        except Exception:  # noqa: BLE001 - closed at shutdown
-            return None
+            self._last_depth = int(self.outbox.depth())
+        except Exception:  # noqa: BLE001
+            pass
+        return self._last_depth
 
     def _shutdown(self) -> None:
         for name, closer in (("source", lambda: self.source and self.source.close()),
                              ("feed", lambda: self.client and self.client.stop()),
-                             ("outbox", lambda: self.outbox and getattr(self.outbox, "close", lambda: None)()),
+                             ("outbox", self._close_outbox),
                              ("seen", lambda: self.seen and self.seen.close())):
             try:
                 closer()
             except Exception as exc:  # noqa: BLE001
                 log.warning("close failed", extra={"ctx": {"event": "close_error", "part": name, "error": str(exc)}})
+
+    def _close_outbox(self) -> None:
+        if self.outbox is not None and not self._outbox_closed:
+            self.outbox_depth()  # remember the final depth for the status file
+            self._outbox_closed = True
+            self.outbox.close()
 
     # ---- status -------------------------------------------------------------------
 
@@ -318,8 +354,6 @@ class Daemon:
             if stats:
                 extra["feed"] = {k: v for k, v in stats.items() if isinstance(v, (int, float, str, bool, type(None)))}
                 extra["feed_connected"] = stats.get("connected")
-                if extra["outbox_depth"] is None:
-                    extra["outbox_depth"] = stats.get("outbox_depth")
         return self.health.snapshot(extra)
 
     def _write_status(self) -> None:
@@ -333,33 +367,20 @@ class Daemon:
             self._write_status()
 
 
-def _warm_up(engine: Any) -> None:
-    """One recognition at start, so the first screen is not slowed by the runtime's lazy set-up."""
-    import numpy as np
+def _warm_up(reader: Any, templates: list[Any]) -> None:
+    """Read each template's reference image once at start, so the first real screen is not slowed
+    by the OCR runtime's lazy set-up (sessions, buffers for each crop shape, matcher caches)."""
+    import cv2
 
-    try:
-        crop = np.full((32, 160, 3), 255, np.uint8)
-        crop[8:24, 10:150] = 0
-        engine.recognize([crop])
-    except Exception:  # noqa: BLE001 - a failing engine shows up on the first real screen
-        log.debug("engine warm-up failed", exc_info=True)
-
-
-def _notifying_outbox(path: Path, on_acked: Callable[[list[str]], None]) -> Any:
-    """The feed's Outbox, telling the daemon which records left it on central's ack."""
-    from qc_client.outbox import Outbox
-
-    class NotifyingOutbox(Outbox):
-        def ack_many(self, record_ids: Any) -> int:
-            ids = list(record_ids)
-            with self._lock:
-                present = [rid for rid in ids if self.get(rid) is not None]
-                removed = super().ack_many(ids)
-            if present:
-                try:
-                    on_acked(present)
-                except Exception:  # noqa: BLE001 - bookkeeping must not break the feed
-                    log.exception("ack callback failed")
-            return removed
-
-    return NotifyingOutbox(path)
+    t0 = time.perf_counter()
+    for template in templates:
+        path = template.reference_path
+        image = cv2.imread(str(path)) if path is not None else None
+        if image is None:
+            continue
+        try:
+            reader.process(image)
+        except Exception:  # noqa: BLE001 - a failing engine shows up on the first real screen
+            log.debug("warm-up read failed", exc_info=True)
+    log.info("OCR warmed up", extra={"ctx": {"event": "warm_up", "templates": len(templates),
+                                            "seconds": round(time.perf_counter() - t0, 2)}})

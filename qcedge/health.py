@@ -67,6 +67,7 @@ class Health:
     state: str = "starting"
     frames_seen: int = 0
     frames_changed: int = 0
+    frames_dropped: int = 0
     screens_settled: int = 0
     screens_matched: int = 0
     unknown_screens: int = 0
@@ -107,6 +108,7 @@ class Health:
             "uptime_s": round(now - self.started_at, 1),
             "frames_seen": self.frames_seen,
             "frames_changed": self.frames_changed,
+            "frames_dropped": self.frames_dropped,
             "no_signal_frames": self.no_signal_frames,
             "screens_settled": self.screens_settled,
             "screens_matched": self.screens_matched,

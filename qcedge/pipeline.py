@@ -44,7 +44,11 @@ class Made:
 
 
 class Detectors:
-    """The capture package's no-signal, change and settle detectors, sharing one change detector."""
+    """The capture package's change, settle and no-signal detectors, sharing one change detector.
+
+    The no-signal check runs only on frames that changed: an unchanged frame is near-identical to
+    the last changed one, so its verdict stands (this halves the cost of an idle screen).
+    """
 
     def __init__(self, settle_frames: int = 3, change_threshold: float | None = None) -> None:
         from capture import ChangeDetector, NoSignalDetector, SettleDetector
@@ -52,14 +56,14 @@ class Detectors:
         change = ChangeDetector(threshold=change_threshold) if change_threshold is not None else ChangeDetector()
         self.settle = SettleDetector(frames=settle_frames, detector=change)
         self.no_signal = NoSignalDetector()
+        self._no_signal: bool | None = None
 
-    def is_no_signal(self, frame: Frame) -> bool:
-        return bool(self.no_signal.update(frame).no_signal)
-
-    def update(self, frame: Frame) -> tuple[bool, bool]:
-        """(changed, settled) for this frame; settled is True once per settled screen."""
+    def update(self, frame: Frame) -> tuple[bool, bool, bool]:
+        """(no_signal, changed, settled) for this frame; settled is True once per settled screen."""
         u = self.settle.update(frame)
-        return u.changed, u.settled
+        if u.changed or self._no_signal is None:
+            self._no_signal = bool(self.no_signal.update(frame).no_signal)
+        return self._no_signal, u.changed, u.settled
 
 
 def values_digest(record: Record) -> str:
@@ -114,11 +118,11 @@ class Pipeline:
             if not _valid_image(frame.image):
                 raise ValueError(f"bad frame: {_describe(frame.image)}")
             t0 = time.perf_counter()
-            if self.detectors.is_no_signal(frame):
-                h.no_signal_frames += 1  # no OCR; the screen before it stays the reference
-                return None
-            changed, settled = self.detectors.update(frame)
+            no_signal, changed, settled = self.detectors.update(frame)
             h.latencies.add("change", time.perf_counter() - t0)
+            if no_signal:
+                h.no_signal_frames += 1  # a capture card's black or blue screen: never OCRed
+                return None
         except Exception as exc:  # noqa: BLE001 - a bad frame must never stop the daemon
             h.frame_errors += 1
             h.error(f"frame {frame.index}: {type(exc).__name__}: {exc}")

@@ -72,6 +72,8 @@ def frame_entry(screen: Screen, inst: Instance, variant: str, shot: Shot, path: 
         "fields": dict(inst.fields) if screen.template_id else {},
         "tables": {k: [dict(r) for r in rows] for k, rows in inst.tables.items()} if screen.template_id else {},
     }
+    if screen.template_id:
+        entry["identity"] = {k: inst.fields[k] for k in (screen.template() or {}).get("identity", [])}
     if shot.offset is not None:
         entry["offset"] = [round(shot.offset[0], 3), round(shot.offset[1], 3)]
     if shot.info:
@@ -137,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--write-templates", nargs="?", const=TEMPLATES, type=Path, metavar="DIR",
                     help="write the sample templates (YAML + reference PNG) and exit (default samples/templates)")
     ap.add_argument("--no-recording", action="store_true", help="skip the sample recording")
+    ap.add_argument("--recording-only", action="store_true", help="only make the sample recording")
     args = ap.parse_args(argv)
     if args.count < 1 or (args.foreign_count is not None and args.foreign_count < 0):
         print("generate: --count must be at least 1 and --foreign-count at least 0", file=sys.stderr)
@@ -148,12 +151,11 @@ def main(argv: list[str] | None = None) -> int:
             if not args.quiet:
                 print(f"wrote {path}")
         return 0
-    generate(args.out, args.count, args.seed, args.quiet, foreign_count=args.foreign_count)
+    if not args.recording_only:
+        generate(args.out, args.count, args.seed, args.quiet, foreign_count=args.foreign_count)
     if not args.no_recording:
-        try:
-            from samples.recording import make_recording
-        except ImportError:
-            return 0
+        from samples.recording import make_recording
+
         make_recording(args.out, seed=args.seed, quiet=args.quiet)
     return 0
 

@@ -21,10 +21,10 @@ from typing import Any
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from samples import chrome
-from samples.desktop import desktop, place
+from samples.desktop import desktop
 from samples.paint import Font, Painter
 from samples.screens.base import Instance, Screen
 from samples.variants import FRAME_H, FRAME_W
@@ -70,6 +70,10 @@ def _message_box(text: str, title: str) -> np.ndarray:
     return _bgr(p.img)
 
 
+def _overlap(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+
+
 def _draw_pointer(frame: np.ndarray, x: int, y: int) -> None:
     pts = np.array([(x + px, y + py) for px, py in ARROW], np.int32)
     cv2.fillPoly(frame, [pts], (255, 255, 255))
@@ -77,6 +81,7 @@ def _draw_pointer(frame: np.ndarray, x: int, y: int) -> None:
 
 
 POINTER_START = (1500, 700)
+DIALOG_AT = (600, 532)  # the message box's place in the CT window (below the fields, over the buttons)
 
 
 def pointer_at(moves: list[tuple[float, float, tuple[int, int]]], t: float) -> tuple[float, float]:
@@ -100,7 +105,6 @@ def session(seed: int) -> tuple[list[Segment], datetime]:
     from samples.screens.foreign import OrbisCtDose, Spreadsheet
     from samples.screens.ris_registration import RisRegistration
 
-    rng = random.Random(f"{seed}:recording")
     ct, dr, ris = CtDoseReport(), DrExposurePanel(), RisRegistration()
     sheet, orbis = Spreadsheet(), OrbisCtDose()
 
@@ -129,7 +133,6 @@ def session(seed: int) -> tuple[list[Segment], datetime]:
         Segment(12.0, ris, ris_b, ris_pos, refresh=True, pointer_moves=[(3.0, 4.0, (1700, 300))]),
         Segment(4.0),
     ]
-    rng.random()
     return segs, start
 
 
@@ -138,8 +141,6 @@ def make_recording(out: Path, seed: int = 20251128, quiet: bool = False, name: s
     started = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
     segs, clock0 = session(seed)
-    total = sum(s.seconds for s in segs)
-    n_frames = int(round(total * FPS))
     tick_at = 60 - clock0.second  # the taskbar clock turns to the next minute
     desks = [_bgr(desktop(FRAME_W, FRAME_H, random.Random(f"{seed}:recording:desk"), clock0 + timedelta(minutes=k))) for k in (0, 1)]
     dialog = _message_box("已发送 3 幅图像到 PACS", "Vistara CT 128")
@@ -158,18 +159,18 @@ def make_recording(out: Path, seed: int = 20251128, quiet: bool = False, name: s
         events.append({"kind": "pointer_move", "start_s": round(a, 3), "end_s": round(b, 3), "to": list(target)})
     frame_no = 0
     t0 = 0.0
-    cache: dict[int, np.ndarray] = {}
+    cache: dict[tuple[str, int, bool], np.ndarray] = {}
 
-    def window_img(screen: Screen, inst: Instance) -> np.ndarray:
-        key = id(inst)
+    def window_img(screen: Screen, inst: Instance, blank: bool = False) -> np.ndarray:
+        key = (screen.kind, inst.index, blank)
         if key not in cache:
-            cache[key] = _bgr(screen.render(inst, 1.0)[0])
+            cache[key] = _bgr(screen.render(_blank(inst) if blank else inst, 1.0)[0])
         return cache[key]
 
     for seg in segs:
         seg_frames = int(round((t0 + seg.seconds) * FPS)) - frame_no
         win = window_img(seg.screen, seg.inst) if seg.screen else None
-        blank = window_img(seg.screen, _blank(seg.inst)) if seg.screen and seg.refresh else None
+        blank = window_img(seg.screen, seg.inst, blank=True) if seg.screen and seg.refresh else None
         partial = 3 if seg.opening else 1 if seg.refresh else 0
         for k in range(seg_frames):
             ts = frame_no / FPS
@@ -188,7 +189,7 @@ def make_recording(out: Path, seed: int = 20251128, quiet: bool = False, name: s
                     frame[y:y + h, x:x + w] = win
                 if seg.dialog and seg.dialog[0] <= local < seg.dialog[1]:
                     dh, dw = dialog.shape[:2]
-                    dx, dy = x + 600, y + 532
+                    dx, dy = x + DIALOG_AT[0], y + DIALOG_AT[1]
                     frame[dy:dy + dh, dx:dx + dw] = dialog
             pointer = pointer_at(moves, ts)
             _draw_pointer(frame, int(pointer[0]), int(pointer[1]))
@@ -208,8 +209,11 @@ def make_recording(out: Path, seed: int = 20251128, quiet: bool = False, name: s
                 tpl = seg.screen.template() or {}
                 entry["identity"] = {k: seg.inst.fields[k] for k in tpl.get("identity", [])}
             if seg.dialog:
+                box = (*DIALOG_AT, dialog.shape[1], dialog.shape[0])  # in window coordinates
+                fields = (seg.screen.template() or {}).get("fields", [])
+                covers = any(_overlap(box, tuple(f["box"])) for f in fields)
                 events.append({"kind": "dialog", "start_s": round(seg_start_s + seg.dialog[0], 3), "end_s": round(seg_start_s + seg.dialog[1], 3),
-                               "box": [seg.pos[0] + 600, seg.pos[1] + 532, dialog.shape[1], dialog.shape[0]], "covers_fields": False})
+                               "box": [seg.pos[0] + box[0], seg.pos[1] + box[1], box[2], box[3]], "covers_fields": covers})
             if partial:
                 events.append({"kind": "opening" if seg.opening else "refresh", "start_s": round(seg_start_s, 3), "end_s": round(first_full, 3)})
             appearances.append(entry)

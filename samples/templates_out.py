@@ -34,6 +34,7 @@ def reference_image(screen: Screen):
     """The clean window at scale 1 in the program's usual font: the template's reference."""
     inst = screen.make(random.Random(f"{REFERENCE_SEED}:{screen.kind}"), 0)
     inst.look = screen.reference_look()
+    inst.extra.pop("selected_row", None)  # nothing selected on the reference
     img, _ = screen.render(inst, 1.0)
     return img
 

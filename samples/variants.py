@@ -79,7 +79,7 @@ def compose(screen: Screen, inst: Instance, variant: str, rng: random.Random) ->
     with_pointer = rng.random() < 0.5
     if screen.width == 0:  # no program window: the bare desktop
         if variant == "hdmi":
-            native = desktop(*rng.choice(HDMI_NATIVE), desk_rng, clock)
+            native = desktop(*HDMI_NATIVE[inst.index % len(HDMI_NATIVE)], desk_rng, clock)
             return hdmi_capture(native, rng, None)
         scale = 1.25 if variant == "scaled125" else 1.0
         frame = desktop(FRAME_W, FRAME_H, desk_rng, clock, scale)
@@ -108,7 +108,8 @@ def compose(screen: Screen, inst: Instance, variant: str, rng: random.Random) ->
             pointer(frame, *shot.pointer, scale)
         return shot
     if variant == "hdmi":
-        nw, nh = rng.choice(HDMI_NATIVE)
+        # the consoles' resolutions in turn, so a few instances cover them all
+        nw, nh = HDMI_NATIVE[(inst.index + len(screen.kind)) % len(HDMI_NATIVE)]
         window, _ = screen.render(inst, 1.0)
         ww, wh = window.size
         native = desktop(nw, nh, desk_rng, clock)

@@ -292,6 +292,13 @@ class Canvas(QGraphicsView):
         self.marker.setVisible(True)
         self.centerOn(self.marker)
 
+    def show_around(self, box: list[int], context: tuple[int, int] = (720, 420)) -> None:
+        """Fit the view to a region of about `context` pixels around a box (the box stays readable)."""
+        cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
+        w, h = max(context[0], box[2] + 40), max(context[1], box[3] + 40)
+        self.fitInView(QRectF(cx - w / 2, cy - h / 2, w, h), Qt.AspectRatioMode.KeepAspectRatio)
+        self.zoomChanged.emit(self.transform().m11())
+
     # mouse ------------------------------------------------------------------------------
     def set_tool(self, tool: str) -> None:
         self.tool = tool

@@ -366,7 +366,10 @@ class FlowPanel(QWidget):
         self.builder.add(ev)
         if ev.kind == "click" and ev.screen is not None:
             self.preview.set_image(ev.screen)
-            self.preview.show_marker(self.boxes[-1] if self.boxes else None)
+            box = self.boxes[-1] if self.boxes else None
+            self.preview.show_marker(box)
+            if box is not None:
+                self.preview.show_around(box)
         self.refresh()
         self.steps.setCurrentRow(len(self.data["steps"]) - 1)
 
@@ -413,7 +416,10 @@ class FlowPanel(QWidget):
             shot = screen.grab()
             screen.close()
             self.preview.set_image(shot)
-            self.preview.show_marker(self._locate(index, shot))
+            where = self._locate(index, shot)
+            self.preview.show_marker(where)
+            if where is not None:
+                self.preview.show_around(where)
         except Exception as exc:  # noqa: BLE001 - the replay itself reports what is wrong
             log.debug("no preview of the screen: %s", exc)
         dry = self.dry.isChecked()

@@ -67,14 +67,16 @@ class MainWindow(QMainWindow):
         right.addTab(self.template_form, self.tr("Template"))
         right.addTab(self.checks, self.tr("Checks"))
         self.right_tabs = right
-        self._dock(self.tr("Editor"), right, Qt.DockWidgetArea.RightDockWidgetArea, "editor")
+        self.editor_dock = self._dock(self.tr("Editor"), right, Qt.DockWidgetArea.RightDockWidgetArea, "editor")
         bottom = QTabWidget()
         bottom.addTab(self.source_panel, self.tr("Source"))
         bottom.addTab(self.proposals, self.tr("Proposals"))
         bottom.addTab(self.test_panel, self.tr("Test"))
         bottom.addTab(self.flow_panel, self.tr("Flow"))
         self.bottom_tabs = bottom
-        self._dock(self.tr("Tools"), bottom, Qt.DockWidgetArea.BottomDockWidgetArea, "tools")
+        self.tools_dock = self._dock(self.tr("Tools"), bottom, Qt.DockWidgetArea.BottomDockWidgetArea, "tools")
+        self.resizeDocks([self.items_dock, self.editor_dock], [430, 400], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.tools_dock], [240], Qt.Orientation.Vertical)
 
         self.status_zoom = QLabel()
         self.status_ocr = QLabel()
@@ -143,6 +145,7 @@ class MainWindow(QMainWindow):
         self.act_propose = a(self.tr("Propose fields"), self.propose, "Ctrl+P")
         self.act_read = a(self.tr("Read all fields"), self.read_all_now, "F5")
         self.act_test = a(self.tr("Test on frames…"), self.test_dialog, "Ctrl+T")
+        self.act_test_rec = a(self.tr("Test on a recording…"), self.test_recording_dialog, "Ctrl+Shift+T")
         self.act_freeze = a(self.tr("Freeze frame"), self.toggle_freeze, "F9", checkable=True)
         self.act_zoom_in = a(self.tr("Zoom in"), lambda: self.canvas.zoom(1.25))
         self.act_zoom_out = a(self.tr("Zoom out"), lambda: self.canvas.zoom(0.8))
@@ -169,7 +172,7 @@ class MainWindow(QMainWindow):
         m = menu.addMenu(self.tr("&View"))
         m.addActions([self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_prev, self.act_next, self.act_freeze])
         m = menu.addMenu(self.tr("&Template"))
-        m.addActions([self.act_propose, self.act_read, self.act_test])
+        m.addActions([self.act_propose, self.act_read, self.act_test, self.act_test_rec])
         m = menu.addMenu(self.tr("&Language"))
         m.addActions(list(self.act_lang.values()))
         lang = str(QSettings().value("language", "") or "")
@@ -304,6 +307,7 @@ class MainWindow(QMainWindow):
 
     def _frame_changed(self) -> None:
         self.canvas.set_image(self.doc.image)
+        self.live.warm_up()
         if self.source is None or self.source.kind != "live" or self.frozen:
             self.request_all()
 
@@ -500,8 +504,10 @@ class MainWindow(QMainWindow):
         if names:
             self.live.request(*names)
 
-    def _live_result(self, name: str, result: FieldResult, seconds: float) -> None:
-        self.last_latency = seconds
+    def _live_result(self, name: str, result: FieldResult, seconds: float | None) -> None:
+        if seconds is not None:
+            self.last_latency = seconds
+            self.status_ocr.setText(self.tr("live OCR %1 ms").replace("%1", f"{seconds * 1000:.0f}"))
         self.items.set_result(name, result)
         item = self.canvas.items_by_name.get(name)
         if item is not None:
@@ -514,7 +520,6 @@ class MainWindow(QMainWindow):
                                        .replace("%1", result.text).replace("%2", format_value(result))
                                        .replace("%3", f"{result.confidence:.2f}")
                                        .replace("%4", "✓" if result.valid else f"✗ {reasons}"))
-        self.status_ocr.setText(self.tr("live OCR %1 ms").replace("%1", f"{seconds * 1000:.0f}"))
 
     def read_all_now(self) -> None:
         """Read every field and the checks (F5), off the GUI thread."""
@@ -532,22 +537,44 @@ class MainWindow(QMainWindow):
 
     def _read_all_done(self, reading: Any) -> None:
         for name, res in reading.fields.items():
-            self._live_result(name, res, 0.0)
+            self._live_result(name, res, None)
         text = ", ".join(("✓ " if c.ok else "✗ ") + c.name + (f" ({c.message})" if c.message and not c.ok else "")
                          for c in reading.checks)
         self.items.checks.setText(self.tr("Checks: %1").replace("%1", text) if text else "")
 
     # propose ------------------------------------------------------------------------------------------
-    def propose(self) -> None:
+    def visible_region(self) -> list[int] | None:
+        """The part of the frame shown in the canvas, when zoomed in (None: the whole frame is shown)."""
+        image = self.doc.image
+        if image is None:
+            return None
+        r = self.canvas.mapToScene(self.canvas.viewport().rect()).boundingRect()
+        H, W = image.shape[:2]
+        x0, y0 = max(0, int(r.left())), max(0, int(r.top()))
+        x1, y1 = min(W, int(r.right()) + 1), min(H, int(r.bottom()) + 1)
+        if x1 - x0 <= 0 or y1 - y0 <= 0 or (x1 - x0) * (y1 - y0) > 0.9 * W * H:
+            return None
+        return [x0, y0, x1 - x0, y1 - y0]
+
+    def propose(self, region: list[int] | None = None) -> None:
+        """Detect text (in the visible part of the frame when zoomed in) and offer label/value pairs."""
         image = self.doc.image
         if image is None:
             return
+        region = region or self.visible_region()
         taken = self.doc.draft.names()
         self.statusBar().showMessage(self.tr("Detecting text on the frame…"))
         self.bottom_tabs.setCurrentWidget(self.proposals)
 
         def work(job: Job) -> list[Proposal]:
-            boxes = self.live.engine().detect(image)
+            from ocr_templates.engines.base import TextBox
+
+            if region is None:
+                boxes = self.live.engine().detect(image)
+            else:
+                x, y, w, h = region
+                boxes = [TextBox((b.box[0] + x, b.box[1] + y, b.box[2], b.box[3]), b.text, b.confidence)
+                         for b in self.live.engine().detect(image[y:y + h, x:x + w])]
             return propose_fields(boxes, image, taken)
 
         self.propose_job = Job(work, self)
@@ -578,6 +605,12 @@ class MainWindow(QMainWindow):
         folder = QFileDialog.getExistingDirectory(self, self.tr("Folder of frames to test on"))
         if folder:
             self.run_test(folder)
+
+    def test_recording_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Recording to test on"), "",
+                                              self.tr("Recordings (*.mp4 *.avi *.mkv *.mov *.ts);;All files (*)"))
+        if path:
+            self.run_test(path)
 
     def run_test(self, spec: str | Path, limit: int | None = None) -> Job | None:
         try:

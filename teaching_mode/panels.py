@@ -41,8 +41,8 @@ class ItemsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         self.table = QTableWidget(0, self.COLS)
-        self.table.setHorizontalHeaderLabels([self.tr("Name"), self.tr("Kind"), self.tr("Text"), self.tr("Value"),
-                                              self.tr("Confidence"), self.tr("Valid")])
+        self.table.setHorizontalHeaderLabels([self.tr("Name"), self.tr("Kind"), self.tr("Value"),
+                                              self.tr("Confidence"), self.tr("Valid"), self.tr("Text")])
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().setVisible(False)
@@ -66,7 +66,8 @@ class ItemsPanel(QWidget):
             self.table.insertRow(r)
             self.rows[name] = r
             self.table.setItem(r, 0, _item(name))
-            self.table.setItem(r, 1, _item(kind))
+            kinds = {"anchor": self.tr("anchor"), "value": self.tr("value"), "table": self.tr("table")}
+            self.table.setItem(r, 1, _item(kinds.get(kind, kind)))
             for c in range(2, self.COLS):
                 self.table.setItem(r, c, _item(""))
             if name in self.results:
@@ -88,12 +89,15 @@ class ItemsPanel(QWidget):
                 self._fill(r, result)
 
     def _fill(self, r: int, res: FieldResult) -> None:
-        self.table.item(r, 2).setText(res.text)
-        self.table.item(r, 3).setText(format_value(res))
-        self.table.item(r, 4).setText(f"{res.confidence:.2f}")
+        lines = res.text.splitlines() or [""]
+        self.table.item(r, 5).setText(lines[0] + (" …" if len(lines) > 1 else ""))
+        self.table.item(r, 5).setToolTip(res.text)
+        self.table.item(r, 2).setText(format_value(res))
+        self.table.item(r, 3).setText(f"{res.confidence:.2f}")
         reasons = "; ".join(res.reasons)
-        self.table.item(r, 5).setText("✓" if res.valid else f"✗ {reasons}")
-        self.table.item(r, 5).setToolTip(reasons)
+        short = reasons if len(reasons) <= 28 else reasons[:27] + "…"
+        self.table.item(r, 4).setText("✓" if res.valid else f"✗ {short}")
+        self.table.item(r, 4).setToolTip(reasons)
         color = GREEN if res.valid else RED
         for c in range(self.COLS):
             self.table.item(r, c).setBackground(QBrush(color))

@@ -134,14 +134,26 @@ def _same_line(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bo
 
 def _looks_like_label(text: str) -> bool:
     t = text.strip()
+    if _ACCELERATOR.search(t):
+        return False
     if t.endswith((":", "：")):
         return True
     return bool(t) and not re.search(r"\d", t) and len(t) <= 24
 
 
+_ACCELERATOR = re.compile(r"[(（](?:[A-Z]|F\d{1,2})[)）]$")  # menu items and buttons: 保存(S), 登记(F2)
+
+
+def _strong_label(text: str) -> bool:
+    """A text that is surely a label: a known one, or one ending in a colon."""
+    t = text.strip()
+    key = re.sub(r"[(（\[].*?[)）\]]", "", t).rstrip(":：").replace(" ", "").lower()
+    return t.endswith((":", "：")) or key in KNOWN_LABELS
+
+
 def _looks_like_value(text: str) -> bool:
     t = text.strip()
-    if not t or t.endswith((":", "：")) or t in UNITS:
+    if not t or t.endswith((":", "：")) or t in UNITS or _ACCELERATOR.search(t) or _strong_label(t):
         return False
     return bool(re.search(r"\d", t)) or len(t) <= 24
 
@@ -176,7 +188,10 @@ def propose_fields(boxes: list[TextBox], image: np.ndarray | None = None,
                             box=value_box, spec=guess_spec(value_text, label), label_box=label_box,
                             personal=personal))
 
-    for i, tb in enumerate(ordered):
+    # surely-labels ("检查号", "Patient ID:") pick their values first, then the rest, top to bottom
+    order = sorted(range(len(ordered)), key=lambda k: (not _strong_label(ordered[k].text), k))
+    for i in order:
+        tb = ordered[i]
         if i in used:
             continue
         text = tb.text.strip()
@@ -185,7 +200,7 @@ def propose_fields(boxes: list[TextBox], image: np.ndarray | None = None,
             used.add(i)
             add(m.group("label"), m.group("value"), _split_box(tb.box, text, m.start("value")), None)
             continue
-        if not _looks_like_label(text):
+        if not _looks_like_label(text) or (len(text) < 2 and not _strong_label(text)):
             continue
         # the nearest value to the right on the same line
         best, best_gap = None, None
@@ -199,8 +214,8 @@ def propose_fields(boxes: list[TextBox], image: np.ndarray | None = None,
                 continue
             if best_gap is None or gap < best_gap:
                 best, best_gap = j, gap
-        if best is not None and _looks_like_value(ordered[best].text) and not (
-                _looks_like_label(ordered[best].text) and ordered[best].text.strip().endswith((":", "："))):
+        weak_single = best is not None and not _strong_label(text) and len(ordered[best].text.strip()) < 2
+        if best is not None and _looks_like_value(ordered[best].text) and not weak_single:
             used.update((i, best))
             add(text, ordered[best].text, list(ordered[best].box), list(tb.box))
     return out

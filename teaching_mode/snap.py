@@ -40,8 +40,21 @@ def snap_box(image: np.ndarray, box: list[int] | tuple[int, int, int, int], marg
         w, h = stats[i, cv2.CC_STAT_WIDTH], stats[i, cv2.CC_STAT_HEIGHT]
         return (w <= 2 and h >= 0.6 * ch and h > 12) or (h <= 2 and w >= 0.6 * cw and w > 12)
 
+    def is_frame(i: int) -> bool:  # the outline of an input widget around the text
+        w, h = stats[i, cv2.CC_STAT_WIDTH], stats[i, cv2.CC_STAT_HEIGHT]
+        return w >= 0.5 * cw and h >= 0.5 * ch and h > 8 and stats[i, cv2.CC_STAT_AREA] < 0.25 * w * h
+
     comps = [i for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= 2]
-    keep = [i for i in comps if not is_line(i)] or comps
+    frames = [i for i in comps if is_frame(i)]
+    if frames:  # text inside an input field: only what is inside the field counts
+        f = max(frames, key=lambda i: stats[i, cv2.CC_STAT_WIDTH] * stats[i, cv2.CC_STAT_HEIGHT])
+        fx, fy = stats[f, cv2.CC_STAT_LEFT], stats[f, cv2.CC_STAT_TOP]
+        fw, fh = stats[f, cv2.CC_STAT_WIDTH], stats[f, cv2.CC_STAT_HEIGHT]
+        inside = [i for i in comps if i != f and stats[i, cv2.CC_STAT_LEFT] > fx and stats[i, cv2.CC_STAT_TOP] > fy
+                  and stats[i, cv2.CC_STAT_LEFT] + stats[i, cv2.CC_STAT_WIDTH] < fx + fw
+                  and stats[i, cv2.CC_STAT_TOP] + stats[i, cv2.CC_STAT_HEIGHT] < fy + fh]
+        comps = inside or comps
+    keep = [i for i in comps if not is_line(i) and not is_frame(i)] or comps
     if not keep:
         return [x, y, w, h]
     xs = [stats[i, cv2.CC_STAT_LEFT] for i in keep]

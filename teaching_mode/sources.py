@@ -31,8 +31,11 @@ def dicom_to_bgr(path: str | Path) -> np.ndarray:
     try:
         from capture import open_source  # type: ignore[attr-defined]
 
-        with open_source(str(path)) as src:
+        src = open_source(f"dicom:{path}")  # opened already
+        try:
             frame = src.read()
+        finally:
+            src.close()
         if frame is not None:
             return frame.image
     except Exception as exc:  # noqa: BLE001 - fall back to reading the pixels here
@@ -139,8 +142,7 @@ def open_any(spec: str) -> OpenedSource:
     except ImportError:
         raise OpenError(f"{spec}: no such file, and live sources need capture.open_source") from None
     try:
-        live = open_source(spec)
-        live.open()
+        live = open_source(spec)  # open_source opens it
     except Exception as exc:  # noqa: BLE001 - capture.SourceError and bad specs alike
         raise OpenError(f"{spec}: {exc}") from None
     return OpenedSource("live", spec, None, [], _live=live)

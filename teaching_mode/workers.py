@@ -42,6 +42,7 @@ class LiveOcr(QObject):
         self._pending: dict[str, tuple[int, np.ndarray, dict[str, Any], float]] = {}
         self._cond = threading.Condition()
         self._stop = False
+        self._warm = False
         self._busy = 0
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -103,13 +104,34 @@ class LiveOcr(QObject):
             self._dirty.clear()
             self._cond.notify()
 
+    def warm_up(self) -> None:
+        """Load the engine in the worker now (a frame is open: boxes are coming)."""
+        if self.enabled and self._engine is None:
+            with self._cond:
+                self._warm = True
+                self._cond.notify()
+
     def _run(self) -> None:
         while True:
             with self._cond:
-                while not self._pending and not self._stop:
+                while not self._pending and not self._stop and not self._warm:
                     self._cond.wait()
                 if self._stop:
                     return
+                if self._warm and not self._pending:
+                    self._warm = False
+                    warm = True
+                else:
+                    warm = False
+            if warm:
+                try:
+                    self.live_engine()
+                except Exception as exc:  # noqa: BLE001 - reported on the first read
+                    log.debug("OCR engine not loaded yet: %s", exc)
+                continue
+            with self._cond:
+                if not self._pending:
+                    continue
                 name, (seq, image, data, asked) = next(iter(self._pending.items()))
                 del self._pending[name]
                 self._busy += 1

@@ -9,6 +9,7 @@ of the recording with a summary.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import secrets
@@ -144,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"  station   {config.station.id} @ {config.station.site}; patient ID hashed, other personal fields dropped")
     print("  loading the templates and the OCR models ...", flush=True)
     daemon = Daemon(config, file_pace=0.0 if args.fast else None, on_made=out.made, on_ack=out.acked, on_feedback=out.fed_back,
-                    notifier=Notifier(desktop=False), drain_seconds=15.0, linger=1.5)
+                    notifier=Notifier(), drain_seconds=15.0, linger=1.5)
     daemon.install_signal_handlers()
     started = time.monotonic()
     try:
@@ -157,6 +158,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"Summary: {h.records_made} records made, {h.records_acked} acknowledged by central, feedback: {fb}.")
     print(f"         {h.screens_matched} screens read, {h.unknown_screens} unknown screens, {h.repeats} repeats "
           f"(same screen again: no new record), {h.frames_seen} frames in {time.monotonic() - started:.0f} s.")
+    expected = _expected_records(args.recording)
+    if expected is not None:
+        verdict = "as expected" if expected == h.records_made else "expected"
+        print(f"         The recording has {expected} taught screen appearances ({verdict}: one record each).")
     lat = h.latencies.summary().get("settle_to_ack")
     if lat:
         print(f"         screen settled -> acknowledged: median {lat['p50_ms'] / 1000:.2f} s, p95 {lat['p95_ms'] / 1000:.2f} s.")
@@ -165,6 +170,14 @@ def run(args: argparse.Namespace) -> int:
     else:
         shutil.rmtree(work, ignore_errors=True)
     return 0 if h.records_made and h.records_acked == h.records_made else 1
+
+
+def _expected_records(recording: Path) -> int | None:
+    meta = recording.with_suffix(".json")
+    try:
+        return len(json.loads(meta.read_text(encoding="utf-8"))["expected_records"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _rel(p: Path) -> str:

@@ -59,6 +59,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--allow", action="append", default=[], metavar="AE", help="allowed calling AE title (repeat)")
     q.add_argument("--allow-host", action="append", default=[], metavar="ADDR",
                    help="allowed caller address or network, e.g. 10.1.2.0/24 (repeat)")
+    q.add_argument("--config", metavar="station.toml",
+                   help="the station's config: its id and site, privacy policy, template pack, and the feed's "
+                        "outbox, where records then go (instead of --records/stdout)")
     q.add_argument("--records", metavar="FILE", help="append records as JSON lines to FILE (default: stdout)")
     q.add_argument("--templates", metavar="DIR|T.yaml", help="OCR screen saves with these templates")
     q.add_argument("--engine", default="ppocr", choices=["ppocr", "tesseract"])
@@ -137,10 +140,26 @@ def _timeouts(args: argparse.Namespace):
     return Timeouts(dimse=args.timeout, acse=min(args.timeout, 30.0))
 
 
+_READERS: dict[tuple[str, float, str], Callable] = {}
+
+
 def _screen_reader(spec: str | None, engine: str):
-    """A function image -> (reading, template) | None for screen saves, or None without templates."""
+    """A function image -> (reading, template) | None for screen saves, or None without templates.
+
+    Readers are kept per (templates, engine) for the life of the process: loading the OCR
+    models costs seconds."""
     if not spec:
         return None
+    try:
+        key = (str(Path(spec).resolve()), Path(spec).stat().st_mtime, engine)
+    except OSError as exc:
+        raise UsageError(f"{spec}: {exc.strerror or exc}") from None
+    if key not in _READERS:
+        _READERS[key] = _make_screen_reader(spec, engine)
+    return _READERS[key]
+
+
+def _make_screen_reader(spec: str, engine: str):
     try:
         from ocr_templates.loader import load_template, load_templates
         from ocr_templates.reader import ScreenReader
@@ -276,6 +295,32 @@ class _RecordSink:
                 os.fsync(f.fileno())
 
 
+class _OutboxSink:
+    """The station's privacy policy, then its durable outbox: the feed client sends from there."""
+
+    def __init__(self, config_path: str) -> None:
+        from qc_client.outbox import Outbox
+        from qcedge.config import ConfigError, load_config
+        from qcedge.privacy import PrivacyPolicy
+
+        try:
+            self.config = load_config(config_path)
+            self.policy = PrivacyPolicy.from_section(self.config.privacy)
+        except ConfigError as exc:
+            raise UsageError(str(exc)) from None
+        self.outbox = Outbox(self.config.feed.outbox)
+        self.lock = threading.Lock()
+
+    def __call__(self, record) -> None:
+        identity = ["sop_instance_uid"] if record.kind == "dicom" else None
+        safe = self.policy.apply(record, identity_fields=identity)
+        with self.lock:
+            self.outbox.put(safe)
+
+    def close(self) -> None:
+        self.outbox.close()
+
+
 def make_store_handler(station: str, site: str, sink: Callable[[Any], None],
                        ocr: Callable | None = None) -> Callable:
     """The receiver's callback: stored file -> record (or OCR'd screen record) -> sink."""
@@ -310,11 +355,24 @@ def cmd_receive(args: argparse.Namespace) -> int:
 
     if not 0 <= args.port < 65536:
         raise UsageError(f"port {args.port} is out of range")
-    ocr = _screen_reader(args.templates, args.engine)
+    if args.config and args.records:
+        raise UsageError("give --config (records go to the station's outbox) or --records, not both")
+    station, site, templates, engine = args.station, args.site, args.templates, args.engine
+    sink: Any = None
+    if args.config:
+        sink = _OutboxSink(args.config)
+        station, site = sink.config.station.id, sink.config.station.site
+        if templates is None:
+            folder = sink.config.templates.folder
+            if any(folder.glob("*.yaml")) or any(folder.glob("*.yml")):
+                templates, engine = str(folder), sink.config.templates.engine
+            else:
+                log.warning("the station's template folder %s has no templates: screen saves stay on disk", folder)
+    ocr = _screen_reader(templates, engine)
     try:
         config = ReceiverConfig(ae_title=args.aet, host=args.host, port=args.port, store_dir=Path(args.store),
                                 allowed_aets=args.allow, allowed_hosts=args.allow_host)
-        receiver = Receiver(config, make_store_handler(args.station, args.site, _RecordSink(args.records), ocr))
+        receiver = Receiver(config, make_store_handler(station, site, sink or _RecordSink(args.records), ocr))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if not args.allow and not args.allow_host:
@@ -332,9 +390,12 @@ def cmd_receive(args: argparse.Namespace) -> int:
         stop.wait()
     finally:
         receiver.stop()
+        if isinstance(sink, _OutboxSink):
+            sink.close()
         s = receiver.stats
         print(f"qcedge dicom receive: stopped; stored {s['stored']}, duplicates {s['duplicates']}, "
-              f"store failures {s['store_failed']}, rejected {s['rejected']}, refused {s['refused']}",
+              f"store failures {s['store_failed']}, rejected {s['rejected']}, refused {s['refused']}, "
+              f"recovered {s['recovered']}",
               file=sys.stderr, flush=True)
     return 0
 

@@ -13,6 +13,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "offset and scale, and the score, or that none matches.")
     p.add_argument("--templates", "-T", required=True, metavar="DIR", help="folder of template files")
     p.add_argument("--json", action="store_true", help="print one JSON document per image (JSON lines)")
+    p.add_argument("--engine", default="ppocr", choices=["ppocr", "tesseract", "none"],
+                   help="OCR engine that reads anchors with a 'text' when the picture is not conclusive "
+                        "(default ppocr; none: pictures only)")
     p.add_argument("images", nargs="+", metavar="IMAGE")
     p.set_defaults(func=run)
 
@@ -22,9 +25,21 @@ def run(args: argparse.Namespace) -> int:
     from ocr_templates.match import Matcher
     from qcedge.commands.ocr import load_image
 
+    from ocr_templates.engines.base import get_engine
+
     try:
         templates = load_templates(args.templates)
-        matcher = Matcher(templates)
+    except TemplateError as exc:
+        raise UsageError(str(exc)) from None
+    engine = None
+    if args.engine != "none" and any(a.text for t in templates for a in t.anchors):
+        try:
+            engine = get_engine(args.engine)
+        except Exception as exc:  # engine missing its runtime or models
+            raise UsageError(f"OCR engine '{args.engine}' is not available: {exc} (--engine none matches "
+                             "on pictures only)") from None
+    try:
+        matcher = Matcher(templates, engine=engine)
     except TemplateError as exc:
         raise UsageError(str(exc)) from None
     images = [(p, load_image(p)) for p in args.images]

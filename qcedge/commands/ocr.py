@@ -99,7 +99,6 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         template = load_template(args.template)
-        matcher = Matcher([template])
     except TemplateError as exc:
         raise UsageError(str(exc)) from None
     images = [(p, load_image(p)) for p in args.images]
@@ -107,6 +106,10 @@ def run(args: argparse.Namespace) -> int:
         engine = get_engine(args.engine)
     except Exception as exc:  # engine missing its runtime or models
         raise UsageError(f"OCR engine '{args.engine}' is not available: {exc}") from None
+    try:
+        matcher = Matcher([template], engine=engine)
+    except TemplateError as exc:
+        raise UsageError(str(exc)) from None
     worst = 0
     for path, img in images:
         m = matcher.match(img, template.id)

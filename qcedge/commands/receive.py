@@ -91,13 +91,24 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    if args.allow:
+        def reload(signum, frame) -> None:
+            try:
+                emit(f"allow-list reloaded: {receiver.reload_allowed()} station keys")
+            except Exception as exc:  # a broken key file: keep the old list
+                emit(f"allow-list NOT reloaded: {exc}")
+
+        signal.signal(signal.SIGHUP, reload)
     emit(f"receiving on {receiver.endpoint}{' (CURVE)' if keys else ''}, storing in {args.db}"
          + (f", rules {args.rules}" if rules else "") + (f", live tap {receiver.pub_endpoint}" if args.pub else ""))
     try:
         receiver.run()
     finally:
         st = receiver.stats()
+        gaps = receiver.gaps()
         receiver.store.close()
         emit(f"stopped: {st.stored} stored, {st.duplicates} duplicates, {st.rejected} rejected, "
              f"{st.malformed} malformed, {st.oversized} oversized, {st.feedback_sent} feedback sent")
+        for gap in gaps[:20]:
+            emit(f"  missing: station {gap.station} seq {gap.first}..{gap.last}")
     return 0

@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     configure(level, config.logging.json_lines, config.logging.file)
 
     from ocr_templates import TemplateError
+    from qc_client.keys import KeyFileError
     from qcedge.daemon import Daemon
 
     daemon = Daemon(config, file_pace=0.0 if args.fast else None)
@@ -49,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.config}: [templates] folder: {exc}") from None
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
+    except KeyFileError as exc:
+        raise UsageError(f"{args.config}: [feed] server_key / station_key: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - one clear line, the details are in the log
         logging.getLogger("qcedge.daemon").debug("daemon failed", exc_info=True)
         raise UsageError(f"the daemon stopped: {type(exc).__name__}: {exc}") from None

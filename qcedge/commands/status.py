@@ -47,7 +47,8 @@ def render(data: dict[str, Any]) -> str:
         f"station      {data.get('station')} @ {data.get('site')}   state: {state}   pid {data.get('pid')}",
         f"started      {_age(data.get('started_at'))}   updated {_age(data.get('updated_at'))}",
         f"frames       seen {data.get('frames_seen', 0)}, changed {data.get('frames_changed', 0)}, "
-        f"no signal {data.get('no_signal_frames', 0)}, bad {data.get('frame_errors', 0)}",
+        f"no signal {data.get('no_signal_frames', 0)}, bad {data.get('frame_errors', 0)}, "
+        f"dropped while busy {data.get('frames_dropped', 0)}",
         f"screens      settled {data.get('screens_settled', 0)}, matched {data.get('screens_matched', 0)}, "
         f"unknown {data.get('unknown_screens', 0)} (saved {data.get('unknown_saved', 0)}), repeats {data.get('repeats', 0)}",
         f"records      made {data.get('records_made', 0)}, acked {data.get('records_acked', 0)}, "
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         from qcedge.config import ConfigError, load_config
 
         try:
-            path = load_config(args.config).status.file
+            path = load_config(args.config, check_secret=False).status.file
         except ConfigError as exc:
             raise UsageError(str(exc)) from None
     else:

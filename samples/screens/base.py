@@ -83,8 +83,9 @@ class Screen:
     usual: tuple[int, int] = (200, 100)  # where the window usually sits on a 1920x1080 desktop
     families: tuple[tuple[str, int], ...] = ()  # (body family, body size) choices per instance
 
-    def look(self, rng: random.Random) -> Look:
-        family, size = rng.choice(self.families)
+    def look(self, rng: random.Random, index: int) -> Look:
+        """The instance's font: the families in turn (so a few instances cover them all), smoothing at random."""
+        family, size = self.families[index % len(self.families)]
         aliased = rng.random() < 0.2
         # Noto Serif's outlines are unreadable without anti-aliasing at 14 px (real serif consoles use
         # SimSun's hand-tuned bitmaps instead): only the sans families are drawn aliased.

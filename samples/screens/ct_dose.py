@@ -124,8 +124,10 @@ class CtDoseReport(Screen):
             "kernel": rng.choice(["Br40", "Bv36", "Hr38", "Br64", "Qr40"]), "tube": rng.randint(8, 71),
             "total_mas": f"{sum(float(r['mas']) for r in rows):.1f}", "clock": (t + timedelta(minutes=rng.randint(3, 25))).strftime("%H:%M"),
             "birth": f"{rng.randint(1938, 2012)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+            # the operator clicked a row: it is drawn selected (white on blue)
+            "selected_row": rng.randrange(len(rows)) if rng.random() < 0.3 else None,
         }
-        return Instance(self.kind, index, fields, {"series": rows}, self.look(rng), extra, t.isoformat())
+        return Instance(self.kind, index, fields, {"series": rows}, self.look(rng, index), extra, t.isoformat())
 
     # -- drawing ---------------------------------------------------------------------------------
     def draw_chrome(self, c: Canvas, header: str, nav_selected: str, body_font: Font) -> None:
@@ -188,13 +190,14 @@ class CtDoseReport(Screen):
         c.hline(tx, ty + TABLE_HEADER, tw, th.grid)
         for r, row in enumerate(inst.tables["series"]):
             ry = ty + TABLE_HEADER + r * ROW_H
-            if r % 2 == 1:
-                c.rect((tx + 1, ry, tw - 2, ROW_H), fill=th.stripe)
+            selected = ex.get("selected_row") == r
+            if selected or r % 2 == 1:
+                c.rect((tx + 1, ry, tw - 2, ROW_H), fill=th.accent if selected else th.stripe)
                 for _, cx, _, _, _, _ in COLUMNS[1:]:
                     c.vline(tx + cx, ry, ROW_H, th.grid)
             for name, cx, cw, _, _, align in COLUMNS:
                 box = (tx + cx + COL_INSET, ry, cw - 2 * COL_INSET, ROW_H)
-                c.value(f"series[{r}].{name}", box, row[name], body, th.text, align, pad=4)
+                c.value(f"series[{r}].{name}", box, row[name], body, (255, 255, 255) if selected else th.text, align, pad=4)
         # totals
         c.text(190, TOTAL_SLOT[1] + 13, "Total mAs", body, th.label, "lm")
         c.text(290, TOTAL_SLOT[1] + 13, ex["total_mas"], body, th.text, "lm")

@@ -135,7 +135,7 @@ class DrExposurePanel(Screen):
             "wl": rng.randint(1800, 2300), "ww": rng.randint(3600, 4400), "images": rng.randint(1, 4),
             "clock": (t + timedelta(minutes=rng.randint(0, 5))).strftime("%H:%M:%S"),
         }
-        return Instance(self.kind, index, fields, {}, self.look(rng), extra, t.isoformat())
+        return Instance(self.kind, index, fields, {}, self.look(rng, index), extra, t.isoformat())
 
     def draw_frame(self, c: Canvas, active: str) -> None:
         """Title bar and workflow tabs (the program's own chrome)."""

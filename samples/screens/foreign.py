@@ -14,7 +14,7 @@ from samples import chrome, names
 from samples.chrome import Theme
 from samples.paint import Font
 from samples.screens import ct_dose, dr_exposure, ris_registration
-from samples.screens.base import Canvas, Instance, Look, Screen
+from samples.screens.base import Canvas, Instance, Screen
 from samples.screens.ct_dose import CtDoseReport
 from samples.screens.dr_exposure import DrExposurePanel
 from samples.screens.ris_registration import RisRegistration
@@ -33,7 +33,7 @@ class _Foreign(Screen):
 
     def make(self, rng: random.Random, index: int) -> Instance:
         t = _time(rng)
-        return Instance(self.kind, index, {}, {}, self.look(rng), {"rng": rng.random(), "t": t}, t.isoformat())
+        return Instance(self.kind, index, {}, {}, self.look(rng, index), {"rng": rng.random(), "t": t}, t.isoformat())
 
 
 class ForeignDesktop(_Foreign):

@@ -91,7 +91,7 @@ class RisRegistration(Screen):
             "insurance": rng.choice(["城镇职工医保", "城乡居民医保", "自费", "新农合"]),
             "clock": (t + timedelta(minutes=rng.randint(0, 3))).strftime("%Y-%m-%d %H:%M"),
         }
-        return Instance(self.kind, index, fields, {}, self.look(rng), extra, t.isoformat())
+        return Instance(self.kind, index, fields, {}, self.look(rng, index), extra, t.isoformat())
 
     def draw_frame(self, c: Canvas, title: str, active_tab: str) -> None:
         th = THEME

@@ -120,3 +120,25 @@ def test_frame_size_change_and_reset_count_as_change():
     assert detector.check(small).changed
     with pytest.raises(ValueError):
         ChangeDetector(ignore=[(0, 0, 1920, 1080)]).check(a)
+
+
+@pytest.mark.slow
+def test_h264_noise_is_not_change_but_one_changed_value_is(tmp_path, ffmpeg):
+    """A 1080p console screen through H.264 (as an HDMI encoder sends it); one value changes at frame 8."""
+    a = dose_screen()
+    b = dose_screen(**{"Series 4": "120 kV  239 mAs  CTDIvol 14.81 mGy"})  # was 14.11
+    cv2.imwrite(str(tmp_path / "a.png"), a)
+    cv2.imwrite(str(tmp_path / "b.png"), b)
+    out = tmp_path / "hdmi.mp4"
+    proc = ffmpeg.start("-loop", "1", "-framerate", "8", "-t", "1", "-i", str(tmp_path / "a.png"),
+                        "-loop", "1", "-framerate", "8", "-t", "1", "-i", str(tmp_path / "b.png"),
+                        "-filter_complex", "[0:v][1:v]concat=n=2:v=1[v]", "-map", "[v]",
+                        "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p", str(out))
+    assert proc.wait(60) == 0
+    detector = ChangeDetector()
+    with open_source(f"file:{out}") as source:
+        frames = list(source)
+    assert len(frames) == 16
+    assert np.abs(frames[12].image.astype(int) - b).mean() < 3  # lossy, but this is the picture
+    checks = [detector.check(frame) for frame in frames]
+    assert [i for i, c in enumerate(checks) if c.changed] == [0, 8]

@@ -64,9 +64,40 @@ def test_failures_are_retried_counted_and_logged_without_spam(caplog):
     assert source.stats.consecutive_failures == 0
     assert flaky.opened == 22
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
-    # 20 failed opens in a row: warned at attempts 1, 2, 4, 8, 16; the read failure once
-    assert len(warnings) == 6
-    assert any("delivers frames again" in r.getMessage() for r in caplog.records if r.levelno == logging.INFO)
+    # 20 failed opens in a row: warned at attempts 1, 2, 4, 8, 16; the read failure right after
+    # (a new streak within a minute of the last) only at debug level
+    assert len(warnings) == 5
+    recovered = [r for r in caplog.records if "delivers frames again" in r.getMessage()]
+    assert [r.levelno for r in recovered] == [logging.INFO, logging.DEBUG]
+
+
+def test_a_flapping_source_backs_off_and_stays_quiet(caplog):
+    """A source that gives one frame and then fails, over and over: waits grow, the log does not."""
+    flaky = FlakySource(opens=[], reads=[False, True] * 12)
+    source = ReconnectingSource(flaky, initial=0.001, maximum=0.016)
+    with caplog.at_level(logging.DEBUG, logger="capture.reconnect"):
+        source.open()
+        delays = []
+        for _ in range(12):
+            assert source.read() is not None
+            delays.append(source.backoff.peek())
+    assert source.stats.failures == 11 and source.stats.reconnects == 11
+    assert delays[-1] == 0.016  # not reset to 0.001 by the single frame between failures
+    loud = [r for r in caplog.records if r.levelno >= logging.INFO]
+    assert len(loud) == 2  # the first failure and the first recovery; the rest at debug level
+
+
+def test_the_backoff_resets_after_frames_flow_for_a_while():
+    flaky = FlakySource(opens=[True, True, True], reads=[])
+    source = ReconnectingSource(flaky, initial=0.001, maximum=1, stable_after=0.05)
+    source.open()
+    source.read()
+    assert source.backoff.peek() == 0.008  # three failures: 0.001, 0.002, 0.004 used
+    source.read()  # frames flow, but not yet for stable_after
+    assert source.backoff.peek() == 0.008
+    time.sleep(0.06)
+    source.read()
+    assert source.backoff.peek() == 0.001
 
 
 def test_max_failures_gives_up_with_source_error():
@@ -162,3 +193,10 @@ def test_a_stream_killed_and_restarted_recovers_by_itself(ffmpeg, picture_png, c
     assert frames[-1].image[150, 80, 0] > 200  # the picture is back (blue half)
     assert any("delivers frames again" in r.getMessage() for r in caplog.records)
 
+
+
+def test_a_spec_brings_its_backoff_policy(tmp_path):
+    source = ReconnectingSource(f"file:{tmp_path}/x.mp4?backoff_initial=0.5&backoff_max=4")
+    assert (source.backoff.initial, source.backoff.maximum) == (0.5, 4)
+    assert ReconnectingSource(f"file:{tmp_path}/x.mp4", maximum=8).backoff.maximum == 8
+    assert (ReconnectingSource.from_spec("screen").backoff.initial, ReconnectingSource.from_spec("screen").backoff.maximum) == (1, 32)

@@ -130,7 +130,46 @@ def test_the_device_code_path_with_mode_settings_on_a_live_stream(ffmpeg, pictur
 
 
 def test_missing_capture_devices_fail_clearly():
-    with pytest.raises(SourceError, match="does not exist"):
+    with pytest.raises(SourceError, match=r"/dev/video97 .* does not exist; video devices present"):
         open_source("device:/dev/video97")
-    with pytest.raises(SourceError, match="cannot open capture device 97"):
+    with pytest.raises(SourceError, match=r"capture device 97 \(/dev/video97\) does not exist"):
         open_source("device:97")
+    # a path that exists but is no capture device: OpenCV refuses it
+    with pytest.raises(SourceError, match="cannot open capture device /dev/null"):
+        open_source("device:/dev/null")
+
+
+@pytest.mark.display
+def test_hdmi_stand_in_a_value_changed_on_screen_is_seen_through_the_encoder(xvfb, ffmpeg):
+    """Screen -> x11grab -> H.264 over UDP -> StreamSource -> change and settle detection."""
+    from capture import SettleDetector
+
+    from capture_helpers import XWindow, wait_until
+
+    window = XWindow(300, 200, 640, 360, (235, 235, 235))
+    try:
+        window.text(40, 60, "CTDIvol  12.34 mGy")
+        window.text(40, 90, "DLP      456.7 mGy*cm")
+        port = free_port(socket.SOCK_DGRAM)
+        ffmpeg.start("-f", "x11grab", "-draw_mouse", "0", "-framerate", "10", "-video_size", "640x360",
+                     "-i", f"{xvfb.name}+300,200", "-t", "60", "-c:v", "libx264", "-preset", "ultrafast",
+                     "-tune", "zerolatency", "-g", "20", "-pix_fmt", "yuv420p", "-f", "mpegts",
+                     f"udp://127.0.0.1:{port}?pkt_size=1316")
+        source = StreamSource(udp_url(port), read_timeout=5)
+        source.open()
+        settle = SettleDetector(frames=3)
+        try:
+            wait_until(lambda: source.read().image[180, 320].min() > 200, 10)  # the window is on the stream
+            before = [settle.update(source.read()) for _ in range(8)]
+            window.text(40, 90, "DLP      458.7 mGy*cm")
+            after: list = []
+            # the one-digit change must come through the encoder (wait_until fails after 10 s otherwise)
+            wait_until(lambda: after.append(settle.update(source.read())) or after[-1].changed, 10)
+            after += [settle.update(source.read()) for _ in range(5)]
+        finally:
+            source.close()
+    finally:
+        window.close()
+    assert sum(u.settled for u in before) == 1 and not any(u.changed for u in before[3:])
+    assert len(after) <= 30  # seen within a few frames (10 fps), not by chance much later
+    assert sum(u.settled for u in after) == 1

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -235,3 +234,28 @@ def ct_dose_record(series=CT_SERIES, total_dlp: float | None = 991.70, *, bad_ce
     status = "complete" if all(f.valid for f in fields.values()) else "needs_review"
     return Record(station="ct-console-3", site="hospital-a", source="screen:hdmi0", kind="screen", modality="CT",
                   template=TemplateRef(id="ct_dose_report", version="1.0"), fields=fields, checks=checks, status=status)
+
+
+def secondary_capture(image_bgr, *, patient_id: str = "0000856885", name: str = "ZHAO^MIN") -> Dataset:
+    """A CT console's screen saved to PACS: Secondary Capture Image Storage, RGB, uncompressed."""
+    from pydicom.uid import generate_uid
+
+    rgb = image_bgr[..., ::-1].copy()
+    ds = Dataset()
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+    ds.SOPInstanceUID = generate_uid(prefix=None)
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(prefix=None), generate_uid(prefix=None)
+    ds.Modality, ds.ConversionType = "CT", "WSD"
+    ds.Manufacturer, ds.StationName = "Vistara", "CT128-1"
+    ds.ImageType = ["DERIVED", "SECONDARY", "SCREEN SAVE"]
+    ds.PatientName, ds.PatientID = name, patient_id
+    ds.SeriesDescription = "Dose Report"
+    ds.SamplesPerPixel, ds.PhotometricInterpretation, ds.PlanarConfiguration = 3, "RGB", 0
+    ds.Rows, ds.Columns = rgb.shape[:2]
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+    ds.PixelData = rgb.tobytes()
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = ds.SOPClassUID, ds.SOPInstanceUID
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta = meta
+    return ds

@@ -17,7 +17,9 @@ from pydicom.data import get_testdata_file
 
 import pytest
 
-from conn_helpers import ORTHANC_PASSWORD, ORTHANC_USER, PYTHON, ROOT, ct_dose_record, free_port, wait_port
+from conn_helpers import (
+    ORTHANC_PASSWORD, ORTHANC_USER, PYTHON, ROOT, ct_dose_record, free_port, http_reply, wait_port,
+)
 from connectors.dicom_net import send
 from connectors.peer import Peer
 from qc_client.record import Record
@@ -67,13 +69,42 @@ def test_summary_hides_personal_fields(cli):
     assert "1CT1" not in out.stdout and "personal fields hidden: patient_name, patient_id" in out.stdout
 
 
-def test_receive_command_stores_makes_records_and_stops_cleanly(tmp_path):
-    port, store, records = free_port(), tmp_path / "in", tmp_path / "records.jsonl"
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+STATION_TOML = """
+[station]
+id = "ct-room-1"
+site = "hospital-a"
+[source]
+kind = "folder"
+path = "frames"
+[templates]
+folder = "templates"
+[feed]
+endpoint = "tcp://127.0.0.1:7700"
+outbox = "outbox.sqlite"
+[privacy]
+default = "drop"
+secret_env = "QCEDGE_TEST_SITE_SECRET"
+[privacy.fields]
+patient_id = "hash"
+[status]
+file = "status.json"
+"""
+
+
+def test_receive_command_stores_puts_private_records_in_the_outbox_and_stops_cleanly(tmp_path):
+    """`qcedge dicom receive --config station.toml`: records go through the station's privacy
+    policy into its durable outbox, where the feed client picks them up."""
+    from qc_client.outbox import Outbox
+
+    port, store = free_port(), tmp_path / "in"
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "station.toml").write_text(STATION_TOML)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), QCEDGE_TEST_SITE_SECRET="site-secret-for-tests")
     proc = subprocess.Popen([PYTHON, "-m", "qcedge", "dicom", "receive", "--aet", "QCEDGE", "--host", "127.0.0.1",
-                             "--port", str(port), "--store", str(store), "--allow", "STORESCU", "--records", str(records),
-                             "--station", "ct-room-1"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                             "--port", str(port), "--store", str(store), "--allow", "STORESCU",
+                             "--config", str(tmp_path / "station.toml")], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
+    outbox_path = tmp_path / "outbox.sqlite"
     try:
         wait_port(port, proc)
         sent = subprocess.run(["storescu", "-aec", "QCEDGE", "127.0.0.1", str(port),
@@ -84,18 +115,29 @@ def test_receive_command_stores_makes_records_and_stops_cleanly(tmp_path):
                                  capture_output=True, text=True, timeout=30)
         assert refused.returncode != 0
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and (not records.exists() or len(records.read_text().splitlines()) < 2):
+        while time.monotonic() < deadline:
+            if outbox_path.exists():
+                with Outbox(outbox_path) as box:
+                    if box.depth() >= 2:
+                        break
             time.sleep(0.1)
-        lines = records.read_text().splitlines()
-        assert sorted(Record.from_json(l).modality for l in lines) == ["CT", "MR"]
-        assert all(Record.from_json(l).station == "ct-room-1" for l in lines)
+        with Outbox(outbox_path) as box:
+            items = box.pending()
+        records = [Record.from_json(i.body) for i in items]
+        assert sorted(r.modality for r in records) == ["CT", "MR"]
+        ct = next(r for r in records if r.modality == "CT")
+        assert ct.station == "ct-room-1" and ct.site == "hospital-a" and ct.fields["kvp"].value == 120.0
+        assert "patient_name" not in ct.fields  # policy: drop
+        assert ct.fields["patient_id"].value.startswith("hmac-sha256:")  # policy: hash
+        assert "1CT1" not in ct.to_json() and "CompressedSamples" not in ct.to_json()
         assert len(list(store.rglob("*.dcm"))) == 2
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=20)
-    assert proc.returncode == 0
+    assert proc.returncode == 0, err
     assert "stopped; stored 2" in err and "rejected 1" in err
     assert "rejected association from AE 'OTHER'" in err
+    assert "1CT1" not in err  # no patient data in the logs
 
 
 def test_rdsr_from_a_record_fills_the_worklist_study_and_sends_to_storescp(cli, tmp_path, worklist, storescp):
@@ -146,7 +188,44 @@ def test_http_qido_with_password_from_the_environment(cli, orthanc):
 
 def test_usage_errors_are_one_line_exit_2(cli, tmp_path):
     for args in (["dicom", "echo", "not-a-peer"], ["dicom", "rdsr", "--record", str(tmp_path / "r.json")],
-                 ["http", "qido", "ftp://x"], ["dicom", "find", "A@h:1", "--at", "yesterday", "--patient-id", "1"]):
+                 ["http", "qido", "ftp://x"], ["dicom", "find", "A@h:1", "--at", "yesterday", "--patient-id", "1"],
+                 ["dicom", "receive", "--store", str(tmp_path), "--port", "0", "--allow", "BAD\\AE"],
+                 ["dicom", "receive", "--store", str(tmp_path), "--port", "0", "--allow-host", "not-an-address"]):
         out = cli(*args)
         assert out.returncode == 2, (args, out.stderr)
         assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
+
+
+def test_echo_and_send_commands(cli, storescp, tmp_path):
+    dest, received = storescp
+    peer = f"DEST@127.0.0.1:{dest.port}"
+    ok = cli("dicom", "echo", peer)
+    assert ok.returncode == 0 and "C-ECHO ok" in ok.stdout
+    bad = tmp_path / "bad.dcm"
+    bad.write_bytes(b"nope")
+    sent = cli("dicom", "send", peer, get_testdata_file("MR_small.dcm"), str(bad))
+    assert sent.returncode == 1
+    assert "MR_small.dcm: sent" in sent.stdout and "bad.dcm: FAILED (" in sent.stdout
+    assert len(list(received.iterdir())) == 1
+    down = cli("dicom", "echo", f"DEST@127.0.0.1:{free_port()}")
+    assert down.returncode == 1 and "cannot connect to DEST@127.0.0.1" in down.stderr
+
+
+def test_http_get_with_a_bearer_token_from_the_environment_and_wado_metadata(cli, tiny_server, orthanc):
+    seen = []
+    server = tiny_server(lambda n, req: (seen.append(req), http_reply("200 OK", b'{"orders": [{"accession": "CT1"}]}'))[1])
+    out = cli("http", "get", f"{server.url}/api/orders", "-q", "patient=0012345678", "--token-env", "RIS_TOKEN",
+              env={"RIS_TOKEN": "ris-bearer-token"})
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == {"orders": [{"accession": "CT1"}]}
+    assert b"Bearer ris-bearer-token" in seen[0] and b"patient=0012345678" in seen[0]
+    missing = cli("http", "get", server.url, "--token-env", "NOT_SET_ANYWHERE")
+    assert missing.returncode == 2 and "no bearer token" in missing.stderr
+
+    peer = Peer(orthanc.aet, "127.0.0.1", orthanc.dicom_port)
+    assert all(r.ok for r in send(peer, [get_testdata_file("CT_small.dcm")]))
+    meta = cli("http", "wado-metadata", orthanc.dicomweb, "--study", "1.3.6.1.4.1.5962.1.2.1.20040119072730.12322",
+               "--user", ORTHANC_USER, env={"QCEDGE_HTTP_PASSWORD": ORTHANC_PASSWORD})
+    assert meta.returncode == 0, meta.stderr
+    objs = json.loads(meta.stdout)
+    assert float(objs[0]["00180060"]["Value"][0]) == 120.0  # KVP of CT_small

@@ -157,7 +157,8 @@ def test_a_failing_callback_keeps_the_file_and_the_receiver(tmp_store):
             out = dcmtk("storescu", "-aec", "QCEDGE", "127.0.0.1", str(rx.port), get_testdata_file("MR_small.dcm"))
             assert out.returncode == 0
         assert rx.wait_idle()
-        assert rx.stats["callback_failed"] == 2 and rx.stats["stored"] == 1 and rx.stats["duplicates"] == 1
+        # the same object sent twice is stored and processed once
+        assert rx.stats["callback_failed"] == 1 and rx.stats["stored"] == 1 and rx.stats["duplicates"] == 1
         assert all(c.path.is_file() for c in calls)
     finally:
         rx.stop()
@@ -197,6 +198,7 @@ def test_send_to_storescp_and_clear_errors_for_bad_peers(storescp, tmp_path):
     results = send(peer, [get_testdata_file("CT_small.dcm"), get_testdata_file("SC_rgb_jpeg_dcmtk.dcm"), bad])
     by_name = {Path(r.source).name: r for r in results}
     assert by_name["CT_small.dcm"].ok and by_name["SC_rgb_jpeg_dcmtk.dcm"].ok
+    assert "sent decompressed: DEST does not accept JPEG Baseline" in by_name["SC_rgb_jpeg_dcmtk.dcm"].message
     assert not by_name["not-dicom.dcm"].ok and "not a DICOM file" in by_name["not-dicom.dcm"].message
     assert len(list(out_dir.iterdir())) == 2
     closed = Peer("DEST", "127.0.0.1", proc.port + 1 if proc.port < 65535 else 1)
@@ -223,3 +225,41 @@ def test_peer_parsing(text, ok):
     else:
         with pytest.raises(ValueError):
             parse_peer(text)
+
+
+def test_private_sop_class_is_accepted_and_kept_though_no_record_can_be_made(receiver, tmp_store, caplog):
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    ds = Dataset()
+    ds.SOPClassUID, ds.SOPInstanceUID = "2.25.300000000000000000000000000000000001", "1.2.826.0.1.3680043.10.99.2"
+    ds.Modality, ds.Manufacturer = "OT", "Some Vendor"
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    with caplog.at_level(logging.ERROR, logger="qcedge.dicom"):
+        results = send(Peer("QCEDGE", "127.0.0.1", receiver.port), [ds], calling_aet="MODALITY")
+        assert [r.ok for r in results] == [True]
+        assert receiver.wait_idle()
+    assert len(list(tmp_store.rglob("1.2.826.0.1.3680043.10.99.2.dcm"))) == 1
+    assert any("is not a standard storage class" in r.getMessage() for r in caplog.records)
+    assert receiver.records == []
+
+
+def test_objects_stored_but_never_processed_are_recovered_on_start(tmp_store):
+    """The process died after answering Success and before the callback ran: the next start
+    processes the file; a processed file is not processed again."""
+    day = tmp_store / datetime.now(timezone.utc).strftime("%Y%m%d")
+    day.mkdir()
+    ct = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    (day / f"{ct.SOPInstanceUID}.dcm").write_bytes(Path(get_testdata_file("CT_small.dcm")).read_bytes())
+    (day / ".x.dcm.1.2.part").write_bytes(b"half a file from the crash")
+    records = []
+    handler = make_store_handler("station-1", "site-a", records.append)
+    for expected in (1, 0):
+        rx = Receiver(ReceiverConfig(port=0, store_dir=tmp_store), handler).start()
+        try:
+            assert rx.wait_idle()
+            assert rx.stats["recovered"] == expected
+        finally:
+            rx.stop()
+    assert [r.modality for r in records] == ["CT"]

@@ -21,10 +21,11 @@ SECRET = "test-site-secret-0123456789"
 class Central:
     """A real qc_client Receiver (ROUTER socket, SQLite store) in this process."""
 
-    def __init__(self, db: Path) -> None:
+    def __init__(self, db: Path, keys: Any = None, allowed: Path | None = None) -> None:
         from qc_client.receiver import Receiver
 
-        self.receiver = Receiver("tcp://127.0.0.1:*", db, rules=RULES if RULES.is_file() else None)
+        self.receiver = Receiver("tcp://127.0.0.1:*", db, rules=RULES if RULES.is_file() else None,
+                                 keys=keys, allowed_station_keys=allowed)
         self.receiver.start()
         self.endpoint = self.receiver.endpoint
 
@@ -46,7 +47,8 @@ class Central:
         self.receiver.close()
 
 
-def station_toml(tmp_path: Path, endpoint: str, video: Path, *, privacy: str | None = None, extra: str = "") -> Path:
+def station_toml(tmp_path: Path, endpoint: str, video: Path, *, privacy: str | None = None, extra: str = "",
+                 warm_up: bool = False) -> Path:
     """Write a station config for `video` feeding `endpoint`; returns its path."""
     (tmp_path / "site.secret").write_text(SECRET)
     privacy = privacy or '[privacy]\ndefault = "drop"\nsecret_file = "site.secret"\n[privacy.fields]\npatient_id = "hash"\n'
@@ -61,6 +63,7 @@ path = "{video}"
 
 [templates]
 folder = "{TEMPLATES}"
+warm_up = {str(warm_up).lower()}
 
 [detection]
 fps = 5

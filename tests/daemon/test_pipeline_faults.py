@@ -48,12 +48,14 @@ def test_bad_frames_and_ocr_errors_never_stop_the_pipeline(tmp_path: Path, sampl
     desktop = cv2.imread(str(samples_dir / "frames/foreign_desktop/foreign_desktop_000_clean.png"))
     truth = json.loads((samples_dir / "manifest.json").read_text())["frames"][0]
     assert truth["path"].endswith("ct_dose_000_clean.png")
+    black = np.zeros((1080, 1920, 3), np.uint8)  # a capture card with no signal
     images = [ct, ct, np.zeros((1080, 1920), np.uint8), np.zeros((3, 3, 3), np.uint8), "not an image",
-              desktop, desktop, ct, ct, ct]
+              black, black, black, desktop, desktop, ct, ct, ct]
     for i, image in enumerate(images):
         pipeline.handle(Frame(image=image, source_id="test", index=i, t=time.monotonic()))  # type: ignore[arg-type]
 
     assert health.frame_errors == 3 and health.ocr_errors == 1
+    assert health.no_signal_frames == 3 and reader.calls == 3  # no OCR on the black screen
     assert "RuntimeError" in (health.last_error or "") or health.last_error
     assert health.unknown_screens == 1 and health.unknown_saved == 1
     assert len(made) == 1 and health.records_made == 1  # the CT screen was read when it came back

@@ -95,7 +95,9 @@ def test_enum_and_text():
     assert parse_value("胸部", s)[:2] == ("胸部", True)
     assert parse_value("chest", s)[:2] == ("Chest", True)
     assert not parse_value("胸", s)[1]
-    assert parse_value("  张 三 ", spec(type="text"))[0] == "张 三"
+    assert parse_value("  张 三 ", spec(type="text"))[0] == "张三"
+    assert parse_value("LI^ NA", spec(type="text"))[0] == "LI^NA"
+    assert parse_value("Dual  Spiral", spec(type="text"))[0] == "Dual Spiral"
 
 
 def test_empty_required_and_optional():

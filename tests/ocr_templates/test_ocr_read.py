@@ -87,7 +87,7 @@ def _line(text, size=(220, 34), fg=(0, 0, 0), bg=(255, 255, 255), font=synth.SAN
 
 def test_prepare_crop_inverts_trims_and_scales():
     out = prepare_crop(_line("1263.9", fg=(240, 240, 120), bg=(30, 34, 40), lines=True))
-    assert out is not None and out.shape[0] == 48
+    assert out is not None and 40 <= out.shape[0] <= 64     # small text scaled up to the recogniser's height
     grey = cv2.cvtColor(out, cv2.COLOR_BGR2GRAY)
     assert np.median(grey) > 200                          # dark text on light now
     assert grey[:, :3].min() > 200 and grey[:, -3:].min() > 200   # borders gone, re-padded

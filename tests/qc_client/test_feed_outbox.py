@@ -45,7 +45,7 @@ def test_due_backoff_ack_and_reject(tmp_path):
         assert [d.seq for d in due] == [1, 2, 3, 4]
         ob.mark_sent([(ids[0], 105.0), (ids[1], 110.0)], sent_at=100.0)
         assert [d.seq for d in ob.due(now=101.0)] == [3, 4]
-        assert [d.seq for d in ob.due(now=106.0)] == [1, 3, 4]
+        assert [d.seq for d in ob.due(now=106.0)] == [3, 4, 1]  # never sent first, then backoff ran out
         listed = {p.record_id: p for p in ob.pending()}
         assert listed[ids[1]].attempts == 1 and listed[ids[1]].next_attempt == 110.0
         assert ob.ack(ids[0]) and not ob.ack(ids[0])

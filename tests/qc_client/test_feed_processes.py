@@ -16,6 +16,7 @@ from qc_client.client import FeedClient
 from qc_client.outbox import Outbox
 
 HERE = Path(__file__).resolve().parent
+RULES = HERE.parents[1] / "samples" / "rules" / "rules.yaml"
 pytestmark = pytest.mark.slow
 
 
@@ -31,8 +32,8 @@ def central_rows(db: Path) -> list[tuple[int, str]]:
         con.close()
 
 
-def start_receiver(cli, db: Path, bind: str = "tcp://127.0.0.1:*"):
-    proc = cli("receive", "--bind", bind, "--db", str(db))
+def start_receiver(cli, db: Path, bind: str = "tcp://127.0.0.1:*", *extra: str):
+    proc = cli("receive", "--bind", bind, "--db", str(db), *extra)
     first = proc.readline()
     match = re.search(r"receiving on (tcp://\S+)", first)
     assert match, f"unexpected first line: {first!r}"
@@ -47,7 +48,7 @@ def assert_exactly_once(db: Path, count: int) -> None:
 
 def test_station_killed_with_kill_9_mid_stream_loses_nothing_and_doubles_nothing(tmp_path, cli):
     db, outbox = tmp_path / "central.sqlite", tmp_path / "station.sqlite"
-    receiver, endpoint = start_receiver(cli, db)
+    receiver, endpoint = start_receiver(cli, db, "tcp://127.0.0.1:*", "--rules", str(RULES))
     count = 300
     station = subprocess.Popen([PY, str(HERE / "station_proc.py"), endpoint, str(outbox), "--count", str(count),
                                 "--interval", "0.004"], stdout=subprocess.PIPE, text=True)
@@ -72,6 +73,10 @@ def test_station_killed_with_kill_9_mid_stream_loses_nothing_and_doubles_nothing
     lines = [line for line in out.splitlines() if " record st1 " in line]
     assert len(lines) >= count and "stopped: 300 stored" in out
     assert re.search(r"record st1 seq=1 ct-dose@1 complete CTDIvol=10\.0", out)
+    # hospital-a's CTDIvol warn level is 50: records 41..49 of every 50 (CTDIvol 51..59) get feedback
+    warned = re.findall(r"feedback warn \[ct-ctdivol\] CTDIvol is above the hospital warn level 50 mGy", out)
+    assert len(warned) == sum(1 for i in range(count) if 10.0 + i % 50 > 50)
+    assert "feedback alert" not in out
     with Outbox(outbox) as ob:
         assert ob.depth() == 0
 

@@ -21,11 +21,15 @@ def test_more_specific_layer_wins_for_the_same_rule():
     at_a = rules.evaluate(make_record(site="hospital-a", station="ct-9", CTDIvol=72.0))
     assert levels(at_a) == {"ct-ctdivol": "alert"}
     assert "hospital alert level 70" in at_a[0].message and at_a[0].layer == "hospital.hospital-a"
+    assert at_a[0].value == 72.0 and "72" not in at_a[0].message
     # station ct-1 lowers the DLP warn level of the national rule; its alert level is inherited
     assert levels(rules.evaluate(make_record(station="ct-1", site="hospital-b", total_dlp=900))) == {"ct-total-dlp": "warn"}
     assert levels(rules.evaluate(make_record(station="ct-2", site="hospital-b", total_dlp=900))) == {}
-    assert levels(rules.evaluate(make_record(station="ct-1", site="hospital-b", total_dlp=2500))) == {
-        "ct-total-dlp": "alert"}
+    found = rules.evaluate(make_record(station="ct-1", site="hospital-b", total_dlp=2500))
+    assert levels(found) == {"ct-total-dlp": "alert"}
+    assert found[0].layer == "national" and "national alert level 2000" in found[0].message  # ct-1 set warn only
+    found = rules.evaluate(make_record(station="ct-1", site="hospital-b", total_dlp=900))
+    assert found[0].layer == "station.ct-1" and "station warn level 800" in found[0].message
 
 
 def test_missing_marker_needs_review_failed_checks_and_table_rows():
@@ -73,6 +77,7 @@ def test_disabled_override_and_toml(tmp_path):
 
 @pytest.mark.parametrize("text, problem", [
     ("national: [{id: a, check: max, field: x}]", "needs 'warn' and/or 'alert'"),
+    ("national: [{id: a, check: status, origins: {}}]", "'origins' is set by the file"),
     ("national: [{id: a, check: frobnicate}]", "rule 'a'"),
     ("national: [{check: max}]", "needs an 'id'"),
     ("nationwide: []", "unknown top-level key"),

@@ -79,7 +79,8 @@ def test_records_arrive_stored_before_ack_and_feedback_reaches_the_station(tmp_p
     assert json.loads(stored[-1][3])["fields"]["CTDIvol"]["value"] == 75.0
     fb = feedback[0]
     assert (fb.record_id, fb.level, fb.rule) == (recs[-1].id, "alert", "ct-ctdivol")
-    assert "75" in fb.message and "70" in fb.message  # hospital-a's alert level
+    assert fb.details["value"] == 75.0 and fb.details["limit"] == 70.0 and "70" in fb.message  # hospital-a's level
+    assert "75" not in fb.message  # values travel in the body, not in the text stations log
     assert rx.store.feedback(recs[-1].id)[0]["level"] == "alert"
     assert len(arrivals) == 31 and not any(a.duplicate for a in arrivals)
     assert rx.gaps() == []
@@ -274,3 +275,91 @@ def test_curve_key_speaks_only_for_its_own_station(tmp_path, receiver_factory, c
     finally:
         impostor.close()
     assert rx.store.count() == 0
+
+
+def test_unacked_records_are_resent_with_backoff_until_acked(tmp_path):
+    """A central that answers heartbeats but loses acks: the station resends, waiting longer each time."""
+    ctx = zmq.Context()
+    router = ctx.socket(zmq.ROUTER)
+    router.setsockopt(zmq.LINGER, 0)
+    port = router.bind_to_random_port("tcp://127.0.0.1")
+    arrivals: list[float] = []
+    rec = make_record(1)
+    with Outbox(tmp_path / "o.sqlite") as ob:
+        client = FeedClient(f"tcp://127.0.0.1:{port}", ob, "st1", **{**FAST, "ack_timeout": 0.2, "resend_max": 5.0})
+        client.start()
+        try:
+            client.submit(rec)
+            deadline = time.monotonic() + 5
+            while len(arrivals) < 3 and time.monotonic() < deadline:
+                if not router.poll(100):
+                    continue
+                ident, *frames = router.recv_multipart()
+                msg = decode(frames)
+                if msg.kind == "heartbeat":
+                    router.send_multipart([ident, *encode("heartbeat", {})])
+                elif msg.kind == "record":
+                    assert msg.record_id == rec.id and msg.header["attempt"] == len(arrivals) + 1
+                    arrivals.append(time.monotonic())
+            assert len(arrivals) == 3, "the record was not resent"
+            assert wait_for(lambda: ob.pending()[0].attempts == 3, 2)  # noted just after the send
+            pending = ob.pending()
+            assert [p.record_id for p in pending] == [rec.id]
+            assert pending[0].next_attempt > pending[0].last_sent + 0.7  # third wait: 0.2 * 2**2
+            gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
+            assert gaps[1] > gaps[0] * 1.5, f"no backoff between resends: {gaps}"
+            router.send_multipart([ident, *encode("ack", {"record_id": rec.id, "seq": 1, "status": "stored"})])
+            assert wait_for(lambda: ob.depth() == 0, 5)
+            assert client.stats().resent == 2 and client.stats().acked == 1
+        finally:
+            client.stop()
+            router.close(0)
+            ctx.term()
+
+
+def test_records_waiting_in_backoff_go_at_once_when_central_answers(tmp_path, receiver_factory):
+    """After a restart, records a previous run sent (and scheduled far ahead) are not held back."""
+    with Outbox(tmp_path / "o.sqlite") as ob:
+        ob.put(make_record(1))
+        ob.mark_sent([(make_record(1).id, time.time() + 3600)])
+        assert ob.due() == []
+        rx = receiver_factory()
+        with FeedClient(rx.endpoint, ob, "st1", **FAST) as client:
+            assert client.flush(5)
+    assert rx.store.count() == 1
+
+
+def test_on_acked_and_an_ack_many_override_both_learn_what_left_the_outbox(tmp_path, receiver_factory):
+    seen_hook: list[str] = []
+
+    class HookedOutbox(Outbox):  # how the capture daemon hooks acks
+        def ack_many(self, record_ids):
+            ids = list(record_ids)
+            seen_hook.extend(ids)
+            return super().ack_many(ids)
+
+    rx = receiver_factory()
+    acked: list[str] = []
+    recs = [make_record(i) for i in range(5)]
+    with HookedOutbox(tmp_path / "o.sqlite") as ob:
+        with FeedClient(rx.endpoint, ob, "st1", on_acked=acked.extend, **FAST) as client:
+            client.submit_many(recs[:2])
+            for rec in recs[2:]:
+                client.submit(rec)
+            assert client.flush(5)
+    assert sorted(acked) == sorted(seen_hook) == sorted(r.id for r in recs)
+
+
+def test_a_station_added_to_the_allow_list_gets_in_after_reload(tmp_path, receiver_factory, curve_keys):
+    keys, allow, _ = curve_keys
+    (allow / "st1.key").unlink()
+    rx = receiver_factory(keys=ServerKeys.from_dir(keys), allowed_station_keys=allow)
+    ck = ClientKeys.from_files(keys / "st1.key_secret", keys / "server.key")
+    with Outbox(tmp_path / "o.sqlite") as ob:
+        with FeedClient(rx.endpoint, ob, "st1", keys=ck, **FAST) as client:
+            client.submit(make_record(1))
+            assert not client.flush(1.0)
+            (allow / "st1.key").write_bytes((keys / "st1.key").read_bytes())
+            assert rx.reload_allowed() == 1
+            assert client.flush(5), "the station was not let in after the reload"
+    assert rx.store.count("st1") == 1

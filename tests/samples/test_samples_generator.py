@@ -165,7 +165,7 @@ def test_same_program_near_misses_differ_in_an_anchor(small_set: Path) -> None:
         for e in select(m, kind=kind, variant="clean"):
             frame = read_image(m, e)
             scores = {a.name: _anchor_match(frame, e, ref, a.box.as_tuple())[0] for a in t.anchors}
-            assert max(scores.values()) > 0.95, f"{kind}: the shared chrome should match: {scores}"
+            assert max(scores.values()) > 0.85, f"{kind}: the shared chrome should match: {scores}"
             assert min(scores.values()) < 0.6, f"{kind} looks like {tid}: {scores}"
 
 
@@ -177,6 +177,8 @@ def test_manifest_is_documented_json(small_set: Path) -> None:
         assert keys <= set(e)
         if e["window"] is not None:
             assert "offset" in e
+        if e["template_id"]:
+            assert e["identity"] and all(e["fields"][k] == v for k, v in e["identity"].items())
     doc = (ROOT / "docs" / "samples.md").read_text(encoding="utf-8")
-    for key in keys | {"offset", "capture", "pointer"}:
+    for key in keys | {"offset", "capture", "pointer", "identity", "category"}:
         assert f"`{key}`" in doc, f"docs/samples.md does not describe {key}"

@@ -109,6 +109,11 @@ def test_edit_field_save_reload_compare(qtbot, window, ct_clean, tmp_path):
     ed.spec.range_max.setText("20000")
     ed.spec.range_max.editingFinished.emit()
     ed.spec.required.setChecked(False)
+    # a cross-field check, typed into the Checks table
+    qtbot.mouseClick(win.checks.add, Qt.MouseButton.LeftButton)
+    cells = {key: c for c, key in enumerate(win.checks.COLS)}
+    for key, text in (("name", "dlp_positive"), ("left", "total_dlp"), ("op", ">"), ("right", "0")):
+        win.checks.table.item(0, cells[key]).setText(text)
     win.template_form.edits["id"].setText("ct_taught")
     win.template_form.edits["id"].editingFinished.emit()
     assert total not in win.doc.draft.names() and "total_dlp" in win.doc.draft.names()
@@ -123,6 +128,8 @@ def test_edit_field_save_reload_compare(qtbot, window, ct_clean, tmp_path):
     tdlp = saved.field("total_dlp")
     assert (tdlp.type, tdlp.unit, tdlp.range, tdlp.required) == ("decimal", "mGy·cm", (0.1, 20000.0), False)
     assert saved.identity == ["patient_id"] and len(saved.anchors) == 1
+    check = saved.checks[0]
+    assert (check.name, check.kind, check.left, check.op, check.right) == ("dlp_positive", "compare", "total_dlp", ">", 0)
     # the file is exactly what the loader would write for a hand-written template with the same content
     assert path.read_text(encoding="utf-8") == dump_template(saved)
     # reload into the window: same boxes, same spec
@@ -151,7 +158,7 @@ def test_live_ocr_follows_the_box(qtbot, window, ct_clean, manifest):
     res = wait_result(qtbot, win, name, lambda r: r.text == truth["patient_id"])
     assert res.valid and win.canvas.items_by_name[name].state == "valid"
     row = win.items.rows[name]
-    assert win.items.table.item(row, 2).text() == truth["patient_id"]
+    assert win.items.table.item(row, 5).text() == truth["patient_id"]  # the Text column
     # an impossible range makes it invalid, with the reason shown
     win.editor.spec.type.setCurrentText("integer")
     win.editor.spec.range_min.setText("1")
@@ -178,10 +185,13 @@ def test_propose_offers_label_value_pairs(qtbot, window, ct_clean):
     win = window
     win.live.enabled = False
     win.open_source(str(ct_clean["abspath"]))
-    win.propose()
+    win.canvas.focus_box(ct_clean["window"], zoom=1.0)  # zoomed in: propose would look at the visible part only
+    region = win.visible_region()
+    assert region is not None and region[2] < 1920
+    win.propose(region=list(ct_clean["window"]))  # the program's window
     qtbot.waitUntil(lambda: bool(win.proposals.proposals), timeout=30000)
-    by_text = {p.text: p for p in win.proposals.proposals}
-    truth = ct_clean["fields"]
+    by_text = {p.text.replace(" ", ""): p for p in win.proposals.proposals}
+    truth = {k: v.replace(" ", "") for k, v in ct_clean["fields"].items()}
     assert by_text[truth["patient_id"]].spec["type"] == "code" and by_text[truth["patient_id"]].personal
     assert by_text[truth["accession"]].spec["type"] == "code"
     assert by_text[truth["exam_time"]].spec["type"] == "datetime"
@@ -199,6 +209,30 @@ def test_propose_offers_label_value_pairs(qtbot, window, ct_clean):
     added = win.doc.data_of("total_dlp")
     assert added is not None and added["type"] == "decimal" and added["label"] == "Total DLP"
     assert truth["total_dlp"] not in {p.text for p in win.proposals.proposals}
+
+
+def test_propose_on_a_chinese_registration_form(engine, manifest, samples_dir):
+    from teaching_mode.propose import propose_fields
+
+    frame = next(f for f in manifest["frames"] if f["kind"] == "ris_registration" and f["variant"] == "clean")
+    from ocr_templates.engines.base import TextBox
+
+    image = read_image(samples_dir / frame["path"])
+    x, y, w, _ = frame["window"]  # detect in the form part of the window (as the GUI does when zoomed in on it)
+    h = 370
+    boxes = [TextBox((b.box[0] + x, b.box[1] + y, b.box[2], b.box[3]), b.text, b.confidence)
+             for b in engine.detect(image[y:y + h, x:x + w])]
+    proposals = {p.label: p for p in propose_fields(boxes, image)}
+    truth = frame["fields"]
+    expect = {"检查号": ("accession", truth["accession"], "code", False),
+              "患者ID": ("patient_id", truth["patient_id"], "code", True),
+              "姓名": ("patient_name", truth["name"], "text", True),
+              "年龄": ("age", truth["age"], "integer", False)}
+    for label, (name, text, vtype, personal) in expect.items():
+        p = proposals[label]
+        assert (p.name, p.text, p.spec["type"], p.personal) == (name, text, vtype, personal), label
+    # a value is never another label ("姓名" is not the value of anything)
+    assert not {"姓名", "性别", "检查号"} & {p.text for p in proposals.values()}
 
 
 def test_test_table_over_frames(qtbot, window, ct_frames, tmp_path):
@@ -282,3 +316,30 @@ def test_chinese_interface(qtbot):
         win.shutdown()
     finally:
         app.removeTranslator(translator)
+
+
+def test_test_on_a_recording_reads_each_screen_once(qtbot, window, ct_frames, manifest, samples_dir, tmp_path):
+    """A recording: repeated frames of the same screen are read once; a foreign screen does not match."""
+    import cv2
+
+    win = window
+    win.live.enabled = False
+    clean = [f for f in ct_frames if f["variant"] == "clean"]
+    foreign = next(f for f in manifest["frames"] if f["kind"] == "foreign_desktop")
+    win.open_template(SAMPLE_TEMPLATE)
+    video = tmp_path / "session.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 5, (1920, 1080))
+    for path in (samples_dir / foreign["path"], clean[0]["abspath"], clean[1]["abspath"]):
+        image = read_image(path)
+        for _ in range(4):  # the screen stays up for a while
+            writer.write(image)
+    writer.release()
+    win.run_test(video)
+    qtbot.waitUntil(lambda: win.test_job is None, timeout=90000)
+    table = win.test_panel.table
+    assert table.rowCount() == 3, "unchanged frames of a recording must not be read again"
+    assert [table.item(r, 2).text() != "no match" for r in range(3)] == [False, True, True]
+    cols = {table.horizontalHeaderItem(c).text(): c for c in range(table.columnCount())}
+    for r, f in ((1, clean[0]), (2, clean[1])):
+        assert table.item(r, cols["accession"]).text() == f["fields"]["accession"]
+        assert table.item(r, 0).text().startswith("session.avi #")

@@ -1,0 +1,91 @@
+"""Opening sources in the teaching window: video (scrub), folder of stills, DICOM screen save, live + freeze."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+
+def numbered(i: int, size=(640, 360)) -> np.ndarray:
+    img = np.full((size[1], size[0], 3), (40 * i % 255, 90, 200 - 30 * i % 200), np.uint8)
+    cv2.putText(img, f"frame {i}", (40, 200), cv2.FONT_HERSHEY_SIMPLEX, 2.5, (255, 255, 255), 5)
+    return img
+
+
+def close(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and float(np.mean(cv2.absdiff(a, b))) < 6.0
+
+
+@pytest.fixture
+def video(tmp_path):
+    path = tmp_path / "recording.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (640, 360))
+    for i in range(6):
+        writer.write(numbered(i))
+    writer.release()
+    return path
+
+
+def test_video_file_scrubs_to_the_chosen_frame(window, video):
+    win = window
+    win.live.enabled = False
+    win.open_source(str(video))
+    assert win.source.kind == "video" and win.source.count == 6
+    assert win.source_panel.slider.isEnabled() and win.source_panel.slider.maximum() == 5
+    assert close(win.doc.image, numbered(0))
+    win.source_panel.slider.setValue(4)
+    assert close(win.doc.image, numbered(4)) and not close(win.doc.image, numbered(3))
+    win.act_prev.trigger()  # PgUp
+    assert close(win.doc.image, numbered(3))
+
+
+def test_folder_of_stills(window, tmp_path):
+    win = window
+    win.live.enabled = False
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / f"shot_{i}.png"), numbered(i))
+    win.open_source(str(tmp_path))
+    assert win.source.kind == "folder" and win.source.count == 3
+    win.source_panel.slider.setValue(2)
+    assert np.array_equal(win.doc.image, numbered(2))
+
+
+def test_dicom_screen_save(window, tmp_path):
+    import pydicom
+    from pydicom.dataset import FileDataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+
+    rgb = cv2.cvtColor(numbered(5), cv2.COLOR_BGR2RGB)
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = FileDataset(str(tmp_path / "screen.dcm"), {}, file_meta=meta, preamble=b"\0" * 128)
+    ds.SOPClassUID, ds.SOPInstanceUID = SecondaryCaptureImageStorage, meta.MediaStorageSOPInstanceUID
+    ds.Modality, ds.PatientName = "OT", "TEST^SCREEN"
+    ds.Rows, ds.Columns = rgb.shape[:2]
+    ds.SamplesPerPixel, ds.PhotometricInterpretation, ds.PlanarConfiguration = 3, "RGB", 0
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+    ds.PixelData = rgb.tobytes()
+    pydicom.dcmwrite(str(tmp_path / "screen.dcm"), ds, enforce_file_format=True)
+    win = window
+    win.live.enabled = False
+    win.open_source(str(tmp_path / "screen.dcm"))
+    assert win.source.kind == "dicom"
+    assert np.array_equal(win.doc.image, numbered(5))
+
+
+def test_live_source_then_freeze(qtbot, window, video):
+    win = window
+    win.live.enabled = False
+    win.open_source(f"file:{video}?pace=1&loop=1")  # a live source through capture.open_source
+    assert win.source.kind == "live" and win.act_freeze.isEnabled()
+    seen = []
+    win.doc.frameChanged.connect(lambda: seen.append(win.doc.image.copy()))
+    qtbot.waitUntil(lambda: len(seen) >= 3, timeout=10000)
+    assert any(not close(seen[0], s) for s in seen[1:]), "the live source shows no new frames"
+    win.act_freeze.trigger()  # F9
+    assert win.frozen
+    frozen = win.doc.image.copy()
+    qtbot.wait(700)
+    assert np.array_equal(win.doc.image, frozen), "a frozen frame changed"
