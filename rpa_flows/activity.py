@@ -55,8 +55,10 @@ class ActivityMonitor:
 
     def check(self) -> Activity | None:
         """Somebody else's input since the player's last input, or None."""
-        idle = self.idle()
+        # read our clock BEFORE asking the server: its answer comes later, so with no foreign input
+        # idle >= since_own however slow the round trip is
         since_own = time.monotonic() - self.last_own_input
+        idle = self.idle()
         if self.pointer_left_at is not None:
             where = self.pointer()
             if abs(where[0] - self.pointer_left_at[0]) > 2 or abs(where[1] - self.pointer_left_at[1]) > 2:
