@@ -49,9 +49,16 @@ class ActivityMonitor:
         return (p.root_x, p.root_y)
 
     def note_own_input(self, pointer: tuple[int, int] | None = None) -> None:
-        """Call right after the player sent input; `pointer` where it left the pointer (if it moved it)."""
+        """Call right after the player sent input; `pointer` where it left the pointer if it moved it.
+
+        Keys and typing leave the pointer where it was: the last known place stays, so a pointer
+        the person moved meanwhile is still noticed.
+        """
         self.last_own_input = time.monotonic()
-        self.pointer_left_at = pointer if pointer is not None else self.pointer()
+        if pointer is not None:
+            self.pointer_left_at = pointer
+        elif self.pointer_left_at is None:
+            self.pointer_left_at = self.pointer()
 
     def check(self) -> Activity | None:
         """Somebody else's input since the player's last input, or None."""
