@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -20,7 +19,7 @@ import pytest
 from rpa_flows import load_flow
 from samples.ris_app.fields import LOGIN_PASSWORD
 
-from conftest import FLOWS, ROOT, events_of, load_records, make_player, x_idle_seconds
+from flow_helpers import FLOWS, ROOT, events_of, load_records, make_player, x_idle_seconds
 
 pytestmark = pytest.mark.display
 SAMPLE = FLOWS / "ris_enter_exams.yaml"
