@@ -217,9 +217,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--records", type=int, default=100)
     args = ap.parse_args(argv or [])
     from benchmarks.run import RESULTS, header
-    from samples.ris_app.display import PrivateXvfb, RisProcess
+    from capture.xvfb import VirtualDisplay
+    from samples.ris_app.display import RisProcess
 
-    xvfb = PrivateXvfb()
+    xvfb = VirtualDisplay()
     old = os.environ.get("DISPLAY")
     os.environ["DISPLAY"] = xvfb.name
     lines = [header("RPA flows (rpa_flows, samples/ris_app)")]
