@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from benchmarks.run import RESULTS, header
+from capture.xvfb import VirtualDisplay
 from capture import (ChangeDetector, NoSignalDetector, ScreenSource, SettleDetector, SourceError, StreamSource,
                      VideoFileSource)
 
@@ -105,28 +106,10 @@ def bench_change(n: int) -> list[Row]:
     ]
 
 
-class _Xvfb:
-    def __init__(self) -> None:
-        read_fd, write_fd = os.pipe()
-        self.proc = subprocess.Popen(
-            ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1920x1080x24", "-nolisten", "tcp", "-noreset"],
-            pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        os.close(write_fd)
-        with os.fdopen(read_fd) as f:
-            self.name = ":" + f.readline().strip()
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
-
 def bench_screen(n: int, watch_seconds: float) -> list[Row]:
     if not shutil.which("Xvfb"):
         return [Row("mss screen grab on Xvfb", "median < 10 ms", "not measured: Xvfb missing", None)]
-    xvfb = _Xvfb()
+    xvfb = VirtualDisplay()
     old = os.environ.get("DISPLAY")
     os.environ["DISPLAY"] = xvfb.name
     try:

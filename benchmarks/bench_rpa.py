@@ -208,7 +208,8 @@ def bench_records(tmp: Path, n: int) -> dict:
     return {"records": n, "ok": result.ok, "message": result.message, "saved": len(saved), "errors": wrong,
             "total_s": total, "per_record_median_s": statistics.median(per) if per else float("nan"),
             "per_record_p95_s": pct(per, 95), "popups": journal.count('"event": "popup"'),
-            "pauses": result.pauses}
+            "pauses": result.pauses,
+            "pause_reasons": [e.get("reason") for e in result.events if e["event"] == "paused"]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -216,9 +217,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--records", type=int, default=100)
     args = ap.parse_args(argv or [])
     from benchmarks.run import RESULTS, header
-    from samples.ris_app.display import PrivateXvfb, RisProcess
+    from capture.xvfb import VirtualDisplay
+    from samples.ris_app.display import RisProcess
 
-    xvfb = PrivateXvfb()
+    xvfb = VirtualDisplay()
     old = os.environ.get("DISPLAY")
     os.environ["DISPLAY"] = xvfb.name
     lines = [header("RPA flows (rpa_flows, samples/ris_app)")]
@@ -259,7 +261,9 @@ def main(argv: list[str] | None = None) -> int:
         f"| {rec['records']} records entered in a loop, zero errors | {rec['saved']} saved, {rec['errors']} wrong or missing; "
         f"run {'OK' if rec['ok'] else 'FAILED: ' + rec['message']} | {verdict(rec['ok'] and rec['errors'] == 0)} |",
         f"| time per record (12 typed fields + search, save, confirm, read-back) | median {rec['per_record_median_s']:.2f} s, "
-        f"p95 {rec['per_record_p95_s']:.2f} s, total {rec['total_s']:.0f} s; {rec['popups']} uninvited popups closed | (no target) |",
+        f"p95 {rec['per_record_p95_s']:.2f} s, total {rec['total_s']:.0f} s; {rec['popups']} uninvited popups closed; "
+        f"{rec['pauses']} false user-activity pauses{(' (' + '; '.join(rec['pause_reasons']) + ')') if rec['pauses'] else ''}"
+        " | (no target) |",
         f"| locate an anchor on a 1920x1080 frame < 50 ms | median {ft['median_ms']:.1f} ms, p95 {ft['p95_ms']:.1f} ms "
         f"(whole frame, no hint) | {verdict(ft['median_ms'] < 50)} |",
         f"| wait-step resolution < 100 ms | median {wait['median_ms']:.0f} ms, p95 {wait['p95_ms']:.0f} ms, max "

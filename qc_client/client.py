@@ -14,18 +14,21 @@ import logging
 import socket
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Sequence
 
 import zmq
 
 from qc_client.keys import ClientKeys
-from qc_client.outbox import Outbox
+from qc_client.outbox import RESEND_NOW, Outbox, OutboxItem
 from qc_client.protocol import DEFAULT_MAX_BYTES, Message, ProtocolError, decode, encode, utc_now_iso
 from qc_client.record import Record
 
 log = logging.getLogger(__name__)
+
+MARK_DELAY = 0.5  # seconds before a first send still unacked is noted in the outbox
+ACK_FLUSH = 0.01  # acked records leave the outbox within this many seconds, many per transaction
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,12 @@ class FeedClient:
         self._seen_feedback: OrderedDict[tuple, None] = OrderedDict()
         self._inflight: dict[str, float] = {}
         self._acked_buf: list[str] = []  # acked, to be removed from the outbox
+        self._acked_since = 0.0
+        # first sends are noted in the outbox only if still unacked after MARK_DELAY (most are acked
+        # sooner, which saves a write per record); until then they are skipped by seq (_upto)
+        self._unmarked: dict[str, float] = {}  # record id -> wall deadline
+        self._upto = 0  # every never-sent record of this station up to this seq went out this session
+        self._fresh: deque[OutboxItem] = deque()  # committed by submit, not yet sent (fast path)
         self._dirty = False     # set by wake(): something new in the outbox
         self._sleeping = False  # the I/O thread is (about to be) blocked in poll
         self._deadlines: list[tuple[float, str]] = []
@@ -135,26 +144,28 @@ class FeedClient:
 
     def submit(self, record: Record, attachments: Sequence[bytes] = ()) -> int:
         """Commit the record to the outbox (durable on return), wake the sender; returns its seq."""
-        if record.station != self.station_id:
-            raise ValueError(f"record is for station {record.station!r}, this client is {self.station_id!r}")
-        seq = self.outbox.put(record, attachments)
-        self.wake()
-        return seq
+        return self.submit_many([(record, attachments)])[0]
 
-    def submit_many(self, records: Sequence[Record]) -> list[int]:
+    def submit_many(self, records: Sequence[Record | tuple[Record, Sequence[bytes]]]) -> list[int]:
         """Commit several records in one transaction (one disk sync), wake the sender; their seqs."""
-        for record in records:
+        for entry in records:
+            record = entry[0] if isinstance(entry, tuple) else entry
             if record.station != self.station_id:
                 raise ValueError(f"record is for station {record.station!r}, this client is {self.station_id!r}")
-        seqs = self.outbox.put_many(list(records))
-        self.wake()
-        return seqs
+        items = self.outbox.put_items(list(records))
+        # hand the committed items to the I/O thread: it sends them without reading them back
+        self._fresh.extend(item for item, new in items if new)
+        self._signal()
+        return [item.seq for item, _ in items]
 
     def wake(self) -> None:
-        """Tell the I/O thread there is something new in the outbox."""
+        """Tell the I/O thread there is something new in the outbox (e.g. after Outbox.put)."""
         self._dirty = True
+        self._signal()
+
+    def _signal(self) -> None:
         if not self._sleeping:
-            return  # the I/O thread checks _dirty before it sleeps
+            return  # the I/O thread checks _dirty and _fresh before it sleeps
         try:
             self._wake_w.send(b"x")
         except (BlockingIOError, OSError):
@@ -281,7 +292,11 @@ class FeedClient:
         """Run one connection until central falls silent or stop; True if central was heard from."""
         self._inflight.clear()
         self._deadlines.clear()
+        self._unmarked.clear()
+        self._upto = 0
+        self._fresh.clear()  # the outbox has them: this session starts from the outbox
         session_start = time.time()
+        next_mark = time.monotonic() + MARK_DELAY
         heard = False
         last_heard = time.monotonic()
         next_hb = last_heard
@@ -294,13 +309,22 @@ class FeedClient:
             now = time.monotonic()
             if self._expire(now):
                 more_due = True  # their ack timed out: send them again
-            if more_due and len(self._inflight) < self.window:
-                blocked, more_due = self._send_due(sock)  # also settles the acks received so far
-                if blocked != want_out:
-                    want_out = blocked
-                    poller.modify(sock, zmq.POLLIN | (zmq.POLLOUT if blocked else 0))
-            if self._acked_buf:
-                self._settle([], time.time())
+            if now >= next_mark:
+                self._mark_unmarked()
+                next_mark = now + MARK_DELAY
+            attempted = blocked = False
+            if self._fresh and len(self._inflight) < self.window:
+                attempted = True
+                blocked, needs_db = self._send_fresh(sock)
+                more_due = more_due or needs_db
+            if more_due and not blocked and len(self._inflight) < self.window:
+                attempted = True
+                blocked, more_due = self._send_due(sock)
+            if attempted and blocked != want_out:
+                want_out = blocked
+                poller.modify(sock, zmq.POLLIN | (zmq.POLLOUT if blocked else 0))
+            if self._acked_buf and (len(self._acked_buf) >= self.batch or now >= self._acked_since + ACK_FLUSH):
+                self._settle([], time.time())  # acked rows leave the outbox in batches (one transaction)
             if now >= next_hb:
                 try:
                     sock.send_multipart(encode("heartbeat", {"station": self.station_id, "interval": self.heartbeat,
@@ -313,50 +337,103 @@ class FeedClient:
                 return heard
             # how long to wait
             wake_at = min(next_hb, last_heard + self.heartbeat * self.liveness + 0.001)
+            if self._acked_buf:
+                wake_at = min(wake_at, self._acked_since + ACK_FLUSH)
             if self._deadlines:
                 wake_at = min(wake_at, self._deadlines[0][0])
             self._sleeping = True
             if self._dirty:
                 self._dirty = False
-                more_due = True
-            timeout = 0.0 if (more_due and not want_out and len(self._inflight) < self.window) \
+                more_due = True  # woken by wake(): look in the outbox
+            timeout = 0.0 if ((more_due or self._fresh) and not want_out and len(self._inflight) < self.window) \
                 else max(0.0, wake_at - time.monotonic())
             events = dict(poller.poll(timeout * 1000))
             self._sleeping = False
             if self._wake_r.fileno() in events:
                 self._drain_wake()
+            if self._dirty:
+                self._dirty = False
                 more_due = True
             if events.get(sock, 0) & zmq.POLLOUT:
                 more_due = True
             if events.get(sock, 0) & zmq.POLLIN:
+                was_full = len(self._inflight) >= self.window
                 if self._receive(sock):
                     last_heard = time.monotonic()
                     if not heard:
                         heard = True
                         log.info("connected to central at %s", self.endpoint)
                         # central is there: what waits in backoff from earlier connections goes now
-                        if self.outbox.reschedule_all(0.0, sent_before=session_start):
+                        if self.outbox.reschedule_all(RESEND_NOW, sent_before=session_start):
                             more_due = True
                     self._count(connected=True, last_heard_at=time.time())
-                more_due = True  # acks free window room
+                if was_full:
+                    more_due = True  # acks freed room in the window
         return heard
 
     def _expire(self, now: float) -> int:
         """Drop in-flight entries whose ack timeout passed (they are due again in the outbox)."""
         expired = 0
+        overdue: list[tuple[str, float]] = []
         while self._deadlines and self._deadlines[0][0] <= now:
             deadline, rid = heapq.heappop(self._deadlines)
             if self._inflight.get(rid) == deadline:
                 del self._inflight[rid]
                 expired += 1
+                if self._unmarked.pop(rid, None) is not None:
+                    overdue.append((rid, RESEND_NOW))  # note the first send; due again at once
+        if overdue:
+            self.outbox.mark_sent(overdue)
         return expired
+
+    def _mark_unmarked(self) -> None:
+        """Note in the outbox the first sends still waiting for their ack (attempts, next attempt)."""
+        if self._unmarked:
+            marks, self._unmarked = list(self._unmarked.items()), {}
+            self.outbox.mark_sent(marks)
+
+    def _send_fresh(self, sock: zmq.Socket) -> tuple[bool, bool]:
+        """Send records just submitted, straight from memory, while they continue the sequence.
+
+        Returns (blocked, the outbox must be looked at). A record whose seq does not follow `_upto`
+        (older ones wait in the outbox) is left to the outbox query, which sends in seq order.
+        """
+        blocked = needs_db = False
+        sent = 0
+        wall, mono = time.time(), time.monotonic()
+        sent_at = utc_now_iso()
+        while self._fresh and len(self._inflight) < self.window:
+            item = self._fresh[0]
+            if item.seq <= self._upto or item.record_id in self._inflight:
+                self._fresh.popleft()  # already sent through the outbox query
+                continue
+            if item.seq != self._upto + 1:
+                needs_db = True
+                break
+            frames = encode("record", item.wire_header(sent_at=sent_at, attempt=1), item.body, item.attachments,
+                            max_bytes=None)
+            try:
+                sock.send_multipart(frames, flags=zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                blocked = True
+                break
+            self._fresh.popleft()
+            self._unmarked[item.record_id] = wall + self.ack_timeout
+            self._upto = item.seq
+            self._inflight[item.record_id] = mono + self.ack_timeout
+            heapq.heappush(self._deadlines, (mono + self.ack_timeout, item.record_id))
+            sent += 1
+        if sent:
+            self._count(sent=sent)
+        return blocked, needs_db
 
     def _send_due(self, sock: zmq.Socket) -> tuple[bool, bool]:
         """Send due records up to the window. Returns (blocked, maybe more due)."""
         room = self.window - len(self._inflight)
         limit = min(room, self.batch)
         wall, mono = time.time(), time.monotonic()
-        items = self.outbox.due(limit=limit, now=wall + 0.01)  # 10 ms slack: wall and monotonic clocks
+        items = self.outbox.due(limit=limit, now=wall + 0.01,  # 10 ms slack: wall and monotonic clocks
+                                station=self.station_id, skip_unsent_upto=self._upto)
         if not items:
             return False, False
         schedule: list[tuple[str, float]] = []
@@ -374,12 +451,17 @@ class FeedClient:
                 blocked = True
                 break
             delay = min(self.ack_timeout * (2 ** min(item.attempts, 16)), self.resend_max)
-            schedule.append((item.record_id, wall + delay))
+            if item.next_attempt == 0:  # never sent: noted later, if still unacked
+                self._unmarked[item.record_id] = wall + delay
+                self._upto = max(self._upto, item.seq)
+            else:
+                schedule.append((item.record_id, wall + delay))
             self._inflight[item.record_id] = mono + delay
             heapq.heappush(self._deadlines, (mono + delay, item.record_id))
             sent += 1
             resent += item.attempts > 0
-        self._settle(schedule, wall)
+        if schedule:
+            self.outbox.mark_sent(schedule, sent_at=wall)
         if sent:
             self._count(sent=sent, resent=resent)
         return blocked, (not blocked and sent > 0 and len(items) == limit)
@@ -391,6 +473,8 @@ class FeedClient:
         removed = self.outbox.ack_many(acked) if acked else 0
         if schedule:
             self.outbox.mark_sent(schedule, sent_at=wall)
+        for rid in acked:
+            self._unmarked.pop(rid, None)
         if acked:
             self._count(acked=removed, last_ack_at=wall)
             if self.on_acked is not None:
@@ -422,6 +506,9 @@ class FeedClient:
                 log.warning("central sent a record message; ignored")
         for rid in acked:
             self._inflight.pop(rid, None)
+            self._unmarked.pop(rid, None)
+        if acked and not self._acked_buf:
+            self._acked_since = time.monotonic()
         self._acked_buf.extend(acked)
         return got
 
@@ -435,6 +522,7 @@ class FeedClient:
         else:
             error = str(msg.header.get("error") or "rejected by central")
             self._inflight.pop(rid, None)
+            self._unmarked.pop(rid, None)
             if self.outbox.reject(rid, error):
                 self._count(rejected=1, last_error=f"record {rid} rejected: {error}")
                 log.error("central rejected record %s (seq %s): %s", rid, msg.header.get("seq"), error)

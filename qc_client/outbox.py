@@ -27,6 +27,7 @@ from qc_client.record import Record
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = "1"
+RESEND_NOW = 1.0  # a next_attempt that is due at once but marks a record as sent before (0 = never sent)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -172,16 +173,22 @@ class Outbox:
 
         All or nothing: if one is too large, none is committed.
         """
+        return [item.seq for item, _ in self.put_items(records)]
+
+    def put_items(self, records: Sequence[Record | tuple[Record, Sequence[bytes]]]) -> list[tuple[OutboxItem, bool]]:
+        """Like put_many, giving each record's outbox item and whether it is new (False: it was waiting)."""
         rows = []
         for entry in records:
             record, attachments = entry if isinstance(entry, tuple) else (entry, ())
-            rows.append((record, attachments, *self._prepare(record, attachments)))
-        seqs: list[int] = []
+            rows.append((record, list(attachments), *self._prepare(record, attachments)))
+        out: list[tuple[OutboxItem, bool]] = []
         with self._tx() as db:
             for record, attachments, header, body in rows:
                 row = db.execute("SELECT seq FROM outbox WHERE record_id=?", (record.id,)).fetchone()
+                now = time.time()
                 if row is not None:
-                    seqs.append(int(row[0]))
+                    out.append((OutboxItem(record.id, record.station, int(row[0]), now, json.loads(header), body,
+                                           attachments), False))
                     continue
                 seq = db.execute(
                     "INSERT INTO sequences(station, last_seq) VALUES(?, 1) "
@@ -191,10 +198,11 @@ class Outbox:
                 db.execute(
                     "INSERT INTO outbox(record_id, station, seq, created_at, header, body, attachments) "
                     "VALUES(?, ?, ?, ?, ?, ?, ?)",
-                    (record.id, record.station, seq, time.time(), header, body, pack_attachments(attachments)),
+                    (record.id, record.station, seq, now, header, body, pack_attachments(attachments)),
                 )
-                seqs.append(int(seq))
-        return seqs
+                out.append((OutboxItem(record.id, record.station, int(seq), now, json.loads(header), body,
+                                       attachments), True))
+        return out
 
     def _prepare(self, record: Record, attachments: Sequence[bytes]) -> tuple[str, str]:
         """(header JSON, body JSON) of a record; checks the size limit."""
@@ -279,14 +287,25 @@ class Outbox:
                               "WHERE state='rejected'").rowcount
 
     # -- reading --------------------------------------------------------------------------------
-    def due(self, limit: int = 100, now: float | None = None) -> list[OutboxItem]:
-        """Pending records whose next attempt has come: never-sent and rescheduled ones (next_attempt 0)
-        first, lowest sequence first; then those whose backoff ran out, oldest deadline first."""
+    def due(self, limit: int = 100, now: float | None = None, *, station: str | None = None,
+            skip_unsent_upto: int = 0) -> list[OutboxItem]:
+        """Pending records whose next attempt has come: never-sent ones (next_attempt 0) first, lowest
+        sequence first; then those whose backoff ran out, oldest deadline first.
+
+        `skip_unsent_upto` leaves out never-marked records up to that seq (a sender's records in
+        flight that it did not note yet); `station` keeps one station's records.
+        """
         now = time.time() if now is None else now
+        sql = f"SELECT {_COLUMNS} FROM outbox WHERE state='pending' AND next_attempt <= ?"
+        args: list[Any] = [now]
+        if skip_unsent_upto:
+            sql += " AND (next_attempt > 0 OR seq > ?)"
+            args.append(skip_unsent_upto)
+        if station is not None:
+            sql += " AND station = ?"
+            args.append(station)
         with self._rlock:
-            rows = self._rdb.execute(
-                f"SELECT {_COLUMNS} FROM outbox WHERE state='pending' AND next_attempt <= ? "
-                "ORDER BY next_attempt, seq LIMIT ?", (now, limit)).fetchall()
+            rows = self._rdb.execute(sql + " ORDER BY next_attempt, seq LIMIT ?", (*args, limit)).fetchall()
         return [_item(r) for r in rows]
 
     def next_due_time(self) -> float | None:

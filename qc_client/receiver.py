@@ -15,7 +15,6 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 import zmq
@@ -99,6 +98,7 @@ class Receiver:
         pub_bind: str | None = None,
         batch: int = 512,
         synchronous: str = "FULL",
+        commit_delay: float = 0.002,
     ) -> None:
         self.bind = bind
         self.rules = load_rules(rules) if isinstance(rules, (str, os.PathLike)) else rules
@@ -112,6 +112,7 @@ class Receiver:
         self.max_bytes = max_bytes
         self.pub_bind = pub_bind
         self.batch = batch
+        self.commit_delay = commit_delay  # group commit: wait this long for more records to share a sync
         # a frame above this never reaches us: libzmq drops the connection (memory protection);
         # between max_bytes and this, the message is refused with a clear error ack
         self.hard_limit = max(4 * max_bytes, 16 * 1024 * 1024)
@@ -255,12 +256,26 @@ class Receiver:
 
     def _serve_batch(self, sock: zmq.Socket) -> None:
         incoming: list[tuple[bytes, Incoming]] = []
-        for _ in range(self.batch):
+        self._drain(sock, incoming)
+        if incoming and len(incoming) < self.batch and self.commit_delay > 0:
+            # group commit: a moment for more records to share this batch's disk sync
+            if sock.poll(self.commit_delay * 1000):
+                self._drain(sock, incoming)
+        if not incoming:
+            return
+        stored = self.store.save([inc for _, inc in incoming], self._evaluate if self.rules else None)  # committed
+
+        for (identity, _), result in zip(incoming, stored):
+            self._answer(sock, identity, result)
+
+    def _drain(self, sock: zmq.Socket, incoming: list[tuple[bytes, Incoming]]) -> None:
+        """Read what is waiting (up to the batch size); checked records go to `incoming`."""
+        while len(incoming) < self.batch:
             try:
                 # Frame objects (copy=False) only when the CURVE User-Id must be read from them
                 frames = sock.recv_multipart(flags=zmq.NOBLOCK, copy=self._auth is None)
             except zmq.Again:
-                break
+                return
             try:
                 item = self._accept(sock, frames)
             except Exception:  # one odd message must not cost the batch
@@ -268,12 +283,6 @@ class Receiver:
                 item = None
             if item is not None:
                 incoming.append(item)
-        if not incoming:
-            return
-        stored = self.store.save([inc for _, inc in incoming], self._evaluate if self.rules else None)  # committed
-
-        for (identity, _), result in zip(incoming, stored):
-            self._answer(sock, identity, result)
 
     def _evaluate(self, record: Record) -> list[dict[str, Any]]:
         """Feedback bodies for a new record; a failing rule never stops the record being stored."""

@@ -20,7 +20,7 @@ import fnmatch
 import logging
 import math
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 

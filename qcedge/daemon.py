@@ -205,6 +205,7 @@ class Daemon:
                 log.warning("source failed", extra={"ctx": {"event": "source_error", "error": str(exc)}})
                 self._stop.wait(1.0)
                 continue
+            grab_s = time.perf_counter() - t0
             self._source_stats()
             if frame is None:
                 if not self._stop.is_set():
@@ -226,7 +227,7 @@ class Daemon:
                         continue
                 if (n - 1) % stride:
                     continue
-            h.latencies.add("grab", time.perf_counter() - t0)
+            h.latencies.add("grab", grab_s)
             self.pipeline.handle(frame)  # type: ignore[union-attr]
             if live:
                 next_t += period
@@ -309,12 +310,24 @@ class Daemon:
     # ---- stop -------------------------------------------------------------------
 
     def _drain(self) -> None:
-        """Give the feed a moment to send what is pending (it stays in the outbox regardless)."""
-        deadline = time.monotonic() + self.drain_seconds
+        """Give the feed a moment to send what is pending (it stays in the outbox regardless).
+
+        No wait when central has not been heard from (down or unreachable): nothing would be acked.
+        """
+        start = time.monotonic()
+        deadline = start + self.drain_seconds
         while time.monotonic() < deadline and self.outbox_depth() not in (0, None):
+            if time.monotonic() - start > 1.0 and not self._feed_connected():
+                break
             time.sleep(0.05)
         if self.linger > 0 and self.outbox_depth() == 0 and self.health.records_made:
             time.sleep(self.linger)  # feedback follows the ack: let the last of it arrive
+
+    def _feed_connected(self) -> bool:
+        try:
+            return bool(self.client.stats().connected)
+        except Exception:  # noqa: BLE001
+            return False
 
     def outbox_depth(self) -> int | None:
         """Records waiting for central's ack (the last known figure once the outbox is closed)."""

@@ -25,6 +25,7 @@ import numpy as np
 from capture import Frame
 from ocr_templates.model import Template
 from ocr_templates.results import ScreenReading
+from qc_client.protocol import MessageTooLarge
 from qc_client.record import Record
 from qcedge.health import Health
 from qcedge.privacy import PrivacyPolicy
@@ -186,7 +187,16 @@ class Pipeline:
         h.latencies.add("record", time.perf_counter() - t0)
         made = Made(record, settled_t, decision.reason)
         t1 = time.perf_counter()
-        self.sink(made)
+        try:
+            self.sink(made)
+        except MessageTooLarge:
+            if not record.evidence.crops:
+                raise
+            # Field crops made the record too big for one feed message: send it without them.
+            log.warning("record too large with crops: sent without", extra={"ctx": {"event": "crops_dropped", "record_id": record.id}})
+            record = record.model_copy(update={"evidence": record.evidence.model_copy(update={"crops": {}})})
+            made = Made(record, settled_t, decision.reason)
+            self.sink(made)
         h.latencies.add("outbox", time.perf_counter() - t1)
         self.seen.remember(identity, digest, made_record=True)
         h.records_made += 1

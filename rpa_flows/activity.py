@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
 
-TOLERANCE_S = 0.15  # X idle time and our clock are read at slightly different moments
+TOLERANCE_S = 0.03  # our timestamp is taken after the server handled our event, so idle >= since_own without others
 
 
 @dataclass(slots=True)
@@ -49,14 +49,23 @@ class ActivityMonitor:
         return (p.root_x, p.root_y)
 
     def note_own_input(self, pointer: tuple[int, int] | None = None) -> None:
-        """Call right after the player sent input; `pointer` where it left the pointer (if it moved it)."""
+        """Call right after the player sent input; `pointer` where it left the pointer if it moved it.
+
+        Keys and typing leave the pointer where it was: the last known place stays, so a pointer
+        the person moved meanwhile is still noticed.
+        """
         self.last_own_input = time.monotonic()
-        self.pointer_left_at = pointer if pointer is not None else self.pointer()
+        if pointer is not None:
+            self.pointer_left_at = pointer
+        elif self.pointer_left_at is None:
+            self.pointer_left_at = self.pointer()
 
     def check(self) -> Activity | None:
         """Somebody else's input since the player's last input, or None."""
-        idle = self.idle()
+        # read our clock BEFORE asking the server: its answer comes later, so with no foreign input
+        # idle >= since_own however slow the round trip is
         since_own = time.monotonic() - self.last_own_input
+        idle = self.idle()
         if self.pointer_left_at is not None:
             where = self.pointer()
             if abs(where[0] - self.pointer_left_at[0]) > 2 or abs(where[1] - self.pointer_left_at[1]) > 2:

@@ -649,21 +649,18 @@ class Player:
                 return
             raise StepFailed(label, f"template '{tpl.id}' is not on screen (score {m.score:.2f}); nothing read")
         names = r.fields or [f.name for f in tpl.fields if getattr(f, "kind", "value") == "value"]
-        crops = []
-        for name in names:
-            x, y, w, h = m.box_to_frame(tpl.field(name).box.as_tuple())
-            crops.append(frame[max(0, y):y + h, max(0, x):x + w])
-        recs = ocr_mod.read_crops(crops, engine)
-        conf = {}
-        for name, rec in zip(names, recs):
-            key = f"{r.into}.{name}" if r.into else name
-            if r.into:
-                self.variables.setdefault(r.into, {})
-                self.variables[r.into][name] = rec.text.strip()
-            else:
-                self.variables[key] = rec.text.strip()
-            conf[name] = round(rec.confidence, 3)
-        details["confidence"] = conf
+        from ocr_templates.read import read_screen  # crop, clean, recognise, parse, validate
+
+        wanted = tpl.model_copy(update={"fields": [tpl.field(n) for n in names], "checks": [], "identity": []})
+        reading = read_screen(frame, wanted, m, ocr_mod.engine(engine))
+        values: dict[str, str] = {name: reading.fields[name].text.strip() for name in names}
+        if r.into:
+            self.variables.setdefault(r.into, {})
+            self.variables[r.into].update(values)
+        else:
+            self.variables.update(values)
+        details["confidence"] = {n: round(reading.fields[n].confidence, 3) for n in names}
+        details["valid"] = {n: reading.fields[n].valid for n in names}
 
     def _do_check(self, step: CheckStep, label: str, details: dict) -> None:
         frame = self._grab()

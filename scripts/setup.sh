@@ -22,7 +22,7 @@ if ((${#missing[@]})); then
   echo "setup: installing Debian packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -q -o DPkg::Lock::Timeout=300
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q -o DPkg::Lock::Timeout=300 --no-install-recommends "${missing[@]}"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q -o DPkg::Lock::Timeout=300 "${missing[@]}"
   # Orthanc starts a system service on install; the tests run their own instances.
   (command -v service >/dev/null && $SUDO service orthanc stop >/dev/null 2>&1) || true
 fi

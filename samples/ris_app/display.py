@@ -1,42 +1,15 @@
-"""Start/stop the RIS program and a private Xvfb (for asset making, benchmarks and tests)."""
+"""Start/stop the RIS program on a display (for asset making, benchmarks and tests)."""
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class PrivateXvfb:
-    """A real Xvfb on a free display number (-displayfd), 1920x1080 by default."""
-
-    def __init__(self, width: int = 1920, height: int = 1080) -> None:
-        if not shutil.which("Xvfb"):
-            raise RuntimeError("Xvfb is not installed (run scripts/setup.sh)")
-        read_fd, write_fd = os.pipe()
-        self.proc = subprocess.Popen(
-            ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp", "-noreset"],
-            pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        os.close(write_fd)
-        with os.fdopen(read_fd) as f:
-            number = f.readline().strip()
-        if not number:
-            self.proc.kill()
-            raise RuntimeError("Xvfb did not report a display number")
-        self.name = f":{number}"
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 class RisProcess:

@@ -20,7 +20,8 @@ import mss
 import numpy as np
 import yaml
 
-from samples.ris_app.display import PrivateXvfb, RisProcess
+from capture.xvfb import VirtualDisplay
+from samples.ris_app.display import RisProcess
 from samples.ris_app.fields import EXAM_FIELDS, WINDOW_GEOMETRY
 
 HERE = Path(__file__).resolve().parent
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     (args.out / "anchors").mkdir(parents=True, exist_ok=True)
     (args.out / "templates").mkdir(parents=True, exist_ok=True)
-    xvfb = PrivateXvfb()
+    xvfb = VirtualDisplay()
     try:
         env = {**os.environ, "DISPLAY": xvfb.name}
         subprocess.run(["xdotool", "mousemove", "1900", "1060"], env=env, check=True)

@@ -2,17 +2,11 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-# pytest puts tests/ on sys.path (tests/conftest.py, no tests/__init__.py) and tests/ocr_templates
-# is a package: make sure `import ocr_templates` finds the real one, at the repository root.
-_ROOT = str(Path(__file__).resolve().parents[2])
-sys.path[:] = [_ROOT] + [p for p in sys.path if p != _ROOT]
 
 from daemon_helpers import SESSION, Central, Session, station_toml
 

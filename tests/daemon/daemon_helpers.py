@@ -21,10 +21,10 @@ SECRET = "test-site-secret-0123456789"
 class Central:
     """A real qc_client Receiver (ROUTER socket, SQLite store) in this process."""
 
-    def __init__(self, db: Path, keys: Any = None, allowed: Path | None = None) -> None:
+    def __init__(self, db: Path, keys: Any = None, allowed: Path | None = None, bind: str = "tcp://127.0.0.1:*") -> None:
         from qc_client.receiver import Receiver
 
-        self.receiver = Receiver("tcp://127.0.0.1:*", db, rules=RULES if RULES.is_file() else None,
+        self.receiver = Receiver(bind, db, rules=RULES if RULES.is_file() else None,
                                  keys=keys, allowed_station_keys=allowed)
         self.receiver.start()
         self.endpoint = self.receiver.endpoint

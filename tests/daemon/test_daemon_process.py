@@ -160,3 +160,38 @@ def test_sigterm_stops_cleanly_over_curve_and_keeps_the_outbox(make_station, ses
 
     with Outbox(tmp_path / "var" / "outbox.sqlite") as ob:
         assert ob.depth() == 0 and ob.last_seq("test-st") == status["records_made"]
+
+
+def test_central_down_records_wait_in_the_outbox_then_arrive_once(make_station, session_video, tmp_path):
+    """No receiver while the daemon runs: records stay in the outbox (status shows them); central comes
+    back and the next start sends them: each arrives once, nothing is read twice into a new record."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    endpoint = f"tcp://127.0.0.1:{port}"
+    config = make_station(endpoint, session_video.video)
+    daemon = start_daemon(config)
+    try:
+        assert daemon.wait(120) == 0
+    finally:
+        stop_process(daemon)
+    status = read_status(config)
+    assert status["state"] == "finished" and status["records_acked"] == 0
+    assert status["records_made"] == status["outbox_depth"] == len(session_video.truth)
+
+    central = Central(tmp_path / "central.sqlite", bind=endpoint)  # central is back
+    try:
+        daemon = start_daemon(config)
+        try:
+            assert daemon.wait(120) == 0
+        finally:
+            stop_process(daemon)
+        records = central.records()
+    finally:
+        central.close()
+    assert sorted(_accessions(records)) == sorted(session_video.accessions)
+    status = read_status(config)
+    assert status["records_made"] == 0 and status["repeats"] >= len(session_video.truth)  # remembered
+    assert status["records_acked"] == len(session_video.truth) and status["outbox_depth"] == 0

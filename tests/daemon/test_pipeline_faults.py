@@ -1,6 +1,7 @@
 """A bad frame or an OCR failure is counted and logged, and the pipeline carries on (real reader, real OCR)."""
 from __future__ import annotations
 
+import base64
 import json
 import time
 from pathlib import Path
@@ -41,7 +42,7 @@ def test_bad_frames_and_ocr_errors_never_stop_the_pipeline(tmp_path: Path, sampl
     made = []
     pipeline = Pipeline(
         station="st", site="si", reader=reader, templates=templates, detectors=Detectors(settle_frames=2),
-        seen=SeenScreens(tmp_path / "seen.sqlite", "st"), policy=PrivacyPolicy.from_section(PrivacySection()),
+        seen=SeenScreens(tmp_path / "seen.sqlite", "st"), policy=PrivacyPolicy.from_section(PrivacySection(attach_crops=True)),
         sink=made.append, health=health, unknown_folder=tmp_path / "unknown",
     )
     ct = cv2.imread(str(samples_dir / "frames/ct_dose/ct_dose_000_clean.png"))
@@ -63,4 +64,9 @@ def test_bad_frames_and_ocr_errors_never_stop_the_pipeline(tmp_path: Path, sampl
     assert record.template.id == "ct_dose_report"
     assert truth["fields"]["accession"] in record.fields["accession"].text
     assert "patient_name" not in record.fields  # default privacy policy: drop
+    # Field crops as evidence (allowed here), never of a personal field.
+    assert "accession" in record.evidence.crops
+    assert not {"patient_name", "patient_id"} & set(record.evidence.crops)
+    png = base64.b64decode(record.evidence.crops["accession"])
+    assert png.startswith(b"\x89PNG") and cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR) is not None
     assert any("OCR failed" in r.getMessage() for r in caplog.records)

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -20,7 +19,7 @@ import pytest
 from rpa_flows import load_flow
 from samples.ris_app.fields import LOGIN_PASSWORD
 
-from conftest import FLOWS, ROOT, events_of, load_records, make_player, x_idle_seconds
+from flow_helpers import FLOWS, ROOT, events_of, load_records, make_player, x_idle_seconds
 
 pytestmark = pytest.mark.display
 SAMPLE = FLOWS / "ris_enter_exams.yaml"
@@ -38,6 +37,7 @@ def test_cli_enters_records_exactly_and_closes_the_uninvited_popups(ris, tmp_pat
         cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "flow 'ris_enter_exams' run OK" in proc.stdout
+    assert "paused" not in proc.stdout  # nobody touched the workstation: no false alarms
 
     saved = app.saved()
     assert [s["fields"] for s in saved] == records  # every field, Chinese and ASCII, exactly
@@ -109,8 +109,8 @@ def test_window_in_front_of_the_field_stops_before_input(ris, blocker, tmp_path)
     assert x_idle_seconds() >= idle_before + elapsed - 0.2
 
 
-def _move_pointer_when(player_holder: dict, step_part: str, moves: int = 4) -> threading.Thread:
-    """From 'the person': move the real pointer (xdotool) once the player has started a step."""
+def _move_pointer_when(player_holder: dict, step_part: str, moves: int = 4, key: str | None = None) -> threading.Thread:
+    """From 'the person': move the real pointer (or press `key`) with xdotool once the player has started a step."""
 
     def person() -> None:
         deadline = time.monotonic() + 60
@@ -120,8 +120,12 @@ def _move_pointer_when(player_holder: dict, step_part: str, moves: int = 4) -> t
             if any(e["event"] == "step_start" and step_part in e["step"] for e in list(log)):
                 break
             time.sleep(0.02)
+        time.sleep(0.1)
         for i in range(moves):
-            subprocess.run(["xdotool", "mousemove", str(1500 + 10 * i), str(900 + 5 * i)], check=True)
+            if key:
+                subprocess.run(["xdotool", "key", key], check=True)
+            else:
+                subprocess.run(["xdotool", "mousemove", str(1500 + 10 * i), str(900 + 5 * i)], check=True)
             time.sleep(0.1)
         player_holder["moved_at"] = time.monotonic()
 
@@ -152,13 +156,14 @@ def test_person_moving_the_mouse_pauses_the_flow_which_resumes_after_quiet(ris, 
     assert [s["fields"] for s in app.saved()] == [record]  # the pause did not spoil the data
 
 
-def test_person_takes_over_and_the_flow_aborts_when_configured(ris, tmp_path):
+def test_person_typing_aborts_the_flow_when_configured(ris, tmp_path):
     app = ris("--show", "search")
     flow = load_flow(SAMPLE)
     holder: dict = {}
     player = make_player(flow, tmp_path, on_user_activity="abort")
     holder["player"] = player
-    person = _move_pointer_when(holder, "'patient name'", moves=2)
+    # a key press (the pointer does not move): seen through the X server's idle time
+    person = _move_pointer_when(holder, "'form is up'", moves=1, key="shift")
     try:
         result = player.run(variables={"password": "x"}, records=load_records()[:1])
         ended = time.time()
@@ -167,6 +172,8 @@ def test_person_takes_over_and_the_flow_aborts_when_configured(ris, tmp_path):
         person.join(5)
     assert not result.ok
     assert "took over" in result.message and "aborted" in result.message
+    assert "keyboard or mouse input" in result.message
+    assert result.failed_step.endswith("'patient name'")  # the first input step after the key press
     assert app.saved() == []
     # nothing reached the program after the abort
     assert all(e["t"] <= ended for e in app.input_events())
