@@ -92,7 +92,7 @@ steps:
 def test_window_in_front_of_the_field_stops_before_input(ris, blocker, tmp_path):
     app = ris("--show", "search")
     box = app.ready["widgets"]["search_id"]
-    blocker(f"{box[2] + 40}x{box[3] + 30}+{box[0] - 20}+{box[1] - 15}")  # covers the field, not the title
+    blocker(f"{box[2] + 40}x{box[3] + 20}+{box[0] - 20}+{box[1] - 4}")  # covers the field, not the title anchor above it
     flow = load_flow(SAMPLE)
     player = make_player(flow, tmp_path)
     idle_before, t0 = x_idle_seconds(), time.monotonic()
