@@ -80,7 +80,7 @@ def _enclosing_widget(mask: np.ndarray, ink: tuple[int, int, int, int]) -> tuple
     """The nearest full lines above, below, left and right of the ink (an input widget's
     outline), as (left, top, right, bottom) in the mask; None when the ink is not boxed in."""
     x0, y0, x1, y1 = ink
-    rows = np.flatnonzero(mask.mean(axis=1) > 0.9)
+    rows = np.flatnonzero(mask.mean(axis=1) > 0.85)
     above, below = rows[rows < y0], rows[rows >= y1]
     if not len(above) or not len(below):
         return None
