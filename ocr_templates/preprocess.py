@@ -132,19 +132,6 @@ def remove_lines(mask: np.ndarray, settings: PrepSettings = DEFAULT,
         cols = faint[y0:y1, :].mean(axis=0) if y1 > y0 else np.zeros(w)
         line_rows = rows >= 0.85
         line_cols = cols >= 0.9
-        if line_cols.any():
-            # a vertical line is a grid line (it runs on through the margin) or the side of an
-            # outline (a box with a top or bottom line too); a '1' in a tight box is neither
-            full = faint.mean(axis=0) >= 0.9
-            band = max(2, round(0.1 * (y1 - y0)))
-            edge_rows = np.zeros(h, dtype=bool)
-            edge_rows[max(0, y0 - band):y0 + band + 1] = True
-            edge_rows[max(0, y1 - 1 - band):y1 + band] = True
-            outline = bool((line_rows & edge_rows).any())
-            near_side = np.zeros(w, dtype=bool)
-            near_side[max(0, x0 - band):x0 + band + 1] = True
-            near_side[max(0, x1 - 1 - band):x1 + band] = True
-            line_cols &= full | (near_side & outline)
         if line_rows.any():
             near = cv2.dilate(line_rows.astype(np.uint8)[:, None], np.ones((3, 1), np.uint8))[:, 0].astype(bool)
             out[line_rows | (near & (rows >= 0.5)), :] = False
