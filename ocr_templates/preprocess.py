@@ -156,8 +156,8 @@ def text_components(mask: np.ndarray, inner: tuple[int, int, int, int] | None = 
     - components that span the whole crop (frames, panel edges) are not text;
     - there is text only if some component is at least a quarter of the box
       height tall (specks and remnants of lines are not text);
-    - small components (a decimal point, a minus) count when they sit in the
-      band of the tall ones.
+    - small components (a decimal point, a minus; one pixel in a bitmap font)
+      count when they sit in the band of the tall ones.
     """
     H, W = mask.shape
     n, labels, stats, centroids = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
@@ -178,7 +178,7 @@ def text_components(mask: np.ndarray, inner: tuple[int, int, int, int] | None = 
             continue
         if h >= tall_min:
             tall.append((x, y, w, h, i))
-        elif area >= 2:
+        else:  # a decimal point of a bitmap font is a single pixel
             small.append((x, y, w, h, i))
     if not tall:
         return None

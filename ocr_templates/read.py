@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 MARGIN = 0.15   # crop margin around a box, in box heights (absorbs a pixel or two of match error)
 SECOND_SIZE_STEP = 8   # a second reading (weakly validated fields) scales the text this many px larger
+SMALL_TEXT_SCALE = 0.85   # below this match scale every field is read twice
 
 
 @dataclass
@@ -118,6 +119,8 @@ def read_screen(image: np.ndarray, template: Template, match: MatchResult | None
     cells = [c for _, c in singles if c.image is not None]
     cells += [c for _, rows in tables for row in rows for c in row.values() if c.image is not None]
     policy = getattr(engine, "second_reading", "weak")
+    if policy == "weak" and match.scale < SMALL_TEXT_SCALE:
+        policy = "all"  # text smaller than taught (a capture card scaling down): every field twice
     second = replace(settings, text_height=settings.text_height + SECOND_SIZE_STEP)
     seconds = []
     for c in cells:

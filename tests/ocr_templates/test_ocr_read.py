@@ -144,3 +144,13 @@ def test_coloured_text_with_little_grey_contrast(engine, fg, bg):
     """Pale yellow on white is almost invisible in plain grey; the best colour channel is used."""
     crop = prepare_crop(_line("1263.9", fg=fg, bg=bg))
     assert crop is not None and engine.recognize([crop])[0].text == "1263.9"
+
+
+def test_bitmap_font_keeps_its_one_pixel_decimal_point(engine):
+    """Unsmoothed fonts draw '.' as one pixel: it must survive the clean-up, or 25.0 reads 250."""
+    img = Image.new("RGB", (120, 30), (245, 247, 250))
+    d = ImageDraw.Draw(img)
+    d.fontmode = "1"
+    d.text((10, 8), "347.29", font=ImageFont.truetype(synth.WQY, 14), fill=(0, 0, 0))
+    crop = prepare_crop(cv2.cvtColor(np.array(img), cv2.COLOR_RGB2BGR))
+    assert engine.recognize([crop])[0].text == "347.29"
