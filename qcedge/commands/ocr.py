@@ -68,7 +68,8 @@ def _show(v: Any) -> str:
     return v.isoformat() if hasattr(v, "isoformat") else str(v)
 
 
-def print_reading(path: str, reading, out=sys.stdout) -> None:
+def print_reading(path: str, reading, out=None) -> None:
+    out = out or sys.stdout  # looked up per call: a default bound at import outlives a replaced stdout
     m = reading.match
     state = "matched" if m.matched else "NOT matched"
     print(f"{path}: {reading.template_id} {state} (score {m.score:.3f}, scale {m.scale:.3f}, "
