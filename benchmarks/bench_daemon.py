@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.run import RESULTS, header
+from capture.xvfb import VirtualDisplay
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATED = ROOT / "samples" / "generated"
@@ -194,22 +195,12 @@ app.exec()
 """
 
 
-def _xvfb() -> tuple[subprocess.Popen, str]:
-    r, w = os.pipe()
-    proc = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1920x1080x24", "-nolisten", "tcp", "-noreset"],
-                            pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(w)
-    with os.fdopen(r) as f:
-        number = f.readline().strip()
-    return proc, f":{number}"
-
-
 def bench_idle(seconds: float, warmup: float = 10.0) -> dict[str, Any]:
     _ensure_recording()
     frame = GENERATED / "frames" / "ct_dose" / "ct_dose_000_clean.png"
     work = Path(tempfile.mkdtemp(prefix="qcedge-bench-idle-"))
-    xvfb, display = _xvfb()
-    env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
+    xvfb = VirtualDisplay()
+    env = {**os.environ, "DISPLAY": xvfb.name, "QT_QPA_PLATFORM": "xcb"}
     shower = subprocess.Popen([PY, "-c", _SHOW, str(frame)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     receiver = _receiver(work)
     proc = None
@@ -236,8 +227,7 @@ def bench_idle(seconds: float, warmup: float = 10.0) -> dict[str, Any]:
         receiver.close()
         shower.terminate()
         shower.wait(5)
-        xvfb.terminate()
-        xvfb.wait(5)
+        xvfb.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 
