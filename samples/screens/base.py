@@ -109,3 +109,15 @@ class Screen:
     def template(self) -> dict[str, Any] | None:
         """The template (as YAML data) for this screen, boxes from the same layout code."""
         return None
+
+    def template_head(self) -> dict[str, Any]:
+        """The keys every sample template starts with (identity, reference image, match settings)."""
+        head: dict[str, Any] = {
+            "schema": "qcedge.template/1", "id": self.template_id, "version": "1.0", "title": self.title,
+            "program": self.program, "screen": self.screen,
+        }
+        if self.modality is not None:
+            head["modality"] = self.modality
+        head["reference"] = {"image": f"{self.template_id}.png", "width": self.width, "height": self.height}
+        head["match"] = {"threshold": 0.8, "min_scale": 0.7, "max_scale": 1.6}
+        return head

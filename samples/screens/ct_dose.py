@@ -235,15 +235,7 @@ class CtDoseReport(Screen):
             return list(SLOTS[name][2])
 
         return {
-            "schema": "qcedge.template/1",
-            "id": self.template_id,
-            "version": "1.0",
-            "title": self.title,
-            "program": self.program,
-            "screen": self.screen,
-            "modality": self.modality,
-            "reference": {"image": f"{self.template_id}.png", "width": W, "height": H},
-            "match": {"threshold": 0.8, "min_scale": 0.7, "max_scale": 1.6},
+            **self.template_head(),
             "anchors": [
                 {"name": "title_bar", "box": list(ANCHOR_TITLE), "text": TITLE},
                 {"name": "vendor_logo", "box": list(ANCHOR_LOGO)},

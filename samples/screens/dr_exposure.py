@@ -220,15 +220,7 @@ class DrExposurePanel(Screen):
             return [tx + sx, ty + sy, sw, sh]
 
         return {
-            "schema": "qcedge.template/1",
-            "id": self.template_id,
-            "version": "1.0",
-            "title": self.title,
-            "program": self.program,
-            "screen": self.screen,
-            "modality": self.modality,
-            "reference": {"image": f"{self.template_id}.png", "width": W, "height": H},
-            "match": {"threshold": 0.8, "min_scale": 0.7, "max_scale": 1.6},
+            **self.template_head(),
             "anchors": [
                 {"name": "title_bar", "box": list(ANCHOR_TITLE), "text": "LumenDR Acquisition"},
                 {"name": "workflow_tabs", "box": list(ANCHOR_TABS)},
