@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,31 +16,12 @@ sys.path.insert(0, str(ROOT))
 from teaching_mode.app import make_app  # noqa: E402
 from teaching_mode.main_window import MainWindow  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import driver_events  # noqa: E402
+from driver_events import pump, until, xdo  # noqa: E402
+
 app = make_app(language="en")
-STATUS = lambda: ""  # noqa: E731 - the flow panel's status line, for failure messages
 TARGET = Path(__file__).with_name("flow_target_app.py")
-
-
-def pump(seconds: float = 0.05) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.processEvents()
-        time.sleep(0.005)
-
-
-def until(predicate, timeout: float = 10.0, what: str = "condition") -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        app.processEvents()
-        if predicate():
-            return
-        time.sleep(0.01)
-    raise SystemExit(f"timed out waiting for {what}; status: {STATUS()}")
-
-
-def xdo(*args: str) -> None:
-    subprocess.run(["xdotool", *args], check=True, timeout=20)
-    pump(0.05)
 
 
 def click_at(x: int, y: int) -> None:
@@ -71,8 +51,7 @@ def main() -> int:
     win.show()
     until(lambda: win.windowHandle() is not None and win.windowHandle().isExposed(), 10, "the window")
     panel = win.flow_panel
-    global STATUS
-    STATUS = panel.status.text
+    driver_events.status = panel.status.text  # time-out messages show the flow panel's status line
     win.bottom_tabs.setCurrentWidget(panel)
     panel.id_edit.setText("ris_confirm")
     panel.id_edit.editingFinished.emit()

@@ -12,45 +12,31 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from PySide6.QtCore import QPoint  # noqa: E402
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+from PySide6.QtWidgets import QWidget  # noqa: E402
 
 from ocr_templates import load_template  # noqa: E402
 from teaching_mode.app import make_app  # noqa: E402
 from teaching_mode.main_window import MainWindow  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from driver_events import pump, until  # noqa: E402
+from driver_events import xdo as _xdo  # noqa: E402
+
 app = make_app(language="en")
+
+
 WIN: MainWindow
 
 
-def pump(seconds: float = 0.05) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.processEvents()
-        time.sleep(0.005)
-
-
-def until(predicate, timeout: float = 10.0, what: str = "condition") -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        app.processEvents()
-        if predicate():
-            return
-        time.sleep(0.01)
-    raise SystemExit(f"timed out waiting for {what}")
-
-
 def xdo(*args: str) -> None:
-    subprocess.run(["xdotool", *args], check=True, timeout=20)
-    pump(0.03)
+    _xdo(*args, settle=0.03)
 
 
 def global_of(widget: QWidget, point: QPoint | None = None) -> tuple[int, int]:
