@@ -46,7 +46,59 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except UsageError as exc:
-        print(f"qcedge {args.command}: {exc}", file=sys.stderr)
+        print(f"qcedge {args.command}: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # the reader of our output went away (`| head`): nothing more to say, and nobody to say it to
+        _silence_stdout()
+        return 0
+    except Exception as exc:  # an internal error: one line for the person, the trace in a private file
+        where = _write_trace(args.command)
+        kind = type(exc).__name__
+        tail = f"; the full trace is in {where}" if where else ""
+        print(f"qcedge {args.command}: internal error ({kind}){tail}", file=sys.stderr)
+        return 3
+
+
+ONE_LINE_MAX = 400
+
+
+def one_line(text: str, limit: int = ONE_LINE_MAX) -> str:
+    """A message on one line (newlines folded) and of sensible length."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _silence_stdout() -> None:
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _write_trace(command: str | None) -> str | None:
+    """Append the current exception's trace to an owner-only file; its path, or None when it cannot be written.
+
+    The trace goes to a file, not the terminal: an exception message may quote a value read from a screen.
+    """
+    import datetime
+    import os
+    import traceback
+    from pathlib import Path
+
+    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "qcedge"
+    path = base / "errors.log"
+    try:
+        base.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8", errors="backslashreplace") as fh:
+            stamp = datetime.datetime.now().isoformat(timespec="seconds")
+            fh.write(f"--- {stamp} qcedge {command}\n{traceback.format_exc()}\n")
+        return str(path)
+    except OSError:
+        return None
