@@ -15,12 +15,16 @@ TCP level before any DICOM is spoken). Both are logged.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
+import io
 import logging
 import os
 import queue
 import re
+import ssl
 import threading
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -28,8 +32,12 @@ from ipaddress import ip_address, ip_network
 from pathlib import Path
 from typing import Any
 
+import pydicom
+from pydicom.uid import UID
 from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, StoragePresentationContexts, _config, evt
-from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
+from pynetdicom import acse as _acse
+from pynetdicom.presentation import negotiate_as_acceptor, negotiate_unrestricted
+from pynetdicom.sop_class import _STORAGE_CLASSES, Verification  # type: ignore[attr-defined]
 from pynetdicom.transport import ThreadedAssociationServer
 
 from connectors.peer import check_ae_title
@@ -40,6 +48,35 @@ SUCCESS = 0x0000
 OUT_OF_RESOURCES = 0xA700
 CANNOT_UNDERSTAND = 0xC210
 _UID = re.compile(r"^[0-9][0-9.]{0,63}$")
+
+
+_STORAGE_UIDS = frozenset(_STORAGE_CLASSES.values())
+_NOT_STORAGE_WORDS = ("Commitment", "Print", "Hardcopy", "Media Storage Directory")
+
+
+def may_be_storage(abstract_syntax: str) -> bool:
+    """True for storage SOP classes and for UIDs no dictionary knows (private classes); False for
+    the standard classes of other services (worklist or Q/R C-FIND, MPPS, commitment, print...),
+    which a storage-only receiver cannot answer."""
+    uid = UID(abstract_syntax)
+    if uid in _STORAGE_UIDS or uid.startswith("1.2.840.10008.5.1.4.1.1.") or uid.is_private:
+        return True
+    if uid.type != "SOP Class":
+        return True  # not in the dictionary: a private or newer class, stored like any object
+    return "Storage" in uid.name and not any(w in uid.name for w in _NOT_STORAGE_WORDS)
+
+
+def _negotiate_storage_only(rq_contexts: Any, ac_contexts: Any, roles: Any = None) -> Any:
+    """pynetdicom's unrestricted storage negotiation, except that a standard non-storage class
+    (pynetdicom misses some, e.g. the worklist FIND) is negotiated against what we support: it
+    is refused ("abstract syntax not supported") instead of accepted and then failed."""
+    storage = [cx for cx in rq_contexts if may_be_storage(cx.abstract_syntax)]
+    other = [cx for cx in rq_contexts if not may_be_storage(cx.abstract_syntax)]
+    result, reply_roles = negotiate_unrestricted(storage, ac_contexts, roles) if storage else ([], [])
+    if other:
+        more, more_roles = negotiate_as_acceptor(other, ac_contexts, roles)
+        result, reply_roles = sorted(result + more, key=lambda cx: cx.context_id), reply_roles + more_roles
+    return result, reply_roles
 
 
 @dataclass(slots=True)
@@ -65,7 +102,20 @@ class ReceiverConfig:
     allowed_hosts: list[str] = field(default_factory=list)  # addresses or networks; empty: any
     require_called_aet: bool = True
     accept_any_sop_class: bool = True  # store private/unknown SOP classes too (nothing is lost)
-    max_associations: int = 10
+    max_associations: int = 20  # at once, counting connections that have not asked for one yet
+    acse_timeout: float = 10.0  # a connection must ask for an association (and finish TLS) within this
+    dimse_timeout: float = 60.0  # waiting for the next part of a message
+    network_timeout: float = 60.0  # an association idle this long is closed
+    ssl_context: ssl.SSLContext | None = None  # DICOM over TLS (see connectors.tls)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.max_associations, int) or not 1 <= self.max_associations <= 1000:
+            raise ValueError(f"max associations {self.max_associations!r} must be between 1 and 1000")
+        for name in ("acse_timeout", "dimse_timeout", "network_timeout"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not 0 < value <= 86400:  # NaN fails this too
+                raise ValueError(f"{name.replace('_', ' ')} {value!r} must be a number of seconds above 0 "
+                                 "(at most 86400)")
 
 
 class _Server(ThreadedAssociationServer):
@@ -73,6 +123,28 @@ class _Server(ThreadedAssociationServer):
 
     allowed: list[Any] = []
     on_refused: Callable[[str], None] | None = None
+    handshake_timeout: float = 10.0
+
+    def get_request(self) -> tuple[Any, Any]:
+        """Accept; with TLS, wrap without the handshake: it runs on the connection's own thread
+        (`process_request_thread`), so a caller that never speaks cannot hold the accept loop."""
+        client, address = self.socket.accept()  # type: ignore[union-attr]
+        if self.ssl_context:
+            client = self.ssl_context.wrap_socket(client, server_side=True, do_handshake_on_connect=False)
+        return client, address
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        if isinstance(request, ssl.SSLSocket):
+            try:
+                request.settimeout(self.handshake_timeout)
+                request.do_handshake()
+                request.settimeout(None)
+            except (OSError, ValueError) as exc:
+                log.warning("TLS handshake with %s failed: %s", client_address[0] if isinstance(client_address, tuple)
+                            else client_address, getattr(exc, "reason", None) or exc)
+                self.shutdown_request(request)
+                return
+        super().process_request_thread(request, client_address)
 
     def verify_request(self, request: Any, client_address: Any) -> bool:  # socketserver hook
         if not self.allowed:
@@ -121,6 +193,7 @@ class Receiver:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         if cfg.accept_any_sop_class:
             _config.UNRESTRICTED_STORAGE_SERVICE = True
+            _acse.negotiate_unrestricted = _negotiate_storage_only
         ae = AE(ae_title=self._ae_title)
         ae.add_supported_context(Verification, ALL_TRANSFER_SYNTAXES)
         for cx in StoragePresentationContexts:
@@ -128,9 +201,9 @@ class Receiver:
         ae.require_calling_aet = self._allowed_aets
         ae.require_called_aet = cfg.require_called_aet
         ae.maximum_associations = cfg.max_associations
-        ae.network_timeout = 60
-        ae.acse_timeout = 30
-        ae.dimse_timeout = 60
+        ae.network_timeout = cfg.network_timeout
+        ae.acse_timeout = cfg.acse_timeout
+        ae.dimse_timeout = cfg.dimse_timeout
         handlers = [
             (evt.EVT_C_ECHO, self._on_echo),
             (evt.EVT_C_STORE, self._on_store),
@@ -139,10 +212,14 @@ class Receiver:
         ]
         self._worker = threading.Thread(target=self._work, name="qcedge-dicom-callbacks", daemon=True)
         self._worker.start()
+        for day in self._days():
+            remove_stale_parts(day)
         if self.on_stored is not None:
             self._recover()
-        server = ae.make_server((cfg.host, cfg.port), evt_handlers=handlers, server_class=_Server)
+        server = ae.make_server((cfg.host, cfg.port), evt_handlers=handlers, server_class=_Server,
+                                ssl_context=cfg.ssl_context)
         server.allowed = self._networks
+        server.handshake_timeout = cfg.acse_timeout
         server.on_refused = self._on_refused
         ae._servers.append(server)  # as ae.start_server does, so server.shutdown() can deregister it
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
@@ -271,16 +348,20 @@ class Receiver:
         except OSError as exc:
             log.error("cannot note %s as processed: %s", path, exc)
 
+    def _days(self) -> list[Path]:
+        return sorted(p for p in self.store_dir.iterdir() if p.is_dir() and p.name.isdigit())
+
     def _recover(self) -> int:
         """Queue every stored file the callback never saw (the process died between storing and
         processing): stored before Success, processed at least once."""
         count = 0
-        for day in sorted(p for p in self.store_dir.iterdir() if p.is_dir() and p.name.isdigit()):
+        for day in self._days():
             journal = day / self.JOURNAL
             seen = set(journal.read_text(encoding="utf-8").split()) if journal.exists() else set()
             for path in sorted(day.glob("*.dcm")):
                 if path.name not in seen:
-                    self._queue.put(StoredObject(path, "", path.stem, "(recovered)", "", datetime.now(timezone.utc)))
+                    self._queue.put(StoredObject(path, "", uid_of_stored(path), "(recovered)", "",
+                                                 datetime.now(timezone.utc)))
                     count += 1
         if count:
             log.warning("recovering %d stored object(s) that were never processed", count)
@@ -293,21 +374,100 @@ class _Marker:
     done: threading.Event
 
 
-def _write_durably(target: Path, data: bytes) -> tuple[Path, bool]:
-    """Write `data` to `target` (fsync'd, atomic); (path written, True if an identical file was there).
+def variant_path(target: Path, data: bytes) -> Path:
+    """Where a changed object under an already stored UID goes: `<uid>_<sha256 prefix>.dcm`.
 
-    A different object under the same name (a re-sent, changed instance) goes beside it as
-    `<uid>.1.dcm`, `<uid>.2.dcm`, ...: nothing received is overwritten.
+    `_` never occurs in a UID (digits and dots only), so a variant can never take the name of
+    another object (`<uid>.1.dcm` would be the real UID `<uid>.1`); the content hash makes the
+    name the same for the same bytes, so a variant sent twice is stored once.
+    """
+    return target.with_name(f"{target.stem}_{hashlib.sha256(data).hexdigest()[:32]}.dcm")
+
+
+def uid_of_stored(path: Path) -> str:
+    """The SOP Instance UID (or its stand-in) a stored file's name carries."""
+    return path.stem.split("_", 1)[0]
+
+
+_NO_LINK = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS}
+_FALLBACK_LOCK = threading.Lock()
+
+
+def _place(tmp: Path, target: Path) -> None:
+    """Give the written temporary file the name `target`, never replacing an existing file.
+
+    A hard link does that atomically (FileExistsError if the name is taken), between threads
+    and processes alike. On a file system without hard links: check and rename under a
+    process-wide lock (safe within this process only)."""
+    try:
+        os.link(tmp, target)
+        return
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno not in _NO_LINK:
+            raise
+    with _FALLBACK_LOCK:
+        if target.exists():
+            raise FileExistsError(errno.EEXIST, "exists", str(target))
+        os.rename(tmp, target)
+
+
+def _essential(ds: Any) -> Any:
+    """The dataset without what senders may drop: group lengths and trailing padding."""
+    for tag in [t for t in ds.keys() if t.element == 0 or t == 0xFFFCFFFC]:
+        del ds[tag]
+    return ds
+
+
+def same_object(path: Path, data: bytes) -> bool:
+    """True when the file at `path` holds the object in `data`: the same bytes, or the same
+    elements and values written another way (senders differ in group lengths and padding)."""
+    try:
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
+            return True
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            a = _essential(pydicom.dcmread(io.BytesIO(path.read_bytes()), force=True))
+            b = _essential(pydicom.dcmread(io.BytesIO(data), force=True))
+            return bool(a == b)
+    except FileNotFoundError:
+        return False
+    except Exception:  # an object that cannot be parsed is compared by its bytes only
+        return False
+
+
+def _versions(target: Path) -> list[Path]:
+    """The object stored under `target` and its variants (only when `target` exists)."""
+    if not target.exists():
+        return []
+    return [target, *sorted(target.parent.glob(f"{target.stem}_*.dcm"))]
+
+
+_LOCKS = [threading.Lock() for _ in range(64)]
+
+
+def _fsync_dir(folder: Path) -> None:
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _write_durably(target: Path, data: bytes) -> tuple[Path, bool]:
+    """Write `data` under `target` (fsync'd, atomic, never overwriting); (path, True if those
+    bytes were already stored).
+
+    The bytes go to a private temporary file first (fsync'd), which then gets its final name
+    without replacing anything (`_place`; one writer per UID at a time in this process, and the
+    hard link settles races with other processes): two callers storing the same UID at the same
+    time cannot overwrite each other. The same object (`same_object`: same bytes, or the same
+    elements encoded another way) is a duplicate: stored and processed once. A changed object
+    sent again is stored beside it as `variant_path()`. The folder is fsync'd before the caller
+    answers Success.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():
-        if target.read_bytes() == data:
-            return target, True
-        stem = target.stem
-        n = 1
-        while target.exists():
-            target = target.with_name(f"{stem}.{n}.dcm")
-            n += 1
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.part")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
     try:
@@ -315,13 +475,52 @@ def _write_durably(target: Path, data: bytes) -> tuple[Path, bool]:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
+        with _LOCKS[hash(target.name) % len(_LOCKS)]:  # one writer per UID in this process
+            for existing in _versions(target):
+                if same_object(existing, data):
+                    _fsync_dir(target.parent)  # its writer may not have synced the folder yet
+                    return existing, True
+            for candidate in (target, variant_path(target, data)):
+                try:
+                    _place(tmp, candidate)
+                except FileExistsError:  # another process stored this name in the meantime
+                    if same_object(candidate, data):
+                        _fsync_dir(target.parent)
+                        return candidate, True
+                    continue
+                _fsync_dir(target.parent)
+                return candidate, False
+        raise OSError(errno.EEXIST, "a different object already has the variant name (hash collision)",
+                      str(variant_path(target, data)))
     finally:
-        os.close(dir_fd)
-    return target, False
+        tmp.unlink(missing_ok=True)
+
+
+def remove_stale_parts(day: Path) -> int:
+    """Delete temporary files left by a receiver process that died while writing (they may hold
+    patient data and were never acknowledged). Files of live processes are left alone."""
+    removed = 0
+    for part in day.glob(".*.part"):
+        pieces = part.name.rsplit(".", 3)
+        try:
+            pid = int(pieces[-3])
+        except (IndexError, ValueError):
+            pid = -1
+        if pid > 0 and pid != os.getpid() and _alive(pid):
+            continue
+        try:
+            part.unlink()
+            removed += 1
+        except OSError as exc:
+            log.error("cannot remove the stale temporary file %s: %s", part.name, exc)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

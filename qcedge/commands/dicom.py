@@ -65,6 +65,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--records", metavar="FILE", help="append records as JSON lines to FILE (default: stdout)")
     q.add_argument("--templates", metavar="DIR|T.yaml", help="OCR screen saves with these templates")
     q.add_argument("--engine", default="ppocr", choices=["ppocr", "tesseract"])
+    q.add_argument("--max-associations", type=int, default=20, metavar="N",
+                   help="associations at once, counting connections not yet associated (default 20)")
+    q.add_argument("--acse-timeout", type=float, default=10.0, metavar="S",
+                   help="a connection must ask for an association within S seconds, or it is closed (default 10)")
+    q.add_argument("--dimse-timeout", type=float, default=60.0, metavar="S",
+                   help="wait at most S seconds for the rest of a message (default 60)")
+    q.add_argument("--network-timeout", type=float, default=60.0, metavar="S",
+                   help="close an association idle for S seconds (default 60)")
     common(q)
     q.set_defaults(func=cmd_receive)
 
@@ -371,7 +379,9 @@ def cmd_receive(args: argparse.Namespace) -> int:
     ocr = _screen_reader(templates, engine)
     try:
         config = ReceiverConfig(ae_title=args.aet, host=args.host, port=args.port, store_dir=Path(args.store),
-                                allowed_aets=args.allow, allowed_hosts=args.allow_host)
+                                allowed_aets=args.allow, allowed_hosts=args.allow_host,
+                                max_associations=args.max_associations, acse_timeout=args.acse_timeout,
+                                dimse_timeout=args.dimse_timeout, network_timeout=args.network_timeout)
         receiver = Receiver(config, make_store_handler(station, site, sink or _RecordSink(args.records), ocr))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
