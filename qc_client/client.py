@@ -2,10 +2,13 @@
 
 Records are committed to the outbox first (`submit`), then pipelined to central
 (up to `window` in flight), resent with backoff until acked, and removed from
-the outbox on ack. Heartbeats both ways; when central is silent for `liveness`
-heartbeat intervals the socket is closed and reopened after a backoff that
-doubles from `reconnect_min` to `reconnect_max` (ZeroMQ guide, Paranoid Pirate).
-Feedback from central is handed to `on_feedback` (called in the I/O thread).
+the outbox on ack. The ack carries the record's QC feedback, handed to
+`on_feedback` (called in the I/O thread) once per process. Heartbeats both ways;
+when central is silent for `liveness` heartbeat intervals the socket is closed
+and a new one opened (ZeroMQ guide, Paranoid Pirate); libzmq retries the TCP
+connection every `reconnect_min` .. `reconnect_max` seconds meanwhile. A central
+that answers again (a new run, seen by its `boot` id, or a new connection) gets
+everything unacknowledged at once.
 """
 from __future__ import annotations
 
@@ -22,7 +25,8 @@ import zmq
 
 from qc_client.keys import ClientKeys
 from qc_client.outbox import RESEND_NOW, Outbox, OutboxItem
-from qc_client.protocol import DEFAULT_MAX_BYTES, Message, ProtocolError, decode, encode, utc_now_iso
+from qc_client.protocol import (DEFAULT_MAX_BYTES, FEEDBACK_LEVELS, Message, ProtocolError, decode, encode,
+                                station_id_problem, utc_now_iso)
 from qc_client.record import Record
 
 log = logging.getLogger(__name__)
@@ -45,9 +49,14 @@ class Feedback:
 
     @classmethod
     def from_message(cls, msg: Message) -> "Feedback":
-        body = msg.body
-        return cls(record_id=msg.header["record_id"], level=body["level"], message=body["message"],
-                   rule=body.get("rule"), seq=msg.header.get("seq"), station=msg.header.get("station"),
+        return cls.from_body(msg.header, msg.body)
+
+    @classmethod
+    def from_body(cls, header: dict[str, Any], body: dict[str, Any]) -> "Feedback":
+        rule = body.get("rule")
+        return cls(record_id=header["record_id"], level=body["level"], message=body["message"],
+                   rule=rule if isinstance(rule, str) else None, seq=header.get("seq"),
+                   station=header.get("station"),
                    details={k: v for k, v in body.items() if k not in ("level", "message", "rule")})
 
 
@@ -88,16 +97,17 @@ class FeedClient:
         keys: ClientKeys | None = None,
         heartbeat: float = 2.0,
         liveness: int = 3,
-        reconnect_min: float = 1.0,
-        reconnect_max: float = 32.0,
+        reconnect_min: float = 0.1,
+        reconnect_max: float = 1.0,
         ack_timeout: float = 5.0,
         resend_max: float = 60.0,
         window: int = 512,
         batch: int = 256,
         max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
-        if not station_id or len(station_id.encode("utf-8")) > 255 or station_id.startswith("\0"):
-            raise ValueError("station_id must be 1-255 bytes and not start with a NUL byte (ZeroMQ identity)")
+        problem = station_id_problem(station_id)
+        if problem is not None:
+            raise ValueError(f"station_id: {problem}")
         self.endpoint = endpoint
         self.outbox = outbox
         self.station_id = station_id
@@ -133,6 +143,8 @@ class FeedClient:
         self._dirty = False     # set by wake(): something new in the outbox
         self._sleeping = False  # the I/O thread is (about to be) blocked in poll
         self._deadlines: list[tuple[float, str]] = []
+        self._boot: str | None = None  # central's run id, from its acks and heartbeats
+        self._restarted = False  # central answered as a new run: resend everything unacked at once
 
     # -- public API -----------------------------------------------------------------------------
     def start(self) -> "FeedClient":
@@ -223,7 +235,13 @@ class FeedClient:
         sock = ctx.socket(zmq.DEALER)
         sock.setsockopt(zmq.IDENTITY, self.station_id.encode("utf-8"))
         sock.setsockopt(zmq.LINGER, 0)
-        sock.setsockopt(zmq.IMMEDIATE, 1)  # never queue records for a connection that is not up
+        # No ZMQ_IMMEDIATE: with it, libzmq's socket side answers a connection's "hiccup" (the TCP
+        # connection dropped) by terminating that pipe without delay, from inside a recv call; when
+        # that lands between two frames of one multipart message the next frame read fails and libzmq
+        # aborts the process (Assertion failed: !_more (src/fq.cpp:80)). Without it the pipe lives on
+        # across reconnects; records queued while central is away simply wait for their ack timeout.
+        sock.setsockopt(zmq.RECONNECT_IVL, max(1, int(self.reconnect_min * 1000)))
+        sock.setsockopt(zmq.RECONNECT_IVL_MAX, max(1, int(self.reconnect_max * 1000)))
         sock.setsockopt(zmq.SNDHWM, max(1000, 2 * self.window))
         sock.setsockopt(zmq.MAXMSGSIZE, 4 * self.max_bytes)
         if self.keys is not None:
@@ -235,7 +253,6 @@ class FeedClient:
 
     def _run(self) -> None:
         ctx = zmq.Context()
-        backoff = self.reconnect_min
         first = True
         try:
             while not self._stop.is_set():
@@ -256,12 +273,15 @@ class FeedClient:
                     self._settle_quietly()
                 if self._stop.is_set():
                     break
-                backoff = self.reconnect_min if heard else min(backoff * 2, self.reconnect_max)
-                if not failed:
+                if failed:
+                    self._sleep(self.reconnect_max)  # do not spin on an error that repeats
+                else:
                     self._count(last_error=f"central silent for {self.liveness} heartbeats")
-                    log.warning("central at %s silent for %d heartbeats: reconnecting in %.1f s",
-                                self.endpoint, self.liveness, backoff)
-                self._sleep(backoff)
+                    if heard:
+                        log.warning("central at %s silent for %d heartbeats: opening a new connection",
+                                    self.endpoint, self.liveness)
+                # a new socket at once: libzmq retries the connection every reconnect_min..max seconds,
+                # so a central that comes back is noticed within about reconnect_max
         finally:
             ctx.term()
 
@@ -296,17 +316,33 @@ class FeedClient:
         self._upto = 0
         self._fresh.clear()  # the outbox has them: this session starts from the outbox
         session_start = time.time()
+        poller = zmq.Poller()
+        poller.register(sock, zmq.POLLIN)
+        poller.register(self._wake_r.fileno(), zmq.POLLIN)
+        monitor = sock.get_monitor_socket(zmq.EVENT_CONNECTED)
+        poller.register(monitor, zmq.POLLIN)
+        try:
+            return self._serve(sock, poller, monitor, session_start)
+        finally:
+            try:
+                sock.disable_monitor()
+            except zmq.ZMQError:
+                pass
+            monitor.close(linger=0)
+
+    def _serve(self, sock: zmq.Socket, poller: zmq.Poller, monitor: zmq.Socket, session_start: float) -> bool:
         next_mark = time.monotonic() + MARK_DELAY
         heard = False
         last_heard = time.monotonic()
         next_hb = last_heard
-        poller = zmq.Poller()
-        poller.register(sock, zmq.POLLIN)
-        poller.register(self._wake_r.fileno(), zmq.POLLIN)
         want_out = False
         more_due = True
         while not self._stop.is_set():
             now = time.monotonic()
+            if self._restarted:
+                self._restarted = False
+                self._resend_all()
+                more_due = True
             if self._expire(now):
                 more_due = True  # their ack timed out: send them again
             if now >= next_mark:
@@ -351,6 +387,9 @@ class FeedClient:
             self._sleeping = False
             if self._wake_r.fileno() in events:
                 self._drain_wake()
+            if monitor in events:
+                self._drain_monitor(monitor)
+                next_hb = time.monotonic()  # a (new) TCP connection: ask central at once, it may be a new run
             if self._dirty:
                 self._dirty = False
                 more_due = True
@@ -370,6 +409,30 @@ class FeedClient:
                 if was_full:
                     more_due = True  # acks freed room in the window
         return heard
+
+    def _drain_monitor(self, monitor: zmq.Socket) -> None:
+        try:
+            while monitor.recv_multipart(flags=zmq.NOBLOCK):
+                pass
+        except zmq.Again:
+            pass
+
+    def _resend_all(self) -> None:
+        """Central runs anew: what it had not acked is forgotten there; send it all again now."""
+        self._mark_unmarked()  # first sends become 'sent once', due at once
+        self._inflight.clear()
+        self._deadlines.clear()
+        self._upto = 0
+        self.outbox.reschedule_all(RESEND_NOW)
+
+    def _saw_boot(self, header: dict[str, Any]) -> None:
+        boot = header.get("boot")
+        if not isinstance(boot, str):
+            return
+        if self._boot is not None and boot != self._boot:
+            log.info("central at %s runs anew: resending what it had not acknowledged", self.endpoint)
+            self._restarted = True
+        self._boot = boot
 
     def _expire(self, now: float) -> int:
         """Drop in-flight entries whose ack timeout passed (they are due again in the outbox)."""
@@ -498,6 +561,7 @@ class FeedClient:
             except ProtocolError as exc:
                 log.warning("malformed message from central dropped: %s", exc)
                 continue
+            self._saw_boot(msg.header)
             if msg.kind == "ack":
                 self._on_ack(msg, acked)
             elif msg.kind == "feedback":
@@ -516,6 +580,14 @@ class FeedClient:
         rid = msg.header["record_id"]
         status = msg.header["status"]
         if status in ("stored", "duplicate"):
+            # feedback first: the row leaves the outbox only after what central said about it was shown
+            feedback = msg.body.get("feedback")
+            for body in feedback if isinstance(feedback, list) else ():
+                if isinstance(body, dict) and body.get("level") in FEEDBACK_LEVELS \
+                        and isinstance(body.get("message"), str):
+                    self._show(Feedback.from_body(msg.header, body))
+                else:
+                    log.warning("malformed feedback in an ack from central dropped")
             acked.append(rid)
             if status == "duplicate":
                 self._count(duplicates=1)
@@ -533,7 +605,10 @@ class FeedClient:
                         log.exception("on_rejected callback failed")
 
     def _on_feedback(self, msg: Message) -> None:
-        fb = Feedback.from_message(msg)
+        self._show(Feedback.from_message(msg))
+
+    def _show(self, fb: Feedback) -> None:
+        """Hand a feedback to on_feedback, once per process (central sends it again with every ack)."""
         key = (fb.record_id, fb.rule, fb.level, fb.message)
         if key in self._seen_feedback:
             return  # sent again with a duplicate ack: shown once

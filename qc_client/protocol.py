@@ -11,6 +11,7 @@ See docs/feed.md for the fields of each kind.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -21,6 +22,9 @@ KINDS = ("record", "ack", "feedback", "heartbeat")
 DEFAULT_MAX_BYTES = 1024 * 1024  # 1 MiB, the whole message (all frames)
 FEEDBACK_LEVELS = ("ok", "info", "warn", "alert")
 ACK_STATUSES = ("stored", "duplicate", "rejected")
+MAX_SEQ = 2**63 - 1  # a 64-bit signed integer: what SQLite (and most stores) keep
+MAX_STATION_BYTES = 255  # a ZeroMQ identity is 1-255 bytes
+MAX_RECORD_ID = 256  # characters
 
 # Header fields each kind must carry, with their JSON types.
 REQUIRED_HEADER: dict[str, dict[str, type | tuple[type, ...]]] = {
@@ -32,7 +36,15 @@ REQUIRED_HEADER: dict[str, dict[str, type | tuple[type, ...]]] = {
 
 
 class ProtocolError(ValueError):
-    """A message that does not follow qcedge-feed/1."""
+    """A message that does not follow qcedge-feed/1.
+
+    `header` is the message's header when it was a readable JSON object (so a receiver can
+    still answer a bad `record` by its record_id), else None. The text never quotes content.
+    """
+
+    def __init__(self, message: str, header: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.header = header
 
 
 class MessageTooLarge(ProtocolError):
@@ -62,7 +74,37 @@ def utc_now_iso() -> str:
 
 
 def _dumps(obj: Any) -> bytes:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    try:
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (echoed from a bad header): JSON escapes carry it
+        return json.dumps(obj, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
+def fingerprint(data: bytes | str) -> str:
+    """What a log may say about content that did not parse: its length and a short hash, never the bytes."""
+    raw = data if isinstance(data, bytes) else data.encode("utf-8", "surrogatepass")
+    return f"{len(raw)} bytes, sha256 {hashlib.sha256(raw).hexdigest()[:12]}"
+
+
+def station_id_problem(station: str) -> str | None:
+    """Why `station` cannot be a station id on the wire (its ZeroMQ identity), or None.
+
+    ZeroMQ carries an identity of 1-255 bytes that does not start with a NUL byte; the
+    receiver compares those bytes exactly with the header's station.
+    """
+    if not isinstance(station, str) or not station:
+        return "a station id must be a non-empty string"
+    try:
+        raw = station.encode("utf-8")
+    except UnicodeEncodeError:
+        return "a station id must be valid Unicode (it holds a lone surrogate)"
+    if len(raw) > MAX_STATION_BYTES:
+        return f"a station id is at most {MAX_STATION_BYTES} bytes in UTF-8 (the ZeroMQ identity), got {len(raw)}"
+    if raw[0] == 0:
+        return "a station id must not start with a NUL byte (ZeroMQ reserves such identities)"
+    if any(not c.isprintable() for c in station):
+        return "a station id must hold printable characters only"
+    return None
 
 
 def encode(
@@ -106,18 +148,78 @@ def _load_object(frame: bytes, what: str) -> dict[str, Any]:
         raise ProtocolError(f"{what} frame is not UTF-8 ({exc.reason} at byte {exc.start})") from None
     except json.JSONDecodeError as exc:
         raise ProtocolError(f"{what} frame is not JSON ({exc.msg} at char {exc.pos})") from None
+    except RecursionError:
+        raise ProtocolError(f"{what} frame is nested too deeply ({fingerprint(frame)})") from None
     if not isinstance(obj, dict):
         raise ProtocolError(f"{what} frame must be a JSON object, got {type(obj).__name__}")
     return obj
+
+
+def _bad_text(value: str) -> bool:
+    """A string that cannot be written as UTF-8 (a lone surrogate from a JSON escape)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _check_header(kind: str, header: dict[str, Any]) -> None:
+    """Header fields are flat scalars with valid text; required ones present, typed and in range."""
+    for name, value in header.items():
+        if _bad_text(name):
+            raise ProtocolError(f"{kind} header has a field name that is not valid Unicode", header)
+        if isinstance(value, (dict, list)):
+            raise ProtocolError(f"{kind} header field {name[:40]!r} must be a string, number, boolean or null, "
+                                f"not {'an object' if isinstance(value, dict) else 'a list'}", header)
+        if isinstance(value, str) and _bad_text(value):
+            raise ProtocolError(f"{kind} header field {name[:40]!r} is not valid Unicode (a lone surrogate)", header)
+    for name, typ in REQUIRED_HEADER[kind].items():
+        if name not in header:
+            raise ProtocolError(f"{kind} header lacks {name!r}", header)
+        value = header[name]
+        if not isinstance(value, typ) or isinstance(value, bool):
+            raise ProtocolError(f"{kind} header field {name!r} has the wrong type ({type(value).__name__})", header)
+    if kind == "record":
+        if not 1 <= header["seq"] <= MAX_SEQ:
+            raise ProtocolError(f"record header seq must be between 1 and 2**63-1, got a number of "
+                                f"{len(str(header['seq']))} digits" if header["seq"] > 0
+                                else "record header seq must be >= 1", header)
+        if not header["record_id"]:
+            raise ProtocolError("record header record_id must not be empty", header)
+        if len(header["record_id"]) > MAX_RECORD_ID:
+            raise ProtocolError(f"record header record_id is longer than {MAX_RECORD_ID} characters", header)
+        problem = station_id_problem(header["station"])
+        if problem is not None:
+            raise ProtocolError(f"record header station: {problem}", header)
+    if kind == "ack" and header["status"] not in ACK_STATUSES:
+        raise ProtocolError(f"ack status is not one of {', '.join(ACK_STATUSES)} "
+                            f"({fingerprint(header['status'])})", header)
+
+
+def _check_text_tree(obj: Any, what: str) -> None:
+    """Every string (keys too) in a parsed JSON value is valid Unicode; iterative, no recursion."""
+    stack = [obj]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _bad_text(item):
+                raise ProtocolError(f"{what} holds text that is not valid Unicode (a lone surrogate)")
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def peek_header(frames: Sequence[bytes]) -> dict[str, Any] | None:
     """The header of a message that may be otherwise invalid (e.g. too large), or None."""
     if len(frames) >= 3 and bytes(frames[0]) == PROTOCOL and len(frames[2]) <= 64 * 1024:
         try:
-            return _load_object(frames[2], "header")
+            header = _load_object(frames[2], "header")
         except ProtocolError:
             return None
+        return header
     return None
 
 
@@ -127,7 +229,8 @@ def decode(frames: Sequence[bytes], *, max_bytes: int | None = DEFAULT_MAX_BYTES
 
     With `lazy_record_body` the body of a `record` message is left unparsed in
     `raw_body` (for the caller's schema validation to parse once).
-    Raises MessageTooLarge or ProtocolError naming the problem.
+    Raises MessageTooLarge or ProtocolError naming the problem (lengths and hashes of
+    content that did not parse, never the content).
     """
     frames = [bytes(f) for f in frames]
     if max_bytes is not None:
@@ -137,30 +240,27 @@ def decode(frames: Sequence[bytes], *, max_bytes: int | None = DEFAULT_MAX_BYTES
     if len(frames) < 4:
         raise ProtocolError(f"expected at least 4 frames (protocol, kind, header, body), got {len(frames)}")
     if frames[0] != PROTOCOL:
-        shown = frames[0][:32].decode("ascii", "replace")
-        raise ProtocolError(f"unknown protocol {shown!r} (expected {PROTOCOL.decode()!r})")
+        raise ProtocolError(f"unknown protocol ({fingerprint(frames[0])}; expected {PROTOCOL.decode()!r})")
     kind = frames[1].decode("ascii", "replace")
     if kind not in KINDS:
-        raise ProtocolError(f"unknown message kind {kind[:32]!r} (expected one of {', '.join(KINDS)})")
+        raise ProtocolError(f"unknown message kind ({fingerprint(frames[1])}; expected one of {', '.join(KINDS)})")
     header = _load_object(frames[2], "header")
-    body = {} if (lazy_record_body and kind == "record") else _load_object(frames[3], "body")
-    for name, typ in REQUIRED_HEADER[kind].items():
-        if name not in header:
-            raise ProtocolError(f"{kind} header lacks {name!r}")
-        value = header[name]
-        if not isinstance(value, typ) or isinstance(value, bool):
-            raise ProtocolError(f"{kind} header field {name!r} has the wrong type ({type(value).__name__})")
-    if kind == "record":
-        if header["seq"] < 1:
-            raise ProtocolError(f"record header seq must be >= 1, got {header['seq']}")
-        if not header["station"] or not header["record_id"]:
-            raise ProtocolError("record header station and record_id must not be empty")
-    if kind == "ack" and header["status"] not in ACK_STATUSES:
-        raise ProtocolError(f"ack status {header['status'][:32]!r} is not one of {', '.join(ACK_STATUSES)}")
+    _check_header(kind, header)
+    if lazy_record_body and kind == "record":
+        body: dict[str, Any] = {}
+    else:
+        try:
+            body = _load_object(frames[3], "body")
+        except ProtocolError as exc:
+            raise ProtocolError(str(exc), header) from None
+        try:
+            _check_text_tree(body, f"{kind} body")
+        except ProtocolError as exc:
+            raise ProtocolError(str(exc), header) from None
     if kind == "feedback":
         level = body.get("level")
         if level not in FEEDBACK_LEVELS:
-            raise ProtocolError(f"feedback level {str(level)[:32]!r} is not one of {', '.join(FEEDBACK_LEVELS)}")
+            raise ProtocolError(f"feedback level is not one of {', '.join(FEEDBACK_LEVELS)}", header)
         if not isinstance(body.get("message"), str):
-            raise ProtocolError("feedback body lacks a text 'message'")
+            raise ProtocolError("feedback body lacks a text 'message'", header)
     return Message(kind=kind, header=header, body=body, attachments=frames[4:], raw_body=frames[3])

@@ -9,11 +9,13 @@ ZAP handler admits only the stations on the allow-list.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
@@ -22,8 +24,8 @@ from pydantic import ValidationError
 from zmq.auth.thread import ThreadAuthenticator
 
 from qc_client.keys import ServerKeys, load_allowed
-from qc_client.protocol import (DEFAULT_MAX_BYTES, MessageTooLarge, ProtocolError, decode, encode, message_size,
-                                peek_header, utc_now_iso)
+from qc_client.protocol import (DEFAULT_MAX_BYTES, MAX_RECORD_ID, MessageTooLarge, ProtocolError, decode, encode,
+                                message_size, peek_header, utc_now_iso)
 from qc_client.record import Record
 from qc_client.rules import RuleSet, load_rules
 from qc_client.store import CentralStore, Gap, Incoming, Stored
@@ -53,10 +55,14 @@ class ReceiverStats:
     feedback_sent: int = 0
     heartbeats: int = 0
     gaps: int = 0
+    refused: int = 0   # from a CURVE key no longer on the allow-list (dropped, no answer)
+    failed: int = 0    # messages that met an error in the receiver itself (logged, dropped)
 
 
 class _NamedAuthenticator(ThreadAuthenticator):
-    """ZAP handler: CURVE keys from an allow-list; the User-Id is the key's name (station id)."""
+    """ZAP handler: CURVE keys from an allow-list. The User-Id of a connection is its public key
+    (z85), so every message can be checked against the allow-list of the moment (revocation
+    applies to open connections too)."""
 
     def __init__(self, context: zmq.Context, allowed: Mapping[bytes, str]) -> None:
         super().__init__(context, log=logging.getLogger(__name__ + ".zap"))
@@ -69,7 +75,7 @@ class _NamedAuthenticator(ThreadAuthenticator):
             self.certs[domain] = {key: True for key in self._names}
 
     def curve_user_id(self, client_public_key: bytes) -> str:
-        return self._names.get(zmq.utils.z85.encode(client_public_key), "")
+        return zmq.utils.z85.encode(client_public_key).decode("ascii")
 
 
 def _allowed_from(arg: Mapping[bytes, str] | str | os.PathLike | Iterable[bytes | str]) -> dict[bytes, str]:
@@ -120,6 +126,9 @@ class Receiver:
         self.endpoint: str | None = None
         self.pub_endpoint: str | None = None
         self._stats = ReceiverStats()
+        self.boot = uuid.uuid4().hex[:16]  # this run of the receiver: a station that sees it change resends at once
+        self._refused_logged: set[str] = set()
+        self._allow_lock = threading.RLock()
         self._last_seen: dict[str, tuple[float, float]] = {}  # station -> (monotonic, heartbeat interval)
         self._stop = threading.Event()
         self._running = False
@@ -213,8 +222,11 @@ class Receiver:
         """Read the allow-list folder again (stations added or removed); returns how many keys it holds."""
         if self._allow_source is None or self._auth is None:
             raise ValueError("this receiver has no allow-list folder")
-        self.allowed = load_allowed(self._allow_source)
-        self._auth.set_allowed(self.allowed)
+        allowed = load_allowed(self._allow_source)
+        with self._allow_lock:
+            self._auth.set_allowed(allowed)
+            self.allowed = allowed  # checked on every message: open connections of a removed key are refused now
+        self._refused_logged.clear()
         log.info("allow-list reloaded: %d station keys", len(self.allowed))
         return len(self.allowed)
 
@@ -261,12 +273,19 @@ class Receiver:
             # group commit: a moment for more records to share this batch's disk sync
             if sock.poll(self.commit_delay * 1000):
                 self._drain(sock, incoming)
-        if not incoming:
-            return
-        stored = self.store.save([inc for _, inc in incoming], self._evaluate if self.rules else None)  # committed
+        with self._allow_lock:  # a reload waits for this batch; after it, nothing of a removed key is stored
+            if self._auth is not None:  # the allow-list may have changed (SIGHUP) since these were read
+                incoming = [(ident, inc) for ident, inc in incoming if self._key_name(inc.key) is not None]
+            if not incoming:
+                return
+            stored = self.store.save([inc for _, inc in incoming], self._evaluate if self.rules else None)
 
         for (identity, _), result in zip(incoming, stored):
-            self._answer(sock, identity, result)
+            try:
+                self._answer(sock, identity, result)
+            except Exception:  # noqa: BLE001 - one answer must not cost the others theirs
+                self._stats.failed += 1
+                log.exception("receiver error while answering record %s; dropped", result.incoming.record_id)
 
     def _drain(self, sock: zmq.Socket, incoming: list[tuple[bytes, Incoming]]) -> None:
         """Read what is waiting (up to the batch size); checked records go to `incoming`."""
@@ -278,8 +297,10 @@ class Receiver:
                 return
             try:
                 item = self._accept(sock, frames)
-            except Exception:  # one odd message must not cost the batch
-                log.exception("receiver error on one message; dropped")
+            except Exception as exc:  # one odd message must not cost the batch
+                self._stats.failed += 1
+                log.error("receiver error on one message (%s); dropped", type(exc).__name__)
+                log.debug("receiver error on one message", exc_info=True)
                 item = None
             if item is not None:
                 incoming.append(item)
@@ -298,20 +319,47 @@ class Receiver:
             sock.send_multipart([identity, *encode(kind, header, body, max_bytes=None)], flags=zmq.NOBLOCK)
         except zmq.Again:
             log.warning("reply to %s dropped (send queue full)", _name(identity))
+        except zmq.ZMQError as exc:  # the peer is gone (ROUTER_MANDATORY is off, but be safe)
+            log.warning("reply to %s dropped (%s)", _name(identity), exc)
 
     def _reject(self, sock: zmq.Socket, identity: bytes, header: dict[str, Any], error: str) -> None:
+        """Count a refused record and, when its header names it, ack it `rejected` with the reason."""
         self._stats.rejected += 1
-        rid = header.get("record_id")
-        if isinstance(rid, str) and header.get("seq") is not None:
-            self._reply(sock, identity, "ack", {"record_id": rid, "seq": header.get("seq"), "status": "rejected",
-                                                "error": error, "sent_at": utc_now_iso()})
+        if _answerable(header):
+            seq = header.get("seq")
+            self._reply(sock, identity, "ack", {"record_id": header["record_id"], "seq": seq if isinstance(seq, int) else None,
+                                                "status": "rejected", "error": error, "sent_at": utc_now_iso(),
+                                                "boot": self.boot})
+
+    def _key_name(self, key: str | None) -> str | None:
+        """The station a CURVE key may speak for now ("" for any), None if the key is not allowed (any more)."""
+        if self._auth is None:
+            return ""
+        if not key:
+            return None
+        return self.allowed.get(key.encode("ascii")) if self.allowed is not None else ""
+
+    def _refuse(self, key: str | None) -> None:
+        self._stats.refused += 1
+        tag = _digest(key or "")
+        if tag not in self._refused_logged:  # one line per key and allow-list, not one per message
+            self._refused_logged.add(tag)
+            log.warning("messages from CURVE key %s dropped: the key is not on the allow-list (any more)", tag)
 
     def _accept(self, sock: zmq.Socket, frames: list) -> tuple[bytes, Incoming] | None:
-        """Check one message; answer heartbeats; return a record to store, or None."""
+        """Check one message; answer heartbeats; return a record to store, or None.
+
+        Every message ends in exactly one bucket of the stats: stored/duplicate (later), rejected,
+        malformed, oversized, refused, heartbeats (or failed, by the caller).
+        """
         if isinstance(frames[0], bytes):
-            identity, parts = frames[0], frames[1:]
+            identity, parts, key = frames[0], frames[1:], None
         else:
             identity, parts = frames[0].bytes, [f.bytes for f in frames[1:]]
+            key = _user_id(frames[1]) if self._auth is not None and len(frames) > 1 else None
+        if self._auth is not None and self._key_name(key) is None:
+            self._refuse(key)  # revoked since the connection was made: silence, as for an unknown key
+            return None
         who = _name(identity)
         size = message_size(parts)
         if size > self.max_bytes:
@@ -325,29 +373,39 @@ class Receiver:
         try:
             msg = decode(parts, max_bytes=None, lazy_record_body=True)
         except ProtocolError as exc:
-            self._stats.malformed += 1
-            log.warning("malformed message from %s dropped: %s", who, exc)
+            if len(parts) > 1 and parts[1] == b"record" and _answerable(exc.header):
+                log.warning("record from %s rejected: %s", who, exc)
+                self._reject(sock, identity, exc.header, f"refused by central: {exc}")
+            else:
+                self._stats.malformed += 1
+                log.warning("malformed message from %s dropped: %s", who, exc)
             return None
         station = msg.header.get("station")
+        station_ok = isinstance(station, str) and station.encode("utf-8") == identity
         if msg.kind == "heartbeat":
             self._stats.heartbeats += 1
             interval = msg.header.get("interval")
-            interval = float(interval) if isinstance(interval, (int, float)) and interval > 0 else 2.0
-            self._last_seen[who] = (time.monotonic(), interval)
-            self._reply(sock, identity, "heartbeat", {"server": "qcedge-receive", "sent_at": utc_now_iso()})
+            interval = float(interval) if isinstance(interval, (int, float)) and 0 < interval < 1e6 else 2.0
+            self._last_seen[station if station_ok or _generated(identity) and isinstance(station, str) else who] = \
+                (time.monotonic(), interval)
+            self._reply(sock, identity, "heartbeat", {"server": "qcedge-receive", "boot": self.boot,
+                                                      "sent_at": utc_now_iso()})
             return None
         if msg.kind != "record":
             self._stats.malformed += 1
             log.warning("unexpected %s message from %s dropped", msg.kind, who)
             return None
-        self._last_seen[who] = (time.monotonic(), self._last_seen.get(who, (0, 2.0))[1])
         header = msg.header
-        if station != who:
-            log.warning("record from connection %s claims station %s: rejected", who, _name(str(station).encode()))
-            self._reject(sock, identity, header, "station in header does not match the connection's identity")
-            return None
+        if not station_ok:
+            if not _generated(identity):
+                log.warning("record from connection %s claims station %s: rejected", who, _digest(station))
+                self._reject(sock, identity, header, "station in header does not match the connection's identity")
+                return None
+            # an identity ZeroMQ made up: the station's old connection, handed over to its new one
+            # (ROUTER_HANDOVER) with records still queued on it. Not a mismatch: checked as usual below.
+        self._last_seen[station] = (time.monotonic(), self._last_seen.get(station, (0, 2.0))[1])
         if self._auth is not None:
-            user = _user_id(frames[1])
+            user = self._key_name(key)
             if user and user != station:
                 log.warning("record from the key of %s claims station %s: rejected", user, who)
                 self._reject(sock, identity, header, f"station {who!r} does not match its CURVE key, which the "
@@ -356,35 +414,39 @@ class Receiver:
         try:
             record = Record.model_validate_json(msg.raw_body)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['type']}" for e in exc.errors()[:5])
+            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])[:60]}: {e['type']}" for e in exc.errors()[:5])
             log.warning("invalid record %s (seq %s) from %s: %s", header["record_id"], header["seq"], who, problems)
             self._reject(sock, identity, header, f"record does not follow qcedge.record/1: {problems}")
             return None
         if record.id != header["record_id"] or record.station != station:
+            log.warning("record %s (seq %s) from %s: body and header differ", header["record_id"], header["seq"], who)
             self._reject(sock, identity, header, "record id or station in the body differ from the header")
             return None
         return identity, Incoming(station=station, seq=header["seq"], record_id=record.id, header=header,
                                   body=msg.raw_body.decode("utf-8"),
-                                  record=record, attachments=msg.attachments)
+                                  record=record, attachments=msg.attachments, key=key)
 
     def _answer(self, sock: zmq.Socket, identity: bytes, result: Stored) -> None:
         inc = result.incoming
+        if result.error is not None:
+            self._reject(sock, identity, inc.header, result.error)
+            return
         status = "duplicate" if result.duplicate else "stored"
         if result.duplicate:
             self._stats.duplicates += 1
             log.debug("duplicate record %s seq %d from %s acked again", inc.record_id, inc.seq, inc.station)
         else:
             self._stats.stored += 1
+        # the ack carries the record's feedback: a station never has one without the other, and a
+        # record whose ack was lost is sent again and acked `duplicate` with the same feedback
         self._reply(sock, identity, "ack", {"record_id": inc.record_id, "seq": inc.seq, "status": status,
-                                            "sent_at": utc_now_iso()})
+                                            "sent_at": utc_now_iso(), "boot": self.boot},
+                    {"feedback": list(result.feedback or [])} if result.feedback else None)
         if result.gap is not None:
             self._stats.gaps += 1
             log.warning("gap in station %s sequence: %d..%d missing (got %d)", inc.station, result.gap.first,
                         result.gap.last, inc.seq)
-        for body in result.feedback or []:
-            self._stats.feedback_sent += 1
-            self._reply(sock, identity, "feedback", {"record_id": inc.record_id, "seq": inc.seq,
-                                                     "station": inc.station, "sent_at": utc_now_iso()}, body)
+        self._stats.feedback_sent += len(result.feedback or [])
         if self._pub is not None and not result.duplicate:
             self._publish(result)
         if self.on_record is not None:
@@ -427,10 +489,32 @@ def _user_id(frame: zmq.Frame) -> str:
         return ""
 
 
+def _answerable(header: dict[str, Any] | None) -> bool:
+    """A bad record message can be acked `rejected` when its header names the record."""
+    rid = header.get("record_id") if header is not None else None
+    return isinstance(rid, str) and 0 < len(rid) <= MAX_RECORD_ID
+
+
+def _generated(identity: bytes) -> bool:
+    """An identity ZeroMQ made up (a peer without one, or a connection handed over): starts with NUL."""
+    return identity[:1] == b"\0"
+
+
+def _digest(value: object) -> str:
+    """A short hash for logging a value that came from outside and may not be shown."""
+    raw = value.encode("utf-8", "surrogatepass") if isinstance(value, str) else repr(value).encode()
+    return "#" + hashlib.sha256(raw).hexdigest()[:10]
+
+
 def _name(identity: bytes) -> str:
-    """A station identity for logs (printable, bounded)."""
-    text = identity[:64].decode("utf-8", "replace")
-    return "".join(c if c.isprintable() else "?" for c in text) or "?"
+    """A connection identity for logs: a plain station id as it is, anything else as a hash."""
+    try:
+        text = identity.decode("ascii")
+    except UnicodeDecodeError:
+        text = ""
+    if text and len(text) <= 128 and all(c.isalnum() or c in "_.:-" for c in text):
+        return text
+    return "conn" + _digest(identity.hex())
 
 
 def _safe(fn: Callable, *args: Any) -> None:

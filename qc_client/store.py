@@ -58,6 +58,12 @@ CREATE TABLE IF NOT EXISTS feedback(
     created_at  REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS feedback_record ON feedback(station, record_id);
+CREATE TABLE IF NOT EXISTS seq_aliases(
+    station     TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    record_id   TEXT NOT NULL,
+    PRIMARY KEY(station, seq)
+);
 """
 
 
@@ -85,6 +91,7 @@ class Incoming:
     body: str
     record: Any  # qc_client.record.Record
     attachments: Sequence[bytes] = ()
+    key: str | None = None  # the CURVE public key (z85) it came with, when keys are on
 
 
 @dataclass
@@ -95,6 +102,7 @@ class Stored:
     duplicate: bool
     gap: Gap | None = None
     feedback: list[dict[str, Any]] | None = None  # bodies (new: from rules; duplicate: as stored before)
+    error: str | None = None  # this record could not be stored (the others of its batch were): reject it
 
 
 class CentralStore:
@@ -110,59 +118,96 @@ class CentralStore:
 
     def save(self, batch: Iterable[Incoming], evaluate) -> list[Stored]:
         """Store a batch in ONE transaction (committed on return). `evaluate(record)` -> feedback bodies,
-        called for each new record; its feedback is stored in the same transaction."""
+        called for each new record; its feedback is stored in the same transaction.
+
+        Each record has its own savepoint: one that cannot be stored (a value the database refuses)
+        comes back with `error` set and costs the others nothing. A database that fails as a whole
+        (disk full, I/O error) raises and nothing of the batch is committed or acked.
+        """
         out: list[Stored] = []
         now = time.time()
         with self._lock:
             db = self._db
             db.execute("BEGIN IMMEDIATE")
+            max_seq = dict(self._max_seq)
             try:
                 touched: dict[str, list[int]] = {}  # station -> [new records, duplicates]
                 for inc in batch:
-                    cur = db.execute(
-                        "INSERT OR IGNORE INTO records(station, record_id, seq, received_at, site, template, "
-                        "template_version, modality, status, captured_at, body, attachments) "
-                        "VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
-                        (inc.station, inc.record_id, inc.seq, now, inc.record.site,
-                         inc.record.template.id if inc.record.template else None,
-                         inc.record.template.version if inc.record.template else None,
-                         inc.record.modality, inc.record.status, inc.record.captured_at.isoformat(),
-                         inc.body, pack_attachments(inc.attachments)))
-                    counts = touched.setdefault(inc.station, [0, 0])
-                    max_seq = self._max_seq_of(inc.station)
-                    if cur.rowcount == 0:
-                        counts[1] += 1
-                        fb = [json.loads(r[0]) for r in db.execute(
-                            "SELECT body FROM feedback WHERE station=? AND record_id=? ORDER BY id",
-                            (inc.station, inc.record_id))]
-                        out.append(Stored(inc, duplicate=True, feedback=fb))
+                    db.execute("SAVEPOINT one")
+                    try:
+                        result = self._save_one(db, inc, evaluate, now, max_seq)
+                    except (sqlite3.OperationalError, MemoryError):
+                        raise  # the database itself fails: the whole batch goes back
+                    except Exception as exc:  # noqa: BLE001 - this record only
+                        db.execute("ROLLBACK TO one")
+                        db.execute("RELEASE one")
+                        log.warning("record %s of station %s could not be stored: %s", inc.record_id, inc.station,
+                                    type(exc).__name__)
+                        out.append(Stored(inc, duplicate=False, error=f"central could not store the record "
+                                                                      f"({type(exc).__name__})"))
                         continue
-                    counts[0] += 1
-                    gap = None
-                    if max_seq and inc.seq > max_seq + 1:
-                        gap = Gap(inc.station, max_seq + 1, inc.seq - 1)
-                        db.execute("INSERT INTO gap_events(station, first_seq, last_seq, detected_at) VALUES(?,?,?,?)",
-                                   (inc.station, gap.first, gap.last, now))
-                    self._max_seq[inc.station] = max(max_seq, inc.seq)
-                    bodies = evaluate(inc.record) if evaluate else []
-                    for body in bodies:
-                        db.execute("INSERT INTO feedback(station, record_id, seq, rule, layer, level, body, created_at) "
-                                   "VALUES(?,?,?,?,?,?,?,?)",
-                                   (inc.station, inc.record_id, inc.seq, body.get("rule"), body.get("layer"),
-                                    body["level"], json.dumps(body, ensure_ascii=False), now))
-                    out.append(Stored(inc, duplicate=False, gap=gap, feedback=bodies))
+                    db.execute("RELEASE one")
+                    counts = touched.setdefault(inc.station, [0, 0])
+                    counts[1 if result.duplicate else 0] += 1
+                    out.append(result)
                 for station, (new, dups) in touched.items():
                     db.execute("INSERT INTO stations(station, max_seq, records, duplicates, first_seen, last_seen) "
                                "VALUES(?,?,?,?,?,?) ON CONFLICT(station) DO UPDATE SET max_seq=excluded.max_seq, "
                                "records=records+excluded.records, duplicates=duplicates+excluded.duplicates, "
                                "last_seen=excluded.last_seen",
-                               (station, self._max_seq[station], new, dups, now, now))
+                               (station, max_seq[station], new, dups, now, now))
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 self._max_seq.clear()  # reload from the database
                 raise
+            self._max_seq = max_seq
         return out
+
+    def _save_one(self, db: sqlite3.Connection, inc: Incoming, evaluate, now: float,
+                  max_seq: dict[str, int]) -> Stored:
+        cur = db.execute(
+            "INSERT OR IGNORE INTO records(station, record_id, seq, received_at, site, template, "
+            "template_version, modality, status, captured_at, body, attachments) "
+            "VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+            (inc.station, inc.record_id, inc.seq, now, inc.record.site,
+             inc.record.template.id if inc.record.template else None,
+             inc.record.template.version if inc.record.template else None,
+             inc.record.modality, inc.record.status, inc.record.captured_at.isoformat(),
+             inc.body, pack_attachments(inc.attachments)))
+        if inc.station not in max_seq:
+            max_seq[inc.station] = self._max_seq_of(inc.station)
+        high = max_seq[inc.station]
+        duplicate = cur.rowcount == 0
+        if duplicate:
+            # sent again, maybe under a new seq (submitted again after its ack): that seq was used
+            # for this record, so it is no gap (seq_aliases joins records in gaps())
+            alias = db.execute("INSERT OR IGNORE INTO seq_aliases(station, seq, record_id) "
+                               "SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM records WHERE station=? AND seq=?)",
+                               (inc.station, inc.seq, inc.record_id, inc.station, inc.seq)).rowcount
+            if not alias:
+                fb = [json.loads(r[0]) for r in db.execute(
+                    "SELECT body FROM feedback WHERE station=? AND record_id=? ORDER BY id",
+                    (inc.station, inc.record_id))]
+                return Stored(inc, duplicate=True, feedback=fb)
+        gap = None
+        if high and inc.seq > high + 1:
+            gap = Gap(inc.station, high + 1, inc.seq - 1)
+            db.execute("INSERT INTO gap_events(station, first_seq, last_seq, detected_at) VALUES(?,?,?,?)",
+                       (inc.station, gap.first, gap.last, now))
+        max_seq[inc.station] = max(high, inc.seq)
+        if duplicate:
+            fb = [json.loads(r[0]) for r in db.execute(
+                "SELECT body FROM feedback WHERE station=? AND record_id=? ORDER BY id",
+                (inc.station, inc.record_id))]
+            return Stored(inc, duplicate=True, gap=gap, feedback=fb)
+        bodies = evaluate(inc.record) if evaluate else []
+        for body in bodies:
+            db.execute("INSERT INTO feedback(station, record_id, seq, rule, layer, level, body, created_at) "
+                       "VALUES(?,?,?,?,?,?,?,?)",
+                       (inc.station, inc.record_id, inc.seq, body.get("rule"), body.get("layer"),
+                        body["level"], json.dumps(body, ensure_ascii=False), now))
+        return Stored(inc, duplicate=False, gap=gap, feedback=bodies)
 
     def _max_seq_of(self, station: str) -> int:
         if station not in self._max_seq:
@@ -177,14 +222,16 @@ class CentralStore:
     # -- queries ---------------------------------------------------------------------------------
     def gaps(self, station: str | None = None) -> list[Gap]:
         """Sequence ranges missing now, between the lowest and highest seq received per station."""
+        # a seq counts as received when a record came with it, or a record sent again under it
         sql = ("SELECT station, prev + 1, seq - 1 FROM (SELECT station, seq, "
-               "lag(seq) OVER (PARTITION BY station ORDER BY seq) AS prev FROM records {where}) "
+               "lag(seq) OVER (PARTITION BY station ORDER BY seq) AS prev FROM "
+               "(SELECT station, seq FROM records {where} UNION SELECT station, seq FROM seq_aliases {where})) "
                "WHERE prev IS NOT NULL AND seq > prev + 1 ORDER BY station, seq")
         with self._lock:
             if station is None:
                 rows = self._db.execute(sql.format(where="")).fetchall()
             else:
-                rows = self._db.execute(sql.format(where="WHERE station=?"), (station,)).fetchall()
+                rows = self._db.execute(sql.format(where="WHERE station=?"), (station, station)).fetchall()
         return [Gap(s, a, b) for s, a, b in rows]
 
     def gap_events(self, station: str | None = None) -> list[tuple[str, int, int, float]]:

@@ -107,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
         gaps = receiver.gaps()
         receiver.store.close()
         emit(f"stopped: {st.stored} stored, {st.duplicates} duplicates, {st.rejected} rejected, "
-             f"{st.malformed} malformed, {st.oversized} oversized, {st.feedback_sent} feedback sent")
+             f"{st.malformed} malformed, {st.oversized} oversized, {st.refused} refused (revoked key), "
+             f"{st.failed} failed, {st.feedback_sent} feedback sent")
         for gap in gaps[:20]:
             emit(f"  missing: station {gap.station} seq {gap.first}..{gap.last}")
     return 0

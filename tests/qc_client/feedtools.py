@@ -11,8 +11,11 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
+import zmq
 
 from qc_client.record import CheckValue, FieldValue, Record, TemplateRef
+from qc_client.keys import ClientKeys
+from qc_client.protocol import decode, encode
 from qc_client.receiver import Receiver
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,3 +96,42 @@ def cli() -> Iterator[Callable[..., CliProcess]]:
         if p.proc.poll() is None:
             p.proc.kill()
             p.proc.communicate()
+
+
+def record_frames(rec, seq, **kw):
+    header = {"station": rec.station, "seq": seq, "record_id": rec.id, "template": "ct-dose"}
+    return encode("record", header, rec.to_json(), **kw)
+
+
+class RawStation:
+    """A bare DEALER speaking the protocol by hand (to send what a FeedClient never would)."""
+
+    def __init__(self, endpoint: str, identity: bytes = b"st1", keys: ClientKeys | None = None) -> None:
+        self.ctx = zmq.Context()
+        self.sock = self.ctx.socket(zmq.DEALER)
+        self.sock.setsockopt(zmq.IDENTITY, identity)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        if keys is not None:
+            self.sock.curve_secretkey, self.sock.curve_publickey = keys.secret, keys.public
+            self.sock.curve_serverkey = keys.server_public
+        self.sock.connect(endpoint)
+
+    def send(self, frames) -> None:
+        self.sock.send_multipart(frames)
+
+    def recv(self, timeout: float = 5.0):
+        if not self.sock.poll(timeout * 1000):
+            return None
+        return decode(self.sock.recv_multipart())
+
+    def recv_kind(self, kind: str, timeout: float = 5.0):
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            msg = self.recv(left)
+            if msg is not None and msg.kind == kind:
+                return msg
+        return None
+
+    def close(self) -> None:
+        self.sock.close(0)
+        self.ctx.term()
