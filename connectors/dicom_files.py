@@ -432,21 +432,39 @@ def _status(record: Record) -> Literal["complete", "needs_review"]:
 
 # --------------------------------------------------------------------------- screen images
 
-def screen_image(ds: Dataset, frame: int = 0) -> np.ndarray:
-    """The pixels of (one frame of) an image as BGR uint8, ready for the OCR pipeline."""
+_LUT_DATA = ("RedPaletteColorLookupTableData", "SegmentedRedPaletteColorLookupTableData")
+
+
+def screen_image(ds: Dataset, frame: int = 0, *, name: str | None = None) -> np.ndarray:
+    """The pixels of (one frame of) an image as BGR uint8, ready for the OCR pipeline.
+
+    DicomReadError names `name` (the file; else "dataset") and the problem: no pixel data,
+    pixel data that cannot be decoded, PALETTE COLOR without its lookup table."""
+    source = name or "dataset"
+    if "PixelData" not in ds:
+        raise DicomReadError(source, "holds no pixel data")
+    photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).upper()
+    if photometric == "PALETTE COLOR" and not any(k in ds for k in _LUT_DATA) and "PaletteColorLookupTableUID" not in ds:
+        raise DicomReadError(source, "PALETTE COLOR image without a colour lookup table: cannot be shown")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # decoder warnings are about this file: our message says it
+            return _screen_image(ds, frame, photometric)
+    except DicomReadError:
+        raise
+    except Exception as exc:  # pixel decoders and LUT code raise many kinds
+        raise DicomReadError(source, f"pixel data cannot be decoded ({_scrub(exc)})") from None
+
+
+def _screen_image(ds: Dataset, frame: int, photometric: str) -> np.ndarray:
     import cv2
     from pydicom.pixels import apply_color_lut, apply_voi_lut
 
-    try:
-        arr = ds.pixel_array
-    except Exception as exc:
-        raise DicomReadError(str(ds.get("SOPInstanceUID", "dataset")),
-                             f"pixel data cannot be decoded ({_scrub(exc)})") from None
+    arr = ds.pixel_array
     frames = int(ds.get("NumberOfFrames", 1) or 1)
     samples = int(ds.get("SamplesPerPixel", 1) or 1)
     if frames > 1:
         arr = arr[min(frame, frames - 1)]
-    photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).upper()
     if photometric == "PALETTE COLOR":
         arr = apply_color_lut(arr, ds)
         samples = 3
@@ -479,11 +497,14 @@ def reading_from_dataset(
     *,
     parsers: list[DicomParser] | None = None,
     source: str = "dicom",
+    name: str | None = None,
 ) -> DicomReading:
-    """A dataset's kind, record and (for screen saves, `needs_ocr`) the BGR image to OCR."""
-    record, used = _record_and_plugins(ds, station, site, source=source, parsers=parsers)
+    """A dataset's kind, record and (for screen saves, `needs_ocr`) the BGR image to OCR.
+    `name` (the file) is what errors name."""
+    record, used = _record_and_plugins(ds, station, site, source=name or source, parsers=parsers)
+    record.source = source
     kind = classify(ds)
-    image = screen_image(ds) if kind == "screen" else None
+    image = screen_image(ds, name=name) if kind == "screen" else None
     if image is not None:
         record.evidence.frame_sha256 = hashlib.sha256(np.ascontiguousarray(image).tobytes()).hexdigest()
     return DicomReading(kind=kind, record=record, dataset=ds, image=image, plugins=used)
@@ -499,4 +520,5 @@ def read_dicom(
 ) -> DicomReading:
     """Read one file: its kind, record and (for screen saves) the BGR image to OCR."""
     ds = read_dataset(path)
-    return reading_from_dataset(ds, station, site, parsers=parsers, source=source or f"file:{Path(path).name}")
+    return reading_from_dataset(ds, station, site, parsers=parsers, source=source or f"file:{Path(path).name}",
+                                name=os.fspath(path))

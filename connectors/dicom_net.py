@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import logging
 import os
+import ssl
+import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, UID
 from pynetdicom import AE, evt
 from pynetdicom.association import Association
-from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
+from pynetdicom.sop_class import StorageCommitmentPushModel, Verification  # type: ignore[attr-defined]
 
 from connectors.dicom_files import read_dataset
 from connectors.errors import DicomNetworkError, DicomReadError, DicomSendError
@@ -51,10 +54,14 @@ def associate(
     *,
     calling_aet: str = DEFAULT_CALLING_AET,
     timeouts: Timeouts | None = None,
+    tls: ssl.SSLContext | None = None,
+    handlers: list[tuple[Any, Any]] | None = None,
 ) -> Iterator[Association]:
     """An established association with `peer`, released on exit.
 
-    `contexts` is (abstract syntax, [transfer syntaxes]) pairs. Raises DicomNetworkError.
+    `contexts` is (abstract syntax, [transfer syntaxes]) pairs; `tls` an ssl context
+    (connectors.tls.client_context) for DICOM over TLS; `handlers` extra pynetdicom event
+    handlers (e.g. N-EVENT-REPORT). Raises DicomNetworkError.
     """
     ae = _make_ae(calling_aet, timeouts or Timeouts())
     for abstract, syntaxes in contexts:
@@ -67,10 +74,21 @@ def associate(
             rejection.append(f"{primitive.result_str}, {primitive.source_str}: {primitive.reason_str}")
 
     connected: list[bool] = []
-    handlers = [(evt.EVT_ACSE_RECV, _on_acse), (evt.EVT_CONN_OPEN, lambda event: connected.append(True))]
-    assoc = ae.associate(peer.host, peer.port, ae_title=peer.ae_title, evt_handlers=handlers)
+    all_handlers = [(evt.EVT_ACSE_RECV, _on_acse), (evt.EVT_CONN_OPEN, lambda event: connected.append(True)),
+                    *(handlers or [])]
+    tls_error: list[str] = []
+    try:
+        assoc = ae.associate(peer.host, peer.port, ae_title=peer.ae_title, evt_handlers=all_handlers,
+                             tls_args=(tls, "") if tls is not None else None)
+    except (ssl.SSLError, OSError) as exc:  # pynetdicom lets some TLS failures through
+        ae.shutdown()
+        raise DicomNetworkError(f"TLS with {peer} failed: {getattr(exc, 'reason', None) or exc}") from None
     if not assoc.is_established:
         ae.shutdown()
+        if tls is not None and not connected:
+            raise DicomNetworkError(f"cannot connect to {peer} over TLS (refused, no answer within "
+                                    f"{ae.connection_timeout:g} s, or the TLS handshake failed: certificate "
+                                    "not trusted, or the peer does not speak TLS)")
         if not connected:
             raise DicomNetworkError(f"cannot connect to {peer} (refused, unreachable or no answer within "
                                     f"{ae.connection_timeout:g} s)")
@@ -88,10 +106,11 @@ def associate(
         ae.shutdown()
 
 
-def echo(peer: Peer, *, calling_aet: str = DEFAULT_CALLING_AET, timeouts: Timeouts | None = None) -> None:
+def echo(peer: Peer, *, calling_aet: str = DEFAULT_CALLING_AET, timeouts: Timeouts | None = None,
+         tls: ssl.SSLContext | None = None) -> None:
     """C-ECHO `peer`; raises DicomNetworkError when it does not answer success."""
     with associate(peer, [(Verification, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])],
-                   calling_aet=calling_aet, timeouts=timeouts) as assoc:
+                   calling_aet=calling_aet, timeouts=timeouts, tls=tls) as assoc:
         status = assoc.send_c_echo()
         if not status or status.get("Status") != 0x0000:
             code = status.get("Status") if status else None
@@ -106,6 +125,7 @@ class SendResult:
     status: int | None
     ok: bool
     message: str = ""
+    committed: bool | None = None  # Storage Commitment: None when not asked or no answer
 
 
 _STORE_WARNINGS = {0xB000: "coercion of data elements", 0xB007: "data set does not match SOP class",
@@ -124,10 +144,55 @@ def _prepare(item: Dataset | str | os.PathLike) -> tuple[str, Dataset | Path, st
     return (str(path), path, str(ds.SOPClassUID), ts, str(ds.get("SOPInstanceUID", "")))
 
 
+_NATIVE_LE = (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
+_SWAP_WIDTH = {"OW": 2, "OF": 4, "OL": 4, "OD": 8, "OV": 8}
+
+
+def _load(payload: Dataset | Path) -> Dataset:
+    return read_dataset(payload) if isinstance(payload, Path) else payload.copy()
+
+
 def _decompressed(payload: Dataset | Path) -> Dataset:
-    ds = read_dataset(payload) if isinstance(payload, Path) else payload.copy()
-    ds.decompress()
+    """The object decoded to Explicit VR Little Endian, keeping its SOP Instance UID (the same
+    image in another transfer syntax is the same instance)."""
+    ds = _load(payload)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds.decompress(generate_instance_uid=False)
     return ds
+
+
+def _little_endian(payload: Dataset | Path) -> Dataset:
+    """An Explicit VR Big Endian object re-encoded as Explicit VR Little Endian (same UID): the
+    binary values (OW, OF, ...) are byte-swapped, the rest pydicom writes anew."""
+    import numpy as np
+    from pydicom.dataset import FileDataset
+    from pydicom.filewriter import dcmwrite
+    import io
+
+    ds = _load(payload)
+    for element in ds.iterall():
+        width = _SWAP_WIDTH.get(element.VR)
+        if width and isinstance(element.value, bytes) and len(element.value) % width == 0:
+            element.value = np.frombuffer(element.value, f">u{width}").astype(f"<u{width}").tobytes()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    buf = io.BytesIO()
+    dcmwrite(buf, ds, implicit_vr=False, little_endian=True, force_encoding=True)
+    out = read_dataset(io.BytesIO(buf.getvalue()))
+    assert isinstance(out, (Dataset, FileDataset))
+    return out
+
+
+def _contexts(prepared: list[tuple[str, Dataset | Path, str, str, str]]) -> list[tuple[str, list[str]]]:
+    """Per SOP class: one context per transfer syntax other than the little-endian native ones
+    (each alone, so the peer says yes or no to exactly that), and one for the native ones."""
+    contexts: list[tuple[str, list[str]]] = []
+    for sop_class in dict.fromkeys(p[2] for p in prepared):
+        for ts in dict.fromkeys(p[3] for p in prepared if p[2] == sop_class):
+            if ts not in _NATIVE_LE:
+                contexts.append((sop_class, [ts]))
+        contexts.append((sop_class, list(_NATIVE_LE)))
+    return contexts
 
 
 def send(
@@ -136,11 +201,18 @@ def send(
     *,
     calling_aet: str = DEFAULT_CALLING_AET,
     timeouts: Timeouts | None = None,
+    tls: ssl.SSLContext | None = None,
+    commit: float | None = None,
 ) -> list[SendResult]:
     """C-STORE datasets or files to `peer` in one association.
 
-    Files are sent as stored (not re-encoded). Unreadable files give a failed SendResult;
-    an association failure raises DicomNetworkError.
+    Each object goes as it is, in its own transfer syntax, when the peer accepts that (a
+    compressed file stays compressed, its SOP Instance UID unchanged). Only when the peer takes
+    the SOP class in none but the uncompressed little-endian syntaxes is it decoded (compressed)
+    or re-encoded (big endian) here, keeping its SOP Instance UID, and the result says so.
+    With `commit` (seconds to wait), Storage Commitment is asked for what was stored
+    (connectors.commitment) and each result says whether the peer committed to keep it.
+    Unreadable files give a failed SendResult; an association failure raises DicomNetworkError.
     """
     prepared, results = [], []
     for item in items:
@@ -150,38 +222,44 @@ def send(
             results.append(SendResult(str(item), "", None, False, str(exc)))
     if not prepared:
         return results
-    wanted: dict[str, list[str]] = {}
-    for _, _, sop_class, ts, _ in prepared:
-        syntaxes = wanted.setdefault(sop_class, [])
-        for uid in (ts, ExplicitVRLittleEndian, ImplicitVRLittleEndian):
-            if uid not in syntaxes:
-                syntaxes.append(uid)
-    contexts: list[tuple[str, list[str]]] = []
-    for sop_class, syntaxes in wanted.items():
-        compressed = [s for s in syntaxes if UID(s).is_compressed]
-        if compressed:  # a compressed file needs its own context: the peer may accept only that one
-            contexts.append((sop_class, compressed))
-            contexts.append((sop_class, [s for s in syntaxes if s not in compressed]))
-        else:
-            contexts.append((sop_class, syntaxes))
+    contexts = _contexts(prepared)
+    if commit is not None:
+        from connectors.commitment import COMMITMENT_CONTEXT
+
+        contexts.append(COMMITMENT_CONTEXT)
     if len(contexts) > 128:
         raise DicomSendError(f"too many SOP classes in one send ({len(contexts)} presentation contexts, max 128)")
-    with associate(peer, contexts, calling_aet=calling_aet, timeouts=timeouts) as assoc:
+    reports: list[Any] = []
+    handlers = []
+    if commit is not None:
+        from connectors.commitment import report_handler
+
+        handlers.append(report_handler(reports))
+    stored: list[tuple[str, SendResult]] = []  # (SOP class, result) of what the peer took
+    with associate(peer, contexts, calling_aet=calling_aet, timeouts=timeouts, tls=tls, handlers=handlers) as assoc:
         accepted = {(str(cx.abstract_syntax), str(cx.transfer_syntax[0])) for cx in assoc.accepted_contexts}
         for label, payload, sop_class, ts, uid in prepared:
             note = ""
-            if (sop_class, ts) not in accepted and UID(ts).is_compressed:
-                try:  # the peer takes this SOP class only uncompressed: decode here, as storescu would
-                    payload = _decompressed(payload)
-                    note = f"sent decompressed: {peer.ae_title} does not accept {UID(ts).name}"
+            if (sop_class, ts) not in accepted and not any((sop_class, t) in accepted for t in _NATIVE_LE):
+                results.append(SendResult(label, uid, None, False,
+                                          f"{peer.ae_title} does not accept {UID(sop_class).name} "
+                                          f"in {UID(ts).name} or uncompressed"))
+                continue
+            if (sop_class, ts) not in accepted and ts not in _NATIVE_LE:
+                convert, how = ((_decompressed, "sent decompressed") if UID(ts).is_compressed
+                                else (_little_endian, "sent as Explicit VR Little Endian"))
+                try:  # the peer takes this SOP class only uncompressed little endian: convert, as storescu does
+                    payload = convert(payload)
+                    note = f"{how}: {peer.ae_title} does not accept {UID(ts).name}; SOP Instance UID kept"
                 except Exception as exc:
                     results.append(SendResult(label, uid, None, False,
-                                              f"{peer.ae_title} does not accept {UID(ts).name} and decoding failed: {exc}"))
+                                              f"{peer.ae_title} does not accept {UID(ts).name} and converting "
+                                              f"failed: {one_line(str(exc))}"))
                     continue
             try:
                 status = assoc.send_c_store(payload)
             except (ValueError, RuntimeError, AttributeError) as exc:
-                results.append(SendResult(label, str(uid), None, False, f"not sent: {exc}"))
+                results.append(SendResult(label, str(uid), None, False, f"not sent: {one_line(str(exc))}"))
                 continue
             code = status.get("Status") if status else None
             if code is None:
@@ -189,12 +267,22 @@ def send(
                                           "no response (connection lost or timed out)"))
                 if not assoc.is_established:
                     break
-            elif code == 0x0000:
-                results.append(SendResult(label, str(uid), code, True, note))
-            elif code in _STORE_WARNINGS:
-                results.append(SendResult(label, str(uid), code, True, f"warning: {_STORE_WARNINGS[code]}"))
+            elif code == 0x0000 or code in _STORE_WARNINGS:
+                result = SendResult(label, str(uid), code, True,
+                                    note if code == 0 else f"warning: {_STORE_WARNINGS[code]}")
+                results.append(result)
+                stored.append((sop_class, result))
             else:
                 comment = str(status.get("ErrorComment", "")) if status else ""
                 results.append(SendResult(label, str(uid), code, False,
                                           f"refused with status {code:#06x}" + (f": {comment}" if comment else "")))
+        if commit is not None and assoc.is_established:
+            from connectors.commitment import request_commitment
+
+            request_commitment(assoc, peer, stored, reports, wait=commit)
     return results
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -31,6 +31,23 @@ _MODELS = {
 }
 _PENDING = (0xFF00, 0xFF01)
 _CANCELLED = 0xFE00
+DEFAULT_CHARSET = "ISO_IR 192"  # UTF-8: what Chinese sites use (and "GB18030")
+CHARSETS = ("ISO_IR 192", "GB18030", "ISO_IR 100", "ISO_IR 6")
+
+
+def _with_charset(identifier: Dataset, charset: str | None) -> Dataset:
+    """The query with Specific Character Set, so that non-ASCII values ('张*') go out as what
+    they are and the peer knows how to read them."""
+    if charset is None:
+        return identifier
+    if charset not in CHARSETS:
+        raise ValueError(f"character set '{charset}' is not one of {', '.join(CHARSETS)}")
+    q = Dataset()
+    q.SpecificCharacterSet = charset
+    for element in identifier:
+        if element.keyword != "SpecificCharacterSet":
+            q.add(element)
+    return q
 
 
 def c_find(
@@ -39,14 +56,20 @@ def c_find(
     model: Model = "study",
     *,
     calling_aet: str = DEFAULT_CALLING_AET,
+    tls: Any = None,
     timeouts: Timeouts | None = None,
     limit: int = 1000,
+    charset: str | None = DEFAULT_CHARSET,
 ) -> list[Dataset]:
-    """Run one C-FIND and return the matches (at most `limit`; then the query is cancelled)."""
+    """Run one C-FIND and return the matches (at most `limit`; then the query is cancelled).
+
+    The query carries Specific Character Set `charset` (None: as given). A match without one
+    is read in `charset` (peers that answer UTF-8 without saying so)."""
     abstract = _MODELS[model]
+    identifier = _with_charset(identifier, charset)
     matches: list[Dataset] = []
     with associate(peer, [(abstract, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])],
-                   calling_aet=calling_aet, timeouts=timeouts) as assoc:
+                   calling_aet=calling_aet, timeouts=timeouts, tls=tls) as assoc:
         final: int | None = None
         for status, found in assoc.send_c_find(identifier, abstract):
             if not status:
@@ -54,6 +77,8 @@ def c_find(
             code = int(status.Status)
             if code in _PENDING:
                 if found is not None:
+                    if charset and not found.get("SpecificCharacterSet"):
+                        found.SpecificCharacterSet = charset
                     matches.append(found)
                 if len(matches) >= limit:
                     log.warning("C-FIND on %s: more than %d matches; cancelled", peer, limit)
@@ -112,9 +137,30 @@ class WorklistItem:
     scheduled_start: datetime | None
     step_id: str | None
     step_description: str | None
+    patient_weight: float | None = None  # kg
+    patient_size: float | None = None  # m
+    admitting_diagnoses: str | None = None
+    procedure_codes: list[tuple[str, str, str]] = field(default_factory=list)  # requested procedure code
     raw: Dataset = field(repr=False, default_factory=Dataset)
 
     PERSONAL = ("patient_name", "patient_id", "patient_birth_date")
+
+
+def _float(ds: Dataset, keyword: str) -> float | None:
+    try:
+        value = ds.get(keyword)
+        return float(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _codes(ds: Dataset, keyword: str) -> list[tuple[str, str, str]]:
+    out = []
+    for item in ds.get(keyword) or []:
+        value, scheme, meaning = (_s(item, k) for k in ("CodeValue", "CodingSchemeDesignator", "CodeMeaning"))
+        if value and scheme and meaning:
+            out.append((value, scheme, meaning))
+    return out
 
 
 @dataclass(slots=True)
@@ -144,6 +190,8 @@ def find_worklist(
     accession_number: str | None = None,
     calling_aet: str = DEFAULT_CALLING_AET,
     timeouts: Timeouts | None = None,
+    charset: str | None = DEFAULT_CHARSET,
+    tls: Any = None,
 ) -> list[WorklistItem]:
     """Query a modality worklist (C-FIND, MWL information model)."""
     q = Dataset()
@@ -155,6 +203,10 @@ def find_worklist(
     q.StudyInstanceUID = ""
     q.RequestedProcedureID = ""
     q.RequestedProcedureDescription = ""
+    q.RequestedProcedureCodeSequence = Sequence([])
+    q.PatientWeight = ""
+    q.PatientSize = ""
+    q.AdmittingDiagnosesDescription = ""
     sps = Dataset()
     sps.Modality = modality or ""
     sps.ScheduledStationAETitle = station_aet or ""
@@ -164,7 +216,7 @@ def find_worklist(
     sps.ScheduledProcedureStepDescription = ""
     q.ScheduledProcedureStepSequence = Sequence([sps])
     items = []
-    for ds in c_find(peer, q, "worklist", calling_aet=calling_aet, timeouts=timeouts):
+    for ds in c_find(peer, q, "worklist", calling_aet=calling_aet, timeouts=timeouts, charset=charset, tls=tls):
         step = ds.ScheduledProcedureStepSequence[0] if ds.get("ScheduledProcedureStepSequence") else Dataset()
         items.append(WorklistItem(
             patient_name=_s(ds, "PatientName"), patient_id=_s(ds, "PatientID"),
@@ -175,6 +227,9 @@ def find_worklist(
             modality=_s(step, "Modality"), station_aet=_s(step, "ScheduledStationAETitle"),
             scheduled_start=_dt(_s(step, "ScheduledProcedureStepStartDate"), _s(step, "ScheduledProcedureStepStartTime")),
             step_id=_s(step, "ScheduledProcedureStepID"), step_description=_s(step, "ScheduledProcedureStepDescription"),
+            patient_weight=_float(ds, "PatientWeight"), patient_size=_float(ds, "PatientSize"),
+            admitting_diagnoses=_s(ds, "AdmittingDiagnosesDescription"),
+            procedure_codes=_codes(ds, "RequestedProcedureCodeSequence"),
             raw=ds,
         ))
     return items
@@ -192,6 +247,8 @@ def find_studies(
     study_instance_uid: str | None = None,
     calling_aet: str = DEFAULT_CALLING_AET,
     timeouts: Timeouts | None = None,
+    charset: str | None = DEFAULT_CHARSET,
+    tls: Any = None,
 ) -> list[StudyMatch]:
     """Query a PACS at study level (C-FIND, study root)."""
     q = Dataset()
@@ -206,7 +263,7 @@ def find_studies(
     q.StudyDescription = ""
     q.ModalitiesInStudy = modality or ""
     out = []
-    for ds in c_find(peer, q, "study", calling_aet=calling_aet, timeouts=timeouts):
+    for ds in c_find(peer, q, "study", calling_aet=calling_aet, timeouts=timeouts, charset=charset, tls=tls):
         mods = ds.get("ModalitiesInStudy") or []
         out.append(StudyMatch(
             patient_name=_s(ds, "PatientName"), patient_id=_s(ds, "PatientID"),
@@ -232,6 +289,10 @@ class Fill:
     source: str
     when: datetime | None
     alternatives: int = 0
+    patient_weight: float | None = None
+    patient_size: float | None = None
+    admitting_diagnoses: str | None = None
+    procedure_codes: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def accession_for(
@@ -244,6 +305,7 @@ def accession_for(
     source: Literal["worklist", "study"] = "worklist",
     calling_aet: str = DEFAULT_CALLING_AET,
     timeouts: Timeouts | None = None,
+    tls: Any = None,
 ) -> Fill | None:
     """The accession number of the patient's procedure closest in time to `when`.
 
@@ -255,13 +317,13 @@ def accession_for(
     candidates: list[tuple[float, Any]] = []
     if source == "worklist":
         for item in find_worklist(peer, patient_id=patient_id, scheduled=when, window=window, modality=modality,
-                                  calling_aet=calling_aet, timeouts=timeouts):
+                                  calling_aet=calling_aet, timeouts=timeouts, tls=tls):
             if item.accession_number:
                 t = item.scheduled_start
                 candidates.append((abs((t - when).total_seconds()) if t else window.total_seconds(), item))
     else:
         for study in find_studies(peer, patient_id=patient_id, study_date=when, window=window, modality=modality,
-                                  calling_aet=calling_aet, timeouts=timeouts):
+                                  calling_aet=calling_aet, timeouts=timeouts, tls=tls):
             if study.accession_number:
                 t = study.study_datetime
                 candidates.append((abs((t - when).total_seconds()) if t else window.total_seconds(), study))
@@ -276,4 +338,7 @@ def accession_for(
         patient_sex=getattr(best, "patient_sex", None), source=f"{source} {peer}",
         when=getattr(best, "scheduled_start", None) or getattr(best, "study_datetime", None),
         alternatives=len(candidates) - 1,
+        patient_weight=getattr(best, "patient_weight", None), patient_size=getattr(best, "patient_size", None),
+        admitting_diagnoses=getattr(best, "admitting_diagnoses", None),
+        procedure_codes=list(getattr(best, "procedure_codes", []) or []),
     )

@@ -64,6 +64,10 @@ class DoseFieldMap:
     exam_datetime: list[str] = field(default_factory=lambda: ["exam_datetime", "study_datetime", "scan_datetime", "exam_time"])
     exam_date: list[str] = field(default_factory=lambda: ["exam_date", "study_date", "scan_date", "date"])
     exam_clock: list[str] = field(default_factory=lambda: ["exam_clock", "study_time", "scan_time", "time"])
+    exam_end: list[str] = field(default_factory=lambda: ["exam_end", "end_of_irradiation", "end_time", "exam_end_time"])
+    patient_age: list[str] = field(default_factory=lambda: ["patient_age", "age"])
+    patient_weight: list[str] = field(default_factory=lambda: ["patient_weight", "patient_weight_kg", "weight", "weight_kg"])
+    patient_size: list[str] = field(default_factory=lambda: ["patient_size", "patient_height", "height", "height_cm", "size"])
     station_name: list[str] = field(default_factory=lambda: ["station_name", "station", "scanner"])
     manufacturer: list[str] = field(default_factory=lambda: ["manufacturer", "vendor"])
     model: list[str] = field(default_factory=lambda: ["model", "scanner_model"])
@@ -110,6 +114,34 @@ class StudyContext:
     study_id: str | None = None
     study_description: str | None = None
     referring_physician: str | None = None
+    patient_age: str | None = None  # DICOM AS: "045Y"
+    patient_weight: float | None = None  # kg
+    patient_size: float | None = None  # m
+    admitting_diagnoses: str | None = None
+    procedure_codes: list[tuple[str, str, str]] = field(default_factory=list)  # (value, scheme, meaning)
+    referenced_pps: list[tuple[str, str]] = field(default_factory=list)  # (SOP class, SOP instance) of the MPPS
+    source: str | None = None  # where this came from, named in the SR's comment
+
+    def merged(self, other: "StudyContext") -> "StudyContext":
+        """This context with its gaps filled from `other` (this one wins where both have a value)."""
+        out = StudyContext()
+        for f in dc_fields(StudyContext):
+            mine = getattr(self, f.name)
+            setattr(out, f.name, mine if mine not in (None, "", []) else getattr(other, f.name))
+        return out
+
+
+@dataclass
+class DeviceObserver:
+    """The CT the dose was read from (TID 1004 Device Observer). The station config (or a DICOM
+    screen save's header) gives these; the host name of the station is not the CT's name."""
+
+    name: str | None = None
+    manufacturer: str | None = None
+    model: str | None = None
+    serial: str | None = None
+    location: str | None = None
+    uid: str | None = None
 
 
 @dataclass
@@ -257,6 +289,116 @@ def _exam_datetime(r: _Reader, fallback: datetime) -> datetime:
     return fallback
 
 
+def _exam_end(r: _Reader, start: datetime) -> datetime | None:
+    """The end of irradiation the screen shows (a date-time, or a clock time on the start's day)."""
+    value = r.value("exam_end")
+    try:
+        if isinstance(value, datetime):
+            end = value
+        elif isinstance(value, time):
+            end = datetime.combine(start.date(), value)
+        elif isinstance(value, str) and value.strip():
+            text = value.strip()
+            end = datetime.combine(start.date(), time.fromisoformat(text)) if len(text) <= 8 else datetime.fromisoformat(text)
+        else:
+            return None
+    except ValueError:
+        return None
+    if end.tzinfo is None and start.tzinfo is not None:
+        end = end.replace(tzinfo=start.tzinfo)
+    elif end.tzinfo is not None and start.tzinfo is None:
+        end = end.astimezone().replace(tzinfo=None)
+    return end
+
+
+def age_at(birth_date: str | None, when: date) -> str | None:
+    """DICOM AS ('045Y') from a YYYYMMDD birth date at `when`; None if unknown or implausible."""
+    try:
+        born = datetime.strptime(birth_date or "", "%Y%m%d").date()
+    except ValueError:
+        return None
+    years = when.year - born.year - ((when.month, when.day) < (born.month, born.day))
+    if years >= 1:
+        return f"{min(years, 999):03d}Y" if years < 1000 else None
+    months = (when.year - born.year) * 12 + when.month - born.month - (when.day < born.day)
+    if months >= 1:
+        return f"{months:03d}M"
+    days = (when - born).days
+    return f"{days:03d}D" if days >= 0 else None
+
+
+_AGE = re.compile(r"^\d{3}[DWMY]$")
+
+
+def _age(text: str | None) -> str | None:
+    """'45', '45Y', '045Y', '45岁' -> '045Y'; None when it cannot be an age."""
+    if not text:
+        return None
+    t = text.strip().upper().replace("岁", "Y").replace(" ", "")
+    if _AGE.match(t):
+        return t
+    m = re.match(r"^(\d{1,3})([DWMY]?)$", t)
+    return f"{int(m.group(1)):03d}{m.group(2) or 'Y'}" if m else None
+
+
+def review_reasons(record: Record) -> list[str]:
+    """Why a record needs review: every invalid field and table cell (with its reasons) and
+    every failed check, named."""
+    out: list[str] = []
+    for name, fv in record.fields.items():
+        if fv.rows is not None:
+            for i, row in enumerate(fv.rows):
+                for col, cell in row.items():
+                    if isinstance(cell, FieldValue) and not cell.valid:
+                        out.append(f"{name}[{i}].{col}: {'; '.join(cell.reasons) or 'marked invalid'}")
+            if not fv.valid and fv.reasons:
+                out.append(f"{name}: {'; '.join(fv.reasons)}")
+        elif not fv.valid:
+            out.append(f"{name}: {'; '.join(fv.reasons) or 'marked invalid'}")
+    out += [f"check {c.name}: {c.message or 'failed'}" for c in record.checks if not c.ok]
+    return out
+
+
+def screen_text(record: Record, key: str, mapping: DoseFieldMap | None = None) -> str | None:
+    """The text of one DoseFieldMap entry (e.g. "patient_name") as the screen shows it."""
+    return _Reader(record, mapping or DoseFieldMap()).text(key)
+
+
+def same_person_name(a: str, b: str) -> bool:
+    """Whether two person names are the same name written differently ('ZHANG^SAN' and
+    'Zhang San', '张三' and '张^三'): compared without case, separators and ideographic groups."""
+    def norm(name: str) -> str:
+        first = name.split("=")[0] or name
+        return re.sub(r"[\s^,.\-]+", "", first).casefold()
+    return norm(a) == norm(b)
+
+
+def study_from_dataset(ds: Dataset, source: str) -> tuple[StudyContext, DeviceObserver]:
+    """The study, patient and device a DICOM object (a CT's screen save) carries."""
+    def text(keyword: str) -> str | None:
+        value = ds.get(keyword)
+        return str(value).strip() or None if value not in (None, "") else None
+
+    def number(keyword: str) -> float | None:
+        try:
+            value = ds.get(keyword)
+            return float(value) if value not in (None, "") else None
+        except (TypeError, ValueError):
+            return None
+
+    study = StudyContext(
+        study_instance_uid=text("StudyInstanceUID"), accession_number=text("AccessionNumber"),
+        patient_name=text("PatientName"), patient_id=text("PatientID"), patient_birth_date=text("PatientBirthDate"),
+        patient_sex=text("PatientSex"), study_id=text("StudyID"), study_description=text("StudyDescription"),
+        referring_physician=text("ReferringPhysicianName"), patient_age=text("PatientAge"),
+        patient_weight=number("PatientWeight"), patient_size=number("PatientSize"),
+        admitting_diagnoses=text("AdmittingDiagnosesDescription"), source=source,
+    )
+    device = DeviceObserver(name=text("StationName"), manufacturer=text("Manufacturer"),
+                            model=text("ManufacturerModelName"), serial=text("DeviceSerialNumber"))
+    return study, device
+
+
 def exam_context(record: Record, mapping: DoseFieldMap | None = None) -> tuple[str | None, datetime]:
     """(patient ID, exam time) as the screen shows them: what a worklist query needs."""
     r = _Reader(record, mapping or DoseFieldMap())
@@ -326,18 +468,26 @@ def _region(text: str | None, protocol: str | None) -> C.Code | None:
 
 # --------------------------------------------------------------------------- building the SR
 
-def _observer_context(r: _Reader, station: str) -> list[Dataset]:
-    name = r.text("station_name") or station
+def _observer_context(r: _Reader, device: DeviceObserver, station: str, notes: list[str]) -> list[Dataset]:
+    """TID 1002/1004: the CT console as the device observer, from `device` (station config or
+    the screen save's header), else from the screen; its name falls back to the station id."""
+    manufacturer = device.manufacturer or r.text("manufacturer")
+    model = device.model or r.text("model")
+    serial = device.serial or r.text("device_serial")
+    name = device.name or r.text("station_name") or station
+    uid = device.uid or derived_uid("device", manufacturer or "", model or "", serial or "", name)
     items = [
         coded_item("HAS OBS CONTEXT", C.OBSERVER_TYPE, C.DEVICE),
-        uid_item("HAS OBS CONTEXT", C.DEVICE_OBSERVER_UID, derived_uid("device", name)),
+        uid_item("HAS OBS CONTEXT", C.DEVICE_OBSERVER_UID, uid),
         text_item("HAS OBS CONTEXT", C.DEVICE_OBSERVER_NAME, name[:64]),
     ]
-    for key, code in (("manufacturer", C.DEVICE_OBSERVER_MANUFACTURER), ("model", C.DEVICE_OBSERVER_MODEL),
-                      ("device_serial", C.DEVICE_OBSERVER_SERIAL)):
-        value = r.text(key)
+    for value, code in ((manufacturer, C.DEVICE_OBSERVER_MANUFACTURER), (model, C.DEVICE_OBSERVER_MODEL),
+                        (serial, C.DEVICE_OBSERVER_SERIAL), (device.location, C.DEVICE_OBSERVER_LOCATION)):
         if value:
             items.append(text_item("HAS OBS CONTEXT", code, value[:64]))
+    missing = [w for w, v in (("manufacturer", manufacturer), ("model", model)) if not v]
+    if missing:
+        notes.append(f"Device observer {' and '.join(missing)} not known (set them in the station config)")
     return items
 
 
@@ -417,13 +567,21 @@ def build_ct_rdsr(
     mapping: DoseFieldMap | None = None,
     study: StudyContext | None = None,
     reporter: ReportingStation | None = None,
+    device: DeviceObserver | None = None,
+    flags: list[str] | None = None,
     allow_review: bool = False,
     now: datetime | None = None,
 ) -> Dataset:
     """An X-Ray Radiation Dose SR (TID 10011) for the CT dose values in `record`.
 
+    UIDs are derived from the record's identity (the same screen gives the same SOP Instance,
+    Series and Study UIDs), unless `study` gives the Study UID (worklist, screen save). `device`
+    is the CT as device observer. `flags` are further reasons for review found by the caller
+    (e.g. a worklist name that differs from the screen's).
+
     Raises RdsrError when the record has no acquisitions with dose values, or needs review
-    (unless `allow_review`). The dataset has file meta and can be saved with `write_rdsr`.
+    (unless `allow_review`), naming every reason. The dataset has file meta and can be saved
+    with `write_rdsr`.
     """
     mapping = mapping or DoseFieldMap()
     study = study or StudyContext()
@@ -442,26 +600,38 @@ def build_ct_rdsr(
         total_dlp = round(sum(dlps), 2)
     failed_checks = [f"check {c.name}: {c.message}" for c in record.checks if not c.ok]
     review = sorted(set(r.review)) + failed_checks
-    if record.status == "needs_review" and not review:
-        review.append("record marked needs_review")
+    if record.status == "needs_review":
+        review += [reason for reason in review_reasons(record) if reason not in review]
+        if not review:
+            review.append("the record is marked needs_review, but no field or check says why")
+    review += list(flags or [])
     if review and not allow_review:
         raise RdsrError(f"record {record.id} needs review before a dose report is sent: " + "; ".join(review))
 
     exam = _exam_datetime(r, record.captured_at)
     if exam.tzinfo is not None:
         exam = exam.astimezone()  # local wall time, as the console showed it
-    study_uid = study.study_instance_uid or r.text("study_instance_uid") or derived_uid("study", record.station, record.id)
+    identity = record.identity or record.id  # the screen's identity: the same screen, the same UIDs
+    study_uid = study.study_instance_uid or r.text("study_instance_uid") or derived_uid("study", record.station, identity)
     notes: list[str] = []
+    if study.source:
+        notes.append(f"Study and patient from {study.source}")
+    end = _exam_end(r, exam)
+    if end is None or end < exam:
+        notes.append("End of irradiation not shown on the screen" + (" (or before the start)" if end else "")
+                     + ": set to the start")
+        end = exam
     event_items = [
-        _event_item(ev, derived_uid("event", record.id, str(i)), notes, i) for i, ev in enumerate(events)
+        _event_item(ev, derived_uid("event", record.station, identity, str(i)), notes, i) for i, ev in enumerate(events)
     ]
+    observer = _observer_context(r, device or DeviceObserver(), record.station, notes)
     root_items: list[Dataset] = [
         coded_item("HAS CONCEPT MOD", C.PROCEDURE_REPORTED, C.CT_PROCEDURE, items=[
             coded_item("HAS CONCEPT MOD", C.HAS_INTENT, C.DIAGNOSTIC_INTENT),
         ]),
-        *_observer_context(r, record.station),
+        *observer,
         datetime_item("HAS OBS CONTEXT", C.START_IRRADIATION, exam),
-        datetime_item("HAS OBS CONTEXT", C.END_IRRADIATION, exam),
+        datetime_item("HAS OBS CONTEXT", C.END_IRRADIATION, end),
         coded_item("HAS OBS CONTEXT", C.SCOPE_OF_ACCUMULATION, C.STUDY, items=[
             uid_item("HAS PROPERTIES", C.STUDY_INSTANCE_UID, study_uid),
         ]),
@@ -484,7 +654,7 @@ def build_ct_rdsr(
     ds = Dataset()
     ds.SpecificCharacterSet = "ISO_IR 192"
     ds.SOPClassUID = XRAY_DOSE_SR
-    ds.SOPInstanceUID = derived_uid("rdsr", record.station, record.id)
+    ds.SOPInstanceUID = derived_uid("rdsr", record.station, identity)
     ds.InstanceCreationDate = now.strftime("%Y%m%d")
     ds.InstanceCreationTime = now.strftime("%H%M%S")
     ds.TimezoneOffsetFromUTC = now.strftime("%z")
@@ -494,6 +664,20 @@ def build_ct_rdsr(
     ds.PatientBirthDate = study.patient_birth_date or _da(r.value("patient_birth_date"))
     sex = (study.patient_sex or r.text("patient_sex") or "").upper()[:1]
     ds.PatientSex = {"男": "M", "女": "F"}.get(sex, sex if sex in ("M", "F", "O") else "")
+    # Patient Study (IHE REM asks for age, size and weight: given where the screen or worklist has them)
+    age = _age(study.patient_age) or _age(r.text("patient_age")) or age_at(ds.PatientBirthDate, exam.date())
+    if age:
+        ds.PatientAge = age
+    weight = study.patient_weight if study.patient_weight is not None else r.number("patient_weight")
+    if weight is not None and 0 < weight < 1000:
+        ds.PatientWeight = f"{weight:.6g}"
+    size = study.patient_size if study.patient_size is not None else r.number("patient_size")
+    if size is not None and size > 3:  # a screen shows centimetres; DICOM wants metres
+        size = size / 100.0
+    if size is not None and 0 < size < 3:
+        ds.PatientSize = f"{size:.4g}"
+    if study.admitting_diagnoses:
+        ds.AdmittingDiagnosesDescription = study.admitting_diagnoses[:64]
     # General Study
     ds.StudyInstanceUID = study_uid
     ds.StudyDate = exam.strftime("%Y%m%d")
@@ -509,7 +693,12 @@ def build_ct_rdsr(
     ds.SeriesInstanceUID = derived_uid("rdsr-series", record.station, study_uid)
     ds.SeriesNumber = 9901
     ds.SeriesDescription = "Radiation Dose Report (from screen)"
-    ds.ReferencedPerformedProcedureStepSequence = Sequence([])
+    pps = []
+    for sop_class, sop_instance in study.referenced_pps:
+        item = Dataset()
+        item.ReferencedSOPClassUID, item.ReferencedSOPInstanceUID = sop_class, sop_instance
+        pps.append(item)
+    ds.ReferencedPerformedProcedureStepSequence = Sequence(pps)
     # General and Enhanced General Equipment (the reporting station)
     ds.Manufacturer = reporter.manufacturer
     ds.ManufacturerModelName = reporter.model
@@ -524,7 +713,7 @@ def build_ct_rdsr(
     ds.VerificationFlag = "UNVERIFIED"
     ds.ContentDate = now.strftime("%Y%m%d")
     ds.ContentTime = now.strftime("%H%M%S")
-    ds.PerformedProcedureCodeSequence = Sequence([])
+    ds.PerformedProcedureCodeSequence = Sequence([code_item(c) for c in study.procedure_codes])
     # SR Document Content: the root container, TID 10011
     ds.ValueType = "CONTAINER"
     ds.ConceptNameCodeSequence = Sequence([code_item(C.XRAY_DOSE_REPORT)])

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable
 
-from qcedge.cli import UsageError
+from qcedge.cli import UsageError, one_line
 
 log = logging.getLogger("qcedge.dicom")
 
@@ -38,6 +38,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         if network:
             q.add_argument("--calling-aet", default="QCEDGE", metavar="AE", help="our AE title (default QCEDGE)")
             q.add_argument("--timeout", type=float, default=30.0, metavar="S", help="DIMSE timeout in seconds (default 30)")
+            q.add_argument("--tls", action="store_true",
+                           help="DICOM over TLS (the peer's certificate is checked against --tls-ca, else the system CAs)")
+            q.add_argument("--tls-ca", metavar="FILE", help="CA certificate(s) that signed the peer's (implies --tls)")
+            q.add_argument("--tls-cert", metavar="FILE", help="our certificate, when the peer asks for one (implies --tls)")
+            q.add_argument("--tls-key", metavar="FILE", help="the private key of --tls-cert (if not in the same file)")
+            q.add_argument("--tls-no-verify", action="store_true", help="with TLS, accept any peer certificate (testing only)")
 
     q = d.add_parser("read", help="read DICOM files into records",
                      description="Read DICOM files (images, dose SRs, screen saves) into qcedge records.")
@@ -73,6 +79,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="wait at most S seconds for the rest of a message (default 60)")
     q.add_argument("--network-timeout", type=float, default=60.0, metavar="S",
                    help="close an association idle for S seconds (default 60)")
+    q.add_argument("--tls-cert", metavar="FILE", help="accept DICOM over TLS only, with this certificate")
+    q.add_argument("--tls-key", metavar="FILE", help="the private key of --tls-cert (if not in the same file)")
+    q.add_argument("--tls-ca", metavar="FILE", help="with --tls-cert: callers must present a certificate signed by this CA")
     common(q)
     q.set_defaults(func=cmd_receive)
 
@@ -89,6 +98,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--station-aet", help="worklist: scheduled station AE title")
     q.add_argument("--at", metavar="DATETIME", help="ISO time of the exam: print the best accession number only")
     q.add_argument("--window-hours", type=float, default=6.0, help="with --at: how far from it to look (default 6)")
+    q.add_argument("--charset", default="ISO_IR 192", choices=["ISO_IR 192", "GB18030", "ISO_IR 100", "ISO_IR 6"],
+                   help="Specific Character Set of the query (default ISO_IR 192, UTF-8); answers are read in theirs")
     q.add_argument("--json", action="store_true")
     common(q, station=False, network=True)
     q.set_defaults(func=cmd_find)
@@ -101,6 +112,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     q = d.add_parser("send", help="C-STORE files to a peer")
     q.add_argument("peer", metavar="AE@host:port")
     q.add_argument("files", nargs="+", metavar="FILE")
+    q.add_argument("--commit", type=float, nargs="?", const=30.0, metavar="S",
+                   help="ask the peer for Storage Commitment and wait up to S seconds for its report (default 30)")
     common(q, station=False, network=True)
     q.set_defaults(func=cmd_send)
 
@@ -117,6 +130,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--mapping", metavar="MAP.yaml", help="field-name mapping overrides (see docs/connectors.md)")
     q.add_argument("--allow-review", action="store_true",
                    help="build even when values need review (SR marked PARTIAL with a comment)")
+    q.add_argument("--commit", type=float, nargs="?", const=30.0, metavar="S",
+                   help="with --send: ask for Storage Commitment and wait up to S seconds (default 30); "
+                        "exit 1 unless the SR is committed")
+    q.add_argument("--device-name", metavar="NAME", help="the CT's name for the SR's device observer (station config)")
+    q.add_argument("--device-manufacturer", metavar="TEXT", help="the CT's manufacturer (station config)")
+    q.add_argument("--device-model", metavar="TEXT", help="the CT's model name (station config)")
+    q.add_argument("--device-serial", metavar="TEXT", help="the CT's serial number (station config)")
+    q.add_argument("--device-location", metavar="TEXT", help="where the CT is (station config)")
     q.add_argument("--engine", default="ppocr", choices=["ppocr", "tesseract"])
     q.add_argument("--json", action="store_true", help="print a JSON summary")
     common(q, network=True)
@@ -145,7 +166,34 @@ def _peer(text: str):
 def _timeouts(args: argparse.Namespace):
     from connectors.dicom_net import Timeouts
 
+    if not 0 < args.timeout <= 86400:  # NaN fails this too
+        raise UsageError(f"--timeout {args.timeout} must be a number of seconds above 0")
     return Timeouts(dimse=args.timeout, acse=min(args.timeout, 30.0))
+
+
+def _tls_client(args: argparse.Namespace):
+    """An ssl context when any --tls option is given, else None."""
+    if not (args.tls or args.tls_ca or args.tls_cert or args.tls_no_verify):
+        return None
+    from connectors.tls import TlsConfigError, client_context
+
+    if args.tls_key and not args.tls_cert:
+        raise UsageError("--tls-key needs --tls-cert")
+    try:
+        return client_context(ca=args.tls_ca, cert=args.tls_cert, key=args.tls_key, verify=not args.tls_no_verify)
+    except TlsConfigError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _quiet_libraries(verbose: int) -> None:
+    """pydicom's warnings (and its logger's) are about the files we name in our own messages;
+    shown only with -v, so that the one line qcedge prints about a file is the line a person sees."""
+    import warnings
+
+    if verbose:
+        return
+    logging.getLogger("pydicom").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module=r"pydicom(\.|$)")
 
 
 _READERS: dict[tuple[str, float, str], Callable] = {}
@@ -246,13 +294,14 @@ def cmd_read(args: argparse.Namespace) -> int:
     from connectors.dicom_files import read_dicom
     from connectors.errors import ConnectorError
 
+    _quiet_libraries(args.verbose)
     ocr = _screen_reader(args.templates, args.engine)
     failures = 0
     for name in args.files:
         try:
             reading = read_dicom(name, args.station, args.site, source=f"file:{Path(name).name}")
         except ConnectorError as exc:
-            print(f"qcedge dicom read: {exc}", file=sys.stderr)
+            print(f"qcedge dicom read: {one_line(str(exc))}", file=sys.stderr)
             failures += 1
             continue
         record, kind = reading.record, reading.kind
@@ -376,12 +425,24 @@ def cmd_receive(args: argparse.Namespace) -> int:
                 templates, engine = str(folder), sink.config.templates.engine
             else:
                 log.warning("the station's template folder %s has no templates: screen saves stay on disk", folder)
+    _quiet_libraries(args.verbose)
+    ssl_context = None
+    if args.tls_cert:
+        from connectors.tls import TlsConfigError, server_context
+
+        try:
+            ssl_context = server_context(cert=args.tls_cert, key=args.tls_key, ca=args.tls_ca)
+        except TlsConfigError as exc:
+            raise UsageError(str(exc)) from None
+    elif args.tls_key or args.tls_ca:
+        raise UsageError("--tls-key and --tls-ca need --tls-cert")
     ocr = _screen_reader(templates, engine)
     try:
         config = ReceiverConfig(ae_title=args.aet, host=args.host, port=args.port, store_dir=Path(args.store),
                                 allowed_aets=args.allow, allowed_hosts=args.allow_host,
                                 max_associations=args.max_associations, acse_timeout=args.acse_timeout,
-                                dimse_timeout=args.dimse_timeout, network_timeout=args.network_timeout)
+                                dimse_timeout=args.dimse_timeout, network_timeout=args.network_timeout,
+                                ssl_context=ssl_context)
         receiver = Receiver(config, make_store_handler(station, site, sink or _RecordSink(args.records), ocr))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -394,7 +455,8 @@ def cmd_receive(args: argparse.Namespace) -> int:
         receiver.start()
     except OSError as exc:
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
-    print(f"qcedge dicom receive: {args.aet} listening on {args.host}:{receiver.port}, storing to {args.store}",
+    print(f"qcedge dicom receive: {args.aet} listening on {args.host}:{receiver.port}"
+          f"{' (TLS)' if ssl_context else ''}, storing to {args.store}",
           file=sys.stderr, flush=True)
     try:
         stop.wait()
@@ -423,7 +485,7 @@ def cmd_find(args: argparse.Namespace) -> int:
     from connectors.query import accession_for, find_studies, find_worklist
 
     peer = _peer(args.peer)
-    kwargs = dict(calling_aet=args.calling_aet, timeouts=_timeouts(args))
+    kwargs = dict(calling_aet=args.calling_aet, timeouts=_timeouts(args), tls=_tls_client(args))
     try:
         if args.at:
             if not args.patient_id:
@@ -446,15 +508,18 @@ def cmd_find(args: argparse.Namespace) -> int:
         if args.worklist:
             items = find_worklist(peer, patient_id=args.patient_id, patient_name=args.patient_name, scheduled=args.date,
                                   modality=args.modality, station_aet=args.station_aet,
-                                  accession_number=args.accession, **kwargs)
+                                  accession_number=args.accession, charset=args.charset, **kwargs)
         else:
             items = find_studies(peer, patient_id=args.patient_id, patient_name=args.patient_name,
-                                 study_date=args.date, accession_number=args.accession, modality=args.modality, **kwargs)
+                                 study_date=args.date, accession_number=args.accession, modality=args.modality,
+                                 charset=args.charset, **kwargs)
     except ConnectorError as exc:
-        print(f"qcedge dicom find: {exc}", file=sys.stderr)
+        print(f"qcedge dicom find: {one_line(str(exc))}", file=sys.stderr)
         return 1
     for item in items:
         data = {k: _jsonable(getattr(item, k)) for k in item.__slots__ if k != "raw"}
+        if not args.json:
+            data = {k: v for k, v in data.items() if not isinstance(v, list) or k == "modalities"}
         if args.json:
             print(json.dumps(data, ensure_ascii=False))
         else:
@@ -470,9 +535,9 @@ def cmd_echo(args: argparse.Namespace) -> int:
 
     peer = _peer(args.peer)
     try:
-        echo(peer, calling_aet=args.calling_aet, timeouts=_timeouts(args))
+        echo(peer, calling_aet=args.calling_aet, timeouts=_timeouts(args), tls=_tls_client(args))
     except ConnectorError as exc:
-        print(f"qcedge dicom echo: {exc}", file=sys.stderr)
+        print(f"qcedge dicom echo: {one_line(str(exc))}", file=sys.stderr)
         return 1
     print(f"{peer}: C-ECHO ok")
     return 0
@@ -483,22 +548,26 @@ def cmd_send(args: argparse.Namespace) -> int:
     from connectors.errors import ConnectorError
 
     peer = _peer(args.peer)
+    _quiet_libraries(args.verbose)
+    if args.commit is not None and not 0 < args.commit <= 3600:
+        raise UsageError(f"--commit {args.commit} must be a number of seconds above 0 (at most 3600)")
     try:
-        results = send(peer, args.files, calling_aet=args.calling_aet, timeouts=_timeouts(args))
+        results = send(peer, args.files, calling_aet=args.calling_aet, timeouts=_timeouts(args),
+                       tls=_tls_client(args), commit=args.commit)
     except ConnectorError as exc:
-        print(f"qcedge dicom send: {exc}", file=sys.stderr)
+        print(f"qcedge dicom send: {one_line(str(exc))}", file=sys.stderr)
         return 1
     bad = 0
     for r in results:
-        print(f"{r.source}: {'sent' if r.ok else 'FAILED'}" + (f" ({r.message})" if r.message else ""))
-        bad += not r.ok
+        print(f"{r.source}: {'sent' if r.ok else 'FAILED'}" + (f" ({one_line(r.message)})" if r.message else ""))
+        bad += not r.ok or (args.commit is not None and r.committed is not True)
     return 1 if bad else 0
 
 
 # --------------------------------------------------------------------------- rdsr
 
 def _load_image(path: str):
-    """A screen image from a PNG/JPEG or a DICOM screen save, as BGR."""
+    """(BGR image, the dataset if it is a DICOM screen save) from a PNG/JPEG or a DICOM file."""
     import cv2
 
     p = Path(path)
@@ -511,13 +580,14 @@ def _load_image(path: str):
         from connectors.errors import ConnectorError
 
         try:
-            return screen_image(read_dataset(p))
+            ds = read_dataset(p)
+            return screen_image(ds, name=path), ds
         except ConnectorError as exc:
             raise UsageError(str(exc)) from None
     image = cv2.imread(str(p), cv2.IMREAD_COLOR)
     if image is None:
         raise UsageError(f"{path}: not an image (PNG, JPEG, BMP, TIFF) or a DICOM file")
-    return image
+    return image, None
 
 
 def _load_mapping(path: str | None):
@@ -537,81 +607,127 @@ def _load_mapping(path: str | None):
 
 
 def _record_for_rdsr(args: argparse.Namespace):
+    """(record, the screen save's dataset or None)."""
     from qc_client.record import Record
 
     if args.record:
         try:
-            return Record.from_json(Path(args.record).read_bytes())
+            return Record.from_json(Path(args.record).read_bytes()), None
         except OSError as exc:
             raise UsageError(f"{args.record}: {exc.strerror or exc}") from None
         except ValueError as exc:
             raise UsageError(f"{args.record}: not a qcedge record ({str(exc).splitlines()[0]})") from None
     if not args.image:
         raise UsageError("--template needs an IMAGE")
-    image = _load_image(args.image)
+    image, ds = _load_image(args.image)
     ocr = _screen_reader(args.template, args.engine)
     found = ocr(image)
     if found is None:
         raise UsageError(f"{args.image}: the template {args.template} does not match this image")
-    return _ocr_record(found, image, station=args.station, site=args.site, source=f"file:{Path(args.image).name}")
+    record = _ocr_record(found, image, station=args.station, site=args.site, source=f"file:{Path(args.image).name}")
+    return record, ds
+
+
+def _device(args: argparse.Namespace, from_save):
+    from connectors.rdsr import DeviceObserver
+
+    base = from_save or DeviceObserver()
+    return DeviceObserver(name=args.device_name or base.name, manufacturer=args.device_manufacturer or base.manufacturer,
+                          model=args.device_model or base.model, serial=args.device_serial or base.serial,
+                          location=args.device_location or base.location)
 
 
 def cmd_rdsr(args: argparse.Namespace) -> int:
     from connectors.dicom_net import send
     from connectors.errors import ConnectorError, RdsrError
     from connectors.query import accession_for
-    from connectors.rdsr import StudyContext, build_ct_rdsr, exam_context, write_rdsr
+    from connectors.rdsr import (
+        StudyContext, build_ct_rdsr, exam_context, same_person_name, screen_text, study_from_dataset, write_rdsr,
+    )
 
+    _quiet_libraries(args.verbose)
     if not args.send and not args.out:
         raise UsageError("give --out FILE and/or --send AE@host:port")
+    if args.commit is not None and not args.send:
+        raise UsageError("--commit needs --send")
+    if args.commit is not None and not 0 < args.commit <= 3600:
+        raise UsageError(f"--commit {args.commit} must be a number of seconds above 0 (at most 3600)")
     send_peer = _peer(args.send) if args.send else None
     mwl_peer = _peer(args.mwl) if args.mwl else None
+    tls = _tls_client(args)
     mapping = _load_mapping(args.mapping)
-    record = _record_for_rdsr(args)
-    study = StudyContext()
-    filled = None
+    record, save = _record_for_rdsr(args)
+    study, saved_device = StudyContext(), None
+    if save is not None:  # a CT's screen save: its header knows the study, the patient and the CT
+        study, saved_device = study_from_dataset(save, "the screen save's header")
+    flags: list[str] = []
     if mwl_peer is not None:
         patient_id, when = exam_context(record, mapping)
+        patient_id = patient_id or study.patient_id
         if not patient_id:
             raise UsageError("--mwl needs the patient ID on the screen (no patient_id field in the record)")
         try:
-            filled = accession_for(mwl_peer, patient_id, when, calling_aet=args.calling_aet, timeouts=_timeouts(args))
+            filled = accession_for(mwl_peer, patient_id, when, calling_aet=args.calling_aet, timeouts=_timeouts(args),
+                                   tls=tls)
         except ConnectorError as exc:
-            print(f"qcedge dicom rdsr: worklist query failed: {exc}", file=sys.stderr)
+            print(f"qcedge dicom rdsr: worklist query failed: {one_line(str(exc))}", file=sys.stderr)
             return 1
         if filled is None:
-            log.warning("worklist %s has no procedure for the patient near %s; the SR gets a new study UID", mwl_peer, when)
+            log.warning("worklist %s has no procedure for the patient near %s; the SR's study UID is %s", mwl_peer,
+                        when, "the screen save's" if study.study_instance_uid else "derived from the screen")
         else:
-            study = StudyContext(study_instance_uid=filled.study_instance_uid, accession_number=filled.accession_number,
-                                 patient_birth_date=filled.patient_birth_date, patient_sex=filled.patient_sex)
+            study = study.merged(StudyContext(
+                study_instance_uid=filled.study_instance_uid, accession_number=filled.accession_number,
+                patient_name=filled.patient_name, patient_birth_date=filled.patient_birth_date,
+                patient_sex=filled.patient_sex, patient_weight=filled.patient_weight,
+                patient_size=filled.patient_size, admitting_diagnoses=filled.admitting_diagnoses,
+                procedure_codes=filled.procedure_codes,
+                source=(study.source + " and " if study.source else "") + f"the worklist {mwl_peer}"))
+            shown = screen_text(record, "patient_name", mapping) or (save is not None and str(save.get("PatientName", ""))) or ""
+            if shown and filled.patient_name and not same_person_name(shown, filled.patient_name):
+                flags.append(f"the patient name on the screen differs from the worklist's for accession "
+                             f"{filled.accession_number}")
+            if save is not None and save.get("StudyInstanceUID") and filled.study_instance_uid \
+                    and str(save.StudyInstanceUID) != filled.study_instance_uid:
+                log.warning("the screen save's study UID differs from the worklist's; the SR keeps the save's")
     try:
-        ds = build_ct_rdsr(record, mapping=mapping, study=study, allow_review=args.allow_review)
+        ds = build_ct_rdsr(record, mapping=mapping, study=study, device=_device(args, saved_device), flags=flags,
+                           allow_review=args.allow_review)
     except RdsrError as exc:
-        print(f"qcedge dicom rdsr: {exc}", file=sys.stderr)
+        print(f"qcedge dicom rdsr: {one_line(str(exc), 1000)}", file=sys.stderr)
         return 1
     summary: dict[str, Any] = {"sop_instance_uid": str(ds.SOPInstanceUID), "study_instance_uid": str(ds.StudyInstanceUID),
                                "accession_number": str(ds.AccessionNumber), "completion": str(ds.CompletionFlag),
                                "record_status": record.status}
+    if flags:
+        summary["flags"] = flags
     if args.out:
         summary["out"] = str(write_rdsr(ds, args.out))
     status = 0
     if send_peer is not None:
         try:
-            results = send(send_peer, [ds], calling_aet=args.calling_aet, timeouts=_timeouts(args))
+            results = send(send_peer, [ds], calling_aet=args.calling_aet, timeouts=_timeouts(args), tls=tls,
+                           commit=args.commit)
         except ConnectorError as exc:
-            print(f"qcedge dicom rdsr: not sent: {exc}", file=sys.stderr)
+            print(f"qcedge dicom rdsr: not sent: {one_line(str(exc))}", file=sys.stderr)
             results, status = [], 1
         for r in results:
             summary["sent"] = r.ok
+            if args.commit is not None:
+                summary["committed"] = r.committed
             if not r.ok:
-                print(f"qcedge dicom rdsr: {send_peer} refused the SR: {r.message}", file=sys.stderr)
+                print(f"qcedge dicom rdsr: {send_peer} refused the SR: {one_line(r.message)}", file=sys.stderr)
+                status = 1
+            elif args.commit is not None and r.committed is not True:
+                print(f"qcedge dicom rdsr: {send_peer} stored the SR but did not commit to it: {one_line(r.message)}",
+                      file=sys.stderr)
                 status = 1
     if args.json:
         print(json.dumps(summary, ensure_ascii=False))
     else:
         where = [f"written to {summary['out']}"] if "out" in summary else []
         if summary.get("sent"):
-            where.append(f"sent to {send_peer}")
+            where.append(f"sent to {send_peer}" + (" (committed)" if summary.get("committed") else ""))
         print(f"dose report {summary['sop_instance_uid']} ({summary['completion']}) " + " and ".join(where))
     return status
 
