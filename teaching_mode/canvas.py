@@ -169,6 +169,37 @@ class BoxItem(QGraphicsRectItem):
         return self.rect().adjusted(-4 / scale, -16 / scale, 4 / scale, 4 / scale)
 
 
+class ProposalItem(QGraphicsRectItem):
+    """A proposed field on the frame: click selects it, double-click accepts it, right-click rejects it."""
+
+    def __init__(self, index: int, box: list[int], likely: bool, canvas: "Canvas") -> None:
+        super().__init__(0, 0, box[2], box[3])
+        self.index, self.canvas, self.likely = index, canvas, likely
+        self.setPos(box[0], box[1])
+        self.setZValue(1.5)
+        self.setAcceptHoverEvents(True)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        pen = QPen(QColor(200, 120, 0) if likely else QColor(150, 150, 150), 1.5)
+        pen.setCosmetic(True)
+        pen.setStyle(Qt.PenStyle.DotLine)
+        self.setPen(pen)
+        fill = QColor(255, 170, 0)
+        fill.setAlpha(35 if likely else 12)
+        self.setBrush(QBrush(fill))
+        self.setToolTip(canvas.tr("Proposal: double-click accepts it, right-click rejects it"))
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        if event.button() == Qt.MouseButton.RightButton:
+            self.canvas.proposalRejected.emit(self.index)
+        else:
+            self.canvas.proposalClicked.emit(self.index)
+        event.accept()
+
+    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802
+        self.canvas.proposalAccepted.emit(self.index)
+        event.accept()
+
+
 class Canvas(QGraphicsView):
     """Shows the frame; draws, moves and resizes boxes. Emits edits, never applies them itself.
 
@@ -182,6 +213,9 @@ class Canvas(QGraphicsView):
     selectionNameChanged = Signal(str)
     pointPicked = Signal(int, int)
     zoomChanged = Signal(float)
+    proposalClicked = Signal(int)
+    proposalAccepted = Signal(int)
+    proposalRejected = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -196,6 +230,7 @@ class Canvas(QGraphicsView):
         self.pixmap_item.setZValue(0)
         self.scene().addItem(self.pixmap_item)
         self.items_by_name: dict[str, BoxItem] = {}
+        self.proposal_items: list[ProposalItem] = []
         self.tool = "select"
         self._rubber: QGraphicsRectItem | None = None
         self._rubber_start: QPointF | None = None
@@ -284,13 +319,23 @@ class Canvas(QGraphicsView):
         self.selectionNameChanged.emit(self.selected_name() or "")
 
     def show_marker(self, box: list[int] | None) -> None:
-        """Highlight a region (the current flow step's target)."""
-        if box is None:
+        """Highlight a region (the current flow step's target, a proposal); None or [] hides it."""
+        if not box:
             self.marker.setVisible(False)
             return
         self.marker.setRect(QRectF(*box))
         self.marker.setVisible(True)
         self.centerOn(self.marker)
+
+    def set_proposals(self, boxes: list[tuple[list[int], bool]]) -> None:
+        """Show proposed fields (box, likely) until they are accepted or rejected."""
+        for item in self.proposal_items:
+            self.scene().removeItem(item)
+        self.proposal_items = []
+        for i, (box, likely) in enumerate(boxes):
+            item = ProposalItem(i, box, likely, self)
+            self.scene().addItem(item)
+            self.proposal_items.append(item)
 
     def show_around(self, box: list[int], context: tuple[int, int] = (720, 420)) -> None:
         """Fit the view to a region of about `context` pixels around a box (the box stays readable)."""

@@ -9,6 +9,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
+from ocr_templates.results import MatchResult
 from teaching_mode.draft import TemplateDraft
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,8 @@ class TeachDocument(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.draft = TemplateDraft()
+        self.frame: np.ndarray | None = None      # the frame shown (the reference unless another frame is open)
+        self.mapping: MatchResult | None = None   # where the template sits on `frame` (None: it is the reference)
         self.undo = QUndoStack(self)
         self.dirty = False
         self._alias: dict[str, str] = {}  # renamed items: old name -> new name (for undo commands)
@@ -44,18 +47,40 @@ class TeachDocument(QObject):
     # whole document ------------------------------------------------------------------------
     def load(self, draft: TemplateDraft) -> None:
         self.draft = draft
+        self.frame, self.mapping = None, None
         self._alias.clear()
         self.undo.clear()
         self.reset.emit()
         self.frameChanged.emit()
 
-    def set_frame(self, image: np.ndarray) -> None:
-        self.draft.image = image
+    def set_frame(self, image: np.ndarray, mapping: MatchResult | None = None) -> None:
+        """Show a frame. Without a mapping it becomes the reference image; with one (the template
+        matched on it), the boxes are shown and edited where the template sits on that frame."""
+        if mapping is None:
+            self.draft.image = image
+            self.frame = None
+        else:
+            self.frame = image
+        self.mapping = mapping
+        self.frameChanged.emit()
+
+    def use_as_reference(self) -> None:
+        """Make the frame shown the reference: the boxes move to where they are on it."""
+        if self.frame is None or self.mapping is None:
+            return
+        from teaching_mode.mapping import item_to_frame
+
+        self.draft.anchors = [item_to_frame(a, self.mapping) for a in self.draft.anchors]
+        self.draft.fields = [item_to_frame(f, self.mapping) for f in self.draft.fields]
+        self.draft.image, self.frame, self.mapping = self.frame, None, None
+        self.dirty = True
+        self.reset.emit()
         self.frameChanged.emit()
 
     @property
     def image(self) -> np.ndarray | None:
-        return self.draft.image
+        """The frame shown (frame coordinates: map boxes with `mapping`)."""
+        return self.frame if self.frame is not None else self.draft.image
 
     # items ---------------------------------------------------------------------------------
     def kind_of(self, name: str) -> str | None:

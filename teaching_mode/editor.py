@@ -420,9 +420,9 @@ class FieldEditor(QWidget):
 
     def _auto_columns(self) -> None:
         data = self.doc.data_of(self.name) if self.name else None
-        if data is None or self.doc.image is None:
+        if data is None or self.doc.draft.image is None:
             return
-        cols = auto_columns(self.doc.image, data["box"], int(data.get("header", 0)))
+        cols = auto_columns(self.doc.draft.image, data["box"], int(data.get("header", 0)))
         if cols:
             self._load_columns(cols)
             self._commit()

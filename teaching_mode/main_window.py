@@ -19,9 +19,11 @@ from teaching_mode.document import TeachDocument
 from teaching_mode.draft import TemplateDraft
 from teaching_mode.editor import ChecksEditor, FieldEditor, TemplateForm
 from teaching_mode.live_read import format_value, read_all
+from teaching_mode.mapping import item_to_frame, to_frame, to_reference
 from teaching_mode.pack import load_pack, save_pack
 from teaching_mode.panels import ItemsPanel, ProposalsPanel, SourcePanel, TestPanel
-from teaching_mode.propose import Proposal, propose_fields
+from teaching_mode.propose import Proposal, merge_frames, propose_fields
+from teaching_mode.slots import find_slot
 from teaching_mode.snap import snap_box
 from teaching_mode.sources import OpenedSource, OpenError, open_any
 from teaching_mode.testing import FrameOutcome, iter_frames, run_test, summary
@@ -142,7 +144,8 @@ class MainWindow(QMainWindow):
         self.act_escape = a(self.tr("Select tool"), lambda: self.set_tool("select"), "Esc")
         self.act_snap = a(self.tr("Snap boxes to text"), self._toggle_snap, "N", checkable=True)
         self.act_snap.setChecked(True)
-        self.act_propose = a(self.tr("Propose fields"), self.propose, "Ctrl+P")
+        self.act_propose = a(self.tr("Propose fields"), lambda: self.propose(), "Ctrl+P")
+        self.act_propose_multi = a(self.tr("Propose from several frames"), self.propose_several, "Ctrl+Shift+P")
         self.act_read = a(self.tr("Read all fields"), self.read_all_now, "F5")
         self.act_test = a(self.tr("Test on frames…"), self.test_dialog, "Ctrl+T")
         self.act_test_rec = a(self.tr("Test on a recording…"), self.test_recording_dialog, "Ctrl+Shift+T")
@@ -172,7 +175,7 @@ class MainWindow(QMainWindow):
         m = menu.addMenu(self.tr("&View"))
         m.addActions([self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_prev, self.act_next, self.act_freeze])
         m = menu.addMenu(self.tr("&Template"))
-        m.addActions([self.act_propose, self.act_read, self.act_test, self.act_test_rec])
+        m.addActions([self.act_propose, self.act_propose_multi, self.act_read, self.act_test, self.act_test_rec])
         m = menu.addMenu(self.tr("&Language"))
         m.addActions(list(self.act_lang.values()))
         lang = str(QSettings().value("language", "") or "")
@@ -193,7 +196,7 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         c, d = self.canvas, self.doc
         c.boxDrawn.connect(self._box_drawn)
-        c.boxEdited.connect(lambda name, old, new: d.move_item(name, old, new, self.tr("Move box")))
+        c.boxEdited.connect(self._box_edited)
         c.boxMoving.connect(self._box_moving)
         c.selectionNameChanged.connect(self._canvas_selection)
         c.zoomChanged.connect(lambda z: self.status_zoom.setText(f"{z * 100:.0f}%"))
@@ -207,6 +210,12 @@ class MainWindow(QMainWindow):
         self.items.selected.connect(self.select)
         self.proposals.accept.connect(self.accept_proposals)
         self.proposals.highlight.connect(self.canvas.show_marker)
+        self.proposals.changed.connect(self._show_proposals_on_canvas)
+        c.proposalClicked.connect(self.proposals.select_index)
+        c.proposalAccepted.connect(lambda i: self.proposals.accept_one(self.proposals.proposals[i])
+                                   if i < len(self.proposals.proposals) else None)
+        c.proposalRejected.connect(lambda i: self.proposals.reject_one(self.proposals.proposals[i])
+                                   if i < len(self.proposals.proposals) else None)
         self.source_panel.frameRequested.connect(self.show_frame)
         self.source_panel.freezeToggled.connect(self._freeze_from_panel)
         self.test_panel.rowChosen.connect(self._test_row)
@@ -397,9 +406,9 @@ class MainWindow(QMainWindow):
         self.canvas.clear_boxes()
         self.items.results.clear()
         for a in self.doc.draft.anchors:
-            self.canvas.add_box(a["name"], "anchor", a["box"])
+            self.canvas.add_box(a["name"], "anchor", self.to_frame_box(a["box"]))
         for f in self.doc.draft.fields:
-            item = self.canvas.add_box(f["name"], f.get("kind", "value"), f["box"])
+            self.canvas.add_box(f["name"], f.get("kind", "value"), self.to_frame_box(f["box"]))
             self._sync_table_overlay(f["name"])
         self._refresh_items()
         self.editor.show_item(None)
@@ -417,8 +426,12 @@ class MainWindow(QMainWindow):
         if self.doc.image is None:
             self.statusBar().showMessage(self.tr("Open a frame first (Ctrl+O)"), 5000)
             return
-        if self.snap_enabled and tool != "table":
+        if self.snap_enabled and tool == "anchor":
             box = snap_box(self.doc.image, box)
+        elif self.snap_enabled and tool == "field":
+            # the slot (input widget, cell, free space to the next text): longer values on other frames fit
+            box = find_slot(self.doc.image, box)
+        box = self.to_reference_box(box)
         if tool == "anchor":
             name = self.doc.draft.unique_name("anchor")
             data: dict[str, Any] = {"name": name, "box": box}
@@ -430,11 +443,24 @@ class MainWindow(QMainWindow):
         else:
             name = self.doc.draft.unique_name("field")
             data = {"name": name, "box": box}
-        self.doc.add_item(tool, data, self.tr("Add box"))
+        self.doc.add_item(tool, data, {"anchor": self.tr("Add anchor"), "table": self.tr("Add table")}.get(
+            tool, self.tr("Add field")))
         self.select(name)
         self.right_tabs.setCurrentWidget(self.editor)
         self.editor.name_edit.setFocus()
         self.editor.name_edit.selectAll()
+
+    def to_frame_box(self, box: list[int]) -> list[int]:
+        """A reference box where it is on the frame shown."""
+        return to_frame(box, self.doc.mapping)
+
+    def to_reference_box(self, box: list[int]) -> list[int]:
+        """A box on the frame shown in reference coordinates (what the template stores)."""
+        return to_reference(box, self.doc.mapping)
+
+    def _box_edited(self, name: str, old: list[int], new: list[int]) -> None:
+        text = self.tr("Move box") if old[2:] == new[2:] else self.tr("Resize box")
+        self.doc.move_item(name, self.to_reference_box(old), self.to_reference_box(new), text)
 
     def delete_selected(self) -> None:
         name = self.canvas.selected_name() or self.editor.name
@@ -445,7 +471,7 @@ class MainWindow(QMainWindow):
         kind = self.doc.kind_of(name) or "value"
         data = self.doc.data_of(name)
         assert data is not None
-        self.canvas.add_box(name, kind, data["box"])
+        self.canvas.add_box(name, kind, self.to_frame_box(data["box"]))
         self._sync_table_overlay(name)
         self._refresh_items()
         if kind != "anchor":
@@ -472,8 +498,8 @@ class MainWindow(QMainWindow):
     def _box_changed(self, name: str) -> None:
         item = self.canvas.items_by_name.get(name)
         data = self.doc.data_of(name)
-        if item is not None and data is not None and item.box() != list(data["box"]):
-            item.set_box(list(data["box"]))
+        if item is not None and data is not None and item.box() != self.to_frame_box(data["box"]):
+            item.set_box(self.to_frame_box(data["box"]))
 
     def _box_moving(self, name: str, box: list[int]) -> None:
         """While dragging: read the box where it is now (the document changes on release)."""
@@ -485,6 +511,7 @@ class MainWindow(QMainWindow):
         item = self.canvas.items_by_name.get(name)
         data = self.doc.data_of(name)
         if item is not None and data is not None and data.get("kind") == "table":
+            data = item_to_frame(data, self.doc.mapping)
             item.table = {"header": data.get("header", 0), "row_height": data.get("row_height", 20),
                           "columns": data.get("columns", [])}
             item.update()
@@ -493,11 +520,17 @@ class MainWindow(QMainWindow):
     def _snapshot(self) -> tuple[np.ndarray | None, dict[str, Any]]:
         """The frame and the template mapping as they are now, with boxes as currently dragged."""
         data = self.doc.draft.to_data()
+        image = self.doc.image
+        if self.doc.mapping is not None and image is not None:
+            # another frame than the reference: read it where the template sits on it (frame coordinates)
+            data["fields"] = [item_to_frame(f, self.doc.mapping) for f in data["fields"]]
+            data["anchors"] = [item_to_frame(a, self.doc.mapping) for a in data["anchors"]]
+            data["reference"] = {**data["reference"], "width": int(image.shape[1]), "height": int(image.shape[0])}
         for f in data["fields"]:
             item = self.canvas.items_by_name.get(f["name"])
             if item is not None:
                 f["box"] = item.box()
-        return self.doc.image, data
+        return image, data
 
     def request_all(self) -> None:
         names = [f["name"] for f in self.doc.draft.fields]
@@ -556,26 +589,53 @@ class MainWindow(QMainWindow):
             return None
         return [x0, y0, x1 - x0, y1 - y0]
 
-    def propose(self, region: list[int] | None = None) -> None:
-        """Detect text (in the visible part of the frame when zoomed in) and offer label/value pairs."""
+    def other_frames(self, count: int = 4) -> list[int]:
+        """Up to `count` other frames of the open source, spread over it (for learning proposals)."""
+        if self.source is None or not self.source.count or self.source.count < 2:
+            return []
+        n, here = self.source.count, self.source_panel.slider.value()
+        picks = sorted({round(i * (n - 1) / max(1, count)) for i in range(count + 1)} - {here})
+        return picks[:count]
+
+    def propose_several(self) -> None:
+        """Propose on this frame and learn from other frames of the source: boxes grow to the longest value."""
+        self.propose(frames=self.other_frames())
+
+    def propose(self, region: list[int] | None = None, frames: list[int] | None = None) -> None:
+        """Detect text (in the visible part of the frame when zoomed in) and offer label/value pairs.
+
+        With `frames` (indexes of the open source), the proposals are learned from those frames too.
+        """
         image = self.doc.image
         if image is None:
             return
         region = region or self.visible_region()
         taken = self.doc.draft.names()
-        self.statusBar().showMessage(self.tr("Detecting text on the frame…"))
+        others = []
+        for i in frames or ():
+            try:
+                others.append(self.source.frame_at(i))
+            except Exception as exc:  # noqa: BLE001 - a frame that cannot be read is left out
+                log.warning("frame %d left out of the proposals: %s", i, exc)
+        self.statusBar().showMessage(self.tr("Detecting text on %n frame(s)…", "", 1 + len(others)))
         self.bottom_tabs.setCurrentWidget(self.proposals)
+        engine = self.live.engine()
 
-        def work(job: Job) -> list[Proposal]:
+        def detect(img: np.ndarray) -> list:
             from ocr_templates.engines.base import TextBox
 
-            if region is None:
-                boxes = self.live.engine().detect(image)
-            else:
-                x, y, w, h = region
-                boxes = [TextBox((b.box[0] + x, b.box[1] + y, b.box[2], b.box[3]), b.text, b.confidence)
-                         for b in self.live.engine().detect(image[y:y + h, x:x + w])]
-            return propose_fields(boxes, image, taken)
+            if region is None or img is not image:
+                return engine.detect(img)
+            x, y, w, h = region
+            return [TextBox((b.box[0] + x, b.box[1] + y, b.box[2], b.box[3]), b.text, b.confidence)
+                    for b in engine.detect(img[y:y + h, x:x + w])]
+
+        def work(job: Job) -> list[Proposal]:
+            first = propose_fields(detect(image), image, taken)
+            if not others:
+                return first
+            rest = [propose_fields(detect(img), img, set(taken)) for img in others]
+            return merge_frames(first, rest)
 
         self.propose_job = Job(work, self)
         self.propose_job.finished.connect(self._proposed)
@@ -583,22 +643,29 @@ class MainWindow(QMainWindow):
         self.propose_job.start()
 
     def _proposed(self, proposals: list[Proposal]) -> None:
-        existing = [f["box"] for f in self.doc.draft.fields]
+        existing = [self.to_frame_box(f["box"]) for f in self.doc.draft.fields]
         fresh = [p for p in proposals if not any(_overlap(p.box, b) > 0.5 for b in existing)]
         self.proposals.set_proposals(fresh)
         self.statusBar().showMessage(self.tr("%n proposal(s)", "", len(fresh)), 5000)
+
+    def _show_proposals_on_canvas(self) -> None:
+        self.canvas.set_proposals([(list(p.box), p.likely) for p in self.proposals.proposals])
 
     def accept_proposals(self, proposals: list[Proposal]) -> None:
         items = []
         for p in proposals:
             data = p.to_field()
+            data["box"] = self.to_reference_box(data["box"])
             data["name"] = self.doc.draft.unique_name(p.name) if p.name in self.doc.draft.names() else p.name
             items.append(("field", data))
         if items:
-            self.doc.add_items(items, self.tr("Accept proposals"))
-            if len(proposals) == len(self.proposals.proposals):
-                self.proposals.set_proposals([])
-            self.select(items[-1][1]["name"])
+            self.doc.add_items(items, self.tr("Accept proposals") if len(items) > 1 else self.tr("Accept proposal"))
+            self.canvas.show_marker(None)
+            name = items[-1][1]["name"]
+            # the selection follows, the view and the proposals list stay where they are
+            self.canvas.select_name(name)
+            self.items.select(name)
+            self.editor.show_item(name)
 
     # test -------------------------------------------------------------------------------------------------
     def test_dialog(self) -> None:

@@ -116,10 +116,11 @@ class ItemsPanel(QWidget):
 
 
 class ProposalsPanel(QWidget):
-    """Label/value pairs found on the frame; one click accepts a pair as a field."""
+    """Label/value pairs found on the frame, surest form fields first; one click accepts or rejects one."""
 
     accept = Signal(list)  # [Proposal]
-    highlight = Signal(list)  # box
+    highlight = Signal(list)  # box ([] = none)
+    changed = Signal()     # the list changed (accepted, rejected or new proposals)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -128,40 +129,87 @@ class ProposalsPanel(QWidget):
         self.info = QLabel(self.tr("Propose (Ctrl+P) detects all text on the frame and offers label/value pairs."))
         self.info.setWordWrap(True)
         layout.addWidget(self.info)
-        self.table = QTableWidget(0, 6)
-        self.table.setHorizontalHeaderLabels(["", self.tr("Name"), self.tr("Label"), self.tr("Value text"),
+        self.table = QTableWidget(0, 7)
+        self.table.setHorizontalHeaderLabels(["", "", self.tr("Name"), self.tr("Label"), self.tr("Value text"),
                                               self.tr("Type"), self.tr("Unit")])
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.itemSelectionChanged.connect(self._selection)
         layout.addWidget(self.table)
         row = QHBoxLayout()
-        self.accept_all = QPushButton(self.tr("Accept all"))
-        self.accept_all.clicked.connect(lambda: self.accept.emit(list(self.proposals)))
+        self.accept_all = QPushButton(self.tr("Accept the likely ones"))
+        self.accept_all.setToolTip(self.tr("Add every proposal that looks like a form field (not the greyed list, "
+                                           "toolbar or status-bar text) as a field"))
+        self.accept_all.clicked.connect(self.accept_likely)
         row.addWidget(self.accept_all)
+        self.reject_rest = QPushButton(self.tr("Clear"))
+        self.reject_rest.setToolTip(self.tr("Drop all proposals"))
+        self.reject_rest.clicked.connect(lambda: self.set_proposals([]))
+        row.addWidget(self.reject_rest)
         row.addStretch(1)
         layout.addLayout(row)
         self.proposals: list[Proposal] = []
 
-    def set_proposals(self, proposals: list[Proposal]) -> None:
+    def set_proposals(self, proposals: list[Proposal], keep_place: bool = False) -> None:
+        scroll = self.table.verticalScrollBar().value()
+        current = self.table.currentRow()
         self.proposals = list(proposals)
+        self.table.blockSignals(True)
         self.table.setRowCount(0)
         for p in self.proposals:
             r = self.table.rowCount()
             self.table.insertRow(r)
             button = QPushButton(self.tr("Accept"))
-            button.clicked.connect(lambda _=False, p=p: self._accept_one(p))
+            button.setToolTip(self.tr("Add «%1» as the field %2").replace("%1", p.text).replace("%2", p.name))
+            button.clicked.connect(lambda _=False, p=p: self.accept_one(p))
             self.table.setCellWidget(r, 0, button)
-            for c, text in enumerate((p.name, p.label, p.text, p.spec.get("type", ""), p.spec.get("unit", "")), 1):
-                self.table.setItem(r, c, _item(text))
-        self.info.setText(self.tr("%n proposal(s): click Accept to add one as a field.", "", len(self.proposals)))
+            reject = QPushButton(self.tr("Reject"))
+            reject.setToolTip(self.tr("Drop this proposal"))
+            reject.clicked.connect(lambda _=False, p=p: self.reject_one(p))
+            self.table.setCellWidget(r, 1, reject)
+            values = " | ".join(dict.fromkeys(p.texts)) if len(p.texts) > 1 else p.text
+            for c, text in enumerate((p.name, p.label, values, p.spec.get("type", ""), p.spec.get("unit", "")), 2):
+                item = _item(text)
+                if not p.likely:
+                    item.setForeground(QBrush(QColor(140, 140, 140)))
+                    item.setToolTip(self.tr("Probably not a form field (list, toolbar or status-bar text)"))
+                self.table.setItem(r, c, item)
+        self.table.blockSignals(False)
+        likely = sum(p.likely for p in self.proposals)
+        self.info.setText(self.tr("%n proposal(s): click Accept to add one as a field, or double-click its box on "
+                                  "the frame.", "", len(self.proposals))
+                          + " " + self.tr("%1 look like form fields.").replace("%1", str(likely)))
+        self.accept_all.setEnabled(likely > 0)
+        if keep_place and self.proposals:
+            self.table.verticalScrollBar().setValue(scroll)
+            self.table.blockSignals(True)
+            self.table.setCurrentCell(min(max(0, current), len(self.proposals) - 1), 2)
+            self.table.blockSignals(False)
+        self.highlight.emit([])
+        self.changed.emit()
 
-    def _accept_one(self, p: Proposal) -> None:
+    def accept_likely(self) -> None:
+        chosen = [p for p in self.proposals if p.likely]
+        if chosen:
+            self.accept.emit(chosen)
+            self.set_proposals([p for p in self.proposals if not p.likely], keep_place=True)
+
+    def accept_one(self, p: Proposal) -> None:
         self.accept.emit([p])
         if p in self.proposals:
-            self.set_proposals([q for q in self.proposals if q is not p])
+            self.set_proposals([q for q in self.proposals if q is not p], keep_place=True)
+
+    def reject_one(self, p: Proposal) -> None:
+        if p in self.proposals:
+            self.set_proposals([q for q in self.proposals if q is not p], keep_place=True)
+
+    def select_index(self, index: int) -> None:
+        if 0 <= index < len(self.proposals):
+            self.table.setCurrentCell(index, 2)
+            self.table.scrollToItem(self.table.item(index, 2))
 
     def _selection(self) -> None:
         rows = self.table.selectionModel().selectedRows()

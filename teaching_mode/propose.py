@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ocr_templates.engines.base import TextBox
-from teaching_mode.snap import snap_box
+from teaching_mode.slots import enclosing_frame, find_slot, ink_bbox, union
 
 # Chinese labels seen on consoles, RIS and HIS screens -> field name, personal flag.
 KNOWN_LABELS: dict[str, tuple[str, bool]] = {
@@ -28,6 +28,29 @@ KNOWN_LABELS: dict[str, tuple[str, bool]] = {
     "技师": ("technologist", False), "医生": ("physician", False), "申请医生": ("physician", False),
     "序列": ("series", False), "管电压": ("kv", False), "管电流": ("ma", False), "曝光时间": ("exposure_time", False),
     "剂量": ("dose", False), "层厚": ("slice_thickness", False), "协议": ("protocol", False),
+    # RIS / HIS / modality screens: people and identifiers carry the personal flag
+    "患者编号": ("patient_id", True), "病人编号": ("patient_id", True), "患者号": ("patient_id", True),
+    "病人号": ("patient_id", True), "病案号": ("patient_id", True), "档案号": ("patient_id", True),
+    "就诊卡号": ("card_no", True), "卡号": ("card_no", True), "医保号": ("insurance_no", True),
+    "医保卡号": ("insurance_no", True), "证件号": ("id_card", True), "身份证": ("id_card", True),
+    "床号": ("bed_no", True), "英文名": ("name_pinyin", True), "拼音": ("name_pinyin", True),
+    "姓名拼音": ("name_pinyin", True), "出生年月": ("birth_date", True), "联系人": ("contact", True),
+    "检查技师": ("technologist", True), "技师": ("technologist", True), "操作技师": ("technologist", True),
+    "医生": ("physician", True), "申请医生": ("physician", True), "开单医生": ("physician", True),
+    "送检医生": ("physician", True), "报告医生": ("reporting_physician", True),
+    "审核医生": ("reviewing_physician", True), "登记员": ("registrar", True), "操作员": ("operator", True),
+    "检查流水号": ("accession", False), "影像号": ("image_no", False), "申请单号": ("request_no", False),
+    "检查类型": ("modality", False), "设备类型": ("modality", False), "检查设备": ("device", False),
+    "病区": ("ward", False), "临床诊断": ("clinical_diagnosis", False), "诊断": ("diagnosis", False),
+    "民族": ("ethnicity", False), "身高": ("height", False), "体重": ("weight", False), "费别": ("fee_type", False),
+    "预约时间": ("appointment_time", False), "检查状态": ("status", False), "状态": ("status", False),
+    "检查方法": ("method", False), "造影剂": ("contrast", False), "对比剂": ("contrast", False),
+    "扫描协议": ("protocol", False), "曝光次数": ("exposures", False), "拍片部位": ("body_part", False),
+    "工作站": ("workstation", False), "patientname": ("patient_name", True), "name": ("patient_name", True),
+    "patientid": ("patient_id", True), "mrn": ("patient_id", True), "accessionno.": ("accession", False),
+    "accessionno": ("accession", False), "accession": ("accession", False), "birthdate": ("birth_date", True),
+    "dateofbirth": ("birth_date", True), "operator": ("operator", True), "technologist": ("technologist", True),
+    "physician": ("physician", True), "referringphysician": ("physician", True), "就诊类型": ("visit_type", False), "病人类型": ("visit_type", False),
 }
 PERSONAL_HINTS = ("name", "patient_id", "patient id", "patientid", "birth", "phone", "address", "mrn")
 UNITS = ("mGy·cm", "mGy*cm", "mGycm", "mGy", "mAs", "mA", "kV", "kVp", "ms", "s", "mm", "cm", "cGy·cm²", "dGy·cm²",
@@ -51,6 +74,14 @@ class Proposal:
     spec: dict[str, Any] = field(default_factory=dict)
     label_box: list[int] | None = None
     personal: bool = False
+    score: float = 0.0          # how surely this is a form field (ranked by it, highest first)
+    in_widget: bool = False     # the value sits in an input widget or cell
+    texts: list[str] = field(default_factory=list)   # the value on every frame it was learned from
+
+    @property
+    def likely(self) -> bool:
+        """A form field rather than list, toolbar or status-bar text."""
+        return self.score >= 1.0
 
     def to_field(self) -> dict[str, Any]:
         data: dict[str, Any] = {"name": self.name, "label": self.label, "box": list(self.box)}
@@ -165,28 +196,42 @@ def _is_text(text: str) -> bool:
 
 def propose_fields(boxes: list[TextBox], image: np.ndarray | None = None,
                    taken: set[str] | None = None, margin: int = 3, max_gap: float = 3.0) -> list[Proposal]:
-    """Label/value pairs from detected text lines, left to right, top to bottom.
+    """Label/value pairs from detected text lines, the surest form fields first.
 
     A line "kV: 120" or "kV 120" gives one field whose box covers the value part; a
     label line followed on the same line by a value line (no further than `max_gap`
-    text heights away) gives a field on the value line.
+    text heights away) gives a field on the value line. With the image, each value's box
+    is its slot (the input widget or cell around it, or the free space up to the next
+    text), not the ink of this frame's value; and each pair is scored: label/value pairs
+    of a form rank above list rows, toolbar words and status-bar text.
     """
     taken = set(taken or ())
     ordered = sorted((b for b in boxes if _is_text(b.text)), key=lambda b: (b.box[1] + b.box[3] // 2, b.box[0]))
+    all_boxes = [list(b.box) for b in ordered]
     used: set[int] = set()
     out: list[Proposal] = []
 
-    def add(label: str, value_text: str, value_box: list[int], label_box: list[int] | None) -> None:
+    def add(label: str, value_text: str, value_box: list[int], label_box: list[int] | None, k: int,
+            gap: float = 0.0) -> None:
         name, personal = name_for(label)
         base, n = name, 2
         while name in taken:
             name, n = f"{base}_{n}", n + 1
         taken.add(name)
+        in_widget = False
         if image is not None:
-            value_box = snap_box(image, value_box, margin=margin)
-        out.append(Proposal(name=name, label=label.strip().rstrip(":：").strip(), text=value_text.strip(),
-                            box=value_box, spec=guess_spec(value_text, label), label_box=label_box,
-                            personal=personal))
+            in_widget = enclosing_frame(image, value_box) is not None
+            stops = [b for j, b in enumerate(all_boxes) if j != k and not _contains(b, value_box)]
+            value_box = find_slot(image, value_box, stops, margin=margin)
+        spec = guess_spec(value_text, label)
+        p = Proposal(name=name, label=label.strip().rstrip(":：").strip(), text=value_text.strip(),
+                     box=value_box, spec=spec, label_box=label_box, personal=personal, in_widget=in_widget,
+                     texts=[value_text.strip()])
+        p.score = _score(p, label, ordered[k].box, all_boxes, image, gap)
+        if image is not None and label_box is not None:
+            if enclosing_frame(image, label_box) is not None:
+                p.score -= 4.0  # a framed "label" is a tab or a button, not a form label
+        out.append(p)
 
     # surely-labels ("检查号", "Patient ID:") pick their values first, then the rest, top to bottom
     order = sorted(range(len(ordered)), key=lambda k: (not _strong_label(ordered[k].text), k))
@@ -198,7 +243,7 @@ def propose_fields(boxes: list[TextBox], image: np.ndarray | None = None,
         m = _SEP.match(text) or _LABEL_THEN_NUMBER.match(text)
         if m and m.group("label").strip() and m.group("value").strip():
             used.add(i)
-            add(m.group("label"), m.group("value"), _split_box(tb.box, text, m.start("value")), None)
+            add(m.group("label"), m.group("value"), _split_box(tb.box, text, m.start("value")), None, i)
             continue
         if not _looks_like_label(text) or (len(text) < 2 and not _strong_label(text)):
             continue
@@ -217,5 +262,152 @@ def propose_fields(boxes: list[TextBox], image: np.ndarray | None = None,
         weak_single = best is not None and not _strong_label(text) and len(ordered[best].text.strip()) < 2
         if best is not None and _looks_like_value(ordered[best].text) and not weak_single:
             used.update((i, best))
-            add(text, ordered[best].text, list(ordered[best].box), list(tb.box))
+            add(text, ordered[best].text, list(ordered[best].box), list(tb.box), best,
+                gap=(best_gap or 0) / max(1, min(tb.box[3], ordered[best].box[3])))
+    order_key = {id(p): n for n, p in enumerate(out)}
+    out.sort(key=lambda p: (-p.score, p.box[1] // 8, p.box[0], order_key[id(p)]))
     return out
+
+
+def _contains(a: list[int], b: list[int]) -> bool:
+    return a[0] <= b[0] and a[1] <= b[1] and a[0] + a[2] >= b[0] + b[2] and a[1] + a[3] >= b[1] + b[3]
+
+
+def _score(p: Proposal, label: str, line: tuple[int, int, int, int] | list[int], all_boxes: list[list[int]],
+           image: np.ndarray | None, gap: float) -> float:
+    """How surely a pair is a form field: + widget, known or colon label, typed value, aligned gap;
+    - list rows, status bars and the taskbar, toolbar words."""
+    score = 0.0
+    score += 2.0 if p.in_widget else 0.0
+    score += 2.0 if _strong_label(label) or label.strip().endswith((":", "：")) else 0.0
+    score += 1.0 if p.spec.get("type") not in (None, "text") else 0.0
+    score += 1.0 if gap >= 1.5 else 0.0
+    x, y, w, h = line
+    # a list: rows packed tighter than form rows, or a column line between label and value
+    stacked = sum(1 for b in all_boxes if abs(b[0] - x) <= 4 and b[1] != y and abs(b[1] - y) <= 0.75 * h
+                  and abs(b[3] - h) <= max(4, 0.3 * h))
+    if (stacked >= 1 and not p.in_widget) or (image is not None and _column_line_between(image, p, line)):
+        score -= 3.0
+    # toolbar and tab captions: two short words, no digits, no widget, no label mark
+    if not p.in_widget and not _strong_label(label) and not re.search(r"\d", p.text) and len(p.text) <= 4 \
+            and len(label.strip()) <= 4:
+        score -= 2.0
+    if image is not None and _status_bar(image, line):
+        score -= 5.0
+    return score
+
+
+def _column_line_between(image: np.ndarray, p: Proposal, line: tuple[int, int, int, int] | list[int]) -> bool:
+    """A table's column line between the label and the value (taller than the text row: a grid, not a widget)."""
+    from teaching_mode.slots import LINE_DIFF, _background, grey
+
+    if p.label_box is None:
+        return False
+    g = grey(image)
+    H, W = g.shape
+    lx, ly, lw, lh = p.label_box
+    vx = int(line[0])
+    x0, x1 = lx + lw, vx
+    if x1 - x0 < 2:
+        return False
+    yc = ly + lh // 2
+    reach = int(1.6 * lh)
+    bg = _background(g, [x0, ly, x1 - x0, lh])
+    col = np.abs(g[max(0, yc - reach):min(H, yc + reach), x0:x1].astype(np.int16) - bg) > LINE_DIFF / 2
+    return bool(len(col) and (col.mean(axis=0) > 0.95).any())
+
+
+def _status_bar(image: np.ndarray, line: tuple[int, int, int, int] | list[int]) -> bool:
+    """A text on a status bar or the taskbar: between long lines just above and below it, or at the bottom of the frame."""
+    from teaching_mode.slots import LINE_DIFF, _background, grey
+
+    g = grey(image)
+    H, W = g.shape
+    if line[1] + line[3] > 0.95 * H:
+        return True
+    ink = ink_bbox(image, list(line))
+    if ink is None:
+        return False
+    x, y, w, h = ink
+    bg = _background(g, [x - 2, y - 2, w + 4, h + 4])
+    x0, x1 = max(0, x - 10 * h), min(W, x + w + 10 * h)
+    def long_line(rows: range) -> bool:
+        return any((np.abs(g[r, x0:x1].astype(np.int16) - bg) > LINE_DIFF / 2).mean() > 0.9 for r in rows)
+
+    # a thin band: a long line just above the text and another just below (the window's bottom)
+    reach = int(1.2 * h) + 2
+    return long_line(range(max(0, y - reach), y)) and long_line(range(y + h, min(H, y + h + reach)))
+
+
+def merge_frames(reference: list[Proposal], others: list[list[Proposal]], min_labels: int = 2) -> list[Proposal]:
+    """Learn the reference frame's proposals from other frames of the same screen.
+
+    Each other frame is aligned to the reference by the labels both show (the median shift
+    of their label boxes, or of the value boxes' left-top corners for one-line pairs); a frame
+    sharing fewer than `min_labels` labels is another screen and is skipped. Each value box
+    grows to hold the slot on every frame (the longest value seen); the type is inferred
+    over all the values, and a few short words repeated across frames become an enum.
+    """
+    merged = [Proposal(**{**p.__dict__, "box": list(p.box), "texts": list(p.texts or [p.text]),
+                          "spec": dict(p.spec)}) for p in reference]
+    for props in others:
+        by_label: dict[str, Proposal] = {}
+        for q in props:
+            by_label.setdefault(q.label, q)
+        shifts = []
+        for p in reference:
+            q = by_label.get(p.label)
+            if q is None:
+                continue
+            a = p.label_box or p.box
+            b = q.label_box or q.box
+            if (p.label_box is None) != (q.label_box is None):
+                continue
+            shifts.append((a[0] - b[0], a[1] - b[1]))
+        if len(shifts) < min_labels:
+            continue
+        dx = float(np.median([s[0] for s in shifts]))
+        dy = float(np.median([s[1] for s in shifts]))
+        for p in merged:
+            q = by_label.get(p.label)
+            if q is None:
+                continue
+            a = p.label_box or p.box
+            b = q.label_box or q.box
+            if abs(a[0] - b[0] - dx) > 4 or abs(a[1] - b[1] - dy) > 4:
+                continue  # the same label somewhere else: not this field
+            moved = [int(round(q.box[0] + dx)), int(round(q.box[1] + dy)), q.box[2], q.box[3]]
+            p.box = union(p.box, moved)
+            p.texts.append(q.text)
+            p.in_widget = p.in_widget or q.in_widget
+    for p in merged:
+        p.spec = infer_spec(p.texts, p.label)
+    return merged
+
+
+def infer_spec(texts: list[str], label: str = "") -> dict[str, Any]:
+    """The type (and unit) that fits every value seen; a few repeated short words become an enum."""
+    specs = [guess_spec(t, label) for t in texts if t.strip()]
+    if not specs:
+        return {"type": "text"}
+    types = {s["type"] for s in specs}
+    units = {s.get("unit") for s in specs} - {None}
+    if len(types) == 1:
+        kind = types.pop()
+    elif types <= {"integer", "decimal"}:
+        kind = "decimal"
+    elif types <= {"integer", "code"}:
+        kind = "code"
+    elif types <= {"date", "datetime"}:
+        kind = "datetime" if all(s["type"] == "datetime" for s in specs) else "text"
+    else:
+        kind = "text"
+    spec: dict[str, Any] = {"type": kind}
+    if len(units) == 1:
+        spec["unit"] = units.pop()
+    values = [t.strip() for t in texts if t.strip()]
+    distinct = sorted(set(values))
+    if kind == "text" and len(values) >= 3 and 2 <= len(distinct) <= max(2, len(values) // 2) \
+            and all(len(v) <= 4 and not re.search(r"\d", v) for v in distinct):
+        spec = {"type": "enum", "choices": distinct}
+    return spec
