@@ -11,6 +11,7 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pydicom.valuerep import DA, TM
+from pynetdicom import _config
 from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     ModalityWorklistInformationFind,
     PatientRootQueryRetrieveInformationModelFind,
@@ -33,6 +34,20 @@ _PENDING = (0xFF00, 0xFF01)
 _CANCELLED = 0xFE00
 DEFAULT_CHARSET = "ISO_IR 192"  # UTF-8: what Chinese sites use (and "GB18030")
 CHARSETS = ("ISO_IR 192", "GB18030", "ISO_IR 100", "ISO_IR 6")
+
+
+def _read_as(ds: Dataset, charset: str, *, top: bool = True) -> None:
+    """A match that does not say its character set is read in the one we asked in."""
+    from pydicom.charset import convert_encodings
+
+    if top:
+        ds.SpecificCharacterSet = charset
+    implicit, little = ds.original_encoding
+    ds.set_original_encoding(implicit, little, convert_encodings([charset]))
+    for item in ds:  # sequence items too
+        if item.VR == "SQ":
+            for sub in item.value:
+                _read_as(sub, charset, top=False)
 
 
 def _with_charset(identifier: Dataset, charset: str | None) -> Dataset:
@@ -67,6 +82,9 @@ def c_find(
     is read in `charset` (peers that answer UTF-8 without saying so)."""
     abstract = _MODELS[model]
     identifier = _with_charset(identifier, charset)
+    # pynetdicom would log every identifier (patient data) and, doing so, decode its text before
+    # we know its character set
+    _config.LOG_REQUEST_IDENTIFIERS = _config.LOG_RESPONSE_IDENTIFIERS = False
     matches: list[Dataset] = []
     with associate(peer, [(abstract, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])],
                    calling_aet=calling_aet, timeouts=timeouts, tls=tls) as assoc:
@@ -78,7 +96,7 @@ def c_find(
             if code in _PENDING:
                 if found is not None:
                     if charset and not found.get("SpecificCharacterSet"):
-                        found.SpecificCharacterSet = charset
+                        _read_as(found, charset)
                     matches.append(found)
                 if len(matches) >= limit:
                     log.warning("C-FIND on %s: more than %d matches; cancelled", peer, limit)
@@ -141,6 +159,7 @@ class WorklistItem:
     patient_size: float | None = None  # m
     admitting_diagnoses: str | None = None
     procedure_codes: list[tuple[str, str, str]] = field(default_factory=list)  # requested procedure code
+    admitting_codes: list[tuple[str, str, str]] = field(default_factory=list)
     raw: Dataset = field(repr=False, default_factory=Dataset)
 
     PERSONAL = ("patient_name", "patient_id", "patient_birth_date")
@@ -207,6 +226,7 @@ def find_worklist(
     q.PatientWeight = ""
     q.PatientSize = ""
     q.AdmittingDiagnosesDescription = ""
+    q.AdmittingDiagnosesCodeSequence = Sequence([])
     sps = Dataset()
     sps.Modality = modality or ""
     sps.ScheduledStationAETitle = station_aet or ""
@@ -230,6 +250,7 @@ def find_worklist(
             patient_weight=_float(ds, "PatientWeight"), patient_size=_float(ds, "PatientSize"),
             admitting_diagnoses=_s(ds, "AdmittingDiagnosesDescription"),
             procedure_codes=_codes(ds, "RequestedProcedureCodeSequence"),
+            admitting_codes=_codes(ds, "AdmittingDiagnosesCodeSequence"),
             raw=ds,
         ))
     return items
@@ -293,6 +314,7 @@ class Fill:
     patient_size: float | None = None
     admitting_diagnoses: str | None = None
     procedure_codes: list[tuple[str, str, str]] = field(default_factory=list)
+    admitting_codes: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def accession_for(
@@ -341,4 +363,5 @@ def accession_for(
         patient_weight=getattr(best, "patient_weight", None), patient_size=getattr(best, "patient_size", None),
         admitting_diagnoses=getattr(best, "admitting_diagnoses", None),
         procedure_codes=list(getattr(best, "procedure_codes", []) or []),
+        admitting_codes=list(getattr(best, "admitting_codes", []) or []),
     )

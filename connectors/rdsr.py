@@ -119,6 +119,7 @@ class StudyContext:
     patient_size: float | None = None  # m
     admitting_diagnoses: str | None = None
     procedure_codes: list[tuple[str, str, str]] = field(default_factory=list)  # (value, scheme, meaning)
+    admitting_codes: list[tuple[str, str, str]] = field(default_factory=list)
     referenced_pps: list[tuple[str, str]] = field(default_factory=list)  # (SOP class, SOP instance) of the MPPS
     source: str | None = None  # where this came from, named in the SR's comment
 
@@ -678,6 +679,8 @@ def build_ct_rdsr(
         ds.PatientSize = f"{size:.4g}"
     if study.admitting_diagnoses:
         ds.AdmittingDiagnosesDescription = study.admitting_diagnoses[:64]
+    if study.admitting_codes:
+        ds.AdmittingDiagnosesCodeSequence = Sequence([code_item(c) for c in study.admitting_codes])
     # General Study
     ds.StudyInstanceUID = study_uid
     ds.StudyDate = exam.strftime("%Y%m%d")

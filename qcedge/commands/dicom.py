@@ -681,7 +681,7 @@ def cmd_rdsr(args: argparse.Namespace) -> int:
                 patient_name=filled.patient_name, patient_birth_date=filled.patient_birth_date,
                 patient_sex=filled.patient_sex, patient_weight=filled.patient_weight,
                 patient_size=filled.patient_size, admitting_diagnoses=filled.admitting_diagnoses,
-                procedure_codes=filled.procedure_codes,
+                procedure_codes=filled.procedure_codes, admitting_codes=filled.admitting_codes,
                 source=(study.source + " and " if study.source else "") + f"the worklist {mwl_peer}"))
             shown = screen_text(record, "patient_name", mapping) or (save is not None and str(save.get("PatientName", ""))) or ""
             if shown and filled.patient_name and not same_person_name(shown, filled.patient_name):

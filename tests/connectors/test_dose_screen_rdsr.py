@@ -51,7 +51,8 @@ def assert_true_dose_values(rec, frame):
 
 
 @pytest.mark.slow
-def test_screen_save_file_becomes_a_valid_rdsr_with_the_true_values(dose_frame, screen_save, storescp, capsys):
+def test_screen_save_file_becomes_a_valid_rdsr_with_the_true_values(dose_frame, screen_save, storescp, capsys,
+                                                                    tmp_path):
     frame, sc = dose_frame[0], screen_save
     dest, received = storescp
     capsys.readouterr()
@@ -70,6 +71,15 @@ def test_screen_save_file_becomes_a_valid_rdsr_with_the_true_values(dose_frame, 
     assert_true_dose_values(rec, frame)
     assert rec.fields["patient_id"].value == frame["fields"]["patient_id"]
     sr = pydicom.dcmread(files[0])
+    # the save's own study (not a new one), the CT that made it as device observer
+    save = pydicom.dcmread(sc)
+    assert sr.StudyInstanceUID == save.StudyInstanceUID
+    observer = {i.ConceptNameCodeSequence[0].CodeMeaning: str(i.get("TextValue", "")) for i in sr.ContentSequence}
+    assert observer["Device Observer Name"] == "CT128-1" and observer["Device Observer Manufacturer"] == "Vistara"
+    # the same screen read again: the same report for the PACS
+    again = main(["dicom", "rdsr", "--template", TEMPLATE, str(sc), "--allow-review", "--json",
+                  "--out", str(tmp_path / "again.dcm")])
+    assert again == 0 and json.loads(capsys.readouterr().out)["sop_instance_uid"] == sr.SOPInstanceUID
     comment = next(i.TextValue for i in sr.ContentSequence if i.ConceptNameCodeSequence[0].CodeValue == "121106")
     if summary["record_status"] == "needs_review":
         assert sr.CompletionFlag == "PARTIAL" and comment.startswith("NEEDS REVIEW")
