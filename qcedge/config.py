@@ -30,6 +30,16 @@ class StationSection(_Section):
     id: str = Field(pattern=r"^[A-Za-z0-9_.:-]+$", min_length=1, max_length=128)
     site: str = Field(pattern=r"^[A-Za-z0-9_.:-]+$", min_length=1, max_length=128)
 
+    @field_validator("id")
+    @classmethod
+    def _carried_by_the_feed(cls, v: str) -> str:
+        from qc_client.protocol import station_id_problem
+
+        problem = station_id_problem(v)  # the id is the feed's ZeroMQ identity, compared byte for byte
+        if problem is not None:
+            raise ValueError(problem)
+        return v
+
 
 class TemplatesSection(_Section):
     """The template pack and the OCR engine that reads it."""
@@ -173,6 +183,37 @@ _PATH_KEYS = {
     "logging": ("file",),
 }
 _SOURCE_PATH_KEYS = ("path",)
+_LOCAL_SOURCES = ("file", "folder", "dicom")  # kinds whose path must exist (devices may come and go)
+MAX_DEPTH = 16  # tables and arrays in a station config are never nested deeper than this
+
+
+def _depth_problem(data: Any) -> str | None:
+    """Iteratively measure nesting (no recursion on hostile input)."""
+    stack = [(data, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return f"tables or arrays nested deeper than {MAX_DEPTH} levels"
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return None
+
+
+def _nul_problem(data: dict[str, Any]) -> str | None:
+    """A path key holding a NUL character (no file system takes it)."""
+    for section, keys in {**_PATH_KEYS, "source": _SOURCE_PATH_KEYS}.items():
+        table = data.get(section)
+        if isinstance(table, str) and section == "source" and "\0" in table:
+            return "[source]: holds a NUL character"
+        if not isinstance(table, dict):
+            continue
+        for key in keys:
+            value = table.get(key)
+            if isinstance(value, str) and "\0" in value:
+                return f"[{section}] {key}: holds a NUL character"
+    return None
 
 
 def _resolve_paths(data: dict[str, Any], base: Path) -> None:
@@ -228,6 +269,9 @@ def parse_config(data: dict[str, Any], path: str | Path = "<config>", base: Path
 
     With `check_secret`, the site secret must be readable (it is read, not kept).
     """
+    problem = _depth_problem(data) or _nul_problem(data)
+    if problem is not None:
+        raise ConfigError(f"{path}: {problem}")
     if base is not None:
         _resolve_paths(data, base)
     try:
@@ -267,8 +311,61 @@ def load_config(path: str | Path, check_secret: bool = True) -> StationConfig:
         raise ConfigError(f"{path}: cannot read the config: {exc.strerror or exc}") from None
     try:
         data = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save the config as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        raise ConfigError(f"{path}: not valid TOML: {_one_line(str(exc))}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid TOML: tables or arrays nested too deeply") from None
     return parse_config(data, path, base=path.resolve().parent, check_secret=check_secret)
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _writable_file_problem(p: Path) -> str | None:
+    """Why the daemon could not create or replace file `p` (its folders are made as needed), or None."""
+    if p.is_dir():
+        return f"{p} is a folder, not a file"
+    parent = p.parent
+    while not parent.exists():
+        if parent.parent == parent:
+            break
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"cannot create {p}: {parent} is not a folder"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"cannot create {p}: {parent} is not writable"
+    if p.exists() and not os.access(p, os.W_OK):
+        return f"cannot write {p}: permission denied"
+    return None
+
+
+def check_paths(config: StationConfig) -> list[str]:
+    """Problems with the files and folders the daemon will use, each naming its key; [] if none.
+
+    A local source (file, folder, DICOM) must exist; the outbox, status and log files must be
+    creatable; the unknown-screens folder must not be a file. Nothing is created here.
+    """
+    where = config.path or "<config>"
+    problems: list[str] = []
+    source = config.source if isinstance(config.source, dict) else {}
+    kind, target = source.get("kind"), source.get("path")
+    if kind in _LOCAL_SOURCES and isinstance(target, str) and "://" not in target:
+        if not Path(target).exists():
+            problems.append(f"{where}: [source] path: {target} does not exist")
+        elif kind == "file" and not Path(target).is_file():
+            problems.append(f"{where}: [source] path: {target} is not a file")
+    files = [("[feed] outbox", config.feed.outbox), ("[status] file", config.status.file)]
+    if config.logging.file is not None:
+        files.append(("[logging] file", config.logging.file))
+    for key, p in files:
+        problem = _writable_file_problem(p)
+        if problem is not None:
+            problems.append(f"{where}: {key}: {problem}")
+    folder = config.unknown.save_folder
+    if folder is not None and folder.exists() and not folder.is_dir():
+        problems.append(f"{where}: [unknown] save_folder: {folder} is not a folder")
+    return problems

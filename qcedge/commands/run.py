@@ -19,13 +19,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from qcedge.cli import UsageError
-    from qcedge.config import ConfigError, load_config
+    from qcedge.config import ConfigError, check_paths, load_config
     from qcedge.logs import configure
 
     try:
         config = load_config(args.config)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
+    problems = check_paths(config)
+    if problems:
+        raise UsageError("\n".join(problems))
     if args.check:
         from ocr_templates import TemplateError, load_templates
 
@@ -36,7 +39,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.config}: OK (station {config.station.id} @ {config.station.site}, {len(templates)} templates)")
         return 0
     level = "DEBUG" if args.verbose >= 2 else config.logging.level
-    configure(level, config.logging.json_lines, config.logging.file)
+    try:
+        configure(level, config.logging.json_lines, config.logging.file)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{args.config}: [logging] file: cannot open {config.logging.file}: "
+                         f"{getattr(exc, 'strerror', None) or exc}") from None
+    _status_writable(config, args.config)
 
     from ocr_templates import TemplateError
     from qc_client.keys import KeyFileError
@@ -54,4 +62,39 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.config}: [feed] server_key / station_key: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - one clear line, the details are in the log
         logging.getLogger("qcedge.daemon").debug("daemon failed", exc_info=True)
+        key = _key_of(config, getattr(exc, "filename", None)) if isinstance(exc, OSError) else None
+        if key is not None:
+            raise UsageError(f"{args.config}: {key}: {exc.strerror or type(exc).__name__}: {exc.filename}") from None
         raise UsageError(f"the daemon stopped: {type(exc).__name__}: {exc}") from None
+
+
+def _key_of(config, filename: object) -> str | None:
+    """The config key whose path an OSError is about (the file itself or a folder on its way)."""
+    if not isinstance(filename, (str, bytes, Path)) or not filename:
+        return None
+    failed = Path(filename.decode(errors="replace") if isinstance(filename, bytes) else filename)
+    keys = [("[feed] outbox", config.feed.outbox), ("[status] file", config.status.file),
+            ("[logging] file", config.logging.file), ("[unknown] save_folder", config.unknown.save_folder),
+            ("[templates] folder", config.templates.folder)]
+    for key, path in keys:
+        if path is not None and (failed == path or failed in path.parents or path in failed.parents):
+            return key
+    return None
+
+
+def _status_writable(config, where: Path) -> None:
+    """Write a first status file ("starting") so `qcedge status` has something to read; a status
+    file that cannot be written stops the start with one line."""
+    import os
+    from datetime import datetime, timezone
+
+    from qcedge.cli import UsageError
+    from qcedge.health import write_status
+
+    try:
+        write_status(config.status.file, {"schema": "qcedge.status/1", "station": config.station.id,
+                                          "site": config.station.site, "pid": os.getpid(), "state": "starting",
+                                          "started_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds")})
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{where}: [status] file: cannot write {config.status.file}: "
+                         f"{getattr(exc, 'strerror', None) or exc}") from None

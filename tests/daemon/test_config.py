@@ -82,3 +82,61 @@ def test_cli_rejects_malformed_config_with_one_clear_line(tmp_path):
     missing = subprocess.run([sys.executable, "-m", "qcedge", "run", "--config", str(tmp_path / "nope.toml")],
                              cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert missing.returncode == 2 and "cannot read the config" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def run_cli(*argv: str, capsys) -> tuple[int, str]:
+    from qcedge.cli import main
+
+    rc = main(list(argv))
+    err = capsys.readouterr().err
+    return rc, err
+
+
+def with_source(tmp_path: Path, text: str = GOOD) -> str:
+    (tmp_path / "rec.mp4").write_bytes(b"not really a video")
+    (tmp_path / "templates").mkdir(exist_ok=True)
+    return text
+
+
+@pytest.mark.parametrize("mutate, expected", [
+    (lambda s, d: s + f'[logging]\nfile = "{d}"\n', "[logging] file: {d} is a folder, not a file"),
+    (lambda s, d: s + '[logging]\nfile = "log\\u0000.txt"\n', "[logging] file: holds a NUL character"),
+    (lambda s, d: s.replace('path = "rec.mp4"', 'path = "missing.mp4"'), "[source] path: {d}/missing.mp4 does not exist"),
+    (lambda s, d: s.replace('path = "rec.mp4"', f'path = "{d}"'), "[source] path: {d} is not a file"),
+    (lambda s, d: s.replace('file = "var/status.json"', 'file = "rec.mp4/status.json"'),
+     "[status] file: cannot create {d}/rec.mp4/status.json: {d}/rec.mp4 is not a folder"),
+    (lambda s, d: s.replace('outbox = "var/outbox.sqlite"', 'outbox = "rec.mp4/sub/outbox.sqlite"'),
+     "[feed] outbox: cannot create {d}/rec.mp4/sub/outbox.sqlite: {d}/rec.mp4 is not a folder"),
+    (lambda s, d: s.replace('outbox = "var/outbox.sqlite"', f'outbox = "{d}"'), "[feed] outbox: {d} is a folder"),
+])
+@pytest.mark.parametrize("check", [True, False])
+def test_paths_the_daemon_cannot_use_stop_it_with_one_line_naming_the_key(tmp_path, capsys, mutate, expected, check):
+    cfg = write(tmp_path, mutate(with_source(tmp_path), tmp_path))
+    rc, err = run_cli("run", "--config", str(cfg), *(["--check"] if check else []), capsys=capsys)
+    assert rc == 2, err
+    assert expected.format(d=tmp_path) in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("raw, expected", [
+    (GOOD.encode("latin-1") + "# Müller\n".encode("latin-1"), "not UTF-8 text"),
+    (GOOD.encode("utf-16"), "not UTF-8 text"),
+    (GOOD.encode() + b"x = " + b"[" * 3000 + b"]" * 3000 + b"\n", "nested too deeply"),
+    (GOOD.encode() + b"[source.opts]\n" + b"a." * 40 + b"b = 1\n", "nested deeper than 16 levels"),
+    (GOOD.encode() + b"x = " + b"{a = " * 500 + b"1" + b"}" * 500 + b"\n", "nested too deeply"),
+])
+def test_a_config_that_is_not_utf8_or_nested_too_deeply_gets_one_line_naming_the_file(tmp_path, capsys, raw, expected):
+    cfg = tmp_path / "station.toml"
+    cfg.write_bytes(raw)
+    rc, err = run_cli("run", "--config", str(cfg), "--check", capsys=capsys)
+    assert rc == 2 and f"{cfg}: " in err and expected in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_station_with_a_writable_status_file_has_one_before_the_daemon_runs(tmp_path):
+    from qcedge.commands.run import _status_writable
+    from qcedge.health import read_status
+
+    cfg = load_config(write(tmp_path, GOOD))
+    _status_writable(cfg, cfg.path)
+    assert read_status(cfg.status.file)["state"] == "starting"
