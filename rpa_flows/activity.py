@@ -26,24 +26,33 @@ class Activity:
 class ActivityMonitor:
     """Compares X idle time and pointer position with the player's own last input."""
 
-    def __init__(self, display_name: str | None = None) -> None:
-        from Xlib import display
+    def __init__(self, display_name: str | None = None, source=None) -> None:
+        """`source`: a desktop backend (rpa_flows.desktop.Desktop) giving idle() and pointer();
+        without one, an X connection of its own."""
+        self._source = source
+        self._d = None
+        if source is None:
+            from Xlib import display
 
-        self._d = display.Display(display_name)
-        self._root = self._d.screen().root
-        self._has_idle = self._d.has_extension("MIT-SCREEN-SAVER")
+            self._d = display.Display(display_name)
+            self._root = self._d.screen().root
+            self._has_idle = self._d.has_extension("MIT-SCREEN-SAVER")
         self._lock = threading.Lock()
         self.last_own_input = time.monotonic()
         self.pointer_left_at: tuple[int, int] | None = None
 
     def idle(self) -> float | None:
         """Seconds since the last input event of anyone (None when the server cannot say)."""
+        if self._source is not None:
+            return self._source.idle()
         if not self._has_idle:
             return None
         with self._lock:
             return self._root.screensaver_query_info().idle / 1000.0
 
     def pointer(self) -> tuple[int, int]:
+        if self._source is not None:
+            return self._source.pointer()
         with self._lock:
             p = self._root.query_pointer()
         return (p.root_x, p.root_y)
@@ -81,6 +90,8 @@ class ActivityMonitor:
         self.pointer_left_at = self.pointer()
 
     def close(self) -> None:
+        if self._d is None:
+            return
         try:
             self._d.close()
         except Exception:  # noqa: BLE001

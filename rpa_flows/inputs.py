@@ -1,28 +1,22 @@
-"""Sending input: pyautogui for the mouse and keys, xdotool and the clipboard for text.
+"""Input drivers: live (the desktop backend) and dry-run (records only), and how text is cut up.
 
-pyautogui drops every non-ASCII character and types '<' as '>' on this X setup,
-so text goes through `xdotool type` for runs of printable ASCII and through a
-clipboard paste for runs of anything else (method "auto"). pyautogui's
-fail-safe (pointer in a screen corner stops everything) is on unless the
-caller turns it off, and it is also checked before every text chunk.
+Text is typed key by key (XTEST) for every character the keyboard map has, and pasted through a
+clipboard served only to the target program for the rest (method "auto"); "clipboard" pastes
+everything. "xdotool" is kept as a name for "keys" (older flows). The fail-safe (pointer in a
+screen corner stops everything) is on unless the caller turns it off, checked before every key.
 """
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from rpa_flows.errors import FailSafeTriggered
 
 log = logging.getLogger(__name__)
 
-Method = Literal["auto", "xdotool", "clipboard"]
-CHUNK = 16  # characters typed between two checks for the person's activity
-
-_KEYS = {"win": "winleft", "super": "winleft", "return": "enter", "escape": "esc", "del": "delete", "menu": "apps"}
+Method = Literal["auto", "keys", "xdotool", "clipboard"]
+CHUNK = 8  # keys typed between two looks at the screen (the focus is checked before every key)
 
 
 def split_runs(text: str) -> Iterator[tuple[bool, str]]:
@@ -51,93 +45,77 @@ class InputDriver(Protocol):
 
 
 class LiveInput:
-    """Real input on $DISPLAY."""
+    """Real input on $DISPLAY through the X11 desktop backend (XTEST, checked key by key).
+
+    Kept for callers that want plain input without a flow; the player talks to the Desktop itself.
+    """
 
     sends_input = True
 
     def __init__(self, failsafe: bool = True, pause: float = 0.05, type_delay_ms: int = 12,
-                 paste_keys: str = "ctrl+v") -> None:
-        import pyautogui  # imported late: it connects to X on import
+                 paste_keys: str = "ctrl+v", desktop=None) -> None:
+        from rpa_flows.x11 import X11Desktop
 
-        self.pg = pyautogui
-        pyautogui.FAILSAFE = failsafe
-        pyautogui.PAUSE = pause
-        self.failsafe = failsafe
-        self.type_delay_ms = type_delay_ms
+        self.desktop = desktop or X11Desktop(failsafe=failsafe, pause=pause, type_delay_ms=type_delay_ms)
         self.paste_keys = [k.strip() for k in paste_keys.split("+")]
-        self._clip = None
 
-    def _failsafe_check(self) -> None:
-        try:
-            self.pg.failSafeCheck()
-        except self.pg.FailSafeException as exc:
-            raise FailSafeTriggered("input", "fail-safe: the pointer is in a screen corner; input stopped") from exc
+    @staticmethod
+    def _any(_info) -> None:
+        return None
 
     def click(self, x: int, y: int, button: str = "left", clicks: int = 1) -> None:
-        try:
-            self.pg.click(x, y, clicks=clicks, interval=0.05 if clicks > 1 else 0.0, button=button)
-        except self.pg.FailSafeException as exc:
-            raise FailSafeTriggered("input", "fail-safe: the pointer is in a screen corner; input stopped") from exc
+        self.desktop.click(x, y, button, clicks, self._any)
 
     def hotkey(self, keys: list[str]) -> None:
-        keys = [_KEYS.get(k, k) for k in keys]
-        try:
-            if len(keys) == 1:
-                self.pg.press(keys[0])
-            else:
-                self.pg.hotkey(*keys)
-        except self.pg.FailSafeException as exc:
-            raise FailSafeTriggered("input", "fail-safe: the pointer is in a screen corner; input stopped") from exc
+        self.desktop.press(keys, self._any)
 
     def pointer(self) -> tuple[int, int]:
-        p = self.pg.position()
-        return (int(p[0]), int(p[1]))
+        return self.desktop.pointer()
 
     def type_text(self, text: str, method: Method = "auto", between: Callable[[], None] | None = None,
                   after: Callable[[], None] | None = None) -> None:
-        """Type `text` exactly; `between` runs before each chunk but the first (activity checks; it
-        may raise), `after` right after each chunk (to note the player's own input)."""
+        """Type `text` exactly: keys for what the keyboard map has, a paste for the rest (method auto)."""
         first = True
-        for plain, run in split_runs(text):
-            for i in range(0, len(run), CHUNK):
-                chunk = run[i:i + CHUNK]
-                if between and not first:
-                    between()
-                first = False
-                self._failsafe_check()
-                try:
-                    if method == "xdotool" or (method == "auto" and plain):
-                        self._xdotool(chunk)
-                    else:
-                        self._paste(chunk)
-                finally:
-                    if after:
-                        after()
-
-    def _xdotool(self, chunk: str) -> None:
-        proc = subprocess.run(["xdotool", "type", "--delay", str(self.type_delay_ms), "--", chunk],
-                              capture_output=True, text=True, timeout=30)
-        if proc.returncode != 0:
-            raise RuntimeError(f"xdotool type failed: {proc.stderr.strip()[:200]}")
-
-    def _paste(self, chunk: str) -> None:
-        from rpa_flows.clipboard import ClipboardOwner
-
-        if self._clip is None:
-            self._clip = ClipboardOwner(os.environ.get("DISPLAY"))
-        self._clip.offer(chunk)
-        try:
-            self.hotkey(self.paste_keys)
-            if not self._clip.serve(timeout=3.0):
-                raise RuntimeError("the program did not take the pasted text within 3 s "
-                                   "(does it accept paste? try typing: xdotool)")
-        finally:
-            self._clip.release()
+        for chunk, paste in plan_chunks(text, method, self.desktop.can_type):
+            if between and not first:
+                between()
+            first = False
+            try:
+                if paste:
+                    self.desktop.paste(chunk, self.paste_keys, self._any)
+                else:
+                    self.desktop.type_keys(chunk, self._any)
+            finally:
+                if after:
+                    after()
 
     def close(self) -> None:
-        if self._clip is not None:
-            self._clip.close()
-            self._clip = None
+        self.desktop.close()
+
+
+def plan_chunks(text: str, method: Method, can_type: Callable[[str], bool]) -> list[tuple[str, bool]]:
+    """(chunk, by_paste) pieces: CHUNK keys at a time, pasted runs whole (one paste each)."""
+    out: list[tuple[str, bool]] = []
+    if method == "clipboard":
+        return [(text[i:i + CHUNK * 8], True) for i in range(0, len(text), CHUNK * 8)]
+    run, keys = "", None
+    for ch in text:
+        k = can_type(ch)
+        if keys is None or k == keys:
+            run += ch
+        else:
+            out.extend(_cut(run, keys))
+            run = ch
+        keys = k
+    if run:
+        out.extend(_cut(run, bool(keys)))
+    return out
+
+
+def _cut(run: str, keys: bool) -> list[tuple[str, bool]]:
+    if not keys:
+        return [(run[i:i + CHUNK * 8], True) for i in range(0, len(run), CHUNK * 8)]
+    return [(run[i:i + CHUNK], False) for i in range(0, len(run), CHUNK)]
 
 
 @dataclass
@@ -168,3 +146,54 @@ class DryRunInput:
 
     def pointer(self) -> tuple[int, int]:
         return self._pointer
+
+
+class DriverDesktop:
+    """The Desktop interface over a plain InputDriver (tests and callers that bring their own driver):
+    no window information, so every window check passes; typing goes through the driver."""
+
+    def __init__(self, inputs: InputDriver) -> None:
+        self.inputs = inputs
+
+    def window_at(self, x: int, y: int):
+        from rpa_flows.desktop import WinInfo
+
+        return WinInfo(None)
+
+    def focus(self):
+        from rpa_flows.desktop import WinInfo
+
+        return WinInfo(None)
+
+    def rects_of_pid(self, pid: int) -> list[tuple[int, int, int, int]]:
+        return []
+
+    def idle(self) -> float | None:
+        return None
+
+    def pointer(self) -> tuple[int, int]:
+        return self.inputs.pointer()
+
+    def click(self, x: int, y: int, button: str, clicks: int, allowed) -> None:
+        self.inputs.click(x, y, button=button, clicks=clicks)
+
+    def press(self, keys: list[str], allowed) -> None:
+        self.inputs.hotkey(keys)
+
+    def type_keys(self, text: str, allowed) -> int:
+        self.inputs.type_text(text, "keys")
+        return len(text)
+
+    def can_type(self, ch: str) -> bool:
+        return 32 <= ord(ch) < 127 or ch in "\t\n"
+
+    def paste(self, text: str, keys: list[str], allowed, timeout: float = 3.0) -> None:
+        self.inputs.type_text(text, "clipboard")
+
+    def restore_clipboard(self) -> None:
+        pass
+
+    def close(self) -> None:
+        closer = getattr(self.inputs, "close", None)
+        if closer:
+            closer()

@@ -136,6 +136,17 @@ def _condition_targets(cond: Condition) -> Iterator[Target | ScreenDef]:
         yield from _condition_targets(sub)
 
 
+def _short(text: str, n: int = 60) -> str:
+    return text if len(text) <= n else text[:n] + "..."
+
+
+def _is_file(p: Path) -> bool:
+    try:
+        return p.is_file()
+    except (OSError, ValueError):  # name too long, NUL byte
+        return False
+
+
 def check_references(flow: Flow) -> None:
     """Named screens exist; image and template files exist; template fields exist."""
     from ocr_templates import TemplateError, load_template
@@ -156,8 +167,11 @@ def check_references(flow: Flow) -> None:
                 known = ", ".join(sorted(flow.screens)) or "none defined"
                 raise FlowError(path, f"unknown screen '{t.screen}' (screens: {known})", where)
         for img in t.images:
-            if not flow.resolve(img).is_file():
-                raise FlowError(path, f"anchor image '{img}' not found (looked in {flow.resolve(img)})", where)
+            if "${" in img:
+                continue  # named by a variable: checked when the step runs
+            if not _is_file(flow.resolve(img)):
+                raise FlowError(path, f"anchor image '{_short(img)}' not found (looked in {_short(str(flow.resolve(img)), 120)})",
+                                where)
         if t.template is not None:
             if t.template not in templates:
                 try:

@@ -23,9 +23,40 @@ INPUT_ACTIONS = ("click", "double_click", "right_click", "type", "hotkey")
 ACTIONS = (*INPUT_ACTIONS, "wait", "read", "check", "if", "for_each", "screenshot", "pause", "set")
 VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\}")
 
+KEY_NAMES = frozenset(
+    "ctrl alt shift win super enter return tab esc escape space backspace delete del insert home end pageup "
+    "pagedown up down left right f1 f2 f3 f4 f5 f6 f7 f8 f9 f10 f11 f12 capslock menu".split())
+
+
+def key_combo(v: Any) -> list[str]:
+    """`ctrl+s` or `[ctrl, s]` -> ['ctrl', 's'] (known key names or one ASCII character each)."""
+    if isinstance(v, str):
+        v = [k.strip() for k in v.split("+")] if v.strip() != "+" else ["+"]
+    if not isinstance(v, list) or not v:
+        raise ValueError("a key combination is like 'ctrl+s' or [ctrl, s]")
+    out = []
+    for k in v:
+        if not isinstance(k, str):
+            raise ValueError(f"a key is a name, not {type(k).__name__}")
+        k = k.lower()
+        if k not in KEY_NAMES and not (len(k) == 1 and k.isascii() and k.isprintable()):
+            raise ValueError(f"unknown key '{k[:30]}' (a single ASCII character or one of: {', '.join(sorted(KEY_NAMES))})")
+        out.append(k)
+    return out
+
+
+def key_sequence(v: Any) -> list[list[str]]:
+    """`"end, shift+home, delete"` or `[end, shift+home, delete]` -> [['end'], ['shift', 'home'], ['delete']]."""
+    if isinstance(v, str):
+        v = [p.strip() for p in v.split(",")]
+    if not isinstance(v, list) or not v or len(v) > 20:
+        raise ValueError("a key sequence is a list of 1-20 key combinations, e.g. [end, shift+home, delete]")
+    return [key_combo(c) for c in v]
+
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # allow_inf_nan=False: a NaN threshold or timeout is refused as "a finite number", not "greater than 0"
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 
 
 def _ints(text: str, n: int, what: str) -> list[int]:
@@ -53,7 +84,7 @@ def parse_locator(text: str) -> dict[str, Any]:
             out[key] = value
         elif key in ("region", "box"):
             out[key] = _ints(value, 4, key)
-        elif key in ("offset", "point"):
+        elif key in ("offset", "point", "size"):
             out[key] = _ints(value, 2, key)
         elif key == "threshold":
             try:
@@ -61,10 +92,13 @@ def parse_locator(text: str) -> dict[str, Any]:
             except ValueError:
                 raise ValueError(f"threshold is a number, not '{value}'") from None
         elif key == "scales":
-            out[key] = [float(v) for v in value.split(",")]
+            try:
+                out[key] = [float(v) for v in value.split(",")]
+            except ValueError:
+                raise ValueError(f"scales are numbers separated by commas, not '{value}'") from None
         else:
             raise ValueError(f"unknown locator key '{key}' (known: image, text, template, field, point, box, "
-                             "screen, region, offset, threshold, scales)")
+                             "screen, region, offset, size, threshold, scales)")
         if key in out and list(out).count(key) > 1:
             raise ValueError(f"locator key '{key}' given twice")
     return out
@@ -79,7 +113,7 @@ class Target(_Strict):
     stable label next to it.
     """
 
-    image: str | list[str] | None = None
+    image: str | tuple[str, ...] | None = None
     text: str | None = None
     template: str | None = None
     screen: str | None = None
@@ -88,9 +122,30 @@ class Target(_Strict):
     box: BoxT | None = None
     region: BoxT | None = None
     offset: PointT = (0, 0)
+    size: PointT | None = None
     threshold: float | None = Field(default=None, gt=0, le=1)
-    scales: list[float] | None = None
+    scales: tuple[float, ...] | None = None
     exact: bool = False
+
+    @field_validator("image")
+    @classmethod
+    def _image_names(cls, v: Any) -> Any:
+        for name in ([v] if isinstance(v, str) else v or ()):
+            if not name.strip():
+                raise ValueError("an image name is empty")
+            for part in Path(name).parts:
+                if len(part.encode("utf-8", "surrogatepass")) > 255:
+                    raise ValueError(f"image name '{name[:40]}...' has a part longer than 255 bytes")
+        if isinstance(v, tuple) and not v:
+            raise ValueError("the image list is empty")
+        return v
+
+    @field_validator("scales")
+    @classmethod
+    def _scales(cls, v: Any) -> Any:
+        if v is not None and (not v or not all(0.2 <= s <= 5 for s in v)):
+            raise ValueError("scales are numbers from 0.2 to 5")
+        return v
 
     @model_validator(mode="before")
     @classmethod
@@ -111,6 +166,8 @@ class Target(_Strict):
             raise ValueError("with a template give one of field, box or point")
         if self.region is not None and (self.region[2] <= 0 or self.region[3] <= 0):
             raise ValueError("region is [x, y, width, height] with width and height > 0")
+        if self.size is not None and (self.size[0] <= 0 or self.size[1] <= 0):
+            raise ValueError("size is [width, height] with both > 0")
         if self.text is not None and not self.text.strip():
             raise ValueError("text target is empty")
         return self
@@ -121,6 +178,15 @@ class Target(_Strict):
             if getattr(self, k) is not None:
                 return k
         return "point"
+
+    @property
+    def has_vars(self) -> bool:
+        return any("${" in p for p in self.images) or (self.text is not None and "${" in self.text)
+
+    @property
+    def has_box(self) -> bool:
+        """The target is a field's box (template field/box, or `size` around the point), not just a point."""
+        return self.size is not None or (self.template is not None and (self.field is not None or self.box is not None))
 
     @property
     def images(self) -> list[str]:
@@ -226,16 +292,40 @@ class Settings(_Strict):
     timeout: float = Field(default=10.0, gt=0, description="seconds to wait for a target or a screen")
     poll: float = Field(default=0.1, gt=0, description="seconds between looks at the screen")
     threshold: float = Field(default=0.85, gt=0, le=1, description="image match score needed")
-    scales: list[float] = Field(default_factory=lambda: [1.0])
-    typing: Literal["auto", "xdotool", "clipboard"] = "auto"
+    scales: tuple[float, ...] = (1.0,)
+    typing: Literal["auto", "keys", "xdotool", "clipboard"] = "auto"
     type_delay_ms: int = Field(default=12, ge=0, le=1000)
     paste_keys: str = "ctrl+v"
+    clear_keys: list[list[str]] = Field(default_factory=lambda: [["end"], ["shift", "home"], ["delete"]],
+                                        description="keys that empty a field (clear: true)")
     key_pause: float = Field(default=0.05, ge=0, le=2, description="pause after each mouse/key call")
     on_user_activity: Literal["pause", "abort"] = "pause"
     resume_after: float = Field(default=2.0, ge=0, description="quiet seconds before a paused flow resumes")
     max_pause: float = Field(default=300.0, gt=0, description="abort when the person is busy longer than this")
     require_expect: bool = True
     ocr_engine: str = "ppocr"
+
+    @field_validator("scales")
+    @classmethod
+    def _scales(cls, v: Any) -> Any:
+        if not v or not all(0.2 <= s <= 5 for s in v):
+            raise ValueError("scales are numbers from 0.2 to 5")
+        return v
+
+    @field_validator("clear_keys", mode="before")
+    @classmethod
+    def _clear(cls, v: Any) -> Any:
+        return key_sequence(v)
+
+    @field_validator("paste_keys")
+    @classmethod
+    def _paste(cls, v: str) -> str:
+        key_combo(v)
+        return v
+
+    @property
+    def paste_keys_list(self) -> list[str]:
+        return key_combo(self.paste_keys)
 
 
 class _Step(_Strict):
@@ -290,23 +380,24 @@ class RightClickStep(_ClickBase):
 
 
 class TypeStep(_Step):
-    """Type text (with ${var}); `into` clicks a target first; `clear` selects all first; `enter` presses Enter after."""
+    """Type text (with ${var}); `into` clicks a target first; `clear` empties the field first (true: the
+    flow's `clear_keys`, or a key sequence of its own); `enter` presses Enter after."""
 
     type: str
     into: Target | None = None
-    clear: bool = False
+    clear: bool | list[list[str]] = False
     enter: bool = False
-    method: Literal["auto", "xdotool", "clipboard"] | None = None
+    method: Literal["auto", "keys", "xdotool", "clipboard"] | None = None
+
+    @field_validator("clear", mode="before")
+    @classmethod
+    def _clear(cls, v: Any) -> Any:
+        return v if isinstance(v, bool) else key_sequence(v)
 
     @field_validator("type", mode="before")
     @classmethod
     def _stringify(cls, v: Any) -> Any:
         return str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
-
-
-KEY_NAMES = frozenset(
-    "ctrl alt shift win super enter return tab esc escape space backspace delete del insert home end pageup "
-    "pagedown up down left right f1 f2 f3 f4 f5 f6 f7 f8 f9 f10 f11 f12 capslock menu".split())
 
 
 class HotkeyStep(_Step):
@@ -318,22 +409,7 @@ class HotkeyStep(_Step):
     @field_validator("hotkey", mode="before")
     @classmethod
     def _split(cls, v: Any) -> Any:
-        if isinstance(v, str):
-            v = [k.strip() for k in v.split("+")]
-        return v
-
-    @field_validator("hotkey")
-    @classmethod
-    def _known(cls, v: list[str]) -> list[str]:
-        if not v:
-            raise ValueError("hotkey is empty")
-        out = []
-        for k in v:
-            k = k.lower()
-            if k not in KEY_NAMES and not (len(k) == 1 and k.isascii() and k.isprintable()):
-                raise ValueError(f"unknown key '{k}' (a single ASCII character or one of: {', '.join(sorted(KEY_NAMES))})")
-            out.append(k)
-        return out
+        return key_combo(v)
 
 
 class WaitSpec(_Strict):
@@ -476,6 +552,19 @@ IfStep.model_rebuild()
 ForEachStep.model_rebuild()
 
 
+class OnScreen(_Strict):
+    """An interrupt handler: whenever `screen` shows (checked before and during every input step),
+    run `steps`, then go on with the interrupted step (started over from a safe point)."""
+
+    name: str | None = None
+    screen: ScreenDef
+    steps: list[StepT] = Field(min_length=1)
+    max_times: int = Field(default=1000, ge=1, description="stop the flow when it fires more often than this")
+
+    def label(self, index: int) -> str:
+        return self.name or f"on_screen {index + 1}"
+
+
 def action_of(step: _Step) -> str:
     return _action_of(step)
 
@@ -490,6 +579,7 @@ class Flow(_Strict):
     settings: Settings = Settings()
     screens: dict[str, ScreenDef] = Field(default_factory=dict)
     vars: dict[str, Any] = Field(default_factory=dict)
+    on_screen: list[OnScreen] = Field(default_factory=list)
     steps: list[StepT] = Field(min_length=1)
 
     path: Path | None = Field(default=None, exclude=True)

@@ -23,7 +23,8 @@ from rpa_flows import ocr as ocr_mod
 from rpa_flows.activity import ActivityMonitor
 from rpa_flows.dryrun import Drawing
 from rpa_flows.errors import FailSafeTriggered, ScreenNotAsExpected, StepFailed, UserAborted
-from rpa_flows.inputs import DryRunInput, InputDriver, LiveInput
+from rpa_flows.desktop import Desktop, InputRefused, WinInfo
+from rpa_flows.inputs import DriverDesktop, DryRunInput, InputDriver, LiveInput, plan_chunks
 from rpa_flows.loader import _step_label
 from rpa_flows.locate import find_image, to_gray
 from rpa_flows.model import (
@@ -71,7 +72,43 @@ class RunResult:
 
 
 class _Interrupted(Exception):
-    """The person took over in the middle of typing (the flow paused and resumed)."""
+    """Typing stopped before its end: the person took over, the screen or the focus changed."""
+
+    def __init__(self, kind: str, reason: str) -> None:
+        super().__init__(reason)
+        self.kind, self.reason = kind, reason
+
+
+def _sized(loc: Located, size: tuple[int, int] | None) -> Located:
+    """With `size`, the target is the w x h box centred on its (offset) point: a field beside a label."""
+    if size is None:
+        return loc
+    w, h = size
+    return Located((loc.point[0] - w // 2, loc.point[1] - h // 2, w, h), loc.point, loc.score, loc.how + " + size")
+
+
+def _same_focus(start: WinInfo):
+    """`allowed` for typing: the focus must still be exactly where the typing began."""
+    def allowed(info: WinInfo) -> str | None:
+        if info.toplevel != start.toplevel or info.focus != start.focus:
+            who = "a window of the same program" if info.same_program(start) else "another program's window"
+            return f"the keyboard focus moved to {who} ({info.describe()})"
+        if info.maps != start.maps:
+            return "a new window appeared on the screen"
+        return None
+    return allowed
+
+
+def _ink_columns(frame: np.ndarray, box: tuple[int, int, int, int]) -> int:
+    """Columns of a field box (inner part) that hold something other than the background. The right
+    eighth is left out: drop-down arrows and spin buttons live there."""
+    x, y, w, h = box
+    m = max(2, min(w, h) // 6)
+    crop = to_gray(frame[max(0, y + m):y + h - m, max(0, x + m):x + w - max(m, w // 8)])
+    if crop.size == 0:
+        return 0
+    bg = int(np.median(crop))
+    return int((np.abs(crop.astype(np.int16) - bg) > 60).any(axis=0).sum())
 
 
 class Player:
@@ -79,30 +116,35 @@ class Player:
 
     def __init__(self, flow: Flow, *, screen: Screen | None = None, inputs: InputDriver | None = None,
                  monitor: ActivityMonitor | None | bool = True, log_dir: Path | None = None,
-                 dry_run: bool = False, failsafe: bool = True, windows: Any = True,
+                 dry_run: bool = False, failsafe: bool = True, windows: Any = True, desktop: Desktop | None = None,
                  **setting_overrides: Any) -> None:
         self.flow = flow
         self.settings: Settings = flow.settings.model_copy(update=setting_overrides) if setting_overrides else flow.settings
         self.dry_run = dry_run
         self.screen = screen if screen is not None else LiveScreen()
+        self.desktop: Desktop | None = None
         if dry_run:
             self.inputs: InputDriver = inputs if inputs is not None else DryRunInput()
             if self.inputs.sends_input:
                 raise ValueError("a dry run cannot use an input driver that sends input")
         else:
+            if desktop is None and inputs is not None:
+                desktop = DriverDesktop(inputs)  # a driver of the caller's: it decides what is sent
+            if desktop is None:
+                from rpa_flows.x11 import X11Desktop
+
+                desktop = X11Desktop(failsafe=failsafe, pause=self.settings.key_pause,
+                                     type_delay_ms=self.settings.type_delay_ms)
+            self.desktop = desktop
             self.inputs = inputs if inputs is not None else LiveInput(
-                failsafe=failsafe, pause=self.settings.key_pause, type_delay_ms=self.settings.type_delay_ms,
-                paste_keys=self.settings.paste_keys)
+                paste_keys=self.settings.paste_keys, desktop=desktop)
         if monitor is True:
-            self.monitor: ActivityMonitor | None = None if dry_run else ActivityMonitor()
+            self.monitor: ActivityMonitor | None = None if dry_run else ActivityMonitor(source=self.desktop)
         else:
             self.monitor = monitor or None
-        if windows is True:
-            from rpa_flows.xwindows import WindowStack
-
-            windows = WindowStack() if isinstance(self.screen, LiveScreen) and not dry_run else None
-        self.windows = windows or None
-        self.expected_window: int | None = None
+        # window checks (input only to the expected program's windows): off with windows=None/False
+        self.check_windows = bool(windows) and not dry_run and self.desktop is not None
+        self.expected_win: WinInfo | None = None
         self._hints: dict[Any, tuple[int, int, int, int]] = {}  # last place of each anchor: searched first
         self._gray: tuple[Any, ...] | None = None
         self._expect_frame: np.ndarray | None = None
@@ -118,6 +160,9 @@ class Player:
         self.pauses = 0
         self.drawing: Drawing | None = None
         self.runlog: RunLog | None = None
+        self._in_handler = False
+        self._handler_counts: dict[int, int] = {}
+        self._typed = False
 
     # -- public --------------------------------------------------------------------
     def run(self, variables: dict[str, Any] | None = None, records: list[dict[str, Any]] | None = None) -> RunResult:
@@ -163,7 +208,7 @@ class Player:
         return result
 
     def close(self) -> None:
-        for obj in (self.inputs, self.monitor, self.screen, self.windows):
+        for obj in (self.monitor, self.screen, self.inputs):
             closer = getattr(obj, "close", None)
             if closer:
                 closer()
@@ -216,9 +261,7 @@ class Player:
             if where is None:
                 return  # dry run: not on screen now (logged)
             self._guard(label)
-            self._check_window_at(where.point, label)
-            self._send(lambda: self.inputs.click(where.point[0], where.point[1], button=button, clicks=clicks),
-                       label, moved_to=where.point)
+            self._send_click(where, label, button, clicks)
             details.update(at=list(where.point), score=round(where.score, 4), how=where.how)
             if self.drawing is not None:
                 self.drawing.click(where, label, button, clicks)
@@ -230,52 +273,149 @@ class Player:
             self.runlog.write("verify_missed", step=label, attempt=attempt)
         raise StepFailed(label, f"the click had no effect: {step.verify.op} not satisfied after {attempts} attempt(s)")
 
+    def _send_click(self, where: Located, label: str, button: str = "left", clicks: int = 1) -> None:
+        if self.dry_run:
+            self.inputs.click(where.point[0], where.point[1], button=button, clicks=clicks)
+            return
+        self._send(lambda: self.desktop.click(where.point[0], where.point[1], button, clicks,
+                                              self._allow_program("click", where.point)), label, moved_to=where.point)
+
+    def _clear_keys(self, step: TypeStep) -> list[list[str]] | None:
+        if step.clear is False:
+            return None
+        return self.settings.clear_keys if step.clear is True else step.clear
+
     def _do_type(self, step: TypeStep, label: str, details: dict) -> None:
         text = substitute(step.type, self.variables)
         method = step.method or self.settings.typing
+        clear = self._clear_keys(step)
         details["chars"] = len(text)
-        typed = {"chunks": 0}
-
-        def after_chunk() -> None:
-            typed["chunks"] += 1
-            self._note_own()
-
-        for attempt in range(3):
-            typed["chunks"] = 0
+        restorable = step.into is not None and clear is not None
+        for attempt in range(1, 4):
             self._before_input(step, label, details)
+            box = None
             if step.into is not None:
                 where = self._find(step.into, self.settings.timeout, label, details)
                 if where is not None:
                     self._guard(label)
-                    self._check_window_at(where.point, label)
-                    self._send(lambda: self.inputs.click(*where.point), label, moved_to=where.point)
+                    self._send_click(where, label)
                     details.update(at=list(where.point), score=round(where.score, 4))
+                    box = where.box if where.box[2] > 4 and where.box[3] > 4 else None
                     if self.drawing is not None:
                         self.drawing.click(where, label, "type", 1)
+            if self.dry_run:
+                self.inputs.type_text(text, method)
+                return
+            self._typed = False
             try:
                 self._guard_typing(label)  # the person may have stepped in since the click
-                self._check_focus(label)
-                if step.clear:
-                    self._send(lambda: self.inputs.hotkey(["ctrl", "a"]), label)
-                self._send(lambda: self.inputs.type_text(text, method, between=lambda: self._guard_typing(label),
-                                                         after=after_chunk), label)
-            except _Interrupted:
-                if typed["chunks"] == 0 or (step.into is not None and step.clear):
-                    self.runlog.write("step_restart", step=label, reason="the person took over while typing")
-                    continue  # safe to redo: click into the field, select all, type everything again
-                raise StepFailed(label, "the person took over while this text was being typed; the field may hold "
-                                        "part of it (give the step 'into' and 'clear: true' to let it start over)")
-            if step.enter:
-                self._send(lambda: self.inputs.hotkey(["enter"]), label)
+                start = self._typing_focus(label)
+                same = _same_focus(start)
+                if clear is not None:
+                    for combo in clear:
+                        self._keys_watched(lambda c=combo: self.desktop.press(c, same), label)
+                    if box is not None and step.into is not None and step.into.has_box:
+                        self._check_blank(box, label, clear)
+                self._type_watched(text, method, step, label, start)
+                if step.enter:
+                    self._keys_watched(lambda: self.desktop.press(["enter"], same), label)
+            except _Interrupted as exc:
+                self.runlog.write("typing_stopped", step=label, reason=exc.reason, kind=exc.kind, attempt=attempt)
+                handled = self._run_handlers(label, wait=1.0) if exc.kind != "person" else False
+                safe = restorable or (step.into is not None and not self._typed)
+                if safe and attempt < 3 and (exc.kind == "person" or handled or not self._typed):
+                    self.runlog.write("step_restart", step=label, reason=exc.reason)
+                    continue  # safe to redo: click into the field, clear it, type everything again
+                cls = UserAborted if exc.kind == "person" else ScreenNotAsExpected
+                if not self._typed:
+                    raise cls(label, f"typing stopped before the first key: {exc.reason}")
+                hint = "" if restorable else " (give the step 'into' and 'clear: true' to let it start over)"
+                raise cls(label, f"typing stopped: {exc.reason}; the field may hold part of the text{hint}")
+            finally:
+                if self.desktop is not None:
+                    self.desktop.restore_clipboard()
             return
-        raise StepFailed(label, "typing was interrupted by the person three times")
+        raise StepFailed(label, "typing was interrupted three times")
+
+    def _typing_focus(self, label: str) -> WinInfo:
+        """The window that will get the text: the expected screen's own window, nothing else."""
+        start = self.desktop.focus()
+        why = self._allow_program("keys")(start)
+        if why is not None:
+            raise ScreenNotAsExpected(label, why + "; stopped without sending input")
+        exp = self.expected_win if self.check_windows else None
+        if exp is not None and exp.toplevel is not None and start.toplevel not in (None, exp.toplevel):
+            raise _Interrupted("focus", f"the keyboard focus is on another window of the program ({start.describe()}),"
+                                        " not on the expected screen's")
+        return start
+
+    def _keys_watched(self, send, label: str) -> None:
+        try:
+            send()
+        except InputRefused as exc:
+            raise _Interrupted("focus", exc.reason) from None
+        except FailSafeTriggered as exc:
+            raise FailSafeTriggered(label, exc.problem) from exc
+        finally:
+            self._note_own()
+
+    def _type_watched(self, text: str, method: str, step: TypeStep, label: str, start: WinInfo) -> None:
+        """Type in chunks; the focus is checked before every key, the screen and the person before
+        every chunk. Any change raises _Interrupted at once (nothing more is sent)."""
+        same_focus = _same_focus(start)
+        expected = step.expect or self.current
+        for i, (chunk, paste) in enumerate(plan_chunks(text, method, self.desktop.can_type)):
+            self._guard_typing(label)
+            if expected is not None:
+                ok, why_not = self._screen_ok(expected, self._grab())
+                if not ok:
+                    raise _Interrupted("screen", f"the screen changed ({why_not})")
+            try:
+                if paste:
+                    self.desktop.paste(chunk, self.settings.paste_keys_list, same_focus)
+                else:
+                    self.desktop.type_keys(chunk, same_focus)
+                self._typed = True
+            except InputRefused as exc:
+                self._typed = self._typed or exc.sent > 0
+                if paste and "not taken" in exc.reason:
+                    ok, why_not = (True, "") if expected is None else self._screen_ok(expected, self._grab())
+                    if not ok:
+                        raise _Interrupted("paste", f"the screen changed while pasting ({why_not})") from None
+                    focus_now = same_focus(self.desktop.focus())
+                    if focus_now:
+                        raise _Interrupted("paste", f"the screen changed while pasting: {focus_now}") from None
+                    raise StepFailed(label, f"{exc.reason}: does the program accept paste? (try typing: keys)") from None
+                raise _Interrupted("focus", exc.reason) from None
+            except FailSafeTriggered as exc:
+                raise FailSafeTriggered(label, exc.problem) from exc
+            finally:
+                self._note_own()
+
+    def _check_blank(self, box: tuple[int, int, int, int], label: str, clear: list[list[str]]) -> None:
+        """Read-back after clearing: the field must show no text (a cursor line at most)."""
+        deadline = time.monotonic() + 0.6
+        while True:
+            ink = _ink_columns(self._grab(), box)
+            if ink <= 3:
+                return
+            if time.monotonic() > deadline:
+                keys = ", ".join("+".join(c) for c in clear)
+                raise StepFailed(label, f"the field still shows text after clearing it with {keys} ({ink} columns "
+                                        "of ink); set 'clear:' to the keys that empty this program's fields")
+            time.sleep(0.05)
 
     def _do_hotkey(self, step: HotkeyStep, label: str, details: dict) -> None:
         details["keys"] = "+".join(step.hotkey)
         for _ in range(step.times):
             self._before_input(step, label, details)
-            self._check_focus(label)
-            self._send(lambda: self.inputs.hotkey(step.hotkey), label)
+            if self.dry_run:
+                self.inputs.hotkey(step.hotkey)
+                continue
+            try:
+                self._send(lambda: self.desktop.press(step.hotkey, self._allow_program("keys")), label)
+            except InputRefused as exc:
+                raise ScreenNotAsExpected(label, f"{exc.reason}; stopped without sending input") from None
         if self.drawing is not None:
             self.drawing.note(label, f"keys {'+'.join(step.hotkey)}")
 
@@ -287,14 +427,20 @@ class Player:
             action()
         except FailSafeTriggered as exc:
             raise FailSafeTriggered(label, exc.problem) from exc
+        except InputRefused as exc:
+            raise ScreenNotAsExpected(label, f"{exc.reason}; stopped without sending input",
+                                      self._screenshot(f"fail-{label}")) from None
         finally:
             if self.monitor is not None:
                 self.monitor.note_own_input(moved_to)
 
     # safety --------------------------------------------------------------------------
     def _before_input(self, step: _Step, label: str, details: dict) -> None:
-        """The person is not busy and the expected screen is there; else stop (nothing sent)."""
+        """The person is not busy and the expected screen is there; else stop (nothing sent).
+        `on_screen` handlers run first when their screen is showing."""
         self._guard(label)
+        if not self.dry_run:
+            self._run_handlers(label)
         expected = step.expect or self.current
         if expected is None:
             if self.settings.require_expect:
@@ -302,11 +448,13 @@ class Player:
                                                  "'expect:' (or wait for a screen before it)")
             return
         ok, why, frame, where = self._screen_ok_within(expected, 0.0 if self.dry_run else EXPECT_GRACE_S)
+        if not ok and not self.dry_run and self._run_handlers(label):
+            ok, why, frame, where = self._screen_ok_within(expected, EXPECT_GRACE_S)
         self._expect_frame = frame if ok else None
         details["expect"] = expected.describe()
-        self.expected_window = None
-        if ok and where is not None and self.windows is not None:
-            self.expected_window = self.windows.toplevel_at(*_center(where.box))
+        self.expected_win = None
+        if ok and where is not None and self.check_windows:
+            self.expected_win = self.desktop.window_at(*_center(where.box))
         if not ok:
             if self.dry_run:
                 self.runlog.write("dry_expect_missing", step=label, expect=expected.describe(), why=why)
@@ -315,26 +463,56 @@ class Player:
             raise ScreenNotAsExpected(label, f"expected {expected.describe()} is not on screen ({why}); "
                                              "stopped without sending input", shot)
 
-    def _check_window_at(self, point: tuple[int, int], label: str) -> None:
-        """The click point must be on the window that shows the expected screen."""
-        if self.windows is None or self.expected_window is None or self.dry_run:
-            return
-        at = self.windows.toplevel_at(*point)
-        if at != self.expected_window:
-            shot = self._screenshot(f"fail-{label}")
-            raise ScreenNotAsExpected(label, f"another window (0x{at or 0:x}) is in front of the expected screen's "
-                                             f"window (0x{self.expected_window:x}) at {list(point)}; stopped without "
-                                             "sending input", shot)
+    def _allow_program(self, what: str, point: tuple[int, int] | None = None):
+        """Input may go to the expected screen's program (its dialogs and drop-downs too), nowhere else."""
+        exp = self.expected_win if self.check_windows else None
 
-    def _check_focus(self, label: str) -> None:
-        """Keys must go to the window that shows the expected screen."""
-        if self.windows is None or self.expected_window is None or self.dry_run:
-            return
-        focus = self.windows.focus_toplevel()
-        if focus is not None and focus != self.expected_window:
-            shot = self._screenshot(f"fail-{label}")
-            raise ScreenNotAsExpected(label, f"the keyboard focus is on another window (0x{focus:x}), not on the "
-                                             "expected screen's window; stopped without sending input", shot)
+        def allowed(info: WinInfo) -> str | None:
+            if exp is None or exp.toplevel is None:
+                return None
+            if info.toplevel is None:
+                return None if what == "keys" else f"no window at {list(point or ())}"
+            if info.same_program(exp):
+                return None
+            if what == "keys":
+                return (f"the keyboard focus is on another window ({info.describe()}, another program), not on "
+                        f"the expected screen's ({exp.describe()})")
+            return (f"another window ({info.describe()}, another program) is in front of the expected screen's "
+                    f"window ({exp.describe()}) at {list(point or ())}")
+        return allowed
+
+    def _run_handlers(self, label: str, wait: float = 0.0) -> bool:
+        """Run the `on_screen` handler whose screen is showing (one at a time, up to 5 in a row).
+        `wait`: look this long for one to show (a window that just appeared may not be drawn yet)."""
+        if not self.flow.on_screen or self._in_handler:
+            return False
+        ran = False
+        for _ in range(5):
+            found: dict[str, Any] = {}
+
+            def test(frame: np.ndarray) -> bool:
+                found["h"] = next((h for h in self.flow.on_screen if self._screen_ok(h.screen, frame)[0]), None)
+                return found["h"] is not None
+
+            self._poll(test, 0.0 if ran else wait)
+            hit = found.get("h")
+            if hit is None:
+                return ran
+            idx = self.flow.on_screen.index(hit)
+            self._handler_counts[idx] = self._handler_counts.get(idx, 0) + 1
+            if self._handler_counts[idx] > hit.max_times:
+                raise StepFailed(label, f"on_screen handler '{hit.label(idx)}' ran {hit.max_times} times; stopped")
+            self.runlog.write("on_screen", step=label, handler=hit.label(idx))
+            saved = (self.current, self.current_label, self.expected_win)
+            self._in_handler = True
+            try:
+                self.current = hit.screen
+                self._block(hit.steps, f"{label} > on_screen '{hit.label(idx)}'")
+            finally:
+                self._in_handler = False
+                self.current, self.current_label, self.expected_win = saved
+            ran = True
+        return ran
 
     def _guard(self, label: str) -> bool:
         """Pause while the person uses mouse or keyboard; True when a pause happened."""
@@ -376,7 +554,7 @@ class Player:
 
     def _guard_typing(self, label: str) -> None:
         if self._guard(label):
-            raise _Interrupted()
+            raise _Interrupted("person", "the person took over while this text was being typed")
 
     # looking at the screen ----------------------------------------------------------------
     def _grab(self) -> np.ndarray:
@@ -386,12 +564,12 @@ class Player:
                 self._dry_frame = self.screen.grab()
             return self._dry_frame
         frame = self.screen.grab()
-        if self.windows is not None:
+        if self.desktop is not None:
             # windows of this very process (a teaching GUI running the flow, showing a copy of the
             # screen) are blanked out: nothing there is a target, and no input may go there
             now = time.monotonic()
             if now - self._own_rects[0] > 0.5:
-                self._own_rects = (now, self.windows.rects_of_pid(os.getpid()))
+                self._own_rects = (now, self.desktop.rects_of_pid(os.getpid()))
             for x, y, w, h in self._own_rects[1]:
                 frame[max(0, y):y + h, max(0, x):x + w] = 0
         return frame
@@ -491,19 +669,29 @@ class Player:
 
     def _locate(self, t: Target, frame: np.ndarray) -> Located | None:
         """Where target `t` is on `frame` (None: not there). Results are kept for the current frame."""
-        key = (id(frame), t)
+        key = (id(frame), t, self._names(t) if t.has_vars else None)
         if self._memo_frame is not frame:
             self._memo_frame, self._memo = frame, {}
         if key not in self._memo:
             self._memo[key] = self._locate_now(t, frame)
         return self._memo[key]
 
+    def _names(self, t: Target) -> tuple[str, ...]:
+        """The target's image names with ${var} filled in."""
+        return tuple(substitute(p, self.variables) for p in t.images) if t.has_vars else tuple(t.images)
+
     def _locate_now(self, t: Target, frame: np.ndarray) -> Located | None:
         threshold = t.threshold or self.settings.threshold
         dx, dy = t.offset
         if t.kind == "image":
-            key = (tuple(t.images), t.region)
-            m = find_image(frame, [self.flow.resolve(p) for p in t.images], threshold, t.region,
+            names = self._names(t)
+            key = (names, t.region)
+            paths = [self.flow.resolve(p) for p in names]
+            for path in paths:
+                if not path.is_file():
+                    raise StepFailed(self.current_label or "flow", f"anchor image '{path.name[:80]}' not found "
+                                                                   f"(from {t.describe()})")
+            m = find_image(frame, paths, threshold, t.region,
                            t.scales or self.settings.scales, hint=self._hints.get(key),
                            gray_screen=self._gray_of(frame))
             if m.found:
@@ -512,10 +700,10 @@ class Player:
             if not m.found:
                 return None
             cx, cy = m.center
-            return Located(m.box, (cx + dx, cy + dy), m.score, f"image {Path(m.image).name}")
+            return _sized(Located(m.box, (cx + dx, cy + dy), m.score, f"image {Path(m.image).name}"), t.size)
         if t.kind == "point":
             x, y = t.point
-            return Located((x, y, 1, 1), (x + dx, y + dy), 1.0, "point")
+            return _sized(Located((x, y, 1, 1), (x + dx, y + dy), 1.0, "point"), t.size)
         if t.kind == "screen":
             sd = self.flow.screens[t.screen]
             ok, _ = self._screen_ok(sd, frame)
@@ -541,7 +729,7 @@ class Player:
             else:
                 box = m.box_to_frame((0, 0, tpl.reference.width, tpl.reference.height))
             cx, cy = box[0] + box[2] // 2, box[1] + box[3] // 2
-            return Located(box, (cx + dx, cy + dy), m.score, f"template {tpl.id}")
+            return _sized(Located(box, (cx + dx, cy + dy), m.score, f"template {tpl.id}"), t.size)
         # text by OCR
         wanted = substitute(t.text, self.variables)
         x, y, w, h = t.region or (0, 0, frame.shape[1], frame.shape[0])
@@ -551,7 +739,7 @@ class Player:
         if hit is None:
             return None
         bx, by, bw, bh = hit.box
-        return Located(hit.box, (bx + bw // 2 + dx, by + bh // 2 + dy), hit.confidence, "text (OCR)")
+        return _sized(Located(hit.box, (bx + bw // 2 + dx, by + bh // 2 + dy), hit.confidence, "text (OCR)"), t.size)
 
     def _cond(self, c: Condition, frame: np.ndarray) -> bool:
         op = c.op

@@ -1,0 +1,162 @@
+"""The Tk order program (tk_order_app.py) for flow tests: start it, cut anchors from its real window, write flows."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+
+HERE = Path(__file__).resolve().parent
+APP = HERE / "tk_order_app.py"
+TEXT_FIELDS = ["patient_id", "name", "sex", "phone", "dept", "doctor", "diagnosis", "drug", "dose", "notes"]
+
+
+def _wait_file(path: Path, timeout: float = 20.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{path.name} did not appear")
+        time.sleep(0.03)
+    text = path.read_text()
+    return json.loads(text) if text.startswith("{") else {}
+
+
+class TkOrder:
+    """The order program and (optionally) another program that steals the focus, on $DISPLAY."""
+
+    def __init__(self, workdir: Path, *args: str, thief: bool = False) -> None:
+        self.dir = workdir
+        self.control = workdir / "control"
+        self.control.mkdir(parents=True, exist_ok=True)
+        self.out, self.events = workdir / "saved.jsonl", workdir / "keys.jsonl"
+        self.procs = [subprocess.Popen([sys.executable, str(APP), "--out", str(self.out), "--events", str(self.events),
+                                        "--control", str(self.control), *args])]
+        if thief:
+            self.procs.append(subprocess.Popen([sys.executable, str(APP), "--thief", "--events", str(self.events),
+                                                "--control", str(self.control)]))
+            _wait_file(self.control / "thief-ready")
+        self.boxes = _wait_file(self.control / "ready")
+        time.sleep(0.3)
+
+    def saved(self) -> list[dict]:
+        if not self.out.exists():
+            return []
+        return [json.loads(line) for line in self.out.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+    def keys(self) -> list[dict]:
+        if not self.events.exists():
+            return []
+        return [json.loads(line) for line in self.events.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+    def popup(self) -> dict:
+        (self.control / "popup").touch()
+        return _wait_file(self.control / "popup.json")
+
+    def steal(self) -> None:
+        (self.control / "steal").touch()
+
+    def make_anchors(self, into: Path) -> Path:
+        """Cut anchor images from the live window: title, field labels, save, notice popup, confirm dialog."""
+        from rpa_flows.screen import LiveScreen
+        from rpa_flows.x11 import X11Desktop
+
+        into.mkdir(parents=True, exist_ok=True)
+        screen = LiveScreen()
+        desk = X11Desktop(failsafe=False, pause=0.02)
+        try:
+            def cut(name: str, box: list[int], frame) -> None:
+                x, y, w, h = box
+                cv2.imwrite(str(into / f"{name}.png"), frame[y:y + h, x:x + w])
+
+            frame = screen.grab().copy()
+            cut("title", self.boxes["title"], frame)
+            cut("save", self.boxes["save"], frame)
+            for n in TEXT_FIELDS:
+                cut(f"label_{n}", self.boxes[f"label_{n}"], frame)
+            pop = self.popup()
+            time.sleep(0.3)
+            frame = screen.grab().copy()
+            cut("notice", pop["label"], frame)
+            cut("notice_ok", pop["ok"], frame)
+            x, y, w, h = pop["ok"]
+            desk.click(x + w // 2, y + h // 2, "left", 1, lambda i: None)
+            deadline = time.monotonic() + 5
+            while (self.control / "popup.json").exists() and time.monotonic() < deadline:
+                time.sleep(0.03)
+            x, y, w, h = self.boxes["save"]
+            desk.click(x + w // 2, y + h // 2, "left", 1, lambda i: None)
+            conf = _wait_file(self.control / "confirm.json")
+            time.sleep(0.3)
+            frame = screen.grab().copy()
+            cut("confirm", conf["label"], frame)
+            desk.press(["esc"], lambda i: None)  # "No": nothing saved
+            time.sleep(0.3)
+        finally:
+            screen.close()
+            desk.close()
+        return into
+
+    def field_locator(self, name: str, anchors: Path) -> str:
+        """`into` for a field: its label's anchor + offset to the entry's centre + the entry's size."""
+        lx, ly, lw, lh = self.boxes[f"label_{name}"]
+        ex, ey, ew, eh = self.boxes[f"entry_{name}"]
+        dx, dy = (ex + ew // 2) - (lx + lw // 2), (ey + eh // 2) - (ly + lh // 2)
+        return f"image:{anchors}/label_{name}.png + offset:{dx},{dy} + size:{ew - 4},{eh - 4}"
+
+    def stop(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(5)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+
+
+def order_flow(app: TkOrder, anchors: Path, *, settings: str = "", fields: list[str] | None = None,
+               on_screen: bool = True, clear: str = "true") -> str:
+    """A flow that enters every record into the order form and saves it."""
+    fields = fields or TEXT_FIELDS
+    steps = "\n".join(
+        f'      - {{name: {n}, expect: form, type: "${{record.{n}}}", into: "{app.field_locator(n, anchors)}", '
+        f'clear: {clear}}}' for n in fields)
+    handler = f"""on_screen:
+  - name: close notice
+    screen: notice
+    steps:
+      - {{name: ok, click: "image:{anchors}/notice_ok.png"}}
+      - {{name: gone, wait: {{vanish: notice, timeout: 3}}}}
+""" if on_screen else ""
+    return f"""
+id: tk_order
+settings: {{timeout: 3, key_pause: 0.01, type_delay_ms: 2, resume_after: 0.5{settings}}}
+screens:
+  form: {{all: ["image:{anchors}/title.png"], none: [notice, confirm]}}
+  notice: {{all: ["image:{anchors}/notice.png"]}}
+  confirm: {{all: ["image:{anchors}/confirm.png"]}}
+{handler}steps:
+  - name: each
+    for_each: records
+    steps:
+{steps}
+      - {{name: save, expect: form, click: "image:{anchors}/save.png"}}
+      - {{name: confirm, wait: confirm}}
+      - {{name: say yes, expect: confirm, hotkey: enter}}
+      - {{name: saved, wait: {{vanish: confirm}}}}
+"""
+
+
+RECORDS = [
+    {"patient_id": "T1001", "name": "欧阳娜娜", "sex": "F", "phone": "13800138000", "dept": "内科",
+     "doctor": "Dr. Chen", "diagnosis": "肺结节复查 (3个月)", "drug": "Amoxicillin <500mg>", "dose": "2x/day",
+     "notes": "allergy: none; \"ok\" & [urgent]"},
+    {"patient_id": "T1002", "name": "Smith John", "sex": "M", "phone": "+86 10 5555-0101", "dept": "ENT",
+     "doctor": "王建国", "diagnosis": "TIA r/o stroke", "drug": "Aspirin", "dose": "100 mg",
+     "notes": "a\\b/c?d*e#f$g%h ~ `x`"},
+    {"patient_id": "T1003", "name": "李四", "sex": "M", "phone": "010-88886666", "dept": "骨科",
+     "doctor": "李医生", "diagnosis": "腰痛，L4/L5?", "drug": "Ibuprofen", "dose": "0.4 g", "notes": "复查，对比片"},
+]
