@@ -1,7 +1,7 @@
 """Find an anchor image on a screen image: score, box, threshold, fast on 1080p.
 
 Matching is normalised cross-correlation (TM_CCOEFF_NORMED) on grey images. For
-needles big enough, a pass at 1/2-1/4 resolution proposes up to five places and a
+needles big enough, a pass at 1/2-1/4 resolution proposes up to eight places and a
 full-resolution pass in a small window around each measures the score, so a whole
 1920x1080 frame costs a few ms to ~25 ms instead of ~50-200 ms. The place where a
 needle was last found is tried first. Several reference images per element (one per
@@ -24,7 +24,9 @@ log = logging.getLogger(__name__)
 Box = tuple[int, int, int, int]
 
 COARSE_MIN_SIDE = 20  # needles smaller than this (in pixels, either side) are matched at full resolution only
-COARSE_MARGIN = 0.25  # coarse candidates down to threshold - margin are confirmed at full resolution
+COARSE_FLOOR = 0.3  # coarse candidates scoring at least this are confirmed at full resolution
+COARSE_PEAKS = 8  # ... the best this many of them: a thin, pixel-exact needle (text on a list item) can
+# score only ~0.55-0.8 at half resolution and still be a 1.00 match at full resolution
 
 
 @dataclass(slots=True)
@@ -121,7 +123,7 @@ def match_gray(hay: np.ndarray, needle: np.ndarray, threshold: float) -> tuple[f
     small_hay = cv2.resize(hay, (hw // f, hh // f), interpolation=cv2.INTER_AREA)
     small_needle = cv2.resize(needle, (nw // f, nh // f), interpolation=cv2.INTER_AREA)
     coarse = _ncc(small_hay, small_needle)
-    peaks = _peaks(coarse, threshold - COARSE_MARGIN, 5, (max(2, nw // (2 * f)), max(2, nh // (2 * f))))
+    peaks = _peaks(coarse, min(COARSE_FLOOR, threshold), COARSE_PEAKS, (max(2, nw // (2 * f)), max(2, nh // (2 * f))))
     if not peaks:
         _, best, _, _ = cv2.minMaxLoc(coarse)
         return float(best), 0, 0, [float(best)]

@@ -79,3 +79,18 @@ def test_coarse_search_finds_every_sample_anchor_like_an_exhaustive_search(name)
                                 cv2.TM_CCOEFF_NORMED)
         _, best, _, loc = cv2.minMaxLoc(res)
         assert m.box[:2] == loc == at and abs(m.score - best) < 1e-4
+
+
+def test_pixel_exact_list_item_is_found_at_threshold_0_98():
+    """A 90x20 list item among similar ones, at odd pixels: the half-size pass scores it ~0.7, and the
+    full-resolution check of the best coarse candidates must still find the 1.00 match."""
+    frame = np.full((1080, 1920, 3), 235, np.uint8)
+    items = ["Internal", "Surgery", "Pediatric", "Ortho", "Eye", "Emergency", "ENT", "Oncology"]
+    for i, text in enumerate(items):
+        y = 301 + i * 21
+        cv2.rectangle(frame, (701, y), (790, y + 19), (255, 255, 255), -1)
+        cv2.putText(frame, text, (704, y + 15), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (20, 20, 20), 1, cv2.LINE_AA)
+    for i in range(len(items)):
+        needle = frame[301 + i * 21:321 + i * 21, 701:791].copy()
+        m = find_image(frame, [needle], 0.98)
+        assert m.found and m.box == (701, 301 + i * 21, 90, 20), (items[i], m.score, m.candidates)

@@ -130,3 +130,30 @@ def test_double_and_right_click_offsets_and_screenshots(tmp_path):
     assert login_screen()[by:by + button.shape[0], bx:bx + button.shape[1]].shape == button.shape
     assert float(np.abs(login_screen()[by:by + button.shape[0], bx:bx + button.shape[1]].astype(int) - button).mean()) < 2
     assert (tmp_path / "log" / "after-clicks.png").is_file()
+
+
+def test_multi_image_targets_scales_and_variables_in_targets(tmp_path):
+    """`{image: [a, b]}` (first that matches wins), `image:x + scales:1,1.25` and `image: ${name}.png`."""
+    result, actions = run(HEAD + f"""
+  - {{name: list, expect: login, click: {{image: ["{RIS}/anchors/form_title.png", "{RIS}/anchors/login_button.png"]}}}}
+  - {{name: scaled, expect: login, click: "image:{RIS}/anchors/login_button.png + scales:1,1.25"}}
+  - {{name: by var, expect: login, click: "image:{RIS}/anchors/${{anchor}}.png"}}
+""", tmp_path, variables={"anchor": "login_button"})
+    assert result.ok, result.message
+    assert len(actions) == 3 and len({(a.detail["x"], a.detail["y"]) for a in actions}) == 1
+    result, actions = run(HEAD + f"""
+  - {{name: by var, expect: login, click: "image:{RIS}/anchors/${{anchor}}.png"}}
+""", tmp_path / "2", variables={"anchor": "no_such"})
+    assert not result.ok and actions == []
+    assert "anchor image 'no_such.png' not found" in result.message
+
+
+def test_region_relative_to_an_anchor_gives_the_field_box(tmp_path):
+    button = cv2.imread(str(RIS / "anchors" / "login_button.png"))
+    result, actions = run(HEAD + f"""
+  - {{name: beside, expect: login, click: "image:{RIS}/anchors/login_button.png + offset:200,0 + size:120,30"}}
+""", tmp_path)
+    assert result.ok, result.message
+    ok = [e for e in result.events if e["event"] == "step_ok" and e["step"] == "step 1 'beside'"][0]
+    assert ok["how"].endswith("+ size")
+    assert actions[0].detail["x"] - 200 > 0 and button is not None

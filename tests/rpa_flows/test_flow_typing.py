@@ -62,3 +62,39 @@ def test_pyautogui_alone_would_not_do(echo):
     pyautogui.write("ab张三", interval=0.0)
     got = settle_read(echo, "ab张三", timeout=1.5)
     assert got != "ab张三" and "张" not in got
+
+
+def test_default_clear_keys_empty_a_qt_field(echo):
+    """`clear: true` sends End, Shift+Home, Delete (not Ctrl+A, which is "line start" in Tk and Emacs keys)."""
+    from rpa_flows.inputs import LiveInput
+    from rpa_flows.model import Settings
+
+    inp = LiveInput(failsafe=False, pause=0.01)
+    try:
+        inp.click(600, 220)
+        inp.type_text("T1001AAA old text", "auto")
+        assert settle_read(echo, "T1001AAA old text") == "T1001AAA old text"
+        for combo in Settings().clear_keys:
+            inp.hotkey(combo)
+        inp.type_text("T2002", "auto")
+    finally:
+        inp.close()
+    assert settle_read(echo, "T2002") == "T2002"
+
+
+def test_the_persons_clipboard_is_put_back_after_a_paste(echo):
+    import subprocess
+
+    from rpa_flows.inputs import LiveInput
+
+    subprocess.run(["xclip", "-selection", "clipboard", "-i"], input="the person's own text".encode(), check=True)
+    inp = LiveInput(failsafe=False, pause=0.01)
+    try:
+        inp.click(600, 220)
+        inp.type_text("张三", "auto")  # pasted
+        inp.desktop.restore_clipboard()
+    finally:
+        inp.close()
+    assert settle_read(echo, "张三") == "张三"
+    back = subprocess.run(["xclip", "-selection", "clipboard", "-o"], capture_output=True, timeout=5)
+    assert back.stdout.decode() == "the person's own text"
