@@ -46,9 +46,19 @@ class MainWindow(QMainWindow):
         self.snap_enabled = True
         self.last_latency: float | None = None
         self.test_outcomes: list[FrameOutcome] = []
+        self.test_reports: list[Any] = []
         self.test_template = None
         self.test_job: Job | None = None
         self.propose_job: Job | None = None
+        self.match_job: Job | None = None
+        self._match_seq = 0
+        self.match_report = None
+        self.anchor_notes: dict[str, list[str]] = {}
+        self._pack_refs: dict[str, np.ndarray] | None = None
+        self._anchor_timer = QTimer(self)
+        self._anchor_timer.setSingleShot(True)
+        self._anchor_timer.setInterval(300)
+        self._anchor_timer.timeout.connect(self._anchors_edited)
 
         self.canvas = Canvas(self)
         self.setCentralWidget(self.canvas)
@@ -282,7 +292,61 @@ class MainWindow(QMainWindow):
         except Exception as exc:  # noqa: BLE001
             self._error(self.tr("Cannot read the frame"), str(exc))
             return
-        self.doc.set_frame(image)
+        self.show_image(image)
+
+    def show_image(self, image: np.ndarray) -> None:
+        """Show a frame: with taught anchors the template is matched on it and the boxes are shown
+        (and edited) where they are on that frame; without, the frame becomes the reference."""
+        template = self._match_template()
+        if template is None:
+            self.doc.set_frame(image)
+            return
+        self._match_seq += 1
+        seq, reference = self._match_seq, self.doc.draft.image
+
+        def work(job: Job) -> Any:
+            from ocr_templates.match import match_template
+
+            return match_template(image, template, reference=reference)
+
+        def done(match: Any) -> None:
+            if seq != self._match_seq:
+                return  # another frame was asked for since
+            self.doc.set_frame(image, match)
+            self._show_match(template, match, image)
+
+        job = Job(work, self)
+        job.finished.connect(done)
+        job.failed.connect(lambda msg: self._error(self.tr("Cannot match the template"), msg))
+        self.match_job = job.start()
+
+    def _match_template(self):
+        """The draft as a Template to match (None: no anchors or reference yet, or not valid yet)."""
+        if not self.doc.draft.anchors or self.doc.draft.image is None:
+            return None
+        try:
+            return self.doc.draft.to_template()
+        except (TemplateError, ValueError) as exc:
+            log.info("the frame becomes the reference: the template is not valid yet (%s)", exc)
+            return None
+
+    def _show_match(self, template: Any, match: Any, image: np.ndarray) -> None:
+        """Each anchor's score on its row; a failed match names its failing anchors."""
+        from teaching_mode.diagnostics import explain
+
+        report = explain(template, match, image.shape)
+        for status in report.anchors:
+            self.items.set_anchor(status.name, status, self.anchor_notes.get(status.name, []))
+        self.match_report = report
+        if match.matched:
+            self.statusBar().showMessage(self.tr("Template matched on this frame (score %1): boxes are shown where "
+                                                 "they are on it").replace("%1", f"{match.score:.2f}"), 8000)
+        else:
+            self.statusBar().showMessage(self.tr("No match on this frame: %1").replace("%1", report.summary()), 15000)
+
+    def use_frame_as_reference(self) -> None:
+        """The frame shown becomes the template's reference image (boxes stay where they are on it)."""
+        self.doc.use_as_reference()
 
     def _step_frame(self, step: int) -> None:
         s = self.source_panel.slider
@@ -299,7 +363,11 @@ class MainWindow(QMainWindow):
             self._error(self.tr("The live source stopped"), str(exc))
             return
         if image is not None:
-            self.doc.set_frame(image)
+            if self.doc.draft.anchors and self.doc.draft.image is not None and self.doc.mapping is not None:
+                if self.match_job is None or not self.match_job.thread.is_alive():
+                    self.show_image(image)  # the template is taught: follow it on the live frames
+            elif not self.doc.draft.anchors:
+                self.doc.set_frame(image)
 
     def toggle_freeze(self) -> None:
         self.frozen = self.act_freeze.isChecked()
@@ -316,6 +384,13 @@ class MainWindow(QMainWindow):
 
     def _frame_changed(self) -> None:
         self.canvas.set_image(self.doc.image)
+        for name, item in self.canvas.items_by_name.items():
+            data = self.doc.data_of(name)
+            if data is not None:
+                item.set_box(self.to_frame_box(data["box"]))
+                self._sync_table_overlay(name)
+        if self.doc.mapping is None:
+            self._refresh_anchor_notes()
         self.live.warm_up()
         if self.source is None or self.source.kind != "live" or self.frozen:
             self.request_all()
@@ -405,6 +480,8 @@ class MainWindow(QMainWindow):
     def _rebuild(self) -> None:
         self.canvas.clear_boxes()
         self.items.results.clear()
+        self.items.anchors.clear()
+        self._pack_refs = None
         for a in self.doc.draft.anchors:
             self.canvas.add_box(a["name"], "anchor", self.to_frame_box(a["box"]))
         for f in self.doc.draft.fields:
@@ -476,6 +553,8 @@ class MainWindow(QMainWindow):
         self._refresh_items()
         if kind != "anchor":
             self.live.request(name)
+        else:
+            self._anchor_timer.start()
 
     def _item_removed(self, name: str) -> None:
         self.canvas.remove_box(name)
@@ -490,8 +569,31 @@ class MainWindow(QMainWindow):
         self._refresh_items()
         self.items.select(new)
 
+    def _anchors_edited(self) -> None:
+        """An anchor was drawn, moved or resized: warnings again, and its live score on another frame."""
+        self._refresh_anchor_notes()
+        if self.doc.mapping is not None and self.doc.frame is not None:
+            self.show_image(self.doc.frame)
+
+    def _refresh_anchor_notes(self) -> None:
+        """Warnings on weak anchors (too small, at the frame's edge, across a window edge, not
+        distinctive against the other templates beside this one)."""
+        from teaching_mode.diagnostics import anchor_warnings, pack_references
+
+        draft = self.doc.draft
+        if draft.image is None:
+            return
+        if self._pack_refs is None:
+            self._pack_refs = pack_references(draft.path, str(draft.meta.get("id", "")))
+        self.anchor_notes = anchor_warnings(draft.anchors, draft.image, self._pack_refs)
+        if self.doc.mapping is None:
+            for a in draft.anchors:
+                self.items.set_anchor(a["name"], None, self.anchor_notes.get(a["name"], []))
+
     def _item_changed(self, name: str) -> None:
         self._sync_table_overlay(name)
+        if self.doc.kind_of(name) == "anchor":
+            self._anchor_timer.start()
         if self.doc.kind_of(name) != "anchor":
             self.live.request(name)
 
@@ -690,6 +792,7 @@ class MainWindow(QMainWindow):
             template = _with_reference(self.doc.draft)
         self.test_template = template
         self.test_outcomes = []
+        self.test_reports: list[Any] = []
         self.bottom_tabs.setCurrentWidget(self.test_panel)
         self.test_panel.start([f.name for f in template.fields], self.tr("Testing on %1…").replace("%1", str(spec)))
         engine = self.live.engine()
@@ -715,8 +818,14 @@ class MainWindow(QMainWindow):
         return job
 
     def _test_frame(self, outcome: FrameOutcome) -> None:
+        from teaching_mode.diagnostics import explain
+
         self.test_outcomes.append(outcome)
-        self.test_panel.add_outcome(outcome)
+        report = None
+        if self.test_template is not None and outcome.image is not None and outcome.error is None:
+            report = explain(self.test_template, outcome.match, outcome.image.shape)
+        self.test_reports.append(report)
+        self.test_panel.add_outcome(outcome, report)
 
     def _test_done(self, outcomes: list[FrameOutcome]) -> None:
         s = summary(outcomes)
@@ -730,13 +839,31 @@ class MainWindow(QMainWindow):
         if row >= len(self.test_outcomes) or self.test_template is None:
             return
         outcome = self.test_outcomes[row]
+        report = self.test_reports[row] if row < len(self.test_reports) else None
         crops = []
         for name in outcome.failed_fields():
             res = outcome.reading.fields[name]
             crops.append((name, outcome.crop(name, self.test_template), f"«{res.text}» {'; '.join(res.reasons)}"))
-        if not outcome.match.matched:
-            crops.append((self.tr("no match"), None, self.tr("score %1").replace("%1", f"{outcome.match.score:.2f}")))
-        self.test_panel.show_crops(crops)
+        header = ""
+        if report is not None:
+            head = (self.tr("match") if report.matched else self.tr("no match")) + \
+                self.tr(": score %1 (threshold %2)").replace("%1", f"{report.score:.2f}").replace(
+                    "%2", f"{report.threshold:.2f}")
+            lines = []
+            for a in report.anchors:
+                reason = self.tr("outside the frame") if a.outside else (
+                    self.tr("below %1").replace("%1", f"{a.floor:.2f}") if a.failed else "")
+                lines.append(("✗ " if a.failed else "✓ ") + f"{a.name}: {a.score:.2f} {reason}".rstrip())
+            header = "<b>" + head + "</b><br>" + "<br>".join(lines)
+        elif outcome.error:
+            header = self.tr("error: %1").replace("%1", outcome.error)
+        self.test_panel.show_crops(crops, header)
+        if outcome.image is not None and outcome.error is None:
+            # the frame, with the template where the test matched it (and the boxes mapped onto it)
+            self.doc.set_frame(outcome.image, outcome.match)
+            if report is not None:
+                for status in report.anchors:
+                    self.items.set_anchor(status.name, status, self.anchor_notes.get(status.name, []))
 
     # misc -----------------------------------------------------------------------------------------------------
     def _set_language(self, code: str) -> None:

@@ -55,6 +55,7 @@ class ItemsPanel(QWidget):
         layout.addWidget(self.checks)
         self.rows: dict[str, int] = {}
         self.results: dict[str, FieldResult] = {}
+        self.anchors: dict[str, tuple[Any, list[str]]] = {}   # name -> (AnchorStatus or None, warnings)
 
     def set_items(self, items: list[tuple[str, str]]) -> None:
         """(name, kind) in display order."""
@@ -72,7 +73,36 @@ class ItemsPanel(QWidget):
                 self.table.setItem(r, c, _item(""))
             if name in self.results:
                 self._fill(r, self.results[name])
+            if name in self.anchors:
+                self._fill_anchor(r, *self.anchors[name])
         self.table.blockSignals(False)
+
+    def set_anchor(self, name: str, status: Any, warnings: list[str]) -> None:
+        """An anchor's live score on the frame shown (None: on its own reference) and its warnings."""
+        self.anchors[name] = (status, list(warnings))
+        r = self.rows.get(name)
+        if r is not None:
+            self._fill_anchor(r, status, warnings)
+
+    def _fill_anchor(self, r: int, status: Any, warnings: list[str]) -> None:
+        if status is None:
+            self.table.item(r, 2).setText(self.tr("reference"))
+            self.table.item(r, 3).setText("1.00")
+            self.table.item(r, 4).setText("✓")
+            color = GREEN
+        else:
+            self.table.item(r, 2).setText(self.tr("score %1").replace("%1", f"{status.score:.2f}"))
+            self.table.item(r, 3).setText(f"{status.score:.2f}")
+            reason = self.tr("outside the frame") if status.outside else (
+                self.tr("below %1").replace("%1", f"{status.floor:.2f}") if status.failed else "")
+            self.table.item(r, 4).setText(("✗ " + reason) if status.failed else "✓")
+            self.table.item(r, 4).setToolTip(reason)
+            color = RED if status.failed else GREEN
+        text = "⚠ " + "; ".join(self.tr(w) for w in warnings) if warnings else ""
+        self.table.item(r, 5).setText(text)
+        self.table.item(r, 5).setToolTip("\n".join(self.tr(w) for w in warnings))
+        for c in range(self.COLS):
+            self.table.item(r, c).setBackground(QBrush(QColor(255, 235, 190) if warnings and color is GREEN else color))
 
     def set_result(self, name: str, result: FieldResult | None) -> None:
         if result is None:
@@ -300,18 +330,27 @@ class TestPanel(QWidget):
         self.field_names = field_names
         self.table.setRowCount(0)
         self.table.setColumnCount(4 + len(field_names))
-        self.table.setHorizontalHeaderLabels([self.tr("Frame"), self.tr("Match"), self.tr("Status"),
+        self.table.setHorizontalHeaderLabels([self.tr("Frame"), self.tr("Match (failing anchors)"), self.tr("Status"),
                                               self.tr("Checks"), *field_names])
         self.summary.setText(description)
         self._clear_crops()
 
-    def add_outcome(self, outcome: Any) -> None:
+    def status_text(self, status: str) -> str:
+        return {"complete": self.tr("complete"), "needs_review": self.tr("needs review"),
+                "no match": self.tr("no match"), "error": self.tr("error")}.get(status, status)
+
+    def add_outcome(self, outcome: Any, report: Any = None) -> None:
         r = self.table.rowCount()
         self.table.insertRow(r)
         status = outcome.status
         self.table.setItem(r, 0, _item(outcome.name))
-        self.table.setItem(r, 1, _item(f"{outcome.match.score:.2f}"))
-        self.table.setItem(r, 2, _item(status, outcome.error))
+        match_text = f"{outcome.match.score:.2f}"
+        failing = [a for a in report.anchors if a.failed] if report is not None else []
+        if failing:
+            match_text += " ✗ " + ", ".join(a.name + (" " + self.tr("outside the frame") if a.outside else "")
+                                            for a in failing)
+        self.table.setItem(r, 1, _item(match_text, "\n".join(report.details()) if report is not None else None))
+        self.table.setItem(r, 2, _item(self.status_text(status), outcome.error))
         reading = outcome.reading
         checks = "" if reading is None else ", ".join(("✓ " if c.ok else "✗ ") + c.name for c in reading.checks)
         self.table.setItem(r, 3, _item(checks))
@@ -344,9 +383,15 @@ class TestPanel(QWidget):
             if w is not None:
                 w.deleteLater()
 
-    def show_crops(self, crops: list[tuple[str, np.ndarray | None, str]]) -> None:
-        """(field name, crop, what was read) for the failed fields of the chosen frame."""
+    def show_crops(self, crops: list[tuple[str, np.ndarray | None, str]], header: str = "") -> None:
+        """(field name, crop, what was read) for the failed fields of the chosen frame; `header`: the
+        match explained (per-anchor scores)."""
         self._clear_crops()
+        if header:
+            label = QLabel(header)
+            label.setWordWrap(True)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.crops_layout.insertWidget(self.crops_layout.count() - 1, label)
         if not crops:
             self.crops_layout.insertWidget(0, QLabel(self.tr("No failed fields in this frame.")))
         for i, (name, crop, text) in enumerate(crops):

@@ -273,15 +273,25 @@ def test_test_table_over_frames(qtbot, window, ct_frames, tmp_path):
         assert table.item(r, cols["accession"]).text() == f["fields"]["accession"]
         assert float(table.item(r, cols["total_dlp"]).text()) == pytest.approx(float(f["fields"]["total_dlp"]))
     assert "3 matched" in win.test_panel.summary.text() and "1 did not match" in win.test_panel.summary.text()
+    # the frame that did not match names its failing anchors, in the row and in the detail
+    anchor_names = [a.name for a in tpl.anchors]
+    assert "✗" in table.item(3, 1).text() and any(n in table.item(3, 1).text() for n in anchor_names)
+    table.selectRow(3)
+    from PySide6.QtWidgets import QLabel
+
+    detail = " ".join(w.text() for w in win.test_panel.crops_box.findChildren(QLabel))
+    assert "no match" in detail and all(n in detail for n in anchor_names) and "✗" in detail
+    # a matched row opens that frame with the template matched on it: boxes mapped, anchors scored
+    table.selectRow(1)
+    assert win.doc.frame is not None and win.doc.mapping is not None and win.doc.mapping.matched
+    assert win.items.anchors[anchor_names[0]][0].score > 0.8
     # a failure shows its crop: tighten a regex so every accession fails, and re-test one frame
     win.doc.update_item("accession", {"regex": r"^XX\d+$"})
     win.run_test(folder, limit=1)
     qtbot.waitUntil(lambda: win.test_job is None, timeout=60000)
-    assert table.item(0, 2).text() == "needs_review"
+    assert table.item(0, 2).text() == "needs review"
     assert table.item(0, cols["accession"]).background().color().red() > 200
     table.selectRow(0)
-    from PySide6.QtWidgets import QLabel
-
     pictures = [w for w in win.test_panel.crops_box.findChildren(QLabel) if not w.pixmap().isNull()]
     assert pictures, "the failed field's crop is not shown"
 
@@ -344,3 +354,38 @@ def test_test_on_a_recording_reads_each_screen_once(qtbot, window, ct_frames, ma
     for r, f in ((1, clean[0]), (2, clean[1])):
         assert table.item(r, cols["accession"]).text() == f["fields"]["accession"]
         assert table.item(r, 0).text().startswith("session.avi #")
+
+
+def test_edit_on_a_moved_frame_maps_boxes_and_saves_reference_coordinates(qtbot, window, ct_frames, tmp_path):
+    """A template opened on another frame (window moved) is matched: boxes sit on that frame's values,
+    live OCR reads them, and a box moved there is stored (and saved) in reference coordinates."""
+    win = window
+    moved = next(f for f in ct_frames if f["variant"] == "moved")
+    win.open_template(SAMPLE_TEMPLATE)
+    ref_box = list(win.doc.data_of("accession")["box"])
+    win.open_source(str(moved["abspath"]))
+    qtbot.waitUntil(lambda: win.doc.mapping is not None, timeout=30000)
+    assert win.doc.mapping.matched and win.doc.frame is not None
+    wx, wy = moved["window"][:2]
+    item = win.canvas.items_by_name["accession"]
+    assert item.box()[:2] == [ref_box[0] + wx, ref_box[1] + wy] or (
+        abs(item.box()[0] - ref_box[0] - wx) <= 2 and abs(item.box()[1] - ref_box[1] - wy) <= 2)
+    res = wait_result(qtbot, win, "accession", lambda r: r.valid)
+    assert res.text.replace(" ", "") == moved["fields"]["accession"]
+    # anchors show their live score on this frame
+    assert all(status is not None and status.score > 0.8 for status, _ in win.items.anchors.values())
+    # drag the box 30 px right on this frame: the template's box moves 30 px (scale 1) in reference terms
+    x, y, w, h = item.box()
+    win.set_tool("select")
+    drag(qtbot, win.canvas, (x + w / 2, y + h / 2), (x + w / 2 + 30, y + h / 2))
+    new = win.doc.data_of("accession")["box"]
+    assert new[0] == pytest.approx(ref_box[0] + 30, abs=2) and new[1] == pytest.approx(ref_box[1], abs=2)
+    assert win.act_undo.text().endswith("Move box")
+    win.act_undo.trigger()
+    assert win.doc.data_of("accession")["box"] == ref_box
+    out = tmp_path / "ct.yaml"
+    assert win.save_to(out)
+    saved = load_template(out)
+    assert list(saved.field("accession").box.as_tuple()) == ref_box
+    # the saved reference is the template's own reference image, not the moved frame
+    assert read_image(out.with_suffix(".png")).shape == read_image(SAMPLE_TEMPLATE.with_suffix(".png")).shape
