@@ -322,9 +322,11 @@ class Receiver:
         except zmq.ZMQError as exc:  # the peer is gone (ROUTER_MANDATORY is off, but be safe)
             log.warning("reply to %s dropped (%s)", _name(identity), exc)
 
-    def _reject(self, sock: zmq.Socket, identity: bytes, header: dict[str, Any], error: str) -> None:
+    def _reject(self, sock: zmq.Socket, identity: bytes, header: dict[str, Any], error: str,
+                count: bool = True) -> None:
         """Count a refused record and, when its header names it, ack it `rejected` with the reason."""
-        self._stats.rejected += 1
+        if count:
+            self._stats.rejected += 1
         if _answerable(header):
             seq = header.get("seq")
             self._reply(sock, identity, "ack", {"record_id": header["record_id"], "seq": seq if isinstance(seq, int) else None,
@@ -368,7 +370,7 @@ class Receiver:
             log.warning("oversized message from %s dropped: %s", who, err)
             header = peek_header(parts)
             if header is not None and parts[1] == b"record":
-                self._reject(sock, identity, header, f"refused by central: {err}")
+                self._reject(sock, identity, header, f"refused by central: {err}", count=False)  # counted oversized
             return None
         try:
             msg = decode(parts, max_bytes=None, lazy_record_body=True)
