@@ -47,6 +47,44 @@ def _make_ae(calling_aet: str, timeouts: Timeouts) -> AE:
     return ae
 
 
+class _Quiet(logging.Filter):
+    """Holds back pynetdicom's ERROR records (with their tracebacks) while we connect: what went
+    wrong becomes part of our own one-line error instead."""
+
+    LOGGERS = ("pynetdicom.transport", "pynetdicom.association", "pynetdicom.acse", "pynetdicom.dul")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reasons: list[str] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.ERROR:
+            return True
+        text = record.getMessage().splitlines()[0] if record.getMessage() else ""
+        if text and text not in self.reasons:
+            self.reasons.append(text)
+        return False
+
+    def __enter__(self) -> "_Quiet":
+        for name in self.LOGGERS:
+            logging.getLogger(name).addFilter(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for name in self.LOGGERS:
+            logging.getLogger(name).removeFilter(self)
+
+    def reason(self) -> str:
+        """The most telling cause pynetdicom gave (a TLS or socket error), or ''."""
+        for text in self.reasons:
+            if "SSL" in text or "TLS" in text:
+                return text.split("] ", 1)[-1].split(" (_ssl.c")[0]
+        for text in self.reasons:
+            if text.startswith("TCP Initialisation Error:"):
+                return text.split(":", 1)[1].strip()
+        return ""
+
+
 @contextmanager
 def associate(
     peer: Peer,
@@ -76,22 +114,22 @@ def associate(
     connected: list[bool] = []
     all_handlers = [(evt.EVT_ACSE_RECV, _on_acse), (evt.EVT_CONN_OPEN, lambda event: connected.append(True)),
                     *(handlers or [])]
-    tls_error: list[str] = []
-    try:
-        assoc = ae.associate(peer.host, peer.port, ae_title=peer.ae_title, evt_handlers=all_handlers,
-                             tls_args=(tls, "") if tls is not None else None)
-    except (ssl.SSLError, OSError) as exc:  # pynetdicom lets some TLS failures through
-        ae.shutdown()
-        raise DicomNetworkError(f"TLS with {peer} failed: {getattr(exc, 'reason', None) or exc}") from None
+    with _Quiet() as quiet:
+        try:
+            assoc = ae.associate(peer.host, peer.port, ae_title=peer.ae_title, evt_handlers=all_handlers,
+                                 tls_args=(tls, None) if tls is not None else None)  # type: ignore[arg-type]
+        except (ssl.SSLError, OSError) as exc:  # pynetdicom lets some TLS failures through
+            ae.shutdown()
+            raise DicomNetworkError(f"TLS with {peer} failed: {getattr(exc, 'reason', None) or exc}") from None
     if not assoc.is_established:
         ae.shutdown()
+        why = quiet.reason()
         if tls is not None and not connected:
-            raise DicomNetworkError(f"cannot connect to {peer} over TLS (refused, no answer within "
-                                    f"{ae.connection_timeout:g} s, or the TLS handshake failed: certificate "
-                                    "not trusted, or the peer does not speak TLS)")
+            raise DicomNetworkError(f"cannot connect to {peer} over TLS ({why or 'refused, no answer within '}"
+                                    f"{'' if why else f'{ae.connection_timeout:g} s, or the TLS handshake failed'})")
         if not connected:
-            raise DicomNetworkError(f"cannot connect to {peer} (refused, unreachable or no answer within "
-                                    f"{ae.connection_timeout:g} s)")
+            raise DicomNetworkError(f"cannot connect to {peer} ({why + '; ' if why else ''}refused, unreachable or "
+                                    f"no answer within {ae.connection_timeout:g} s)")
         if assoc.is_rejected:
             reason = rejection[0] if rejection else "no reason given"
             raise DicomNetworkError(f"{peer} rejected the association from {calling_aet} ({reason})")
