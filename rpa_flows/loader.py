@@ -59,11 +59,12 @@ def parse_flow(data: Any, path: str | Path = "<flow>") -> Flow:
     """Validate a flow given as a mapping (parsed YAML)."""
     if not isinstance(data, dict):
         raise FlowError(path, "a flow is a mapping with id, settings, screens, vars and steps")
+    check_shape(data, path)
     try:
         flow = Flow.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        msg = first["msg"].removeprefix("Value error, ")
+        msg = first["msg"].removeprefix("Value error, ").splitlines()[0][:300]
         if first["type"] == "extra_forbidden":
             msg = f"unknown key '{first['loc'][-1]}'"
         more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
@@ -74,19 +75,59 @@ def parse_flow(data: Any, path: str | Path = "<flow>") -> Flow:
     return flow
 
 
+MAX_BYTES = 2_000_000  # a flow file is hand-written YAML: far below this
+MAX_DEPTH = 40  # mappings/lists nested deeper than this are refused (a flow needs ~10)
+MAX_NODES = 200_000  # values in the parsed file (YAML aliases can multiply a small file)
+
+
+def decode_text(raw: bytes, path: str | Path) -> str:
+    """UTF-8 (a BOM is allowed) or a FlowError naming the file and the first bad byte."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        hint = " (it looks like UTF-16)" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
+        raise FlowError(path, f"not UTF-8 text{hint}: byte 0x{raw[exc.start]:02x} at offset {exc.start}; "
+                              "save the file as UTF-8") from None
+
+
+def check_shape(data: Any, path: str | Path) -> None:
+    """Refuse data nested too deeply or too big before anything recursive looks at it."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    seen = 0
+    while stack:
+        node, depth = stack.pop()
+        seen += 1
+        if seen > MAX_NODES:
+            raise FlowError(path, f"the file holds more than {MAX_NODES} values (YAML aliases?); a flow is far smaller")
+        if depth > MAX_DEPTH:
+            raise FlowError(path, f"nested more than {MAX_DEPTH} levels deep; split the flow or flatten it")
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+            stack.extend((k, depth + 1) for k in node if isinstance(k, (tuple, list, dict)))
+        elif isinstance(node, (list, tuple)):
+            stack.extend((v, depth + 1) for v in node)
+
+
 def load_flow(path: str | Path) -> Flow:
     """Read and validate a flow YAML file, and check that the files and screens it names exist."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise FlowError(path, f"cannot read the file: {exc.strerror or exc}") from None
+        with open(path, "rb") as f:
+            raw = f.read(MAX_BYTES + 1)
+    except (OSError, ValueError) as exc:
+        raise FlowError(path, f"cannot read the file: {getattr(exc, 'strerror', None) or exc}") from None
+    if len(raw) > MAX_BYTES:
+        raise FlowError(path, f"the file is larger than {MAX_BYTES // 1_000_000} MB; a flow file is far smaller")
+    text = decode_text(raw, path)
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
-        raise FlowError(path, f"not valid YAML: {getattr(exc, 'problem', exc)}", where) from None
+        problem = str(getattr(exc, "problem", None) or exc).splitlines()[0][:200]
+        raise FlowError(path, f"not valid YAML: {problem}", where) from None
+    except RecursionError:
+        raise FlowError(path, "not valid YAML: nested too deeply") from None
     return parse_flow(data, path)
 
 
@@ -187,6 +228,12 @@ def check_references(flow: Flow) -> None:
         check_target(screen, f"screens > {name}")
         if screen.ref is not None:
             raise FlowError(path, "a screen definition lists targets; it cannot name another screen", f"screens > {name}")
+    check_screen_cycles(flow)
+    for i, handler in enumerate(flow.on_screen):
+        check_target(handler.screen, f"on_screen > {handler.label(i)} > screen")
+        for label, step, _ in walk(handler.steps, f"on_screen > {handler.label(i)}"):
+            for key, t in targets_of(step):
+                check_target(t, f"{label} > {key}")
     for label, step, _ in walk(flow.steps):
         for key, t in targets_of(step):
             check_target(t, f"{label} > {key}")
@@ -196,6 +243,41 @@ def check_references(flow: Flow) -> None:
             for f in step.read.fields or []:
                 if f not in {x.name for x in tpl.fields}:
                     raise FlowError(path, f"template '{tpl.id}' has no field '{f}'", f"{label} > read > fields")
+
+
+def _screen_refs(sd: ScreenDef) -> set[str]:
+    refs = {sd.ref} if sd.ref else set()
+    return refs | {t.screen for t in sd.all + sd.none if t.kind == "screen"}
+
+
+def check_screen_cycles(flow: Flow) -> None:
+    """A screen that names itself, directly or through others (a excludes b, b excludes a), can never be
+    decided: refuse it here instead of recursing forever at run time."""
+    path = flow.path or "<flow>"
+    graph = {name: _screen_refs(sd) for name, sd in flow.screens.items()}
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    for start in graph:
+        if state.get(start):
+            continue
+        stack: list[tuple[str, list[str]]] = [(start, sorted(graph[start]))]
+        trail = [start]
+        state[start] = 1
+        while stack:
+            node, todo = stack[-1]
+            if not todo:
+                state[node] = 2
+                stack.pop()
+                trail.pop()
+                continue
+            nxt = todo.pop()
+            if state.get(nxt) == 1:
+                loop = trail[trail.index(nxt):] + [nxt]
+                raise FlowError(path, f"screens refer to each other in a loop: {' -> '.join(loop)}; a screen "
+                                      "cannot be defined by itself", f"screens > {nxt}")
+            if nxt in graph and not state.get(nxt):
+                state[nxt] = 1
+                trail.append(nxt)
+                stack.append((nxt, sorted(graph[nxt])))
 
 
 def unguarded_input_steps(flow: Flow) -> list[str]:

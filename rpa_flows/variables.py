@@ -81,15 +81,23 @@ def load_records(path: str | Path) -> list[dict[str, Any]]:
     """Records from a JSON list of objects or from JSON lines (one object a line)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise ValueError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
     stripped = text.lstrip()
     if stripped.startswith("["):
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}") from None
+        except RecursionError:
+            raise ValueError(f"{path}: JSON nested too deeply") from None
+        if not isinstance(data, list):
+            raise ValueError(f"{path}: records are a JSON list of objects or JSON lines")
     else:
         data = []
         for n, line in enumerate(text.splitlines(), 1):
@@ -98,6 +106,8 @@ def load_records(path: str | Path) -> list[dict[str, Any]]:
                     data.append(json.loads(line))
                 except json.JSONDecodeError as exc:
                     raise ValueError(f"{path}: line {n} is not valid JSON: {exc.msg}") from None
+                except RecursionError:
+                    raise ValueError(f"{path}: line {n}: JSON nested too deeply") from None
     for n, rec in enumerate(data, 1):
         if not isinstance(rec, dict):
             raise ValueError(f"{path}: record {n} is not a JSON object")
