@@ -35,7 +35,7 @@ from rpa_flows.model import (
 from rpa_flows.runlog import RunLog
 from rpa_flows.screen import LiveScreen, Screen
 from rpa_flows.templates import get_template, match_on_screen
-from rpa_flows.variables import VariableError, lookup, resolve_value, substitute
+from rpa_flows.variables import VariableError, lookup, record_digest, resolve_value, substitute
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ class RunResult:
     drawing: Path | None = None
     steps_run: int = 0
     pauses: int = 0
+    records_done: int = 0
     seconds: float = 0.0
     variables: dict[str, Any] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
@@ -117,6 +118,7 @@ class Player:
     def __init__(self, flow: Flow, *, screen: Screen | None = None, inputs: InputDriver | None = None,
                  monitor: ActivityMonitor | None | bool = True, log_dir: Path | None = None,
                  dry_run: bool = False, failsafe: bool = True, windows: Any = True, desktop: Desktop | None = None,
+                 resume_done: set[str] | None = None,
                  **setting_overrides: Any) -> None:
         self.flow = flow
         self.settings: Settings = flow.settings.model_copy(update=setting_overrides) if setting_overrides else flow.settings
@@ -163,6 +165,8 @@ class Player:
         self._in_handler = False
         self._handler_counts: dict[int, int] = {}
         self._typed = False
+        self.resume_done: set[str] = set(resume_done or ())  # record digests saved by an earlier run: skipped
+        self.records_done = 0
 
     # -- public --------------------------------------------------------------------
     def run(self, variables: dict[str, Any] | None = None, records: list[dict[str, Any]] | None = None) -> RunResult:
@@ -172,7 +176,7 @@ class Player:
         if records is not None:
             self.variables["records"] = records
         self.current, self.current_label = None, ""
-        self.steps_run = self.pauses = 0
+        self.steps_run = self.pauses = self.records_done = 0
         if self.monitor is not None:
             self.monitor.rebase()
         if self.dry_run:
@@ -195,11 +199,12 @@ class Player:
             logged_message = f"internal error: {type(exc).__name__}"
             log.exception("flow %s crashed", self.flow.id)
         result.seconds = time.monotonic() - t0
-        result.steps_run, result.pauses = self.steps_run, self.pauses
+        result.steps_run, result.pauses, result.records_done = self.steps_run, self.pauses, self.records_done
         result.variables = dict(self.variables)
         if self.drawing is not None:
             result.drawing = self.runlog.save_image("dry-run", self.drawing.render()) if self.log_dir else None
         self.runlog.write("run_end", ok=result.ok, seconds=round(result.seconds, 3), steps=result.steps_run,
+                          records_done=result.records_done,
                           pauses=result.pauses, failed_step=result.failed_step,
                           message=logged_message or None, screenshot=str(result.screenshot) if result.screenshot else None,
                           drawing=str(result.drawing) if result.drawing else None)
@@ -880,11 +885,21 @@ class Player:
         if not isinstance(items, list):
             raise StepFailed(label, f"for_each needs a list; '{src}' is {type(items).__name__}")
         details["items"] = len(items)
+        where = re.sub(r" \[\d+/\d+\]", "", label)  # the same loop in every run, whatever outer iteration
+        skipped = 0
         for i, item in enumerate(items):
+            digest = record_digest(where, item)
+            if digest in self.resume_done:
+                skipped += 1
+                self.runlog.write("record_skipped", step=label, index=i + 1, digest=digest)
+                continue
             self.variables[step.as_] = item
             self.variables["loop_index"] = i + 1
             self.runlog.write("iteration", step=label, index=i + 1, of=len(items))
             self._block(step.steps, f"{label} [{i + 1}/{len(items)}]")
+            self.runlog.write("record_done", step=label, index=i + 1, digest=digest)
+            self.records_done += 1
+        details["skipped"] = skipped
 
     def _do_screenshot(self, step: ScreenshotStep, label: str, details: dict) -> None:
         name = substitute(step.screenshot, self.variables)

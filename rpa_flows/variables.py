@@ -112,3 +112,81 @@ def load_records(path: str | Path) -> list[dict[str, Any]]:
         if not isinstance(rec, dict):
             raise ValueError(f"{path}: record {n} is not a JSON object")
     return data
+
+
+def load_var_file(path: str | Path) -> dict[str, str]:
+    """NAME=VALUE lines (blank lines and # comments skipped) from a file only its owner can read:
+    secrets kept out of the command line (where `ps` shows them) and out of the flow."""
+    import os
+    import stat
+
+    path = Path(path)
+    try:
+        st = path.stat()
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if os.name == "posix" and st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ValueError(f"{path}: other users can read or change this file (mode {stat.S_IMODE(st.st_mode):o}); "
+                         f"run: chmod 600 {path}")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
+    out: dict[str, str] = {}
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise ValueError(f"{path}: line {n} is not NAME=VALUE")  # the line itself may hold a secret
+        out[key.strip()] = value
+    return out
+
+
+def vars_from_env(items: list[str], environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """--var-env NAME=ENVVAR: the variable NAME takes the value of the environment variable ENVVAR
+    (NAME alone: ENVVAR is NAME too)."""
+    import os
+
+    environ = os.environ if environ is None else environ
+    out: dict[str, str] = {}
+    for item in items:
+        name, _, env = item.partition("=")
+        name, env = name.strip(), (env or name).strip()
+        if not name.isidentifier() or not env:
+            raise ValueError(f"--var-env '{item}' is not NAME or NAME=ENVVAR")
+        if env not in environ:
+            raise ValueError(f"--var-env {name}: the environment variable {env} is not set")
+        out[name] = environ[env]
+    return out
+
+
+def done_records(log: str | Path) -> set[str]:
+    """Digests of the records a previous run saved (`record_done` events of its run.jsonl)."""
+    path = Path(log)
+    if path.is_dir():
+        path = path / "run.jsonl"
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read the run log: {exc.strerror or exc}") from None
+    done: set[str] = set()
+    for n, line in enumerate(raw.decode("utf-8", "replace").splitlines(), 1):
+        if '"record_done"' not in line:
+            continue
+        try:
+            event = json.loads(line)
+        except (json.JSONDecodeError, RecursionError):
+            raise ValueError(f"{path}: line {n} is not a run-log event") from None
+        if isinstance(event, dict) and event.get("event") == "record_done" and isinstance(event.get("digest"), str):
+            done.add(event["digest"])
+    return done
+
+
+def record_digest(where: str, item: Any) -> str:
+    """A record's identity in the run log: a hash, never its values (they are patient data)."""
+    import hashlib
+
+    body = json.dumps(item, ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(f"{where}\n{body}".encode("utf-8", "surrogatepass")).hexdigest()[:32]

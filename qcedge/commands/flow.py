@@ -21,7 +21,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     r = sub.add_parser("run", help="run a flow on this X display (or draw it, with --dry-run)")
     r.add_argument("flow", type=Path, help="flow YAML file")
-    r.add_argument("--var", action="append", default=[], metavar="NAME=VALUE", help="a variable (repeatable)")
+    r.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
+                   help="a variable (repeatable; visible in `ps`: use --var-file or --var-env for secrets)")
+    r.add_argument("--var-file", type=Path, action="append", default=[], metavar="FILE",
+                   help="NAME=VALUE lines from a file only its owner may read (chmod 600): for passwords")
+    r.add_argument("--var-env", action="append", default=[], metavar="NAME[=ENVVAR]",
+                   help="a variable from an environment variable (repeatable)")
+    r.add_argument("--resume", type=Path, metavar="LOG",
+                   help="skip the records an earlier run saved (its run folder or run.jsonl)")
     r.add_argument("--records", type=Path, help="records for for_each: a JSON list or JSON lines file")
     r.add_argument("--dry-run", action="store_true",
                    help="send no input; draw where each step would click on a screenshot (dry-run.png)")
@@ -64,12 +71,17 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from rpa_flows.variables import load_records, parse_var_args
+    from rpa_flows.variables import done_records, load_records, load_var_file, parse_var_args, vars_from_env
 
     flow = _load(args.flow)
     try:
-        variables = parse_var_args(args.var)
+        variables: dict = {}
+        for f in args.var_file:
+            variables.update(load_var_file(f))
+        variables.update(vars_from_env(args.var_env))
+        variables.update(parse_var_args(args.var))
         records = load_records(args.records) if args.records else None
+        resume_done = done_records(args.resume) if args.resume else None
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if args.screen_image and not args.dry_run:
@@ -91,12 +103,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         screen = StillScreen(args.screen_image) if args.screen_image else None
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    player = Player(flow, screen=screen, log_dir=log_dir, dry_run=args.dry_run)
+    player = Player(flow, screen=screen, log_dir=log_dir, dry_run=args.dry_run, resume_done=resume_done)
     try:
         result = player.run(variables=variables, records=records)
     finally:
         player.close()
     mode = "dry run" if args.dry_run else "run"
+    if records is not None:
+        skipped = sum(e["event"] == "record_skipped" for e in result.events)
+        print(f"records: {result.records_done} done in this run" + (f", {skipped} skipped (saved by the run in "
+                                                                     f"{args.resume})" if args.resume else ""))
     if result.ok:
         print(f"flow '{flow.id}' {mode} OK: {result.steps_run} steps in {result.seconds:.1f} s"
               f"{f', paused {result.pauses} time(s) for the person at the workstation' if result.pauses else ''}")

@@ -125,3 +125,22 @@ def test_cli_check_lists_steps_and_rejects_bad_flow(tmp_path):
     assert res.returncode == 2
     assert res.stderr.strip().splitlines() == [f"qcedge flow: {bad} (step 1 'oops' > into): anchor image 'none.png' "
                                                f"not found (looked in {tmp_path / 'none.png'})"]
+
+
+def test_var_file_and_env_secrets(tmp_path):
+    from rpa_flows.variables import load_var_file, vars_from_env
+
+    f = tmp_path / "s.env"
+    f.write_text("# secrets\npassword=Pa$$w0rd<1>\n\nuser = tech01\n", encoding="utf-8")
+    f.chmod(0o640)
+    with pytest.raises(ValueError, match="chmod 600"):
+        load_var_file(f)
+    f.chmod(0o600)
+    assert load_var_file(f) == {"password": "Pa$$w0rd<1>", "user": " tech01"}
+    f.write_text("oops-the-secret-itself\n", encoding="utf-8")
+    with pytest.raises(ValueError) as exc:
+        load_var_file(f)
+    assert "line 1 is not NAME=VALUE" in str(exc.value) and "oops" not in str(exc.value)
+    assert vars_from_env(["pw=RIS_PW", "USER"], {"RIS_PW": "x", "USER": "me"}) == {"pw": "x", "USER": "me"}
+    with pytest.raises(ValueError, match="RIS_PW is not set"):
+        vars_from_env(["pw=RIS_PW"], {})

@@ -109,3 +109,70 @@ def test_clear_true_leaves_exactly_the_new_text_in_tk(tk_order, tmp_path):
     result = run_flow(flow, tmp_path, [{"patient_id": "T2002"}])
     assert result.ok, result.message
     assert app.saved()[0]["patient_id"] == "T2002"
+
+
+def test_a_stopped_batch_resumes_without_entering_saved_records_again(tk_order, tmp_path):
+    """Run 1 stops when another program takes the focus during record 2; `--resume LOG` enters the rest."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from Xlib import X, display
+
+    from flow_helpers import ROOT
+
+    app, anchors = tk_order(thief=True)
+    flow_file = tmp_path / "order.yaml"
+    flow_file.write_text(order_flow(app, anchors, fields=["patient_id", "name", "notes"]) +
+                         '      - {name: secret known, check: {equals: ["${secret}", "s3cret"]}}\n', encoding="utf-8")
+    records = [{k: r[k] for k in ("patient_id", "name", "notes")} for r in RECORDS]
+    rec_file = tmp_path / "records.json"
+    rec_file.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+    var_file = tmp_path / "secrets.env"
+    var_file.write_text("secret=s3cret\n", encoding="utf-8")
+    var_file.chmod(0o644)
+
+    def cli(*extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "qcedge", "flow", "run", str(flow_file), "--records", str(rec_file),
+                               "--log", str(tmp_path / "logs"), *extra], cwd=ROOT, capture_output=True, text=True,
+                              timeout=120, env={**os.environ, **(env or {})})
+
+    def saved() -> list[dict]:
+        return [{k: r[k] for k in ("patient_id", "name", "notes")} for r in app.saved()]
+
+    refused = cli("--var-file", str(var_file))
+    assert refused.returncode == 2 and "chmod 600" in refused.stderr and "s3cret" not in refused.stderr
+    var_file.chmod(0o600)
+
+    def steal_in_record_2() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            keys = [k["keysym"] for k in app.keys() if k["window"] == "main"]
+            if "".join(keys).find("1002") >= 0:
+                app.steal()
+                return
+            time.sleep(0.003)
+
+    t = threading.Thread(target=steal_in_record_2, daemon=True)
+    t.start()
+    first = cli("--var-file", str(var_file))
+    t.join(5)
+    assert first.returncode == 1, first.stdout + first.stderr
+    assert "records: 1 done" in first.stdout
+    assert saved() == records[:1]
+    assert [k for k in app.keys() if k["window"] == "thief"] == []
+
+    d = display.Display()  # the person gives the focus back
+    d.set_input_focus(X.PointerRoot, X.RevertToPointerRoot, X.CurrentTime)
+    d.sync()
+    d.close()
+    run_dir = next(p for p in (tmp_path / "logs").iterdir() if p.is_dir())
+    second = cli("--var-env", "secret=QCEDGE_TEST_SECRET", "--resume", str(run_dir),
+                  env={"QCEDGE_TEST_SECRET": "s3cret"})
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "records: 2 done in this run, 1 skipped" in second.stdout
+    assert saved() == records  # each exactly once; the disturbed one entered whole
+    for r in records:  # no patient data in the run logs
+        for log in (tmp_path / "logs").glob("*/run.jsonl"):
+            assert r["patient_id"] not in log.read_text(encoding="utf-8")
