@@ -1,6 +1,6 @@
-"""Notice the person at the workstation: X input the player did not send.
+"""Notice the person at the workstation: input the player did not send.
 
-Two signals, both from the X server: the server's idle time (MIT-SCREEN-SAVER;
+Two signals from the desktop backend (X11: rpa_flows.x11): the idle time (MIT-SCREEN-SAVER;
 reset by every key or pointer event, real or synthetic) and the pointer
 position. The player notes when it last sent input and where it left the
 pointer; input newer than that, or a pointer moved away, is somebody else.

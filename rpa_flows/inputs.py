@@ -8,7 +8,7 @@ screen corner stops everything) is on unless the caller turns it off, checked be
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -17,21 +17,6 @@ log = logging.getLogger(__name__)
 
 Method = Literal["auto", "keys", "xdotool", "clipboard"]
 CHUNK = 8  # keys typed between two looks at the screen (the focus is checked before every key)
-
-
-def split_runs(text: str) -> Iterator[tuple[bool, str]]:
-    """(is_plain_ascii, run) pieces: printable ASCII plus tab/newline vs everything else."""
-    run, plain = "", None
-    for ch in text:
-        p = (32 <= ord(ch) < 127) or ch in "\t\n"
-        if plain is None or p == plain:
-            run += ch
-        else:
-            yield plain, run
-            run = ch
-        plain = p
-    if run:
-        yield bool(plain), run
 
 
 class InputDriver(Protocol):
