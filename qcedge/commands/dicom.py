@@ -46,7 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
             q.add_argument("--tls-no-verify", action="store_true", help="with TLS, accept any peer certificate (testing only)")
 
     q = d.add_parser("read", help="read DICOM files into records",
-                     description="Read DICOM files (images, dose SRs, screen saves) into qcedge records.")
+                     description="Read DICOM files (images, dose SRs, screen saves) into qcedge records. Exit 2 "
+                                 "if a file cannot be read (one line each), 1 if a screen save matches no template.")
     q.add_argument("files", nargs="+", metavar="FILE")
     q.add_argument("--json", action="store_true", help="print one record per line as JSON")
     q.add_argument("--templates", metavar="DIR|T.yaml", help="OCR screen saves with these templates")
@@ -296,13 +297,13 @@ def cmd_read(args: argparse.Namespace) -> int:
 
     _quiet_libraries(args.verbose)
     ocr = _screen_reader(args.templates, args.engine)
-    failures = 0
+    failures = unreadable = 0
     for name in args.files:
         try:
             reading = read_dicom(name, args.station, args.site, source=f"file:{Path(name).name}")
         except ConnectorError as exc:
             print(f"qcedge dicom read: {one_line(str(exc))}", file=sys.stderr)
-            failures += 1
+            unreadable += 1
             continue
         record, kind = reading.record, reading.kind
         if reading.plugins:
@@ -326,7 +327,7 @@ def cmd_read(args: argparse.Namespace) -> int:
             print(record.to_json(), flush=True)
         else:
             print(_summary(name, kind, record, args.show_personal), flush=True)
-    return 1 if failures else 0
+    return 2 if unreadable else 1 if failures else 0
 
 
 # --------------------------------------------------------------------------- receive

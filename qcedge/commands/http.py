@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from qcedge.cli import UsageError
+from qcedge.cli import UsageError, one_line
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -104,21 +104,40 @@ def _params(items: list[str]) -> list[tuple[str, str]]:
 
 
 def _fail(exc: Exception) -> int:
-    print(f"qcedge http: {exc}", file=sys.stderr)
+    print(f"qcedge http: {one_line(str(exc))}", file=sys.stderr)
     return 1
 
 
 def cmd_get(args: argparse.Namespace) -> int:
+    import httpx
+
     from connectors.errors import ConnectorError
     from connectors.http_client import parse_json
 
     params = _params(args.param)
+    try:  # the URL as given (no slash added to its path); -q parameters join its own query
+        url = str(httpx.URL(args.url).copy_merge_params(params)) if params else args.url
+    except (httpx.InvalidURL, ValueError, TypeError) as exc:
+        raise UsageError(f"'{args.url[:200]}' is not a URL ({exc})") from None
     with _client(args, args.url) as client:
         try:
-            data = parse_json(client.get("", params=params, headers={"Accept": "application/json"}))
+            data = parse_json(client.get(url, headers={"Accept": "application/json"}))
         except ConnectorError as exc:
             return _fail(exc)
-    print(json.dumps(data, ensure_ascii=False, indent=2))
+    return _emit(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _emit(text: str) -> int:
+    """Print the answer; a reader that stops early (`| head`) is not an error."""
+    try:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # so the flush at exit does not complain again
+        except (OSError, ValueError):
+            pass
     return 0
 
 
@@ -163,11 +182,10 @@ def cmd_qido(args: argparse.Namespace) -> int:
         except ConnectorError as exc:
             return _fail(exc)
     if args.json:
-        print(json.dumps(found, ensure_ascii=False, indent=1))
-        return 0
+        return _emit(json.dumps(found, ensure_ascii=False, indent=1))
     columns = {"studies": STUDY_COLUMNS, "series": SERIES_COLUMNS, "instances": INSTANCE_COLUMNS}[args.level]
-    for obj in found:
-        print(_row(obj, columns))
+    if found:
+        _emit("\n".join(_row(obj, columns) for obj in found))
     print(f"{len(found)} match(es)", file=sys.stderr)
     return 0
 
@@ -183,5 +201,4 @@ def cmd_wado_metadata(args: argparse.Namespace) -> int:
             found = DicomWebClient(client).retrieve_metadata(args.study, args.series, args.instance)
         except ConnectorError as exc:
             return _fail(exc)
-    print(json.dumps(found, ensure_ascii=False, indent=1))
-    return 0
+    return _emit(json.dumps(found, ensure_ascii=False, indent=1))

@@ -54,7 +54,7 @@ def test_read_json_gives_records_and_bad_files_one_line_each(cli, tmp_path):
     bad.write_bytes(b"garbage")
     out = cli("dicom", "read", "--json", "--station", "st9", "--site", "s1",
                   get_testdata_file("CT_small.dcm"), str(bad), get_testdata_file("MR_truncated.dcm"))
-    assert out.returncode == 1
+    assert out.returncode == 2
     records = [Record.from_json(line) for line in out.stdout.splitlines()]
     assert len(records) == 1 and records[0].station == "st9" and records[0].fields["kvp"].value == 120.0
     errors = out.stderr.strip().splitlines()

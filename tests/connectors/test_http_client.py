@@ -162,3 +162,30 @@ def test_bearer_and_basic_auth_headers_are_sent_and_not_shown(tiny_server):
         client.get_json("b")
     assert "Authorization: Bearer t0k3n-secret" in seen[0].replace("authorization", "Authorization")
     assert "Basic cmlzOnB3" in seen[1]  # base64("ris:pw")
+
+
+def test_get_keeps_the_path_as_given_and_adds_the_query(tiny_server):
+    from conn_helpers import run_cli
+
+    server = tiny_server(lambda n, req: http_reply("200 OK", b'{"ok": true}'))
+    for url, line in ((f"{server.url}/api/patients", b"GET /api/patients?id=P+1&x=2 HTTP/1.1"),
+                      (f"{server.url}/api/patients/?v=1", b"GET /api/patients/?v=1&id=P+1&x=2 HTTP/1.1")):
+        out = run_cli("http", "get", url, "-q", "id=P 1", "-q", "x=2")
+        assert out.returncode == 0 and json.loads(out.stdout) == {"ok": True}, out.stderr
+        assert server.requests[-1].split(b"\r\n")[0] == line
+
+
+def test_wado_metadata_into_head_is_not_an_error(tiny_server, tmp_path):
+    import subprocess
+
+    from conn_helpers import PYTHON, ROOT
+
+    big = json.dumps([{"00100010": {"vr": "PN", "Value": [{"Alphabetic": f"P^{i}"}]}} for i in range(5000)]).encode()
+    server = tiny_server(lambda n, req: http_reply("200 OK", big, ctype="application/dicom+json"))
+    err_file = tmp_path / "err.txt"
+    script = (f"{PYTHON} -m qcedge http wado-metadata {server.url}/dicom-web --study 1.2.3 2>{err_file} | head -c 100 "
+              ">/dev/null; echo ${PIPESTATUS[0]}")
+    out = subprocess.run(["bash", "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    err = err_file.read_text()
+    assert out.stdout.strip() == "0" and err == "", (out, err)
