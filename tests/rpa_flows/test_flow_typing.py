@@ -98,3 +98,59 @@ def test_the_persons_clipboard_is_put_back_after_a_paste(echo):
     assert settle_read(echo, "张三") == "张三"
     back = subprocess.run(["xclip", "-selection", "clipboard", "-o"], capture_output=True, timeout=5)
     assert back.stdout.decode() == "the person's own text"
+
+
+def _ask_clipboard(d, win) -> bytes | None:
+    """Request CLIPBOARD as UTF8_STRING for `win` (of connection `d`); the answer's bytes or None."""
+    from Xlib import X
+
+    clip, utf8, prop = d.intern_atom("CLIPBOARD"), d.intern_atom("UTF8_STRING"), d.intern_atom("GOT")
+    win.convert_selection(clip, utf8, prop, X.CurrentTime)
+    d.flush()
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        while d.pending_events():
+            ev = d.next_event()
+            if ev.type == X.SelectionNotify:
+                if ev.property == X.NONE:
+                    return None
+                got = win.get_full_property(prop, X.AnyPropertyType)
+                return bytes(got.value) if got is not None else None
+        time.sleep(0.01)
+    raise TimeoutError("no answer")
+
+
+def test_pasted_text_is_served_only_to_the_target_program(xvfb):
+    import threading
+
+    from Xlib import X, display
+
+    from rpa_flows.clipboard import ClipboardOwner
+
+    target, other = display.Display(), display.Display()
+    twin = target.screen().root.create_window(0, 0, 1, 1, 0, X.CopyFromParent)
+    owin = other.screen().root.create_window(0, 0, 1, 1, 0, X.CopyFromParent)
+    owner = ClipboardOwner()
+    try:
+        owner.offer("患者 secret")
+        owner.only_for(twin.id & ~target.display.info.resource_id_mask)
+        answers: dict = {}
+
+        def ask(name, d, w) -> None:
+            answers[name] = _ask_clipboard(d, w)
+
+        t = threading.Thread(target=ask, args=("other", other, owin))
+        t.start()
+        served_early = owner.serve(timeout=1.0)
+        t.join(5)
+        assert answers["other"] is None and not served_early and owner.refused >= 1  # another program: refused
+        t = threading.Thread(target=ask, args=("target", target, twin))
+        t.start()
+        assert owner.serve(timeout=3.0)
+        t.join(5)
+        assert answers["target"].decode() == "患者 secret"
+    finally:
+        owner.release()
+        owner.close()
+        target.close()
+        other.close()
