@@ -39,6 +39,9 @@ def run(spec: str | None = None, template: str | None = None, language: str | No
     """Open the window (optionally with a source and a template) and run the event loop."""
     app = make_app(language=language)
     from teaching_mode.main_window import MainWindow
+    from teaching_mode.privacy import clean_stale
+
+    clean_stale()  # frames left in the temp folder by a window that crashed
 
     window = MainWindow(engine=engine, live_ocr=live_ocr)
     if template:

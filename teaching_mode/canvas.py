@@ -231,6 +231,7 @@ class Canvas(QGraphicsView):
         self.scene().addItem(self.pixmap_item)
         self.items_by_name: dict[str, BoxItem] = {}
         self.proposal_items: list[ProposalItem] = []
+        self.auto_fit = False  # fit the frame whenever the view is resized, until the person zooms
         self.tool = "select"
         self._rubber: QGraphicsRectItem | None = None
         self._rubber_start: QPointF | None = None
@@ -258,9 +259,22 @@ class Canvas(QGraphicsView):
         self.pixmap_item.setPixmap(QPixmap.fromImage(bgr_to_qimage(image)))
         self.scene().setSceneRect(QRectF(0, 0, image.shape[1], image.shape[0]))
         if first:
+            self.auto_fit = True  # fitted again as the view gets its size (after the window is shown)
+            self.fit()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        if self.auto_fit:
+            self.fit()
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if self.auto_fit:
             self.fit()
 
     def fit(self) -> None:
+        """Show the whole frame (and keep doing so as the view is resized, until the person zooms)."""
+        self.auto_fit = True
         rect = self.scene().sceneRect()
         if rect.isEmpty():
             return
@@ -269,6 +283,7 @@ class Canvas(QGraphicsView):
 
     def focus_box(self, box: list[int], zoom: float | None = None) -> None:
         """Centre on a box, at `zoom` (view pixels per frame pixel) if given."""
+        self.auto_fit = False
         if zoom is not None:
             self.resetTransform()
             self.scale(zoom, zoom)
@@ -276,6 +291,7 @@ class Canvas(QGraphicsView):
         self.centerOn(QPointF(box[0] + box[2] / 2, box[1] + box[3] / 2))
 
     def zoom(self, factor: float) -> None:
+        self.auto_fit = False
         current = self.transform().m11()
         factor = max(0.05 / current, min(factor, 32.0 / current))
         self.scale(factor, factor)
@@ -339,6 +355,7 @@ class Canvas(QGraphicsView):
 
     def show_around(self, box: list[int], context: tuple[int, int] = (720, 420)) -> None:
         """Fit the view to a region of about `context` pixels around a box (the box stays readable)."""
+        self.auto_fit = False
         cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
         w, h = max(context[0], box[2] + 40), max(context[1], box[3] + 40)
         self.fitInView(QRectF(cx - w / 2, cy - h / 2, w, h), Qt.AspectRatioMode.KeepAspectRatio)

@@ -28,12 +28,15 @@ class AnchorStatus:
     floor: float
     outside: bool = False
     box: tuple[int, int, int, int] | None = None   # where it sits on the frame
+    hidden: str | None = None   # the matcher left it out (covered, outside the frame): not counted
 
     @property
     def failed(self) -> bool:
-        return self.outside or self.score < self.floor
+        return self.hidden is None and (self.outside or self.score < self.floor)
 
     def reason(self) -> str:
+        if self.hidden is not None:
+            return f"{self.hidden} (not counted)"
         if self.outside:
             return "outside the frame"
         if self.score < self.floor:
@@ -63,7 +66,10 @@ class MatchReport:
         bad = self.failing
         if bad:
             head += "; " + ", ".join(f"{a.name} {a.reason()}" for a in bad)
-        elif not self.matched:
+        unseen = [a for a in self.anchors if a.hidden is not None]
+        if unseen:
+            head += "; not seen: " + ", ".join(f"{a.name} ({a.hidden})" for a in unseen)
+        elif not self.matched and not unseen:
             head += "; every anchor reached its floor, but the weighted mean did not reach the threshold" \
                 if self.score < self.threshold else "; an anchor's text did not read as taught"
         return head
@@ -81,8 +87,12 @@ def explain(template: Template, match: MatchResult, frame_shape: tuple[int, ...]
     for anchor in template.anchors:
         x, y, w, h = match.box_to_frame(anchor.box.as_tuple())
         outside = x < 0 or y < 0 or x + w > W or y + h > H
+        hidden = getattr(match, "hidden", None) or {}
+        why = hidden.get(anchor.name)
+        if why is not None and outside and "outside" not in str(why):
+            why = f"{why}, outside the frame"
         report.anchors.append(AnchorStatus(anchor.name, float(match.anchor_scores.get(anchor.name, 0.0)), floor,
-                                           outside, (x, y, w, h)))
+                                           outside, (x, y, w, h), None if why is None else str(why)))
     return report
 
 

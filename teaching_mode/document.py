@@ -25,6 +25,7 @@ class TeachDocument(QObject):
     boxChanged = Signal(str)      # name (box only)
     reset = Signal()              # a new draft was loaded
     frameChanged = Signal()       # the frame being taught changed
+    dirtyChanged = Signal(bool)   # unsaved changes appeared or were saved
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -32,9 +33,20 @@ class TeachDocument(QObject):
         self.frame: np.ndarray | None = None      # the frame shown (the reference unless another frame is open)
         self.mapping: MatchResult | None = None   # where the template sits on `frame` (None: it is the reference)
         self.undo = QUndoStack(self)
-        self.dirty = False
+        self._dirty = False
         self._alias: dict[str, str] = {}  # renamed items: old name -> new name (for undo commands)
         self.undo.cleanChanged.connect(lambda clean: setattr(self, "dirty", not clean))
+
+    @property
+    def dirty(self) -> bool:
+        """Unsaved changes (box edits through the undo stack, or editor changes)."""
+        return self._dirty
+
+    @dirty.setter
+    def dirty(self, value: bool) -> None:
+        if bool(value) != self._dirty:
+            self._dirty = bool(value)
+            self.dirtyChanged.emit(self._dirty)
 
     def resolve(self, name: str) -> str:
         """The current name of an item that may have been renamed since a command was made."""

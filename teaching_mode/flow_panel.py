@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import logging
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFileDialog, QHBoxL
                                QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QSplitter, QVBoxLayout,
                                QWidget)
 
+from teaching_mode.privacy import make_temp
 from teaching_mode.canvas import Canvas
 from teaching_mode.recorder import InputEvent, StepBuilder, XInputRecorder
 from teaching_mode.workers import Job
@@ -69,7 +69,7 @@ class FlowPanel(QWidget):
         super().__init__()
         self.main = window
         self.flow_path: Path | None = None
-        self._tmp = Path(tempfile.mkdtemp(prefix="qcedge-flow-"))
+        self._tmp = make_temp("qcedge-flow-")
         self.flow_dir = self._tmp
         self.data: dict[str, Any] = {"schema": FLOW_SCHEMA, "id": "new_flow", "title": "", "steps": []}
         self.boxes: list[list[int] | None] = []

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow, QMessageBox, QTabWidget,
-                               QWidget)
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow, QMenu, QMessageBox,
+                               QTabWidget, QWidget)
 
 from ocr_templates.errors import TemplateError
 from ocr_templates.results import FieldResult
@@ -105,6 +105,7 @@ class MainWindow(QMainWindow):
         self._make_actions()
         self._connect()
         self.set_tool("select")
+        self._update_title()
 
     # construction ----------------------------------------------------------------------------
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea, name: str) -> QDockWidget:
@@ -130,47 +131,86 @@ class MainWindow(QMainWindow):
 
     def _make_actions(self) -> None:
         a = self._action
-        self.act_open = a(self.tr("Open source…"), self.open_source_dialog, QKeySequence.StandardKey.Open)
-        self.act_open_live = a(self.tr("Open live source…"), self.open_live_dialog, "Ctrl+L")
-        self.act_open_tpl = a(self.tr("Open template…"), self.open_template_dialog, "Ctrl+Shift+O")
-        self.act_save = a(self.tr("Save template"), self.save, QKeySequence.StandardKey.Save)
-        self.act_save_as = a(self.tr("Save template as…"), self.save_as, "Ctrl+Shift+S")
-        self.act_open_pack = a(self.tr("Open template pack…"), self.open_pack_dialog)
-        self.act_save_pack = a(self.tr("Add to template pack…"), self.save_pack_dialog)
+        self.act_open = a(self.tr("Open source…"), self.open_source_dialog, QKeySequence.StandardKey.Open,
+                          tip=self.tr("Open a still, a folder of stills, a video or a DICOM screen save to teach on"))
+        self.act_open_live = a(self.tr("Open live source…"), self.open_live_dialog, "Ctrl+L",
+                               tip=self.tr("Teach on the live screen, a capture card or a stream (freeze it with F9)"))
+        self.act_open_tpl = a(self.tr("Open template…"), self.open_template_dialog, "Ctrl+Shift+O",
+                              tip=self.tr("Edit a saved template; its reference image is shown"))
+        self.recent_menu = QMenu(self.tr("Open recent"), self)
+        self.recent_menu.setToolTipsVisible(True)
+        self.act_save = a(self.tr("Save template"), self.save, QKeySequence.StandardKey.Save,
+                          tip=self.tr("Save the template (YAML) and its reference image beside it"))
+        self.act_save_as = a(self.tr("Save template as…"), self.save_as, "Ctrl+Shift+S",
+                             tip=self.tr("Save the template under another name"))
+        self.act_open_pack = a(self.tr("Open template pack…"), self.open_pack_dialog,
+                               tip=self.tr("Pick a template of a pack folder (with pack.yaml) to edit"))
+        self.act_save_pack = a(self.tr("Add to template pack…"), self.save_pack_dialog,
+                               tip=self.tr("Write this template into a pack folder for the stations"))
         self.act_quit = a(self.tr("Quit"), self.close, QKeySequence.StandardKey.Quit)
         self.act_undo = self.doc.undo.createUndoAction(self, self.tr("Undo"))
         self.act_undo.setShortcut(QKeySequence.StandardKey.Undo)
         self.act_redo = self.doc.undo.createRedoAction(self, self.tr("Redo"))
         self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         self.addActions([self.act_undo, self.act_redo])
-        self.act_delete = a(self.tr("Delete box"), self.delete_selected, [QKeySequence.StandardKey.Delete, "Backspace"])
+        self.act_delete = a(self.tr("Delete box"), self.delete_selected, [QKeySequence.StandardKey.Delete, "Backspace"],
+                            tip=self.tr("Delete the selected box (undo brings it back)"))
         group = QActionGroup(self)
         self.tool_actions: dict[str, QAction] = {}
+        tips = {"select": self.tr("Select, move and resize boxes; drag the background to pan"),
+                "anchor": self.tr("Draw an anchor: a patch that never changes (title, logo) by which the screen is "
+                                  "recognised and located"),
+                "field": self.tr("Draw a field around a value: the box becomes the value's slot (its input widget "
+                                 "or the space up to the next text)"),
+                "table": self.tr("Draw a table around rows of values; columns come from its grid lines")}
         for tool, text, key in (("select", self.tr("Select / move"), "S"), ("anchor", self.tr("Draw anchor"), "A"),
                                 ("field", self.tr("Draw field"), "F"), ("table", self.tr("Draw table"), "T")):
-            act = a(text, lambda _=False, t=tool: self.set_tool(t), key, checkable=True)
+            act = a(text, lambda _=False, t=tool: self.set_tool(t), key, checkable=True, tip=tips[tool])
             group.addAction(act)
             self.tool_actions[tool] = act
         self.act_escape = a(self.tr("Select tool"), lambda: self.set_tool("select"), "Esc")
-        self.act_snap = a(self.tr("Snap boxes to text"), self._toggle_snap, "N", checkable=True)
+        self.act_snap = a(self.tr("Snap boxes to text"), self._toggle_snap, "N", checkable=True,
+                          tip=self.tr("A drawn field grows to its slot, an anchor shrinks to its ink; off: boxes stay "
+                                      "as drawn"))
         self.act_snap.setChecked(True)
-        self.act_propose = a(self.tr("Propose fields"), lambda: self.propose(), "Ctrl+P")
-        self.act_propose_multi = a(self.tr("Propose from several frames"), self.propose_several, "Ctrl+Shift+P")
-        self.act_read = a(self.tr("Read all fields"), self.read_all_now, "F5")
-        self.act_test = a(self.tr("Test on frames…"), self.test_dialog, "Ctrl+T")
-        self.act_test_rec = a(self.tr("Test on a recording…"), self.test_recording_dialog, "Ctrl+Shift+T")
-        self.act_freeze = a(self.tr("Freeze frame"), self.toggle_freeze, "F9", checkable=True)
+        self.act_propose = a(self.tr("Propose fields"), lambda: self.propose(), "Ctrl+P",
+                             tip=self.tr("Find label/value pairs on this frame (the visible part when zoomed in)"))
+        self.act_propose_multi = a(self.tr("Propose from several frames"), self.propose_several, "Ctrl+Shift+P",
+                                   tip=self.tr("Find label/value pairs on this and up to 4 other frames of the source: "
+                                               "boxes hold the longest value, types fit every value"))
+        self.act_read = a(self.tr("Read all fields"), self.read_all_now, "F5",
+                          tip=self.tr("Read every field and run the checks on this frame"))
+        self.act_test = a(self.tr("Test on frames…"), self.test_dialog, "Ctrl+T",
+                          tip=self.tr("Match and read the template on chosen frame files (stills, recordings, DICOM)"))
+        self.act_test_folder = a(self.tr("Test on a folder…"), self.test_folder_dialog, "Ctrl+Alt+T",
+                                 tip=self.tr("Match and read the template on every frame of a folder"))
+        self.act_test_rec = a(self.tr("Test on a recording…"), self.test_recording_dialog, "Ctrl+Shift+T",
+                              tip=self.tr("Match and read the template on the changed frames of a recording"))
+        self.act_test_again = a(self.tr("Run the test again"), self.test_again, "F6",
+                                tip=self.tr("Test again on the same frames (after changing the template)"))
+        self.act_test_again.setEnabled(bool(self.last_test_spec()))
+        self.act_reference = a(self.tr("Use this frame as the reference"), self.use_frame_as_reference,
+                               tip=self.tr("The frame shown becomes the template's reference image; the boxes stay "
+                                           "where they are on it"))
+        self.act_freeze = a(self.tr("Freeze frame"), self.toggle_freeze, "F9", checkable=True,
+                            tip=self.tr("Stop (or resume) a live source on the current frame"))
         self.act_zoom_in = a(self.tr("Zoom in"), lambda: self.canvas.zoom(1.25))
         self.act_zoom_out = a(self.tr("Zoom out"), lambda: self.canvas.zoom(0.8))
-        self.act_fit = a(self.tr("Fit frame"), self.canvas.fit)
+        self.act_fit = a(self.tr("Fit frame"), self.canvas.fit, tip=self.tr("Show the whole frame (Ctrl+0)"))
         self.act_prev = a(self.tr("Previous frame"), lambda: self._step_frame(-1), "PgUp")
         self.act_next = a(self.tr("Next frame"), lambda: self._step_frame(1), "PgDown")
         self.act_lang = {code: a(name, lambda _=False, c=code: self._set_language(c), checkable=True)
                          for code, name in (("en", "English"), ("zh_CN", "中文"))}
+        self.act_help = a(self.tr("Teaching guide"), lambda: self.open_help(), QKeySequence.StandardKey.HelpContents,
+                          tip=self.tr("Open the teaching guide (docs/teaching.md)"))
+        self.act_help_templates = a(self.tr("Template file format"), lambda: self.open_help("templates.md"),
+                                    tip=self.tr("Open the template reference (docs/templates.md)"))
+        self.act_about = a(self.tr("About qcedge teach"), self.about)
 
         menu = self.menuBar()
         m = menu.addMenu(self.tr("&File"))
         m.addActions([self.act_open, self.act_open_live, self.act_open_tpl])
+        m.addMenu(self.recent_menu)
         m.addSeparator()
         m.addActions([self.act_save, self.act_save_as])
         m.addSeparator()
@@ -185,12 +225,22 @@ class MainWindow(QMainWindow):
         m = menu.addMenu(self.tr("&View"))
         m.addActions([self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_prev, self.act_next, self.act_freeze])
         m = menu.addMenu(self.tr("&Template"))
-        m.addActions([self.act_propose, self.act_propose_multi, self.act_read, self.act_test, self.act_test_rec])
+        m.addActions([self.act_propose, self.act_propose_multi, self.act_read])
+        m.addSeparator()
+        m.addActions([self.act_test, self.act_test_folder, self.act_test_rec, self.act_test_again])
+        m.addSeparator()
+        m.addAction(self.act_reference)
         m = menu.addMenu(self.tr("&Language"))
         m.addActions(list(self.act_lang.values()))
-        lang = str(QSettings().value("language", "") or "")
+        from teaching_mode import i18n
+
         for code, act in self.act_lang.items():
-            act.setChecked(code == lang)
+            act.setChecked(code == i18n.active)
+        m = menu.addMenu(self.tr("&Help"))
+        m.addActions([self.act_help, self.act_help_templates, self.act_about])
+        for menu_ in self.menuBar().findChildren(QMenu):
+            menu_.setToolTipsVisible(True)
+        self._fill_recent()
 
         tb = self.addToolBar(self.tr("Main"))
         tb.setObjectName("main-toolbar")
@@ -201,7 +251,63 @@ class MainWindow(QMainWindow):
         tb.addActions(list(self.tool_actions.values()))
         tb.addAction(self.act_snap)
         tb.addSeparator()
-        tb.addActions([self.act_propose, self.act_read, self.act_test, self.act_freeze])
+        tb.addActions([self.act_propose, self.act_read, self.act_test, self.act_test_again, self.act_freeze])
+
+    # recent files, help, dialogs --------------------------------------------------------------------
+    def add_recent(self, path: str | Path) -> None:
+        p = str(Path(path).resolve()) if Path(str(path)).exists() else str(path)
+        recent = [r for r in self.recent_files() if r != p]
+        QSettings().setValue("recent", [p, *recent][:8])
+        self._fill_recent()
+
+    def recent_files(self) -> list[str]:
+        value = QSettings().value("recent", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        files = [r for r in self.recent_files() if Path(r).exists() or ":" in r]
+        for path in files:
+            act = self.recent_menu.addAction(Path(path).name or path, lambda p=path: self.open_path(p))
+            act.setToolTip(path)
+        self.recent_menu.setEnabled(bool(files))
+
+    def docs_folder(self) -> Path:
+        return Path(__file__).resolve().parents[1] / "docs"
+
+    def open_help(self, name: str = "teaching.md") -> None:
+        """Show a guide of docs/ (Markdown, with its pictures) in a window of its own."""
+        from PySide6.QtWidgets import QDialog, QTextBrowser, QVBoxLayout
+
+        path = self.docs_folder() / name
+        if not path.is_file():
+            self._error(self.tr("Help"), self.tr("The guide %1 is not installed here.").replace("%1", name))
+            return
+        dialog = QDialog(self)
+        dialog.setWindowTitle(self.tr("qcedge teach — help"))
+        dialog.resize(900, 800)
+        browser = QTextBrowser(dialog)
+        browser.setSearchPaths([str(path.parent)])
+        browser.setOpenExternalLinks(True)
+        browser.setMarkdown(path.read_text(encoding="utf-8"))
+        QVBoxLayout(dialog).addWidget(browser)
+        dialog.finished.connect(lambda _: self._after_dialog())
+        self.help_dialog = dialog
+        dialog.show()
+
+    def about(self) -> None:
+        QMessageBox.about(self, self.tr("About qcedge teach"),
+                          self.tr("qcedge teach: teach the screens the station reads, test the templates on "
+                                  "recorded frames, and record the flows it replays."))
+        self._after_dialog()
+
+    def _after_dialog(self) -> None:
+        """Keyboard focus back in the window after a dialog (Ctrl+S works without a click)."""
+        self.raise_()
+        self.activateWindow()
+        self.canvas.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
 
     def _connect(self) -> None:
         c, d = self.canvas, self.doc
@@ -230,6 +336,7 @@ class MainWindow(QMainWindow):
         self.source_panel.freezeToggled.connect(self._freeze_from_panel)
         self.test_panel.rowChosen.connect(self._test_row)
         self.template_form.changed.connect(self._update_title)
+        d.dirtyChanged.connect(lambda _: self._update_title())
 
     # tools and selection ----------------------------------------------------------------------
     def set_tool(self, tool: str) -> None:
@@ -275,14 +382,17 @@ class MainWindow(QMainWindow):
         self.act_freeze.setChecked(False)
         kinds = {"image": self.tr("Still image"), "folder": self.tr("Folder of stills"), "video": self.tr("Video file"),
                  "dicom": self.tr("DICOM screen save"), "live": self.tr("Live source")}
-        self.source_panel.set_source(f"{kinds.get(source.kind, source.kind)}: {spec}", source.count, source.names)
+        self.source_panel.set_source(f"{kinds.get(source.kind, source.kind)}: {display_path(spec)}", source.count,
+                                     source.names)
         if source.kind == "live":
             self.live_timer.start()
             self._live_tick()
         else:
             self.live_timer.stop()
             self.show_frame(0)
-        self.statusBar().showMessage(self.tr("Opened %1").replace("%1", spec), 5000)
+        if source.kind != "live":
+            self.add_recent(spec)
+        self.statusBar().showMessage(self.tr("Opened %1").replace("%1", display_path(spec)), 5000)
 
     def show_frame(self, index: int) -> None:
         if self.source is None or self.source.count is None:
@@ -398,6 +508,7 @@ class MainWindow(QMainWindow):
     def open_source_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, self.tr("Open a still, video or DICOM file"), "",
                                               self.tr("Frames (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.mp4 *.avi *.mkv *.mov *.dcm);;All files (*)"))
+        self._after_dialog()
         if path:
             self.open_source(path)
 
@@ -405,6 +516,7 @@ class MainWindow(QMainWindow):
         spec, ok = QInputDialog.getText(self, self.tr("Open a live source"),
                                         self.tr("Source (screen, screen:1, device:0, udp://…, rtsp://…, a folder):"),
                                         text="screen")
+        self._after_dialog()
         if ok and spec.strip():
             self.open_source(spec.strip())
 
@@ -416,10 +528,12 @@ class MainWindow(QMainWindow):
             self._error(self.tr("Cannot open the template"), str(exc))
             return
         self.doc.load(draft)
-        self.statusBar().showMessage(self.tr("Opened %1").replace("%1", str(path)), 5000)
+        self.add_recent(path)
+        self.statusBar().showMessage(self.tr("Opened %1").replace("%1", display_path(path)), 5000)
 
     def open_template_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, self.tr("Open a template"), "", self.tr("Templates (*.yaml *.yml)"))
+        self._after_dialog()
         if path:
             self.open_template(path)
 
@@ -431,6 +545,7 @@ class MainWindow(QMainWindow):
     def save_as(self) -> bool:
         default = f"{self.doc.draft.meta.get('id', 'template')}.yaml"
         path, _ = QFileDialog.getSaveFileName(self, self.tr("Save the template"), default, self.tr("Templates (*.yaml)"))
+        self._after_dialog()
         return self.save_to(path) if path else False
 
     def save_to(self, path: str | Path) -> bool:
@@ -441,8 +556,10 @@ class MainWindow(QMainWindow):
             return False
         self.doc.undo.setClean()
         self.doc.dirty = False
+        self._pack_refs = None
         self._update_title()
-        self.statusBar().showMessage(self.tr("Saved %1").replace("%1", str(saved)), 5000)
+        self.add_recent(saved)
+        self.statusBar().showMessage(self.tr("Saved %1").replace("%1", display_path(saved)), 5000)
         return True
 
     def open_pack(self, folder: str | Path) -> None:
@@ -454,19 +571,23 @@ class MainWindow(QMainWindow):
         names = [f"{t.id} ({t.title})" for t in pack.templates]
         choice, ok = QInputDialog.getItem(self, self.tr("Template pack %1 version %2").replace("%1", pack.id)
                                           .replace("%2", pack.version), self.tr("Template to edit:"), names, 0, False)
+        self._after_dialog()
         if ok:
             self.open_template(pack.templates[names.index(choice)].path)
 
     def open_pack_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, self.tr("Open a template pack folder"))
+        self._after_dialog()
         if folder:
             self.open_pack(folder)
 
     def save_pack_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, self.tr("Template pack folder"))
+        self._after_dialog()
         if not folder:
             return
         version, ok = QInputDialog.getText(self, self.tr("Pack version"), self.tr("Version of the pack:"), text="1")
+        self._after_dialog()
         if not ok:
             return
         try:
@@ -474,7 +595,7 @@ class MainWindow(QMainWindow):
         except (TemplateError, ValueError) as exc:
             self._error(self.tr("Cannot write the template pack"), str(exc))
             return
-        self.statusBar().showMessage(self.tr("Saved %1").replace("%1", folder), 5000)
+        self.statusBar().showMessage(self.tr("Saved %1").replace("%1", display_path(folder)), 5000)
 
     # items ----------------------------------------------------------------------------------------
     def _rebuild(self) -> None:
@@ -497,7 +618,9 @@ class MainWindow(QMainWindow):
         self.items.set_items(rows)
 
     def _update_title(self) -> None:
-        self.setWindowTitle(f"{self.doc.draft.meta.get('id', '')} — {self.tr('qcedge teach')}")
+        """'<id>* — qcedge teach': the star while there are unsaved changes."""
+        self.setWindowTitle(f"{self.doc.draft.meta.get('id', '')}[*] — {self.tr('qcedge teach')}")
+        self.setWindowModified(self.doc.dirty)
 
     def _box_drawn(self, tool: str, box: list[int]) -> None:
         if self.doc.image is None:
@@ -771,30 +894,66 @@ class MainWindow(QMainWindow):
 
     # test -------------------------------------------------------------------------------------------------
     def test_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, self.tr("Folder of frames to test on"))
+        """Test on frames: files (stills, recordings, DICOM; several at once)."""
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, self.tr("Frames to test on"), self._test_start_dir(),
+            self.tr("Frames and recordings (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.dcm *.mp4 *.avi *.mkv *.mov *.ts)"
+                    ";;All files (*)"))
+        self._after_dialog()
+        if paths:
+            self.run_test(paths)
+
+    def test_folder_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Folder of frames to test on"), self._test_start_dir())
+        self._after_dialog()
         if folder:
             self.run_test(folder)
 
     def test_recording_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, self.tr("Recording to test on"), "",
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Recording to test on"), self._test_start_dir(),
                                               self.tr("Recordings (*.mp4 *.avi *.mkv *.mov *.ts);;All files (*)"))
+        self._after_dialog()
         if path:
             self.run_test(path)
 
-    def run_test(self, spec: str | Path, limit: int | None = None) -> Job | None:
+    def _test_start_dir(self) -> str:
+        last = self.last_test_spec()
+        if not last:
+            return ""
+        first = Path(last[0])
+        return str(first if first.is_dir() else first.parent)
+
+    def last_test_spec(self) -> list[str]:
+        value = QSettings().value("test/last", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or []) if Path(str(v)).exists()]
+
+    def test_again(self) -> None:
+        """Run the last test again (the same files or folder), e.g. after changing a box."""
+        spec = self.last_test_spec()
+        if not spec:
+            self.test_dialog()
+            return
+        self.run_test(spec if len(spec) > 1 else spec[0])
+
+    def run_test(self, spec: str | Path | list, limit: int | None = None) -> Job | None:
         try:
             template = self.doc.draft.to_template()
         except (TemplateError, ValueError) as exc:
             self._error(self.tr("The template is not valid yet"), str(exc))
             return None
-        if self.doc.image is not None:
-            # test what is on screen now (saved or not): matching needs the reference PNG beside the YAML
-            template = _with_reference(self.doc.draft)
+        specs = [str(x) for x in spec] if isinstance(spec, (list, tuple)) else [str(spec)]
+        QSettings().setValue("test/last", specs)
+        self.act_test_again.setEnabled(True)
+        reference = self.doc.draft.image  # matched from memory: nothing of the frames goes to disk
+        shown = specs[0] if len(specs) == 1 else self.tr("%1 files").replace("%1", str(len(specs)))
+        spec = specs if len(specs) > 1 else specs[0]
         self.test_template = template
         self.test_outcomes = []
         self.test_reports: list[Any] = []
         self.bottom_tabs.setCurrentWidget(self.test_panel)
-        self.test_panel.start([f.name for f in template.fields], self.tr("Testing on %1…").replace("%1", str(spec)))
+        self.test_panel.start([f.name for f in template.fields], self.tr("Testing on %1…").replace("%1", shown))
         engine = self.live.engine()
 
         def work(job: Job) -> list[FrameOutcome]:
@@ -808,14 +967,19 @@ class MainWindow(QMainWindow):
                 job.progress.emit(0, 0, outcome)
                 return job.cancelled
 
-            return run_test(template, frames, engine=engine, on_frame=each)
+            return run_test(template, frames, engine=engine, on_frame=each, reference=reference)
 
         job = Job(work, self)
         job.progress.connect(lambda _a, _b, o: self._test_frame(o))
         job.finished.connect(self._test_done)
-        job.failed.connect(lambda msg: self._error(self.tr("The test failed"), msg))
+        job.failed.connect(self._test_failed)
         self.test_job = job.start()
         return job
+
+    def _test_failed(self, message: str) -> None:
+        self.test_job = None
+        self.test_panel.finish(self.tr("The test failed: %1").replace("%1", message))
+        self._error(self.tr("The test failed"), message)
 
     def _test_frame(self, outcome: FrameOutcome) -> None:
         from teaching_mode.diagnostics import explain
@@ -871,12 +1035,14 @@ class MainWindow(QMainWindow):
         for c, act in self.act_lang.items():
             act.setChecked(c == code)
         QMessageBox.information(self, self.tr("Language"), self.tr("The language changes when qcedge teach starts next time."))
+        self._after_dialog()
 
     def _error(self, title: str, message: str) -> None:
         log.warning("%s: %s", title, message)
         self.statusBar().showMessage(f"{title}: {message}", 15000)
         if not getattr(self, "quiet_errors", False):
             QMessageBox.warning(self, title, message)
+            self._after_dialog()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         if self.doc.dirty and not getattr(self, "quiet_errors", False):
@@ -891,6 +1057,9 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         self.live_timer.stop()
+        if self.test_job is not None:
+            self.test_job.cancelled = True
+        self.test_outcomes, self.test_reports = [], []  # frames of the test (patient data) go with the window
         self.live.close()
         self.flow_panel.shutdown()
         if self.source is not None:
@@ -898,21 +1067,19 @@ class MainWindow(QMainWindow):
             self.source = None
 
 
+def display_path(path: str | Path) -> str:
+    """A path as shown in the window: relative to the working folder when inside it."""
+    text = str(path)
+    if "://" in text:
+        return text
+    try:
+        return str(Path(text).resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return text
+
+
 def _overlap(a: list[int], b: list[int]) -> float:
     x0, y0 = max(a[0], b[0]), max(a[1], b[1])
     x1, y1 = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
     inter = max(0, x1 - x0) * max(0, y1 - y0)
     return inter / float(min(a[2] * a[3], b[2] * b[3]) or 1)
-
-
-def _with_reference(draft: TemplateDraft):
-    """The draft as a Template whose reference PNG exists (in a temporary folder)."""
-    import tempfile
-
-    from ocr_templates.loader import load_template
-
-    folder = Path(tempfile.mkdtemp(prefix="qcedge-teach-"))
-    copy = TemplateDraft(meta=dict(draft.meta), anchors=draft.anchors, fields=draft.fields, checks=draft.checks,
-                         identity=draft.identity, extra=draft.extra, image=draft.image)
-    path = copy.save(folder / f"{draft.meta.get('id', 'template')}.yaml")
-    return load_template(path)

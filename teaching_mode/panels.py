@@ -95,7 +95,10 @@ class ItemsPanel(QWidget):
             self.table.item(r, 3).setText(f"{status.score:.2f}")
             reason = self.tr("outside the frame") if status.outside else (
                 self.tr("below %1").replace("%1", f"{status.floor:.2f}") if status.failed else "")
-            self.table.item(r, 4).setText(("✗ " + reason) if status.failed else "✓")
+            if status.hidden is not None:
+                reason = self.tr("not seen (%1): not counted").replace(
+                    "%1", self.tr("outside the frame") if status.outside else status.hidden)
+            self.table.item(r, 4).setText(("✗ " + reason) if status.failed else ("○ " + reason) if reason else "✓")
             self.table.item(r, 4).setToolTip(reason)
             color = RED if status.failed else GREEN
         text = "⚠ " + "; ".join(self.tr(w) for w in warnings) if warnings else ""

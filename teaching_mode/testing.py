@@ -54,8 +54,12 @@ class FrameOutcome:
         return self.image[y0:y1, x0:x1].copy() if x1 > x0 and y1 > y0 else None
 
 
-def iter_frames(spec: str | Path, every: int = 1) -> Iterator[tuple[str, np.ndarray]]:
-    """(name, image) for each still of a folder, or each changed frame of a recording."""
+def iter_frames(spec: str | Path | list[str | Path], every: int = 1) -> Iterator[tuple[str, np.ndarray]]:
+    """(name, image) for each still of a folder, or each changed frame of a recording; a list: of each."""
+    if isinstance(spec, (list, tuple)):
+        for one in spec:
+            yield from iter_frames(one, every)
+        return
     path = Path(spec)
     if path.is_dir():
         for p in sorted(path.iterdir()):
@@ -67,6 +71,9 @@ def iter_frames(spec: str | Path, every: int = 1) -> Iterator[tuple[str, np.ndar
         return
     if path.suffix.lower() in IMAGE_SUFFIXES:
         yield path.name, read_image(path)
+        return
+    if path.suffix.lower() in DICOM_SUFFIXES:
+        yield path.name, dicom_to_bgr(path)
         return
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
@@ -91,8 +98,12 @@ def iter_frames(spec: str | Path, every: int = 1) -> Iterator[tuple[str, np.ndar
 
 
 def run_test(template: Template, frames: Iterator[tuple[str, np.ndarray]], engine: Any = None,
-             keep_images: bool = True, on_frame: Callable[[FrameOutcome], bool | None] | None = None) -> list[FrameOutcome]:
-    """Match and read `template` on each frame. `on_frame` may return True to stop early."""
+             keep_images: bool = True, on_frame: Callable[[FrameOutcome], bool | None] | None = None,
+             reference: np.ndarray | None = None) -> list[FrameOutcome]:
+    """Match and read `template` on each frame. `on_frame` may return True to stop early.
+
+    `reference`: the template's reference image when it is not saved yet (nothing is written to disk:
+    frames hold patient data)."""
     from ocr_templates.match import match_template
     from ocr_templates.read import read_screen
 
@@ -100,7 +111,7 @@ def run_test(template: Template, frames: Iterator[tuple[str, np.ndarray]], engin
     for name, image in frames:
         t0 = time.perf_counter()
         try:
-            match = match_template(image, template)
+            match = match_template(image, template, reference=reference)
             reading = read_screen(image, template, match=match, engine=engine) if match.matched else None
             outcome = FrameOutcome(name, match, reading)
         except Exception as exc:  # noqa: BLE001 - a bad frame is a row in the table, not a crash

@@ -13,6 +13,7 @@ from PySide6.QtCore import QCoreApplication, QLocale, QTranslator
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 LANGUAGES = {"en": "English", "zh_CN": "中文"}
+active = "en"   # the language installed in this process (the Language menu checks it)
 
 
 def pick_language(requested: str | None = None) -> str:
@@ -29,7 +30,9 @@ def pick_language(requested: str | None = None) -> str:
 
 def install(app: QCoreApplication, language: str) -> QTranslator | None:
     """Install the translator for `language` on the app; None for English (the source language)."""
+    global active
     if language == "en":
+        active = "en"
         return None
     translator = QTranslator(app)
     qm = HERE / f"qcedge_teach_{language}.qm"
@@ -37,6 +40,7 @@ def install(app: QCoreApplication, language: str) -> QTranslator | None:
         log.warning("no translation file %s; the interface stays in English", qm.name)
         return None
     app.installTranslator(translator)
+    active = language
     # Qt's own dialogs (file dialogs, message box buttons) in the same language when Qt ships them
     from PySide6.QtCore import QLibraryInfo
 

@@ -389,3 +389,108 @@ def test_edit_on_a_moved_frame_maps_boxes_and_saves_reference_coordinates(qtbot,
     assert list(saved.field("accession").box.as_tuple()) == ref_box
     # the saved reference is the template's own reference image, not the moved frame
     assert read_image(out.with_suffix(".png")).shape == read_image(SAMPLE_TEMPLATE.with_suffix(".png")).shape
+
+
+def test_onboarding_fit_title_recent_help_and_test_again(qtbot, engine, ct_frames, tmp_path):
+    """A frame opened before the window is shown is fitted to the window (not 3 %); the title marks
+    unsaved changes; recent files; the Help menu shows the guide; a test runs again on the same frames."""
+    from PySide6.QtCore import QSettings
+
+    from teaching_mode.main_window import MainWindow
+
+    QSettings().remove("recent")
+    QSettings().remove("test/last")
+    win = MainWindow(live_ocr=False)
+    win.quiet_errors = True
+    qtbot.addWidget(win)
+    clean = [f for f in ct_frames if f["variant"] == "clean"]
+    win.open_source(str(clean[0]["abspath"]))  # as `qcedge teach FILE` does: before show()
+    win.resize(1400, 900)
+    win.show()
+    qtbot.waitExposed(win)
+    try:
+        vp = win.canvas.viewport()
+        zoom = win.canvas.transform().m11()
+        # the whole 1920x1080 frame fills the view: fitted at the view's real size
+        assert abs(1920 * zoom - vp.width()) <= 4 or abs(1080 * zoom - vp.height()) <= 4
+        assert zoom > 0.2
+        assert not win.isWindowModified() and "[*]" in win.windowTitle()
+        tpl = load_template(SAMPLE_TEMPLATE)
+        wx, wy = clean[0]["window"][:2]
+        for a in tpl.anchors:
+            x, y, w, h = a.box.as_tuple()
+            win.doc.add_item("anchor", {"name": a.name, "box": [x + wx, y + wy, w, h]})
+        win.doc.add_item("field", {"name": "accession", "box": frame_box(clean[0], "accession"), "type": "code"})
+        assert win.isWindowModified()
+        out = tmp_path / "t.yaml"
+        assert win.save_to(out) and not win.isWindowModified()
+        recent = [a.toolTip() for a in win.recent_menu.actions()]
+        assert str(out.resolve()) in recent and str(Path(clean[0]["abspath"]).resolve()) in recent
+        # the language menu checks the language in use
+        assert sum(a.isChecked() for a in win.act_lang.values()) == 1
+        # Help opens the teaching guide with its text
+        win.act_help.trigger()
+        assert "qcedge teach" in win.help_dialog.findChild(QTextBrowserType()).toPlainText()
+        win.help_dialog.close()
+        # test on two files, then run it again (remembered)
+        files = [str(f["abspath"]) for f in clean[:2]]
+        win.run_test(files)
+        qtbot.waitUntil(lambda: win.test_job is None, timeout=60000)
+        assert win.test_panel.table.rowCount() == 2 and win.act_test_again.isEnabled()
+        win.test_panel.table.setRowCount(0)
+        win.act_test_again.trigger()
+        qtbot.waitUntil(lambda: win.test_job is None and win.test_panel.table.rowCount() == 2, timeout=60000)
+        assert [win.test_panel.table.item(r, 0).text() for r in range(2)] == [Path(f).name for f in files]
+    finally:
+        win.doc.dirty = False
+        win.shutdown()
+
+
+def QTextBrowserType():
+    from PySide6.QtWidgets import QTextBrowser
+
+    return QTextBrowser
+
+
+def test_no_frames_left_in_the_temp_folder(qtbot, window, ct_frames, tmp_path, monkeypatch):
+    """Testing writes no frame to disk; the flow tab's folder goes when the window closes; folders of a
+    crashed window are removed at the next start, those of a running one kept."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    from teaching_mode.privacy import clean_stale
+
+    before = {p.name for p in Path(tempfile.gettempdir()).glob("qcedge-teach-*")}
+    win = window
+    win.live.enabled = False
+    clean = [f for f in ct_frames if f["variant"] == "clean"]
+    win.open_source(str(clean[0]["abspath"]))
+    tpl = load_template(SAMPLE_TEMPLATE)
+    wx, wy = clean[0]["window"][:2]
+    for a in tpl.anchors:
+        x, y, w, h = a.box.as_tuple()
+        win.doc.add_item("anchor", {"name": a.name, "box": [x + wx, y + wy, w, h]})
+    win.doc.add_item("field", {"name": "accession", "box": frame_box(clean[0], "accession"), "type": "code"})
+    win.run_test(str(clean[1]["abspath"]))
+    qtbot.waitUntil(lambda: win.test_job is None, timeout=60000)
+    assert win.test_outcomes and win.test_outcomes[0].match.matched
+    assert {p.name for p in Path(tempfile.gettempdir()).glob("qcedge-teach-*")} <= before
+    flow_tmp = win.flow_panel._tmp
+    assert flow_tmp.is_dir() and str(os.getpid()) in flow_tmp.name
+    win.shutdown()
+    assert not flow_tmp.exists() and not win.test_outcomes
+    # stale folders: one of a process that is gone, one of this (running) process
+    root = tmp_path / "tmp"
+    root.mkdir()
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = root / f"qcedge-teach-{gone.stdout.strip()}-abc"
+    (dead / "frames").mkdir(parents=True)
+    (dead / "frames" / "f.png").write_bytes(b"x")
+    alive = root / f"qcedge-flow-{os.getpid()}-def"
+    alive.mkdir()
+    other = root / "somebody-else"
+    other.mkdir()
+    removed = clean_stale(root)
+    assert removed == [dead] and not dead.exists() and alive.exists() and other.exists()
