@@ -350,12 +350,18 @@ class MainWindow(QMainWindow):
     def select(self, name: str) -> None:
         self.canvas.select_name(name)
         self.items.select(name)
-        self.editor.show_item(name or None)
+        self._edit(name or None)
+
+    def _edit(self, name: str | None) -> None:
+        """Show an item in the editor, with its own last read (not the previous item's)."""
+        self.editor.show_item(name)
+        if name in self.items.results:
+            self._show_read(self.items.results[name])
 
     def _canvas_selection(self, name: str) -> None:
         self.items.select(name or None)
         if name != (self.editor.name or ""):
-            self.editor.show_item(name or None)
+            self._edit(name or None)
 
     # sources ------------------------------------------------------------------------------------
     def open_path(self, spec: str) -> None:
@@ -773,11 +779,14 @@ class MainWindow(QMainWindow):
             item.caption = f"= {format_value(result) or result.text} ({result.confidence:.2f})"
             item.update()
         if name == self.editor.name:
-            reasons = "; ".join(result.reasons)
-            self.editor.result.setText(self.tr("Read: «%1» → %2, confidence %3 %4")
-                                       .replace("%1", result.text).replace("%2", format_value(result))
-                                       .replace("%3", f"{result.confidence:.2f}")
-                                       .replace("%4", "✓" if result.valid else f"✗ {reasons}"))
+            self._show_read(result)
+
+    def _show_read(self, result: FieldResult) -> None:
+        reasons = "; ".join(result.reasons)
+        self.editor.result.setText(self.tr("Read: «%1» → %2, confidence %3 %4")
+                                   .replace("%1", result.text).replace("%2", format_value(result))
+                                   .replace("%3", f"{result.confidence:.2f}")
+                                   .replace("%4", "✓" if result.valid else f"✗ {reasons}"))
 
     def read_all_now(self) -> None:
         """Read every field and the checks (F5), off the GUI thread."""
@@ -890,7 +899,7 @@ class MainWindow(QMainWindow):
             # the selection follows, the view and the proposals list stay where they are
             self.canvas.select_name(name)
             self.items.select(name)
-            self.editor.show_item(name)
+            self._edit(name)
 
     # test -------------------------------------------------------------------------------------------------
     def test_dialog(self) -> None:

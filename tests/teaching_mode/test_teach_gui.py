@@ -110,11 +110,19 @@ def test_edit_field_save_reload_compare(qtbot, window, ct_clean, tmp_path):
     ed.spec.range_max.setText("20000")
     ed.spec.range_max.editingFinished.emit()
     ed.spec.required.setChecked(False)
-    # a cross-field check, typed into the Checks table
-    qtbot.mouseClick(win.checks.add, Qt.MouseButton.LeftButton)
-    cells = {key: c for c, key in enumerate(win.checks.COLS)}
-    for key, text in (("name", "dlp_positive"), ("left", "total_dlp"), ("op", ">"), ("right", "0")):
-        win.checks.table.item(0, cells[key]).setText(text)
+    # a cross-field check, chosen in the Checks editor: a sum check first, changed to a comparison
+    ch = win.checks
+    qtbot.mouseClick(ch.add, Qt.MouseButton.LeftButton)
+    assert ch.kind.currentData() == "compare" and ch.left.findText("total_dlp") >= 0
+    ch.kind.setCurrentIndex(ch.kind.findData("not_future"))
+    assert not ch.op.isVisibleTo(ch) and ch.field.isVisibleTo(ch)
+    ch.kind.setCurrentIndex(ch.kind.findData("compare"))
+    ch.name.setText("dlp_positive")
+    ch.name.editingFinished.emit()
+    ch.left.setCurrentText("total_dlp")
+    ch.op.setCurrentText(">")
+    ch.right.setCurrentText("0")
+    assert ch.list.item(0, 1).text() == "total_dlp > 0"
     win.template_form.edits["id"].setText("ct_taught")
     win.template_form.edits["id"].editingFinished.emit()
     assert total not in win.doc.draft.names() and "total_dlp" in win.doc.draft.names()
@@ -133,6 +141,19 @@ def test_edit_field_save_reload_compare(qtbot, window, ct_clean, tmp_path):
     assert (check.name, check.kind, check.left, check.op, check.right) == ("dlp_positive", "compare", "total_dlp", ">", 0)
     # the file is exactly what the loader would write for a hand-written template with the same content
     assert path.read_text(encoding="utf-8") == dump_template(saved)
+    # the check is written as a person would: only the keys of its kind
+    assert yaml.safe_load(path.read_text(encoding="utf-8"))["checks"] == [
+        {"name": "dlp_positive", "kind": "compare", "left": "total_dlp", "op": ">", "right": 0}]
+    # the editor's header follows a rename; the read line belongs to the item shown
+    win.select("patient_id")
+    win.editor.result.setText("Read: «0000856885»")
+    win.select("total_dlp")
+    assert "0000856885" not in win.editor.result.text()
+    win.editor.name_edit.setText("dlp_total")
+    win.editor.name_edit.editingFinished.emit()
+    assert win.editor.title.text().endswith(": dlp_total")
+    win.editor.name_edit.setText("total_dlp")
+    win.editor.name_edit.editingFinished.emit()
     # reload into the window: same boxes, same spec
     before = win.doc.draft.to_data("ct_taught.png")
     win.open_template(path)
