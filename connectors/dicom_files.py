@@ -33,7 +33,7 @@ from pydicom.uid import UID
 from pydicom.valuerep import DA, DT, TM
 
 from connectors.dose_sr import SR_CLASS_PREFIX, DoseReport, event_columns, is_dose_report, read_dose_report
-from connectors.errors import DicomReadError, UnknownSopClassError
+from connectors.errors import ConnectorError, DicomReadError, UnknownSopClassError
 from connectors.plugins import DicomParser, apply_parsers, dicom_parsers
 from qc_client.record import CheckValue, FieldValue, Record
 
@@ -165,7 +165,7 @@ def _pixel_shortfall(ds: Dataset) -> str | None:
     if "PixelData" not in ds or ds.file_meta.get("TransferSyntaxUID") is None:
         return None
     ts = UID(ds.file_meta.TransferSyntaxUID)
-    if ts.is_compressed:
+    if not ts.is_transfer_syntax or ts.is_compressed:
         return None
     try:
         from pydicom.pixels.utils import get_expected_length
@@ -185,6 +185,10 @@ def read_dataset(source: str | os.PathLike | Any, *, stop_before_pixels: bool = 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            if isinstance(source, (str, os.PathLike)):  # a transfer syntax we cannot know: say so, do not guess
+                ts = pydicom.filereader.read_file_meta_info(source).get("TransferSyntaxUID")
+                if ts is not None and not UID(str(ts)).is_transfer_syntax:
+                    raise DicomReadError(name, f"unknown transfer syntax '{str(ts)[:64]}' in the file meta")
             ds = pydicom.dcmread(source, stop_before_pixels=stop_before_pixels)
             problem = _truncation(ds)
             if problem:
@@ -520,5 +524,11 @@ def read_dicom(
 ) -> DicomReading:
     """Read one file: its kind, record and (for screen saves) the BGR image to OCR."""
     ds = read_dataset(path)
-    return reading_from_dataset(ds, station, site, parsers=parsers, source=source or f"file:{Path(path).name}",
-                                name=os.fspath(path))
+    name = os.fspath(path)
+    try:
+        return reading_from_dataset(ds, station, site, parsers=parsers, source=source or f"file:{Path(path).name}",
+                                    name=name)
+    except ConnectorError:
+        raise
+    except Exception as exc:  # a header that parsed but whose values break what reads them
+        raise DicomReadError(name, f"cannot be read ({_scrub(exc)})") from None

@@ -10,8 +10,9 @@ class DicomReadError(ConnectorError):
     """A file that is not DICOM, is truncated or cannot be decoded."""
 
     def __init__(self, source: str, problem: str) -> None:
-        self.source, self.problem = str(source), problem
-        super().__init__(f"{self.source}: {problem}")
+        # one line always: decoders' messages carry newlines, file names may too
+        self.source, self.problem = " ".join(str(source).split()), " ".join(str(problem).split())
+        super().__init__(f"{self.source}: {self.problem}")
 
 
 class UnknownSopClassError(ConnectorError):

@@ -193,7 +193,7 @@ def _quiet_libraries(verbose: int) -> None:
 
     if verbose:
         return
-    logging.getLogger("pydicom").setLevel(logging.ERROR)
+    logging.getLogger("pydicom").setLevel(logging.CRITICAL)  # its decoders log ERRORs with tracebacks
     warnings.filterwarnings("ignore", module=r"pydicom(\.|$)")
 
 
