@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from ocr_templates import cover as covermod
 from ocr_templates.errors import TemplateError
 from ocr_templates.model import Anchor, Template
 from ocr_templates.results import MatchResult
@@ -56,6 +57,8 @@ FINE_STEPS = (0.94, 0.96, 0.98, 1.0, 1.02, 1.04, 1.06)   # scales tried around a
 FINE_HALF_FROM = 1200       # frames at least this wide are refined at half resolution
 LEAD_MIN = 0.5              # a hypothesis whose own anchor scores below this is dropped
 PHOTO_OK = 12.0             # mean grey-level difference an anchor may show after the common gain/offset
+HIDDEN_SPREAD = 0.04         # visible anchors must lie this far apart (of the screen size) to place it alone
+PHOTO_TRUST = 0.7           # anchors at least this alike set the common gain/offset
 PHOTO_SPAN = 24.0           # ... beyond that its score fades to 0 over this many levels
 TEXT_CHECK_BELOW = 0.93     # with an engine, a text anchor scoring below this is read
 TEXT_AGREE = 0.9            # similarity (difflib ratio, look-alikes folded) a text anchor must reach
@@ -122,6 +125,7 @@ class _TemplateModel:
         if (rw, rh) != (template.reference.width, template.reference.height):
             log.warning("template %s: reference image is %dx%d, the template says %dx%d", template.id, rw, rh,
                         template.reference.width, template.reference.height)
+        self.ref = ref
         smooth = cv2.GaussianBlur(ref, (0, 0), BLUR_SIGMA)
         self.anchors: list[_AnchorModel] = []
         where = str(template.path or template.id)
@@ -314,7 +318,8 @@ def _score_at(frame: _Frame, am: _AnchorModel, scale: float, ox: float, oy: floa
     return max(0.0, float(mx)), win[ly:ly + h, lx:lx + w], patch
 
 
-def _photometric(pairs: list[tuple[np.ndarray, np.ndarray]]) -> list[tuple[float, float]]:
+def _photometric(pairs: list[tuple[np.ndarray, np.ndarray]], trusted: list[bool] | None = None
+                 ) -> list[tuple[float, float]]:
     """Mean absolute difference (grey levels) of each anchor after one gain and offset for all anchors.
 
     NCC ignores brightness and contrast per anchor, so a tab drawn active in the
@@ -322,8 +327,9 @@ def _photometric(pairs: list[tuple[np.ndarray, np.ndarray]]) -> list[tuple[float
     high. One gain/offset shared by all anchors still absorbs what a capture
     card does to levels, and leaves such a difference visible.
     """
-    ref = np.concatenate([r.ravel() for _, r in pairs]).astype(np.float64)
-    frm = np.concatenate([f.ravel() for f, _ in pairs]).astype(np.float64)
+    fit = [p for p, t in zip(pairs, trusted or [True] * len(pairs)) if t] or pairs
+    ref = np.concatenate([r.ravel() for _, r in fit]).astype(np.float64)
+    frm = np.concatenate([f.ravel() for f, _ in fit]).astype(np.float64)
     var = ref.var()
     gain = float(((ref - ref.mean()) * (frm - frm.mean())).mean() / var) if var > 1e-6 else 1.0
     gain = min(max(gain, 0.5), 2.0)
@@ -406,7 +412,9 @@ def _verify(frame: _Frame, tm: _TemplateModel, scale: float, ox: float, oy: floa
     # score every anchor where the fit puts it (a 1-2 px search absorbs rounding)
     found = [(am, *_score(frame, am, s, fx, fy)) for am in tm.anchors]
     pairs = [(f, r) for _, _, f, r in found if f is not None]
-    mads = iter(_photometric(pairs)) if pairs else iter(())
+    # the common gain/offset comes from anchors that are plainly there (one under a dialog would skew it)
+    trusted = [ncc >= PHOTO_TRUST for _, ncc, f, _ in found if f is not None]
+    mads = iter(_photometric(pairs, trusted)) if pairs else iter(())
     scores: dict[str, float] = {}
     locals_: dict[str, float] = {}
     total = wsum = 0.0
@@ -501,6 +509,8 @@ class Matcher:
 
         for am in tm.anchors:
             name = am.anchor.name
+            if name in result.hidden:
+                continue
             if not am.anchor.text or not (result.anchor_scores.get(name, 0.0) < TEXT_CHECK_BELOW
                                           or local.get(name, 0.0) > LOCAL_CHECK):
                 continue
@@ -613,6 +623,7 @@ class _Search:
         self.lead: _AnchorModel | None = None
         self.warm = False
         self.prior = 0.0
+        self._hidden: dict[tuple[float, float, float], dict[str, str] | None] = {}
         if tm.last is not None:  # warm start: the screen is often where it was on the previous frame
             self._offer(_verify(frame, tm, *tm.last))
             if not self._passes(self.best) or self.best[0] < self.good:
@@ -621,7 +632,53 @@ class _Search:
                 self.warm = True
 
     def _passes(self, cand: Verified) -> bool:
-        return cand[0] >= self.threshold and all(sc >= self.floors[name] for name, sc in cand[4].items())
+        if cand[0] >= self.threshold and all(sc >= self.floors[name] for name, sc in cand[4].items()):
+            return True
+        return self.hidden(cand) is not None
+
+    def hidden(self, cand: Verified) -> dict[str, str] | None:
+        """The anchors this candidate may do without, when each is plainly hidden (another window over it,
+        the pointer on it, outside the frame) and the visible ones place the screen on their own; else None.
+
+        Enough visible: at least two anchors at their floor, at least 40 px apart (they
+        fix offset and scale), with the visible anchors' weighted mean at the threshold. A near miss (one
+        anchor says another word, a tab in another state) is not hidden: its surroundings look as taught.
+        """
+        score, s, ox, oy, scores, _ = cand
+        key = (round(s, 5), round(ox, 2), round(oy, 2))
+        if key in self._hidden:
+            return self._hidden[key]
+        self._hidden[key] = None
+        tm = self.tm
+        failing = [am for am in tm.anchors if scores.get(am.anchor.name, 0.0) < self.floors[am.anchor.name]]
+        passing = [am for am in tm.anchors if am not in failing]
+        if not failing or len(passing) < 2 or score <= 0.0:
+            return None
+        xs = [am.centre[0] for am in passing]
+        ys = [am.centre[1] for am in passing]
+        rh, rw = tm.ref.shape[:2]
+        if max(max(xs) - min(xs), max(ys) - min(ys)) < max(40.0, HIDDEN_SPREAD * max(rw, rh)):
+            return None
+        wsum = sum(am.anchor.weight for am in passing)
+        if sum(am.anchor.weight * scores[am.anchor.name] for am in passing) / wsum < self.threshold:
+            return None
+        place = covermod.placement(self.frame.raw, tm.template, s, (ox, oy), tm.ref,
+                                   [am.anchor.box.as_tuple() for am in passing])
+        if place is None:
+            return None
+        boxes = [am.anchor.box.as_tuple() for am in tm.anchors]
+        pointers = covermod.search_pointers(self.frame.raw, [place.to_frame(am.anchor.box.as_tuple()) for am in failing],
+                                            s)
+        why: dict[str, str] = {}
+        for am in failing:
+            box = am.anchor.box.as_tuple()
+            reason = covermod.hidden_reason(place, box, [b for b in boxes if b != box] +
+                                            [f.box.as_tuple() for f in tm.template.fields], pointers, subtle=True)
+            if reason is None:
+                return None
+            why[am.anchor.name] = reason
+        self._hidden[key] = why
+        return why
 
     def _offer(self, cand: Verified) -> None:
         if (self._passes(cand), cand[0]) > (self._passes(self.best), self.best[0]):
@@ -677,13 +734,19 @@ class _Search:
     def result(self) -> MatchResult:
         score, s, ox, oy, scores, _ = self.best
         matched = self._passes(self.best)
-        self.tm.last = (s, ox, oy) if matched else None
-        if matched:
+        hidden: dict[str, str] = {}
+        if matched and not (score >= self.threshold and all(sc >= self.floors[n] for n, sc in scores.items())):
+            hidden = self.hidden(self.best) or {}
+            seen = [am for am in self.tm.anchors if am.anchor.name not in hidden]
+            score = sum(am.anchor.weight * scores[am.anchor.name] for am in seen) / sum(am.anchor.weight for am in seen)
+        self.tm.last = (s, ox, oy) if matched and not hidden else None
+        if matched and not hidden:
             self.tm.usual_scale = s
             self.tm.last_score = score
         return MatchResult(template_id=self.tm.template.id, score=round(float(score), 4), matched=matched,
-                           scale=round(s, 5), offset=(round(ox, 2), round(oy, 2)), anchor_scores=dict(scores),
-                           seconds=time.perf_counter() - self.t0)
+                           scale=round(float(s), 5), offset=(round(float(ox), 2), round(float(oy), 2)),
+                           anchor_scores={k: float(v) for k, v in scores.items()},
+                           seconds=time.perf_counter() - self.t0, hidden=hidden)
 
 
 def match_template(image: np.ndarray, template: Template, reference: np.ndarray | None = None,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ocr_templates import cover as covermod
 from ocr_templates.checks import run_checks
 from ocr_templates.engines.base import OcrEngine, get_engine
 from ocr_templates.fields import parse_value
@@ -33,6 +34,8 @@ class _Cell:
     second: np.ndarray | None = None        # the same text prepared at another size (a second opinion)
     second_id: int | None = None            # the cell that carries `second` to the recogniser
     disagree: str | None = None             # what the second reading said, when it differs
+    ref_box: tuple[int, int, int, int] | None = None   # reference coordinates
+    hidden: str | None = None               # why the box cannot be read (covered, outside the frame)
 
 
 def crop_box(image: np.ndarray, box: tuple[int, int, int, int], margin: float = MARGIN
@@ -82,6 +85,9 @@ def _squash(text: str) -> str:
 
 
 def _result(cell: _Cell, text: str, conf: float, floor: float, personal: bool) -> FieldResult:
+    if cell.hidden is not None:   # never read as a value: what shows there is not the field
+        return FieldResult(name=cell.name, text="", value=None, confidence=0.0, valid=False,
+                           reasons=[cell.hidden], box=cell.box, personal=personal, hidden=cell.hidden)
     value, valid, reasons = parse_value(text, cell.spec, conf, floor)
     if cell.disagree is not None:
         reasons.append(f"a second reading at another size says '{cell.disagree}'")
@@ -91,12 +97,15 @@ def _result(cell: _Cell, text: str, conf: float, floor: float, personal: bool) -
 
 
 def read_screen(image: np.ndarray, template: Template, match: MatchResult | None = None,
-                engine: OcrEngine | None = None, settings: PrepSettings = DEFAULT) -> ScreenReading:
+                engine: OcrEngine | None = None, settings: PrepSettings = DEFAULT, hide: bool = True
+                ) -> ScreenReading:
     """Read every field of `template` from `image`.
 
     Without `match`, the template is matched first. When the template does not
     match, fields are still read where the best guess puts them, but every field
-    is marked invalid (the reading needs review).
+    (and every table cell) is marked invalid (the reading needs review).
+    With `hide` (default), fields that another window, the pointer or the
+    frame's edge hides are not read: they are marked for review with the reason.
     """
     t0 = time.perf_counter()
     engine = engine or get_engine("ppocr")
@@ -107,14 +116,19 @@ def read_screen(image: np.ndarray, template: Template, match: MatchResult | None
     singles: list[tuple[Field_, _Cell]] = []
     for f in template.fields:
         if isinstance(f, Field_):
-            cell = _Cell(f.name, f, match.box_to_frame(f.box.as_tuple()))
-            cell.image = _prepare(image, cell.box, settings)
+            cell = _Cell(f.name, f, match.box_to_frame(f.box.as_tuple()), ref_box=f.box.as_tuple())
             singles.append((f, cell))
 
     tables: list[tuple[TableField, list[dict[str, _Cell]]]] = []
     for f in template.fields:
         if isinstance(f, TableField):
             tables.append((f, _table_cells(image, f, match, settings)))
+
+    if hide:
+        _mark_hidden(image, template, match, singles, tables)
+    for _, cell in singles:
+        if cell.hidden is None:
+            cell.image = _prepare(image, cell.box, settings)
 
     cells = [c for _, c in singles if c.image is not None]
     cells += [c for _, rows in tables for row in rows for c in row.values() if c.image is not None]
@@ -152,6 +166,10 @@ def read_screen(image: np.ndarray, template: Template, match: MatchResult | None
         for r in fields.values():
             r.valid = False
             r.reasons.insert(0, why)
+            for row in r.rows or ():
+                for c in row.values():
+                    c.valid = False
+                    c.reasons.insert(0, why)
     checks = run_checks(template, fields)
     return ScreenReading(template_id=template.id, template_version=template.version, match=match,
                          fields=fields, checks=checks, seconds=time.perf_counter() - t0)
@@ -167,14 +185,47 @@ def _table_cells(image: np.ndarray, f: TableField, match: MatchResult, settings:
             break
         row: dict[str, _Cell] = {}
         for col in f.columns:
-            box = match.box_to_frame((bx + col.x, top, col.w, f.row_height))
-            cell = _Cell(f"{f.name}[{i}].{col.name}", col, box)
+            ref = (bx + col.x, top, col.w, f.row_height)
+            box = match.box_to_frame(ref)
+            cell = _Cell(f"{f.name}[{i}].{col.name}", col, box, ref_box=ref)
             cell.image = _prepare(image, box, settings)
             row[col.name] = cell
         if all(c.image is None for c in row.values()):
             break
         rows.append(row)
     return rows
+
+
+def _mark_hidden(image: np.ndarray, template: Template, match: MatchResult,
+                 singles: list[tuple[Field_, _Cell]], tables: list[tuple[TableField, list[dict[str, _Cell]]]]) -> None:
+    """Set `hidden` on every cell that another window, the pointer or the frame's edge hides."""
+    visible_anchors = [a.box.as_tuple() for a in template.anchors if a.name not in match.hidden]
+    place = covermod.placement(image, template, match.scale, match.offset, anchors=visible_anchors)
+    if place is None:
+        return
+    grey = place.frame
+    frame_boxes = [c.box for _, c in singles] + [match.box_to_frame(f.box.as_tuple()) for f, _ in tables]
+    pointers = covermod.search_pointers(grey, frame_boxes, match.scale)
+    variable = [f.box.as_tuple() for f in template.fields]
+    for f, cell in singles:
+        others = [b for b in variable if b != cell.ref_box]
+        cell.hidden = covermod.hidden_reason(place, cell.ref_box, others, pointers)   # type: ignore[arg-type]
+    for f, rows in tables:
+        others = [b for b in variable if b != f.box.as_tuple()]
+        whole = covermod.hidden_reason(place, f.box.as_tuple(), others, ())
+        for row in rows:
+            for cell in row.values():
+                fb = cell.box
+                if whole is not None and whole != covermod.OUTSIDE:
+                    cell.hidden = whole
+                elif place.inside(cell.ref_box) < 0.999:     # type: ignore[arg-type]
+                    cell.hidden = covermod.OUTSIDE
+                elif any(p.overlaps(fb) for p in pointers):
+                    cell.hidden = covermod.POINTER
+                elif covermod.ground_shift(place, cell.ref_box) >= covermod.GROUND_SHIFT:   # type: ignore[arg-type]
+                    cell.hidden = covermod.COVERED
+                if cell.hidden is not None:
+                    cell.image = None
 
 
 def _table_result(f: TableField, rows: list[dict[str, _Cell]], texts: dict[int, tuple[str, float]], floor: float,

@@ -16,6 +16,7 @@ class MatchResult:
     offset: tuple[float, float] = (0.0, 0.0)
     anchor_scores: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+    hidden: dict[str, str] = field(default_factory=dict)   # anchors not visible: name -> why (covered, outside)
 
     def to_frame(self, x: float, y: float) -> tuple[float, float]:
         """Map a point from reference to frame coordinates."""
@@ -44,6 +45,7 @@ class FieldResult:
     box: tuple[int, int, int, int] | None = None
     personal: bool = False
     rows: list[dict[str, "FieldResult"]] | None = None
+    hidden: str | None = None   # why the field could not be read (covered, outside the frame), or None
 
 
 @dataclass(slots=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from samples.screens.base import Instance, Screen
-from samples.variants import FRAME_H, FRAME_W, VARIANTS, Shot, compose
+from samples.variants import DISTURBANCES, FRAME_H, FRAME_W, VARIANTS, Shot, compose
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "generated"
@@ -63,7 +63,7 @@ def frame_entry(screen: Screen, inst: Instance, variant: str, shot: Shot, path: 
         "template_id": screen.template_id,
         "variant": variant,
         "instance": inst.index,
-        "size": [FRAME_W, FRAME_H],
+        "size": list(shot.image.size),
         "window": list(shot.window) if shot.window else None,
         "scale": shot.scale,
         "font": {"family": inst.look.family, "size": inst.look.size, "smooth": inst.look.smooth},
@@ -76,15 +76,20 @@ def frame_entry(screen: Screen, inst: Instance, variant: str, shot: Shot, path: 
         entry["identity"] = {k: inst.fields[k] for k in (screen.template() or {}).get("identity", [])}
     if shot.offset is not None:
         entry["offset"] = [round(shot.offset[0], 3), round(shot.offset[1], 3)]
-    if shot.info:
-        entry["capture"] = shot.info
+    info = dict(shot.info)
+    disturbance = info.pop("disturbance", None)
+    if disturbance is not None:
+        entry["disturbance"] = disturbance
+        entry["covered"] = disturbance.get("covered", [])
+    if info:
+        entry["capture"] = info
     if shot.pointer:
         entry["pointer"] = list(shot.pointer)
     return entry
 
 
 def generate(out: Path = DEFAULT_OUT, count: int = 10, seed: int = SEED, quiet: bool = False,
-             variants: tuple[str, ...] = VARIANTS, foreign_count: int | None = None) -> dict[str, Any]:
+             variants: tuple[str, ...] = VARIANTS + DISTURBANCES, foreign_count: int | None = None) -> dict[str, Any]:
     """Render `count` instances of every screen kind in every variant, plus foreign screens."""
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()

@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from samples.desktop import TASKBAR_H, desktop, place, pointer
+from samples.disturb import DISTURBANCES
 from samples.screens.base import VARIANTS, Instance, Screen  # noqa: F401 (VARIANTS re-exported)
 
 FRAME_W, FRAME_H = 1920, 1080
@@ -119,7 +120,42 @@ def compose(screen: Screen, inst: Instance, variant: str, rng: random.Random) ->
             px, py = _pointer_spot(rng, (x, y, ww, wh), nw, nh)
             pointer(native, px, py)
         return hdmi_capture(native, rng, (x, y, ww, wh))
+    if variant in DISTURBANCES:
+        return _disturbed(screen, inst, variant, rng, clock, desk_rng)
     raise ValueError(f"unknown variant {variant!r}")
+
+
+def _disturbed(screen: Screen, inst: Instance, variant: str, rng: random.Random, clock: datetime,
+               desk_rng: random.Random) -> Shot:
+    """The disturbance variants (samples/disturb.py): pointer on a value, a dialog, 720p capture, 150 %."""
+    from samples import disturb
+
+    if variant == "scaled150":
+        w, h = 2560, 1440
+        window, _ = screen.render(inst, 1.5)
+        frame = desktop(w, h, desk_rng, clock, 1.5)
+        x, y = usual_place(screen, w, h, 1.5)
+        place(frame, window, x, y)
+        return Shot(frame, (x, y, *window.size), 1.5)
+    if variant == "pointer":
+        window, info = disturb.with_pointer(screen, inst, rng)
+        nw, nh = HDMI_NATIVE[(inst.index + len(screen.kind)) % len(HDMI_NATIVE)]
+        native = desktop(nw, nh, desk_rng, clock)
+        x, y = usual_place(screen, nw, nh)
+        place(native, window, x, y)
+        shot = hdmi_capture(native, rng, (x, y, *window.size))
+        shot.info["disturbance"] = info
+        return shot
+    window, info = (disturb.with_dialog(screen, inst, rng) if variant == "dialog" else (screen.render(inst, 1.0)[0], {}))
+    frame = desktop(FRAME_W, FRAME_H, desk_rng, clock)
+    x, y = usual_place(screen, FRAME_W, FRAME_H)
+    place(frame, window, x, y)
+    if variant == "dialog":
+        return Shot(frame, (x, y, *window.size), 1.0, info={"disturbance": info})
+    small = disturb.capture_720(frame, rng)   # cap720
+    f = 1280 / FRAME_W
+    return Shot(small, (round(x * f), round(y * f), round(window.size[0] * f), round(window.size[1] * f)), f, "jpg",
+                rng.randint(75, 90), {"capture": "1920x1080 -> 1280x720"}, offset=(x * f, y * f))
 
 
 def hdmi_capture(native: Image.Image, rng: random.Random, window: tuple[int, int, int, int] | None) -> Shot:

@@ -14,6 +14,7 @@ import pytest
 from ocr_templates import load_template, load_templates
 from ocr_templates.model import TableField
 from samples.generate import TEMPLATES, foreign_screens, instance, screens
+from samples.disturb import DISTURBANCES
 from samples.screens.base import VARIANTS
 from samples.templates_out import template_yaml
 from samples.truth import box_in_frame, load_manifest, read_image, select
@@ -33,14 +34,28 @@ def test_same_bytes_from_another_process(small_sets: tuple[Path, Path]) -> None:
 def test_every_kind_in_every_variant_and_foreign_screens(small_set: Path) -> None:
     m = load_manifest(small_set)
     got = {(e["template_id"], e["variant"]) for e in m["frames"] if e["template_id"]}
-    assert got == {(s.template_id, v) for s in screens() for v in VARIANTS}
+    assert got == {(s.template_id, v) for s in screens() for v in VARIANTS + DISTURBANCES}
     foreign = select(m, foreign=True)
     assert {e["kind"] for e in foreign} == {s.kind for s in foreign_screens()}
     assert all(e["fields"] == {} and e["tables"] == {} for e in foreign)
+    sizes = {"cap720": (720, 1280, 3), "scaled150": (1440, 2560, 3)}
     for e in m["frames"]:
         img = read_image(m, e)
-        assert img.shape == (1080, 1920, 3)
-        assert e["path"].endswith(".jpg") == (e["variant"] == "hdmi")
+        assert img.shape == sizes.get(e["variant"], (1080, 1920, 3))
+        assert list(e["size"]) == [img.shape[1], img.shape[0]]
+        assert e["path"].endswith(".jpg") == (e["variant"] in ("hdmi", "pointer", "cap720"))
+
+
+def test_disturbed_frames_say_what_is_covered(small_set: Path) -> None:
+    """Pointer and dialog frames list the fields under the disturbance; a dialog hides exactly one anchor
+    where the layout allows it, so the screen can still be matched on the others."""
+    m = load_manifest(small_set)
+    pointer = [e for e in m["frames"] if e["variant"] == "pointer"]
+    dialog = [e for e in m["frames"] if e["variant"] == "dialog"]
+    assert pointer and dialog
+    assert all(e["covered"] for e in pointer), "a pointer is always put on a value"
+    assert all(len(e["disturbance"]["hidden_anchors"]) >= 1 for e in dialog)
+    assert sum(len(e["disturbance"]["hidden_anchors"]) == 1 for e in dialog) >= len(dialog) * 2 // 3
 
 
 def test_committed_templates_load_and_match_the_layout_code() -> None:
@@ -148,10 +163,13 @@ def test_window_position_and_scale_put_the_anchors_where_the_manifest_says(small
         ref = cv2.imread(str(t.reference_path))
         for e in select(m, template_id=screen.template_id):
             frame = read_image(m, e)
-            min_score = {"clean": 0.99, "moved": 0.99, "scaled125": 0.5, "hdmi": 0.5}[e["variant"]]
+            min_score = {"clean": 0.99, "moved": 0.99, "dialog": 0.99}.get(e["variant"], 0.4)
+            hidden = set((e.get("disturbance") or {}).get("hidden_anchors", []))
             for a in t.anchors:
+                if a.name in hidden:
+                    continue
                 score, dist = _anchor_match(frame, e, ref, a.box.as_tuple())
-                assert score >= min_score and dist <= 1.5, f"{e['path']} anchor {a.name}: score {score:.2f}, off by {dist:.1f} px"
+                assert score >= min_score and dist <= 1.5 * max(1.0, e["scale"]), f"{e['path']} anchor {a.name}: score {score:.2f}, off by {dist:.1f} px"
 
 
 def test_same_program_near_misses_differ_in_an_anchor(small_set: Path) -> None:

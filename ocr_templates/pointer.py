@@ -1,0 +1,203 @@
+"""Find a mouse pointer drawn into a frame (an HDMI capture shows it; so do some screen grabs).
+
+A pointer resting on a value hides part of it: '199' under an arrow reads '499'. Such a field
+must never come back valid. Pointers are two-tone sprites (a light fill in a dark outline, or
+the reverse) in a few shapes: the arrow, the pointing hand, the I-beam, the busy arrow (an arrow
+with something beside it). They are searched by normalised cross-correlation of *gradient
+magnitude*, which does not care whether the theme draws the fill light or dark, nor much about
+the background behind the sprite.
+
+The search is cheap enough to run on every field of a settled screen: each field's region is
+first screened for anything taller than its text could be, or for two-tone ink, and only regions
+that pass are searched with the sprites, at the sizes the match scale makes likely.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+# Sprite outlines at 100 % (about 20 px tall), tip or hot spot near (0, 0).
+SHAPES: dict[str, list[tuple[float, float]]] = {
+    # the classic arrow (Windows, most X themes)
+    "arrow": [(0, 0), (0, 17), (4, 13), (7, 20), (10, 19), (7, 12), (12, 12)],
+    # a slimmer, longer arrow (Adwaita / DMZ style)
+    "arrow_slim": [(0, 0), (0, 19), (4.5, 14.5), (7.5, 21.5), (10, 20.5), (7, 13.5), (12.5, 13.5)],
+    # the pointing hand over links and buttons
+    "hand": [(5, 1), (6, 0), (8, 0), (9, 1), (9, 8), (11, 8), (13, 9), (15, 10), (16, 12), (16, 18), (14, 22),
+             (5, 22), (2, 17), (0, 13), (1, 12), (3, 12), (5, 14)],
+}
+BASE_HEIGHT = 20.0          # the sprites' height at 100 %
+POINTER_SCALES = (0.9, 1.0, 1.12, 1.25, 1.5)   # cursor sizes relative to the UI's own scale (DPI settings)
+MATCH_FLOOR = 0.7           # NCC over the sprite's own pixels at or above this is a pointer
+SUPERSAMPLE = 4
+COARSE_FLOOR = 40          # fill-minus-outline response (half size) worth a closer look
+CANDIDATES = 3             # places per sprite checked closely
+TWO_TONE = 70              # grey levels between a pointer's fill and its outline (blur and JPEG included)
+
+
+@dataclass(frozen=True, slots=True)
+class PointerHit:
+    """A pointer found in a frame: its bounding box (frame pixels), shape and score."""
+
+    box: tuple[int, int, int, int]
+    shape: str
+    score: float
+
+    def overlaps(self, box: tuple[int, int, int, int], margin: int = 0) -> bool:
+        x, y, w, h = self.box
+        bx, by, bw, bh = box
+        return x < bx + bw + margin and bx - margin < x + w and y < by + bh + margin and by - margin < y + h
+
+
+def _gradient(grey: np.ndarray) -> np.ndarray:
+    g = grey.astype(np.float32)
+    gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
+    return cv2.magnitude(gx, gy)
+
+
+@lru_cache(maxsize=256)
+def sprite(shape: str, height: int, outline: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(grey sprite, mask of its pixels, mask of its fill, mask of its outline) at `height` pixels: a light
+    fill in a dark outline.
+
+    A dark theme's pointer is the same sprite inverted: its correlation is the negative.
+    """
+    pts = np.array(SHAPES[shape], dtype=np.float64)
+    k = height / BASE_HEIGHT
+    w = int(np.ceil(pts[:, 0].max() * k)) + 3
+    h = int(np.ceil(pts[:, 1].max() * k)) + 3
+    s = SUPERSAMPLE
+    big = np.full((h * s, w * s), 128, np.uint8)
+    cover = np.zeros((h * s, w * s), np.uint8)
+    poly = np.round((pts * k + 1) * s).astype(np.int32)
+    outline = outline * s
+    cv2.fillPoly(big, [poly], 255, lineType=cv2.LINE_AA)
+    cv2.polylines(big, [poly], True, 0, thickness=outline, lineType=cv2.LINE_AA)
+    cv2.fillPoly(cover, [poly], 255)
+    cv2.polylines(cover, [poly], True, 255, thickness=outline)
+    img = cv2.resize(big, (w, h), interpolation=cv2.INTER_AREA)
+    mask = (cv2.resize(cover, (w, h), interpolation=cv2.INTER_AREA) >= 250).astype(np.uint8)
+    fill = (img >= 235) & (mask > 0)
+    line = (img <= 40) & (mask > 0)
+    return img, mask, fill, line
+
+
+def _sizes(scale: float) -> list[int]:
+    return sorted({max(10, round(BASE_HEIGHT * scale * p)) for p in POINTER_SCALES})
+
+
+def _suspicious(grey: np.ndarray, inner: tuple[int, int, int, int], scale: float) -> bool:
+    """Whether a region may hold a pointer: ink both much lighter and much darker than the ground
+    side by side (a two-tone sprite), or one ink blob taller than the field's text can be."""
+    bg = float(np.median(grey))
+    light = grey.astype(np.int16) > bg + 60
+    dark = grey.astype(np.int16) < bg - 60
+    if light.any() and dark.any():
+        near = cv2.dilate(dark.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        if int((near & light).sum()) >= max(6, round(8 * scale)):
+            return True
+    x0, y0, x1, y1 = inner
+    tallest_pointer = BASE_HEIGHT * scale * 0.75
+    for mask in (light, dark):
+        if not mask.any():
+            continue
+        n, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+        for i in range(1, n):
+            x, y, w, h, area = stats[i]
+            # ink reaching out of the field box above or below: text stays inside its box
+            if h >= tallest_pointer and (y < y0 - 1 or y + h > y1 + 1) and x < x1 and x + w > x0:
+                return True
+    return False
+
+
+def _two_tone(window: np.ndarray, fill: np.ndarray, line: np.ndarray) -> bool:
+    """Whether the sprite's fill and outline pixels are two clearly different, even tones there (a pointer),
+    not a faint pattern that correlates with the sprite's shape."""
+    if not fill.any() or not line.any() or window.shape != fill.shape:
+        return False
+    a, b = window[fill].astype(np.float32), window[line].astype(np.float32)
+    ma = float(np.median(a))
+    # the outline is thin: blur, JPEG and half-pixel shifts leave only its core at full contrast
+    mb = float(np.percentile(b, 25)) if ma > float(np.median(b)) else float(np.percentile(b, 75))
+    return abs(ma - mb) >= TWO_TONE and float(np.percentile(np.abs(a - ma), 80)) <= abs(ma - mb) * 0.3
+
+
+def find_pointers(grey: np.ndarray, scale: float = 1.0, inner: tuple[int, int, int, int] | None = None,
+                  screen: bool = True) -> list[PointerHit]:
+    """Pointers in a grey region (coordinates relative to the region).
+
+    `scale` is the UI's scale in this frame (the template match scale). Two stages per sprite: a
+    linear filter (mean of the sprite's fill minus mean of its outline, either sign) finds the few
+    places where a light blob sits in a dark outline of that shape; only there the normalised
+    correlation over the sprite's own pixels and the two-tone test decide.
+    """
+    if grey.ndim != 2 or min(grey.shape[:2]) < 8:
+        return []
+    H, W = grey.shape
+    # the linear stage runs at half size (a quarter of the pixels); candidates are verified at full size
+    half = cv2.resize(grey, (max(1, W // 2), max(1, H // 2)), interpolation=cv2.INTER_AREA).astype(np.float32)
+    hits: list[PointerHit] = []
+    for height in _sizes(scale):
+        thick = (1,) if height < BASE_HEIGHT * 1.4 else (1, round(height / BASE_HEIGHT))
+        for shape in SHAPES:
+            k_img, _, k_fill, k_line = sprite(shape, max(6, round(height / 2)), 1)
+            kh, kw = k_img.shape
+            if kh > half.shape[0] or kw > half.shape[1] or not k_fill.any() or not k_line.any():
+                continue
+            kernel = k_fill.astype(np.float32) / k_fill.sum() - k_line.astype(np.float32) / k_line.sum()
+            fk = k_fill.astype(np.float32) / k_fill.sum()
+            resp = cv2.filter2D(half, -1, kernel, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
+            mean = cv2.filter2D(half, -1, fk, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
+            sq = cv2.filter2D(half * half, -1, fk, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
+            ny, nx = half.shape[0] - kh + 1, half.shape[1] - kw + 1
+            resp = np.abs(resp[:ny, :nx])
+            spread = np.sqrt(np.maximum(sq[:ny, :nx] - mean[:ny, :nx] ** 2, 0.0))
+            resp[spread > 0.3 * resp] = 0.0   # a pointer's fill is one even tone
+            found = None
+            for _ in range(CANDIDATES):
+                _, peak, _, (cx, cy) = cv2.minMaxLoc(resp)
+                if peak < COARSE_FLOOR:
+                    break
+                resp[max(0, cy - 1):cy + 2, max(0, cx - 1):cx + 2] = 0.0
+                for outline in thick:
+                    img, mask, fill, line = sprite(shape, height, outline)
+                    found = _verify(grey, 2 * cx, 2 * cy, img, mask, fill, line, shape, slack=2)
+                    if found is not None:
+                        break
+                if found is not None:
+                    hits.append(found)
+                    break
+    hits.sort(key=lambda h: -h.score)
+    kept: list[PointerHit] = []
+    for h in hits:
+        if not any(h.overlaps(k.box) for k in kept):
+            kept.append(h)
+    return kept
+
+
+def _verify(grey: np.ndarray, cx: int, cy: int, img: np.ndarray, mask: np.ndarray, fill: np.ndarray,
+            line: np.ndarray, shape: str, slack: int = 1) -> PointerHit | None:
+    """The sprite at (cx, cy), give or take `slack` pixels: correlation over its pixels and its two tones."""
+    H, W = grey.shape
+    sh, sw = img.shape
+    x0, y0 = max(0, cx - slack), max(0, cy - slack)
+    x1, y1 = min(W, cx + sw + slack), min(H, cy + sh + slack)
+    win = grey[y0:y1, x0:x1]
+    if win.shape[0] < sh or win.shape[1] < sw:
+        return None
+    res = cv2.matchTemplate(win, img, cv2.TM_CCOEFF_NORMED, mask=mask)
+    res = np.nan_to_num(res, nan=0.0, posinf=0.0, neginf=0.0)
+    res[np.abs(res) > 1.0001] = 0.0
+    lo, mx, lo_loc, loc = cv2.minMaxLoc(res)
+    if -lo > mx:
+        mx, loc = -lo, lo_loc
+    if mx < MATCH_FLOOR:
+        return None
+    x, y = x0 + loc[0], y0 + loc[1]
+    if not _two_tone(grey[y:y + sh, x:x + sw], fill, line):
+        return None
+    return PointerHit((x, y, sw, sh), shape, float(mx))
