@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from pathlib import Path
 
 import cv2
@@ -60,6 +61,8 @@ def to_bgr8(ds: Dataset, array: np.ndarray) -> np.ndarray:
     """One decoded frame of `ds` (as pydicom gives it) as a BGR uint8 image."""
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).upper()
     if photometric == "PALETTE COLOR":
+        if not any(k in ds for k in ("RedPaletteColorLookupTableData", "SegmentedRedPaletteColorLookupTableData")):
+            raise SourceError("PALETTE COLOR image without a colour lookup table")
         array = apply_color_lut(array, ds)
         photometric = "RGB"
     if array.ndim == 3 and array.shape[2] == 3:
@@ -100,13 +103,20 @@ def _scale_to_uint8(values: np.ndarray, window: tuple[float, float] | None) -> n
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+
+
 def read_dataset(path: Path) -> Dataset:
+    """The dataset of one file; SourceError (one line, naming the file) for anything broken."""
     try:
-        return pydicom.dcmread(str(path))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # about this file: our error names it
+            return pydicom.dcmread(str(path))
     except InvalidDicomError as exc:
         raise SourceError(f"{path.name} is not a DICOM file") from exc
-    except (OSError, ValueError, EOFError) as exc:
-        raise SourceError(f"cannot read DICOM file {path.name}: {exc}") from exc
+    except Exception as exc:  # truncated or corrupt files raise many kinds (EOFError, struct.error, ...)
+        raise SourceError(f"cannot read DICOM file {path.name}: {_one_line(exc)}") from exc
 
 
 class DicomSource(FrameSource):
@@ -191,12 +201,14 @@ class DicomSource(FrameSource):
         ds, path = self._current, self.files[self._file_pos]
         assert ds is not None
         try:
-            array = pixel_array(ds, index=self._frame_pos if self._frames > 1 else None)
-            image = to_bgr8(ds, array)
-        except SourceError:
-            raise
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                array = pixel_array(ds, index=self._frame_pos if self._frames > 1 else None)
+                image = to_bgr8(ds, array)
+        except SourceError as exc:
+            raise SourceError(f"cannot show the image in {path.name}: {exc}") from exc
         except Exception as exc:  # pixel decoders raise many kinds
-            raise SourceError(f"cannot decode the image in {path.name}: {exc}") from exc
+            raise SourceError(f"cannot decode the image in {path.name}: {_one_line(exc)}") from exc
         origin = f"{path.name}#{self._frame_pos}" if self._frames > 1 else path.name
         self._frame_pos += 1
         self.dataset = ds

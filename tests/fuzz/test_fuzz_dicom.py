@@ -224,3 +224,24 @@ def test_receiver_keeps_what_it_acknowledges_and_keeps_serving(fuzz_receiver, tm
     a = echo.associate("127.0.0.1", rx.port, ae_title="QCEDGE")
     assert a.is_established and a.send_c_echo().Status == 0x0000
     a.release()
+
+
+@settings(FUZZ, max_examples=60)
+@given(mutated_files)
+def test_capture_source_on_mutated_files(tmp_path_factory, case):
+    """The capture side (`capture.dicom_source`): frames, or a SourceError naming the file."""
+    from capture.dicom_source import DicomSource
+    from capture.source import SourceError
+
+    seed, steps = case
+    path = tmp_path_factory.mktemp("cap") / f"{seed}.dcm"
+    path.write_bytes(mutate(seed, steps))
+    source = DicomSource(path)
+    try:
+        source.open()
+        while (frame := source.read()) is not None:
+            assert frame.image.dtype == np.uint8 and frame.image.ndim == 3
+    except SourceError as exc:
+        assert path.name in str(exc) and "\n" not in str(exc), str(exc)
+    finally:
+        source.close()
