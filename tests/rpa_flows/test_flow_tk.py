@@ -176,3 +176,20 @@ def test_a_stopped_batch_resumes_without_entering_saved_records_again(tk_order, 
     for r in records:  # no patient data in the run logs
         for log in (tmp_path / "logs").glob("*/run.jsonl"):
             assert r["patient_id"] not in log.read_text(encoding="utf-8")
+
+
+def test_forty_disturbances_no_key_to_another_program_and_records_exact_or_absent(tk_order, tmp_path):
+    """Dialogs of the program, focus theft by another program and pointer moves by a person, at random
+    moments while typing (seeded); every stop is resumed with the records already saved skipped."""
+    from tk_helpers import run_disturbed
+
+    app, anchors = tk_order(thief=True)
+    fields = ["patient_id", "name", "phone", "notes"]
+    records = [{f: f"{r[f]}-{i}" for f in fields} for i, r in enumerate(RECORDS * 5)]
+    out = run_disturbed(app, order_flow(app, anchors, fields=fields), records, tmp_path, disturbances=40, seed=3,
+                        gap=25)
+    print({k: v for k, v in out.items() if k not in ("saved", "reasons")})
+    assert out["disturbances"] >= 40, out["by_kind"]
+    assert out["keys_to_other_program"] == 0
+    saved = [{f: r[f] for f in fields} for r in out["saved"]]
+    assert sorted(saved, key=str) == sorted(records, key=str), out["reasons"]  # each exactly once, nothing half

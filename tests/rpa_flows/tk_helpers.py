@@ -160,3 +160,126 @@ RECORDS = [
     {"patient_id": "T1003", "name": "李四", "sex": "M", "phone": "010-88886666", "dept": "骨科",
      "doctor": "李医生", "diagnosis": "腰痛，L4/L5?", "drug": "Ibuprofen", "dose": "0.4 g", "notes": "复查，对比片"},
 ]
+
+
+# -- disturbances: a dialog of the program, another program taking the focus, the pointer moved by a person --
+
+class Disturber:
+    """Injects disturbances at random moments during typing (after a random number of keys reached the
+    form), in a thread of its own. After a focus theft the run stops: `after_stop()` is what the person
+    does then (gives the focus back, says No to a leftover confirmation)."""
+
+    def __init__(self, app: TkOrder, seed: int, budget: int, kinds: tuple[str, ...] = ("popup", "steal", "pointer"),
+                 gap: int = 60) -> None:
+        import random
+        import threading
+
+        self.app, self.rng, self.budget, self.kinds, self.gap = app, random.Random(seed), budget, kinds, gap
+        self.fired: list[str] = []
+        self._stop = threading.Event()
+        self._hold = threading.Event()  # set while a stopped run waits for the person
+        self._offset = 0
+        self._main_keys = 0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> "Disturber":
+        self.thread.start()
+        return self
+
+    def _count_keys(self) -> None:
+        if not self.app.events.exists():
+            return
+        with open(self.app.events, "rb") as f:
+            f.seek(self._offset)
+            chunk = f.read()
+        end = chunk.rfind(b"\n") + 1
+        self._offset += end
+        self._main_keys += chunk[:end].count(b'"window": "main"')
+
+    def _run(self) -> None:
+        from Xlib import display
+        from Xlib.ext import xtest
+
+        person = display.Display()
+        target = self.rng.randint(3, self.gap)
+        try:
+            while not self._stop.is_set() and len(self.fired) < self.budget:
+                time.sleep(0.004)
+                if self._hold.is_set():
+                    continue
+                self._count_keys()
+                if self._main_keys < target:
+                    continue
+                kind = self.rng.choice(self.kinds)
+                if kind == "popup":
+                    (self.app.control / "popup").touch()
+                elif kind == "steal":
+                    self._hold.set()  # the run will stop; no more disturbances until the person is back
+                    self.app.steal()
+                else:  # the person moves the mouse
+                    x, y = self.rng.randint(100, 1800), self.rng.randint(100, 1000)
+                    xtest.fake_input(person, 6, x=x, y=y)  # MotionNotify
+                    person.sync()
+                self.fired.append(kind)
+                target = self._main_keys + self.rng.randint(3, self.gap)
+        finally:
+            person.close()
+
+    def after_stop(self) -> None:
+        """The person after a stopped run: focus back to where the pointer is, no leftover confirmation."""
+        from Xlib import X, display
+
+        d = display.Display()
+        try:
+            d.set_input_focus(X.PointerRoot, X.RevertToPointerRoot, X.CurrentTime)
+            d.sync()
+        finally:
+            d.close()
+        if (self.app.control / "confirm.json").exists():
+            (self.app.control / "confirm.json").unlink()
+            subprocess.run(["xdotool", "key", "Escape"], check=False)  # the run stopped: do not save
+        time.sleep(0.3)
+        self._hold.clear()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.thread.join(5)
+
+
+def run_disturbed(app: TkOrder, flow_text: str, records: list[dict], workdir: Path, disturbances: int,
+                  seed: int = 1, max_runs: int = 400, gap: int = 60) -> dict:
+    """Enter `records` while `disturbances` are injected; resume after every stop. What reached where."""
+    import yaml
+
+    from rpa_flows import parse_flow
+    from rpa_flows.player import Player
+    from rpa_flows.variables import done_records
+
+    flow = parse_flow(yaml.safe_load(flow_text), workdir / "flow.yaml")
+    dist = Disturber(app, seed, disturbances, gap=gap).start()
+    done: set[str] = set()
+    runs = stops = 0
+    reasons: list[str] = []
+    t0 = time.monotonic()
+    try:
+        while runs < max_runs:
+            player = Player(flow, log_dir=workdir / f"log{runs}", failsafe=False, resume_done=done, key_pause=0.01)
+            try:
+                result = player.run(records=records)
+            finally:
+                player.close()
+            done |= done_records(workdir / f"log{runs}")
+            runs += 1
+            if result.ok and len(done) >= len(records):
+                break
+            stops += 1
+            reasons.append(result.message)
+            dist.after_stop()
+    finally:
+        dist.stop()
+    keys = app.keys()
+    return {"disturbances": len(dist.fired), "by_kind": {k: dist.fired.count(k) for k in set(dist.fired)},
+            "runs": runs, "stops": stops, "reasons": reasons, "seconds": time.monotonic() - t0,
+            "keys_to_other_program": sum(k["window"] == "thief" for k in keys),
+            "keys_to_popup": sum(k["window"] == "popup" for k in keys),
+            "saved": app.saved(), "done": len(done)}

@@ -141,6 +141,8 @@ class App:
     def save(self) -> None:
         rec = {name: w.get() for name, w in self.entries.items()}
         self._log(self.args.out, rec)
+        if self.args.popup_after_save and self.rng.random() < self.args.popup_after_save:
+            self.root.after(int(self.rng.uniform(200, 1000)), self.show_popup)
         for name, w in self.entries.items():
             if name == "dept":
                 w.set("")
@@ -206,6 +208,8 @@ def main() -> None:
     ap.add_argument("--events")
     ap.add_argument("--control")
     ap.add_argument("--popup-rate", type=float, default=0.0)
+    ap.add_argument("--popup-after-save", type=float, default=0.0,
+                    help="chance of a popup 0.2-1.0 s after each save (the benchmark's 20%% popup rate)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--thief", action="store_true")
     args = ap.parse_args()
