@@ -21,6 +21,20 @@ CHECK_KINDS = ["sum", "not_future", "compare"]
 OPS = ["<", "<=", "==", ">=", ">", "!="]
 
 
+def type_name(value_type: str) -> str:
+    """A value type as shown (translated); the YAML keeps the English key."""
+    from PySide6.QtCore import QCoreApplication
+
+    names = {"text": QCoreApplication.translate("types", "text"),
+             "integer": QCoreApplication.translate("types", "integer"),
+             "decimal": QCoreApplication.translate("types", "decimal"),
+             "date": QCoreApplication.translate("types", "date"), "time": QCoreApplication.translate("types", "time"),
+             "datetime": QCoreApplication.translate("types", "date and time"),
+             "enum": QCoreApplication.translate("types", "choice (enum)"),
+             "code": QCoreApplication.translate("types", "code (ID, number as text)")}
+    return names.get(value_type, value_type)
+
+
 def _num(text: str) -> float | int | None:
     text = text.strip()
     if not text:
@@ -83,7 +97,8 @@ class ValueSpecForm(QWidget):
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
         self.type = QComboBox()
-        self.type.addItems(VALUE_TYPES)
+        for t in VALUE_TYPES:
+            self.type.addItem(type_name(t), t)
         self.unit = QLineEdit()
         self.regex = QLineEdit()
         self.range_min = QLineEdit()
@@ -123,7 +138,7 @@ class ValueSpecForm(QWidget):
     def load(self, d: dict[str, Any]) -> None:
         for w in self.findChildren(QWidget):
             w.blockSignals(True)
-        self.type.setCurrentText(d.get("type", "text"))
+        self.type.setCurrentIndex(max(0, self.type.findData(d.get("type", "text"))))
         self.unit.setText(d.get("unit") or "")
         self.regex.setText(d.get("regex") or "")
         rng = d.get("range")
@@ -146,7 +161,7 @@ class ValueSpecForm(QWidget):
         state = self.confusions.checkState()
         conf: Any = self._conf_map if state == Qt.CheckState.PartiallyChecked else state == Qt.CheckState.Checked
         return {
-            "type": self.type.currentText(),
+            "type": self.type.currentData() or "text",
             "unit": self.unit.text().strip(),
             "regex": self.regex.text(),
             "range": [lo, hi] if lo is not None and hi is not None else None,

@@ -458,7 +458,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(self.tr("Template matched on this frame (score %1): boxes are shown where "
                                                  "they are on it").replace("%1", f"{match.score:.2f}"), 8000)
         else:
-            self.statusBar().showMessage(self.tr("No match on this frame: %1").replace("%1", report.summary()), 15000)
+            self.statusBar().showMessage(self.tr("No match on this frame: %1").replace(
+                "%1", self.test_panel.match_summary(report)), 15000)
 
     def use_frame_as_reference(self) -> None:
         """The frame shown becomes the template's reference image (boxes stay where they are on it)."""
@@ -1019,15 +1020,9 @@ class MainWindow(QMainWindow):
             crops.append((name, outcome.crop(name, self.test_template), f"«{res.text}» {'; '.join(res.reasons)}"))
         header = ""
         if report is not None:
-            head = (self.tr("match") if report.matched else self.tr("no match")) + \
-                self.tr(": score %1 (threshold %2)").replace("%1", f"{report.score:.2f}").replace(
-                    "%2", f"{report.threshold:.2f}")
-            lines = []
-            for a in report.anchors:
-                reason = self.tr("outside the frame") if a.outside else (
-                    self.tr("below %1").replace("%1", f"{a.floor:.2f}") if a.failed else "")
-                lines.append(("✗ " if a.failed else "✓ ") + f"{a.name}: {a.score:.2f} {reason}".rstrip())
-            header = "<b>" + head + "</b><br>" + "<br>".join(lines)
+            lines = [("✗ " if a.failed else "○ " if a.hidden is not None else "✓ ")
+                     + f"{a.name}: {a.score:.2f} {self.test_panel.anchor_reason(a)}".rstrip() for a in report.anchors]
+            header = "<b>" + self.test_panel.match_summary(report) + "</b><br>" + "<br>".join(lines)
         elif outcome.error:
             header = self.tr("error: %1").replace("%1", outcome.error)
         self.test_panel.show_crops(crops, header)

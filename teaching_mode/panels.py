@@ -77,6 +77,24 @@ class ItemsPanel(QWidget):
                 self._fill_anchor(r, *self.anchors[name])
         self.table.blockSignals(False)
 
+    def warning_text(self, warning: str) -> str:
+        """A weak-anchor warning of teaching_mode.diagnostics, translated."""
+        import re
+
+        fixed = {"too small to be found reliably": self.tr("too small to be found reliably"),
+                 "at the edge of the frame: a window moved to the screen's edge cuts it off":
+                     self.tr("at the edge of the frame: a window moved to the screen's edge cuts it off"),
+                 "crosses a window edge: what is beside the window changes when it moves":
+                     self.tr("crosses a window edge: what is beside the window changes when it moves"),
+                 "nearly plain: nothing to recognise": self.tr("nearly plain: nothing to recognise")}
+        if warning in fixed:
+            return fixed[warning]
+        m = re.match(r"also on template (\S+) \(([\d.]+)\): not distinctive in the pack$", warning)
+        if m:
+            return self.tr("also on template %1 (%2): not distinctive in the pack").replace("%1", m.group(1)).replace(
+                "%2", m.group(2))
+        return warning
+
     def set_anchor(self, name: str, status: Any, warnings: list[str]) -> None:
         """An anchor's live score on the frame shown (None: on its own reference) and its warnings."""
         self.anchors[name] = (status, list(warnings))
@@ -101,9 +119,9 @@ class ItemsPanel(QWidget):
             self.table.item(r, 4).setText(("✗ " + reason) if status.failed else ("○ " + reason) if reason else "✓")
             self.table.item(r, 4).setToolTip(reason)
             color = RED if status.failed else GREEN
-        text = "⚠ " + "; ".join(self.tr(w) for w in warnings) if warnings else ""
-        self.table.item(r, 5).setText(text)
-        self.table.item(r, 5).setToolTip("\n".join(self.tr(w) for w in warnings))
+        shown = [self.warning_text(w) for w in warnings]
+        self.table.item(r, 5).setText("⚠ " + "; ".join(shown) if shown else "")
+        self.table.item(r, 5).setToolTip("\n".join(shown))
         for c in range(self.COLS):
             self.table.item(r, c).setBackground(QBrush(QColor(255, 235, 190) if warnings and color is GREEN else color))
 
@@ -204,7 +222,11 @@ class ProposalsPanel(QWidget):
             reject.clicked.connect(lambda _=False, p=p: self.reject_one(p))
             self.table.setCellWidget(r, 1, reject)
             values = " | ".join(dict.fromkeys(p.texts)) if len(p.texts) > 1 else p.text
-            for c, text in enumerate((p.name, p.label, values, p.spec.get("type", ""), p.spec.get("unit", "")), 2):
+            from teaching_mode.editor import type_name
+
+            kind = type_name(p.spec.get("type", "")) + (
+                " (" + ", ".join(p.spec["choices"]) + ")" if p.spec.get("choices") else "")
+            for c, text in enumerate((p.name, p.label, values, kind, p.spec.get("unit", "")), 2):
                 item = _item(text)
                 if not p.likely:
                     item.setForeground(QBrush(QColor(140, 140, 140)))
@@ -338,6 +360,26 @@ class TestPanel(QWidget):
         self.summary.setText(description)
         self._clear_crops()
 
+    def anchor_reason(self, a: Any) -> str:
+        """Why an anchor failed (or was not counted), translated."""
+        if a.hidden is not None:
+            return self.tr("not seen (%1): not counted").replace(
+                "%1", self.tr("outside the frame") if a.outside else a.hidden)
+        if a.outside:
+            return self.tr("outside the frame")
+        if a.failed:
+            return self.tr("below %1").replace("%1", f"{a.floor:.2f}")
+        return ""
+
+    def match_summary(self, report: Any) -> str:
+        """'no match: score 0.66 (threshold 0.80); title_bar outside the frame', translated."""
+        head = (self.tr("match") if report.matched else self.tr("no match")) + self.tr(
+            ": score %1 (threshold %2)").replace("%1", f"{report.score:.2f}").replace("%2", f"{report.threshold:.2f}")
+        bad = [a for a in report.anchors if a.failed or a.hidden is not None]
+        if bad:
+            head += "; " + ", ".join(f"{a.name} {self.anchor_reason(a)}" for a in bad)
+        return head
+
     def status_text(self, status: str) -> str:
         return {"complete": self.tr("complete"), "needs_review": self.tr("needs review"),
                 "no match": self.tr("no match"), "error": self.tr("error")}.get(status, status)
@@ -352,7 +394,9 @@ class TestPanel(QWidget):
         if failing:
             match_text += " ✗ " + ", ".join(a.name + (" " + self.tr("outside the frame") if a.outside else "")
                                             for a in failing)
-        self.table.setItem(r, 1, _item(match_text, "\n".join(report.details()) if report is not None else None))
+        elif report is not None and any(a.hidden is not None for a in report.anchors):
+            match_text += " ○ " + ", ".join(a.name for a in report.anchors if a.hidden is not None)
+        self.table.setItem(r, 1, _item(match_text, self.match_summary(report) if report is not None else None))
         self.table.setItem(r, 2, _item(self.status_text(status), outcome.error))
         reading = outcome.reading
         checks = "" if reading is None else ", ".join(("✓ " if c.ok else "✗ ") + c.name for c in reading.checks)

@@ -7,32 +7,60 @@
         <translation>名称</translation>
     </message>
     <message>
+        <source>Check</source>
+        <translation>校验</translation>
+    </message>
+    <message>
+        <source>Add a check across fields (a sum, a date not in the future, a comparison)</source>
+        <translation>添加跨字段校验（求和、日期不晚于现在、比较）</translation>
+    </message>
+    <message>
+        <source>Remove the selected check</source>
+        <translation>删除选中的校验</translation>
+    </message>
+    <message>
+        <source>sum: a total equals the sum of a table column</source>
+        <translation>求和：总计等于表格某列之和</translation>
+    </message>
+    <message>
+        <source>not in the future: a date or time</source>
+        <translation>不晚于现在：日期或时间</translation>
+    </message>
+    <message>
+        <source>compare: a field with another field or a number</source>
+        <translation>比较：字段与另一字段或数字</translation>
+    </message>
+    <message>
+        <source>Total field</source>
+        <translation>总计字段</translation>
+    </message>
+    <message>
+        <source>Sum of (table.column)</source>
+        <translation>求和（表格.列）</translation>
+    </message>
+    <message>
+        <source>Date field</source>
+        <translation>日期字段</translation>
+    </message>
+    <message>
+        <source>Left (field or number)</source>
+        <translation>左边（字段或数字）</translation>
+    </message>
+    <message>
+        <source>Operator</source>
+        <translation>运算符</translation>
+    </message>
+    <message>
+        <source>Right (field or number)</source>
+        <translation>右边（字段或数字）</translation>
+    </message>
+    <message>
         <source>Kind</source>
         <translation>类别</translation>
     </message>
     <message>
-        <source>Total</source>
-        <translation>总计</translation>
-    </message>
-    <message>
-        <source>Of (table.column)</source>
-        <translation>求和项（表.列）</translation>
-    </message>
-    <message>
-        <source>Field</source>
-        <translation>字段</translation>
-    </message>
-    <message>
-        <source>Left</source>
-        <translation>左值</translation>
-    </message>
-    <message>
-        <source>Op</source>
-        <translation>运算符</translation>
-    </message>
-    <message>
-        <source>Right</source>
-        <translation>右值</translation>
+        <source>%1 not in the future</source>
+        <translation>%1 不晚于现在</translation>
     </message>
     <message>
         <source>Tolerance</source>
@@ -328,6 +356,46 @@
         <translation>表格</translation>
     </message>
     <message>
+        <source>too small to be found reliably</source>
+        <translation>太小，无法可靠地找到</translation>
+    </message>
+    <message>
+        <source>at the edge of the frame: a window moved to the screen's edge cuts it off</source>
+        <translation>在画面边缘：窗口移到屏幕边缘时会被截断</translation>
+    </message>
+    <message>
+        <source>crosses a window edge: what is beside the window changes when it moves</source>
+        <translation>跨越窗口边缘：窗口移动后旁边的内容会变化</translation>
+    </message>
+    <message>
+        <source>nearly plain: nothing to recognise</source>
+        <translation>几乎是纯色：没有可识别的内容</translation>
+    </message>
+    <message>
+        <source>also on template %1 (%2): not distinctive in the pack</source>
+        <translation>也出现在模板 %1 上（%2）：在模板包中不够独特</translation>
+    </message>
+    <message>
+        <source>reference</source>
+        <translation>参考</translation>
+    </message>
+    <message>
+        <source>score %1</source>
+        <translation>得分 %1</translation>
+    </message>
+    <message>
+        <source>outside the frame</source>
+        <translation>在画面之外</translation>
+    </message>
+    <message>
+        <source>below %1</source>
+        <translation>低于 %1</translation>
+    </message>
+    <message>
+        <source>not seen (%1): not counted</source>
+        <translation>未见（%1）：不计入</translation>
+    </message>
+    <message>
         <source>Value</source>
         <translation>数值</translation>
     </message>
@@ -391,28 +459,60 @@
         <translation>打开来源…</translation>
     </message>
     <message>
+        <source>Open a still, a folder of stills, a video or a DICOM screen save to teach on</source>
+        <translation>打开图片、图片文件夹、录像或 DICOM 屏幕存档进行示教</translation>
+    </message>
+    <message>
         <source>Open live source…</source>
         <translation>打开实时来源…</translation>
+    </message>
+    <message>
+        <source>Teach on the live screen, a capture card or a stream (freeze it with F9)</source>
+        <translation>在实时屏幕、采集卡或视频流上示教（F9 冻结）</translation>
     </message>
     <message>
         <source>Open template…</source>
         <translation>打开模板…</translation>
     </message>
     <message>
+        <source>Edit a saved template; its reference image is shown</source>
+        <translation>编辑已保存的模板，并显示其参考图像</translation>
+    </message>
+    <message>
+        <source>Open recent</source>
+        <translation>最近打开</translation>
+    </message>
+    <message>
         <source>Save template</source>
         <translation>保存模板</translation>
+    </message>
+    <message>
+        <source>Save the template (YAML) and its reference image beside it</source>
+        <translation>保存模板（YAML）及其旁边的参考图像</translation>
     </message>
     <message>
         <source>Save template as…</source>
         <translation>模板另存为…</translation>
     </message>
     <message>
+        <source>Save the template under another name</source>
+        <translation>以另一个名称保存模板</translation>
+    </message>
+    <message>
         <source>Open template pack…</source>
         <translation>打开模板包…</translation>
     </message>
     <message>
+        <source>Pick a template of a pack folder (with pack.yaml) to edit</source>
+        <translation>从模板包文件夹（含 pack.yaml）中选择要编辑的模板</translation>
+    </message>
+    <message>
         <source>Add to template pack…</source>
         <translation>加入模板包…</translation>
+    </message>
+    <message>
+        <source>Write this template into a pack folder for the stations</source>
+        <translation>把本模板写入供工作站使用的模板包文件夹</translation>
     </message>
     <message>
         <source>Quit</source>
@@ -429,6 +529,26 @@
     <message>
         <source>Delete box</source>
         <translation>删除框</translation>
+    </message>
+    <message>
+        <source>Delete the selected box (undo brings it back)</source>
+        <translation>删除选中的框（可撤销）</translation>
+    </message>
+    <message>
+        <source>Select, move and resize boxes; drag the background to pan</source>
+        <translation>选择、移动和调整框；拖动背景可平移</translation>
+    </message>
+    <message>
+        <source>Draw an anchor: a patch that never changes (title, logo) by which the screen is recognised and located</source>
+        <translation>画锚点：一块不会变化的区域（标题、徽标），用来识别并定位界面</translation>
+    </message>
+    <message>
+        <source>Draw a field around a value: the box becomes the value's slot (its input widget or the space up to the next text)</source>
+        <translation>在数值周围画字段：框会成为数值的位置（输入框，或直到下一段文字的空白）</translation>
+    </message>
+    <message>
+        <source>Draw a table around rows of values; columns come from its grid lines</source>
+        <translation>在多行数值周围画表格；按表格线分列</translation>
     </message>
     <message>
         <source>Select / move</source>
@@ -455,24 +575,80 @@
         <translation>框贴合文字</translation>
     </message>
     <message>
+        <source>A drawn field grows to its slot, an anchor shrinks to its ink; off: boxes stay as drawn</source>
+        <translation>画出的字段框扩展到它的输入位置，锚点框收紧到文字；关闭后框保持原样</translation>
+    </message>
+    <message>
         <source>Propose fields</source>
         <translation>提议字段</translation>
+    </message>
+    <message>
+        <source>Find label/value pairs on this frame (the visible part when zoomed in)</source>
+        <translation>在本画面上查找标签/数值对（放大时只查可见部分）</translation>
+    </message>
+    <message>
+        <source>Propose from several frames</source>
+        <translation>从多个画面提议字段</translation>
+    </message>
+    <message>
+        <source>Find label/value pairs on this and up to 4 other frames of the source: boxes hold the longest value, types fit every value</source>
+        <translation>在本画面和来源中最多另外 4 个画面上查找标签/数值对：框能容纳最长的数值，类型适合所有数值</translation>
     </message>
     <message>
         <source>Read all fields</source>
         <translation>读取全部字段</translation>
     </message>
     <message>
+        <source>Read every field and run the checks on this frame</source>
+        <translation>在本画面上读取所有字段并运行校验</translation>
+    </message>
+    <message>
         <source>Test on frames…</source>
-        <translation>在画面上测试…</translation>
+        <translation>用画面文件测试…</translation>
+    </message>
+    <message>
+        <source>Match and read the template on chosen frame files (stills, recordings, DICOM)</source>
+        <translation>在所选画面文件（图片、录像、DICOM）上匹配并读取模板</translation>
+    </message>
+    <message>
+        <source>Test on a folder…</source>
+        <translation>用文件夹测试…</translation>
+    </message>
+    <message>
+        <source>Match and read the template on every frame of a folder</source>
+        <translation>在文件夹中的每个画面上匹配并读取模板</translation>
     </message>
     <message>
         <source>Test on a recording…</source>
         <translation>在录像上测试…</translation>
     </message>
     <message>
+        <source>Match and read the template on the changed frames of a recording</source>
+        <translation>在录像中变化的画面上匹配并读取模板</translation>
+    </message>
+    <message>
+        <source>Run the test again</source>
+        <translation>再次运行测试</translation>
+    </message>
+    <message>
+        <source>Test again on the same frames (after changing the template)</source>
+        <translation>在相同画面上再次测试（修改模板之后）</translation>
+    </message>
+    <message>
+        <source>Use this frame as the reference</source>
+        <translation>以本画面为参考图像</translation>
+    </message>
+    <message>
+        <source>The frame shown becomes the template's reference image; the boxes stay where they are on it</source>
+        <translation>当前画面成为模板的参考图像；框保持在画面上的位置</translation>
+    </message>
+    <message>
         <source>Freeze frame</source>
         <translation>冻结画面</translation>
+    </message>
+    <message>
+        <source>Stop (or resume) a live source on the current frame</source>
+        <translation>在当前画面上停止（或恢复）实时来源</translation>
     </message>
     <message>
         <source>Zoom in</source>
@@ -487,12 +663,36 @@
         <translation>适应窗口</translation>
     </message>
     <message>
+        <source>Show the whole frame (Ctrl+0)</source>
+        <translation>显示整个画面 (Ctrl+0)</translation>
+    </message>
+    <message>
         <source>Previous frame</source>
         <translation>上一帧</translation>
     </message>
     <message>
         <source>Next frame</source>
         <translation>下一帧</translation>
+    </message>
+    <message>
+        <source>Teaching guide</source>
+        <translation>示教指南</translation>
+    </message>
+    <message>
+        <source>Open the teaching guide (docs/teaching.md)</source>
+        <translation>打开示教指南 (docs/teaching.md)</translation>
+    </message>
+    <message>
+        <source>Template file format</source>
+        <translation>模板文件格式</translation>
+    </message>
+    <message>
+        <source>Open the template reference (docs/templates.md)</source>
+        <translation>打开模板说明 (docs/templates.md)</translation>
+    </message>
+    <message>
+        <source>About qcedge teach</source>
+        <translation>关于 qcedge 示教</translation>
     </message>
     <message>
         <source>&amp;File</source>
@@ -515,12 +715,65 @@
         <translation>语言(&amp;L)</translation>
     </message>
     <message>
+        <source>&amp;Help</source>
+        <translation>帮助(&amp;H)</translation>
+    </message>
+    <message>
         <source>Main</source>
         <translation>主工具栏</translation>
     </message>
     <message>
+        <source>Help</source>
+        <translation>帮助</translation>
+    </message>
+    <message>
+        <source>The guide %1 is not installed here.</source>
+        <translation>此处未安装指南 %1。</translation>
+    </message>
+    <message>
+        <source>qcedge teach — help</source>
+        <translation>qcedge 示教 — 帮助</translation>
+    </message>
+    <message>
+        <source>qcedge teach: teach the screens the station reads, test the templates on recorded frames, and record the flows it replays.</source>
+        <translation>qcedge 示教：示教工作站要读取的界面，在录制的画面上测试模板，并录制它回放的流程。</translation>
+    </message>
+    <message>
+        <source>Cannot match the template</source>
+        <translation>无法匹配模板</translation>
+    </message>
+    <message>
+        <source>Template matched on this frame (score %1): boxes are shown where they are on it</source>
+        <translation>模板已在本画面上匹配（得分 %1）：框显示在画面上的对应位置</translation>
+    </message>
+    <message>
+        <source>No match on this frame: %1</source>
+        <translation>本画面未匹配：%1</translation>
+    </message>
+    <message>
+        <source>Add anchor</source>
+        <translation>添加锚点</translation>
+    </message>
+    <message>
+        <source>Add table</source>
+        <translation>添加表格</translation>
+    </message>
+    <message>
+        <source>Add field</source>
+        <translation>添加字段</translation>
+    </message>
+    <message>
         <source>Move box</source>
         <translation>移动框</translation>
+    </message>
+    <message numerus="yes">
+        <source>Detecting text on %n frame(s)…</source>
+        <translation>
+            <numerusform>正在检测 %n 个画面上的文字…</numerusform></translation>
+    </message>
+    <message>
+        <source>error: %1</source>
+        <translation>出错：%1</translation>
     </message>
     <message>
         <source>Cannot open the source</source>
@@ -647,10 +900,6 @@
         <translation>请先打开画面 (Ctrl+O)</translation>
     </message>
     <message>
-        <source>Add box</source>
-        <translation>添加框</translation>
-    </message>
-    <message>
         <source>Read: «%1» → %2, confidence %3 %4</source>
         <translation>识别：«%1» → %2，置信度 %3 %4</translation>
     </message>
@@ -659,16 +908,16 @@
         <translation>实时识别 %1 毫秒</translation>
     </message>
     <message>
+        <source>Resize box</source>
+        <translation>调整框大小</translation>
+    </message>
+    <message>
         <source>Cannot read the template</source>
         <translation>无法读取模板</translation>
     </message>
     <message>
         <source>Checks: %1</source>
         <translation>校验：%1</translation>
-    </message>
-    <message>
-        <source>Detecting text on the frame…</source>
-        <translation>正在检测画面上的文字…</translation>
     </message>
     <message>
         <source>Propose failed</source>
@@ -684,6 +933,18 @@
         <translation>采纳建议</translation>
     </message>
     <message>
+        <source>Accept proposal</source>
+        <translation>采纳建议</translation>
+    </message>
+    <message>
+        <source>Frames to test on</source>
+        <translation>用于测试的画面</translation>
+    </message>
+    <message>
+        <source>Frames and recordings (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.dcm *.mp4 *.avi *.mkv *.mov *.ts);;All files (*)</source>
+        <translation>画面和录像 (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.dcm *.mp4 *.avi *.mkv *.mov *.ts);;所有文件 (*)</translation>
+    </message>
+    <message>
         <source>Folder of frames to test on</source>
         <translation>用于测试的画面文件夹</translation>
     </message>
@@ -696,8 +957,16 @@
         <translation>录像 (*.mp4 *.avi *.mkv *.mov *.ts);;所有文件 (*)</translation>
     </message>
     <message>
+        <source>%1 files</source>
+        <translation>%1 个文件</translation>
+    </message>
+    <message>
         <source>Testing on %1…</source>
         <translation>正在测试 %1…</translation>
+    </message>
+    <message>
+        <source>The test failed: %1</source>
+        <translation>测试失败：%1</translation>
     </message>
     <message>
         <source>The test failed</source>
@@ -706,14 +975,6 @@
     <message>
         <source>%1 frames: %2 matched (%3 complete, %4 need review), %5 did not match, %6 errors</source>
         <translation>%1 帧：%2 帧匹配（%3 帧完整，%4 帧需复核），%5 帧未匹配，%6 帧出错</translation>
-    </message>
-    <message>
-        <source>no match</source>
-        <translation>未匹配</translation>
-    </message>
-    <message>
-        <source>score %1</source>
-        <translation>得分 %1</translation>
     </message>
     <message>
         <source>Language</source>
@@ -759,17 +1020,49 @@
         <translation>单位</translation>
     </message>
     <message>
-        <source>Accept all</source>
-        <translation>全部采纳</translation>
+        <source>Accept the likely ones</source>
+        <translation>采纳可能的字段</translation>
+    </message>
+    <message>
+        <source>Add every proposal that looks like a form field (not the greyed list, toolbar or status-bar text) as a field</source>
+        <translation>把所有像表单字段的建议添加为字段（灰色的列表、工具栏和状态栏文字除外）</translation>
+    </message>
+    <message>
+        <source>Clear</source>
+        <translation>清空</translation>
+    </message>
+    <message>
+        <source>Drop all proposals</source>
+        <translation>丢弃所有建议</translation>
+    </message>
+    <message>
+        <source>Add «%1» as the field %2</source>
+        <translation>将“%1”添加为字段 %2</translation>
+    </message>
+    <message>
+        <source>Reject</source>
+        <translation>丢弃</translation>
+    </message>
+    <message>
+        <source>Drop this proposal</source>
+        <translation>丢弃这条建议</translation>
+    </message>
+    <message>
+        <source>Probably not a form field (list, toolbar or status-bar text)</source>
+        <translation>可能不是表单字段（列表、工具栏或状态栏文字）</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n proposal(s): click Accept to add one as a field, or double-click its box on the frame.</source>
+        <translation>
+            <numerusform>%n 条建议：点击“采纳”将其添加为字段，或在画面上双击它的框。</numerusform></translation>
+    </message>
+    <message>
+        <source>%1 look like form fields.</source>
+        <translation>其中 %1 条像表单字段。</translation>
     </message>
     <message>
         <source>Accept</source>
         <translation>采纳</translation>
-    </message>
-    <message numerus="yes">
-        <source>%n proposal(s): click Accept to add one as a field.</source>
-        <translation>
-            <numerusform>%n 条建议：点击“采纳”将其添加为字段。</numerusform></translation>
     </message>
 </context>
 <context>
@@ -833,16 +1126,52 @@
         <translation>画面</translation>
     </message>
     <message>
-        <source>Match</source>
-        <translation>匹配</translation>
-    </message>
-    <message>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
+        <source>Match (failing anchors)</source>
+        <translation>匹配（失败的锚点）</translation>
+    </message>
+    <message>
         <source>Checks</source>
         <translation>校验</translation>
+    </message>
+    <message>
+        <source>not seen (%1): not counted</source>
+        <translation>未见（%1）：不计入</translation>
+    </message>
+    <message>
+        <source>below %1</source>
+        <translation>低于 %1</translation>
+    </message>
+    <message>
+        <source>match</source>
+        <translation>匹配</translation>
+    </message>
+    <message>
+        <source>: score %1 (threshold %2)</source>
+        <translation>：得分 %1（阈值 %2）</translation>
+    </message>
+    <message>
+        <source>complete</source>
+        <translation>完整</translation>
+    </message>
+    <message>
+        <source>needs review</source>
+        <translation>需复核</translation>
+    </message>
+    <message>
+        <source>no match</source>
+        <translation>未匹配</translation>
+    </message>
+    <message>
+        <source>error</source>
+        <translation>出错</translation>
+    </message>
+    <message>
+        <source>outside the frame</source>
+        <translation>在画面之外</translation>
     </message>
     <message>
         <source>No failed fields in this frame.</source>
@@ -906,6 +1235,48 @@
     <message>
         <source>Confidence floor</source>
         <translation>置信度下限</translation>
+    </message>
+</context>
+<context>
+    <name>canvas</name>
+    <message>
+        <source>Proposal: double-click accepts it, right-click rejects it</source>
+        <translation>建议：双击采纳，右键丢弃</translation>
+    </message>
+</context>
+<context>
+    <name>types</name>
+    <message>
+        <source>text</source>
+        <translation>文本</translation>
+    </message>
+    <message>
+        <source>integer</source>
+        <translation>整数</translation>
+    </message>
+    <message>
+        <source>decimal</source>
+        <translation>小数</translation>
+    </message>
+    <message>
+        <source>date</source>
+        <translation>日期</translation>
+    </message>
+    <message>
+        <source>time</source>
+        <translation>时间</translation>
+    </message>
+    <message>
+        <source>date and time</source>
+        <translation>日期时间</translation>
+    </message>
+    <message>
+        <source>choice (enum)</source>
+        <translation>选项（枚举）</translation>
+    </message>
+    <message>
+        <source>code (ID, number as text)</source>
+        <translation>编码（ID、按文字处理的数字）</translation>
     </message>
 </context>
 </TS>
