@@ -93,7 +93,7 @@ def test_edit_field_save_reload_compare(qtbot, window, ct_clean, tmp_path):
     qtbot.keyClick(ed.name_edit, Qt.Key.Key_Return)
     qtbot.keyClicks(ed.label_edit, "Patient ID")
     qtbot.keyClick(ed.label_edit, Qt.Key.Key_Return)
-    ed.spec.type.setCurrentText("code")
+    ed.spec.type.setCurrentIndex(ed.spec.type.findData("code"))
     qtbot.keyClicks(ed.spec.regex, r"^\d{10}$")
     qtbot.keyClick(ed.spec.regex, Qt.Key.Key_Return)
     qtbot.keyClicks(ed.spec.allowed, "0123456789")
@@ -103,7 +103,7 @@ def test_edit_field_save_reload_compare(qtbot, window, ct_clean, tmp_path):
     total = draw_field(qtbot, win, frame_box(ct_clean, "total_dlp"))
     ed.name_edit.setText("total_dlp")
     ed.name_edit.editingFinished.emit()
-    ed.spec.type.setCurrentText("decimal")
+    ed.spec.type.setCurrentIndex(ed.spec.type.findData("decimal"))
     ed.spec.unit.setText("mGy·cm")
     ed.spec.unit.editingFinished.emit()
     ed.spec.range_min.setText("0.1")
@@ -169,12 +169,12 @@ def test_live_ocr_follows_the_box(qtbot, window, ct_clean, manifest):
     name = draw_field(qtbot, win, frame_box(ct_clean, "total_dlp"))
     res = wait_result(qtbot, win, name, lambda r: r.text != "")
     assert res.text == truth["total_dlp"] and res.confidence > 0.8
-    win.editor.spec.type.setCurrentText("decimal")  # typed value follows the edited type
+    win.editor.spec.type.setCurrentIndex(win.editor.spec.type.findData("decimal"))  # typed value follows the edited type
     res = wait_result(qtbot, win, name, lambda r: isinstance(r.value, float))
     assert res.valid and res.value == pytest.approx(float(truth["total_dlp"]))
     # move the box onto the patient ID (through the editor's box fields): the result follows
     target = frame_box(ct_clean, "patient_id")
-    win.editor.spec.type.setCurrentText("code")
+    win.editor.spec.type.setCurrentIndex(win.editor.spec.type.findData("code"))
     for spin, v in zip(win.editor.box_spins, target):
         spin.setValue(v)
     res = wait_result(qtbot, win, name, lambda r: r.text == truth["patient_id"])
@@ -182,7 +182,7 @@ def test_live_ocr_follows_the_box(qtbot, window, ct_clean, manifest):
     row = win.items.rows[name]
     assert win.items.table.item(row, 5).text() == truth["patient_id"]  # the Text column
     # an impossible range makes it invalid, with the reason shown
-    win.editor.spec.type.setCurrentText("integer")
+    win.editor.spec.type.setCurrentIndex(win.editor.spec.type.findData("integer"))
     win.editor.spec.range_min.setText("1")
     win.editor.spec.range_max.setText("10")
     win.editor.spec.range_max.editingFinished.emit()
