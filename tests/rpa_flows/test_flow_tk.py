@@ -193,3 +193,27 @@ def test_forty_disturbances_no_key_to_another_program_and_records_exact_or_absen
     assert out["keys_to_other_program"] == 0
     saved = [{f: r[f] for f in fields} for r in out["saved"]]
     assert sorted(saved, key=str) == sorted(records, key=str), out["reasons"]  # each exactly once, nothing half
+
+
+def test_a_drop_down_list_of_the_program_counts_as_its_own_window(tk_order, tmp_path):
+    """The combobox list is an override-redirect window of the same X client: a click there is allowed."""
+    app, anchors = tk_order()
+    x, y, w, h = app.boxes["entry_dept"]
+    flow = f"""
+id: dropdown
+settings: {{timeout: 3, key_pause: 0.05}}
+screens:
+  form: {{all: ["image:{anchors}/title.png"], none: [notice, confirm]}}
+  notice: {{all: ["image:{anchors}/notice.png"]}}
+  confirm: {{all: ["image:{anchors}/confirm.png"]}}
+steps:
+  - {{name: open list, expect: form, click: "point:{x + w - 8},{y + h // 2}"}}
+  - {{name: pick first, click: "point:{x + 30},{y + h + 12}"}}
+  - {{name: save, click: "image:{anchors}/save.png"}}
+  - {{name: confirm, wait: confirm}}
+  - {{name: say yes, expect: confirm, hotkey: enter}}
+  - {{name: saved, wait: {{vanish: confirm}}}}
+"""
+    result = run_flow(flow, tmp_path, None)
+    assert result.ok, result.message
+    assert app.saved()[0]["dept"] == "内科"
