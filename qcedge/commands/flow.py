@@ -62,6 +62,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         action = action_of(step)
         what = ", ".join(f"{k} {t.describe()}" for k, t in targets_of(step))
         print(f"  {'  ' * depth}{short}: {action}{' - ' + what if what else ''}")
+    for i, handler in enumerate(flow.on_screen):
+        print(f"  on_screen '{handler.label(i)}': when {handler.screen.describe()} shows, {len(handler.steps)} step(s)")
     unguarded = unguarded_input_steps(flow)
     for label in unguarded:
         print(f"warning: {label}: input step with no expected screen before it (add 'expect:')")
