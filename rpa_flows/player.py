@@ -328,7 +328,8 @@ class Player:
                 self.runlog.write("typing_stopped", step=label, reason=exc.reason, kind=exc.kind, attempt=attempt)
                 handled = self._run_handlers(label, wait=1.0) if exc.kind != "person" else False
                 safe = restorable or (step.into is not None and not self._typed)
-                if safe and attempt < 3 and (exc.kind == "person" or handled or not self._typed):
+                calm = not self._typed and not handled and exc.kind != "person" and self._expected_now(step)
+                if safe and attempt < 3 and (exc.kind == "person" or handled or calm):
                     self.runlog.write("step_restart", step=label, reason=exc.reason)
                     continue  # safe to redo: click into the field, clear it, type everything again
                 cls = UserAborted if exc.kind == "person" else ScreenNotAsExpected
@@ -341,6 +342,11 @@ class Player:
                     self.desktop.restore_clipboard()
             return
         raise StepFailed(label, "typing was interrupted three times")
+
+    def _expected_now(self, step: _Step) -> bool:
+        """The expected screen is (back) on a fresh grab: a harmless interruption, the step may start over."""
+        expected = step.expect or self.current
+        return expected is None or self._screen_ok_within(expected, 0.5)[0]
 
     def _typing_focus(self, label: str) -> WinInfo:
         """The window that will get the text: the expected screen's own window, nothing else."""

@@ -217,3 +217,11 @@ steps:
     result = run_flow(flow, tmp_path, None)
     assert result.ok, result.message
     assert app.saved()[0]["dept"] == "内科"
+
+
+def test_a_paste_swallowed_by_a_popup_is_reported_as_the_screen_changed(tk_order, tmp_path):
+    app, anchors = tk_order("--popup-on-paste")
+    result = run_flow(order_flow(app, anchors, fields=["name"], on_screen=False), tmp_path, [{"name": "欧阳娜娜"}])
+    assert not result.ok
+    assert "the screen changed while pasting" in result.message and "internal error" not in result.message
+    assert app.saved() == []

@@ -52,6 +52,8 @@ class App:
                 w = tk.Entry(self.root, width=40, font=FONT)
             w.grid(row=i, column=1, sticky="w", padx=6)
             w.bind("<FocusIn>", self._maybe_popup)
+            if args.popup_on_paste:
+                w.bind("<Control-v>", self._swallow_paste)
             self.entries[name] = w
         self.save_button = tk.Button(self.root, text="Save 保存", command=self.ask_save, width=10)
         self.save_button.grid(row=11, column=1, sticky="w", pady=14)
@@ -75,6 +77,10 @@ class App:
     def _maybe_popup(self, _ev=None) -> None:
         if self.args.popup_rate and self.popup is None and self.rng.random() < self.args.popup_rate:
             self.root.after(int(self.rng.uniform(0, 600)), self.show_popup)
+
+    def _swallow_paste(self, _ev=None) -> str:
+        self.show_popup()  # the popup comes first: the paste never happens
+        return "break"
 
     def show_popup(self) -> None:
         if self.popup is not None:
@@ -210,6 +216,7 @@ def main() -> None:
     ap.add_argument("--popup-rate", type=float, default=0.0)
     ap.add_argument("--popup-after-save", type=float, default=0.0,
                     help="chance of a popup 0.2-1.0 s after each save (the benchmark's 20%% popup rate)")
+    ap.add_argument("--popup-on-paste", action="store_true", help="a popup swallows Ctrl+V in the fields")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--thief", action="store_true")
     args = ap.parse_args()
