@@ -10,7 +10,6 @@ meant for, once, and then withdrawn (rpa_flows.clipboard).
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 
@@ -224,10 +223,7 @@ class X11Desktop:
             if sym not in self._keys:
                 raise InputRefused(f"no key for {ch!r} on this keyboard map", n)
             kc, shifted = self._keys[sym]
-            try:
-                self._failsafe_check()
-            except FailSafeTriggered:
-                raise
+            self._failsafe_check()
             with self._lock:
                 lock_on = bool(self.root.query_pointer().mask & X.LockMask)
             if lock_on and ch.isalpha() and ch.isascii():
@@ -322,6 +318,3 @@ class X11Desktop:
         except Exception:  # noqa: BLE001 - closing a dead connection
             pass
 
-
-def default_display() -> str | None:
-    return os.environ.get("DISPLAY")
