@@ -177,7 +177,8 @@ def test_kill_9_of_the_receiver_loses_no_acknowledged_object(tmp_path, tmp_store
             proc.kill()
             proc.wait(10)
     all_acked = [p for a in acked for p in a]
-    assert 10 <= len(all_acked) < 75, "the kill should land in the middle of the stream"
+    # 10 or more were on disk at the kill; up to one per sender may not have had its Success yet
+    assert 10 - len(files) <= len(all_acked) < 75, "the kill should land in the middle of the stream"
     stored = {str(pydicom.dcmread(p).SOPInstanceUID): p for p in tmp_store.rglob("*.dcm")}
     for path in all_acked:
         uid = str(pydicom.dcmread(path).SOPInstanceUID)
