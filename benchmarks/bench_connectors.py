@@ -6,6 +6,7 @@ and a QIDO-RS search against Orthanc.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import shutil
@@ -64,7 +65,7 @@ def bench_store(n: int, workdir: Path) -> tuple[float, int]:
     base = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
     datasets = []
     for _ in range(n):
-        ds = base.copy()
+        ds = copy.deepcopy(base)  # Dataset.copy() is shallow: setting a UID would change every copy
         ds.SOPInstanceUID = generate_uid()
         ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
         datasets.append(ds)
@@ -81,11 +82,52 @@ def bench_store(n: int, workdir: Path) -> tuple[float, int]:
         rx.wait_idle(60)
     finally:
         rx.stop()
+    if rx.stats["stored"] != ok:
+        raise RuntimeError(f"{ok} acknowledged but {rx.stats['stored']} stored: the objects were not distinct")
     return ok / elapsed, ok
 
 
+def bench_store_concurrent(n: int, senders: int, workdir: Path) -> tuple[float, int, int, int]:
+    """`senders` pynetdicom SCUs at once, each sending the same n objects (the duplicate path: one
+    writer per UID, compare, keep one). (acknowledged objects/s, acknowledged, stored, records)."""
+    import threading
+
+    base = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    datasets = []
+    for _ in range(n):
+        ds = copy.deepcopy(base)  # Dataset.copy() is shallow: setting a UID would change every copy
+        ds.SOPInstanceUID = generate_uid()
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        datasets.append(ds)
+    done: list = []
+    acked = [0] * senders
+    rx = Receiver(ReceiverConfig(port=0, store_dir=workdir / "store-concurrent"), done.append).start()
+
+    def sender(k: int) -> None:
+        ae = AE(f"BENCH{k}")
+        ae.add_requested_context(base.SOPClassUID, [str(base.file_meta.TransferSyntaxUID)])
+        assoc = ae.associate("127.0.0.1", rx.port, ae_title="QCEDGE")
+        acked[k] = sum(assoc.send_c_store(ds).Status == 0 for ds in datasets)
+        assoc.release()
+
+    try:
+        threads = [threading.Thread(target=sender, args=(k,)) for k in range(senders)]
+        t = time.perf_counter()
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        elapsed = time.perf_counter() - t
+        rx.wait_idle(60)
+        stored = rx.stats["stored"]
+    finally:
+        rx.stop()
+    return sum(acked) / elapsed, sum(acked), stored, len(done)
+
+
 def disk_rate(n: int, size: int, workdir: Path) -> float:
-    """Files/s for the receiver's write pattern without DICOM: temp file, fsync, rename, fsync folder."""
+    """Files/s for the receiver's write pattern without DICOM: temp file, fsync, link to the final
+    name (never replacing), unlink the temp file, fsync folder."""
     import os
 
     folder = workdir / "bare"
@@ -98,7 +140,8 @@ def disk_rate(n: int, size: int, workdir: Path) -> float:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, final)
+        os.link(tmp, final)
+        os.unlink(tmp)
         fd = os.open(folder, os.O_RDONLY)
         os.fsync(fd)
         os.close(fd)
@@ -191,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         store_rate, stored = bench_store(args.objects, work)
         store_cpu_ms = (time.process_time() - cpu0) / max(stored, 1) * 1000
         load = os.getloadavg()[0]
+        conc_rate, conc_acked, conc_stored, conc_records = bench_store_concurrent(args.objects, 3, work)
         rdsr_med, rdsr_p95, rdsr_clean = bench_rdsr(50, work)
         qido = bench_qido(50, work)
 
@@ -200,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [
         f"| DICOM file -> record (CT_small, header) | median < {TARGETS['read']:g} ms | median {read_med:.1f} ms, p95 {read_p95:.1f} ms | {verdict(read_med < TARGETS['read'])} |",
         f"| receiver C-STORE, fsync'd before Success ({stored} CT objects of 39 kB, one association, pynetdicom sender in the same process) | >= {TARGETS['store']:g} objects/s | {store_rate:.0f} objects/s ({store_cpu_ms:.0f} ms CPU per object for sender and receiver together; the bare disk does {bare:.0f} such fsync'd writes/s; load average {load:.1f} on {os.cpu_count()} cores) | {verdict(store_rate >= TARGETS['store'])} |",
+        f"| receiver, 3 senders at once sending the same {args.objects} CT objects (duplicates) | >= {TARGETS['store']:g} acknowledged objects/s, each object stored and recorded once | {conc_rate:.0f} acknowledged objects/s; {conc_acked} acknowledged, {conc_stored} stored, {conc_records} records | {verdict(conc_rate >= TARGETS['store'] and conc_stored == conc_records == args.objects and conc_acked == 3 * args.objects)} |",
         f"| build + write a 3-series CT RDSR | median < {TARGETS['rdsr']:g} ms | median {rdsr_med:.1f} ms, p95 {rdsr_p95:.1f} ms; dciodvfy {'clean' if rdsr_clean else 'NOT clean'} | {verdict(rdsr_med < TARGETS['rdsr'] and rdsr_clean)} |",
     ]
     if qido is not None:

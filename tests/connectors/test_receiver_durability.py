@@ -3,6 +3,7 @@ SOP Instance UIDs (pynetdicom and dcmtk's storescu at once), changed objects sen
 kill -9 of the receiving process in the middle of a stream."""
 from __future__ import annotations
 
+import copy
 import json
 import os
 import signal
@@ -30,7 +31,7 @@ def make_objects(folder: Path, count: int, tag: str, *, prefix: str = "1.2.826.0
     base = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
     out = []
     for i in range(1, count + 1):
-        ds = base.copy()
+        ds = copy.deepcopy(base)
         ds.SOPInstanceUID = f"{prefix}.{i}"
         ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
         ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
