@@ -5,6 +5,7 @@ reached, it rejects us (with the reason it gave), or it aborts.
 """
 from __future__ import annotations
 
+import io
 import logging
 import os
 import ssl
@@ -15,7 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydicom.dataset import Dataset
+from pydicom.filewriter import dcmwrite
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, UID
 from pynetdicom import AE, evt
 from pynetdicom.association import Association
@@ -63,6 +66,7 @@ class _Quiet(logging.Filter):
         text = record.getMessage().splitlines()[0] if record.getMessage() else ""
         if text and text not in self.reasons:
             self.reasons.append(text)
+        log.debug("pynetdicom: %s", text)
         return False
 
     def __enter__(self) -> "_Quiet":
@@ -114,19 +118,21 @@ def associate(
     connected: list[bool] = []
     all_handlers = [(evt.EVT_ACSE_RECV, _on_acse), (evt.EVT_CONN_OPEN, lambda event: connected.append(True)),
                     *(handlers or [])]
-    with _Quiet() as quiet:
-        try:
-            assoc = ae.associate(peer.host, peer.port, ae_title=peer.ae_title, evt_handlers=all_handlers,
-                                 tls_args=(tls, None) if tls is not None else None)  # type: ignore[arg-type]
-        except (ssl.SSLError, OSError) as exc:  # pynetdicom lets some TLS failures through
-            ae.shutdown()
-            raise DicomNetworkError(f"TLS with {peer} failed: {getattr(exc, 'reason', None) or exc}") from None
+    quiet = _Quiet().__enter__()  # until the association ends: our results and errors say what happened
+    try:
+        assoc = ae.associate(peer.host, peer.port, ae_title=peer.ae_title, evt_handlers=all_handlers,
+                             tls_args=(tls, None) if tls is not None else None)  # type: ignore[arg-type]
+    except (ssl.SSLError, OSError) as exc:  # pynetdicom lets some TLS failures through
+        quiet.__exit__()
+        ae.shutdown()
+        raise DicomNetworkError(f"TLS with {peer} failed: {getattr(exc, 'reason', None) or exc}") from None
     if not assoc.is_established:
+        quiet.__exit__()
         ae.shutdown()
         why = quiet.reason()
         if tls is not None and not connected:
-            raise DicomNetworkError(f"cannot connect to {peer} over TLS ({why or 'refused, no answer within '}"
-                                    f"{'' if why else f'{ae.connection_timeout:g} s, or the TLS handshake failed'})")
+            why = why or (f"refused, no answer within {ae.connection_timeout:g} s, or the TLS handshake failed")
+            raise DicomNetworkError(f"cannot connect to {peer} over TLS ({why})")
         if not connected:
             raise DicomNetworkError(f"cannot connect to {peer} ({why + '; ' if why else ''}refused, unreachable or "
                                     f"no answer within {ae.connection_timeout:g} s)")
@@ -142,6 +148,7 @@ def associate(
         if assoc.is_established:
             assoc.release()
         ae.shutdown()
+        quiet.__exit__()
 
 
 def echo(peer: Peer, *, calling_aet: str = DEFAULT_CALLING_AET, timeouts: Timeouts | None = None,
@@ -203,11 +210,6 @@ def _decompressed(payload: Dataset | Path) -> Dataset:
 def _little_endian(payload: Dataset | Path) -> Dataset:
     """An Explicit VR Big Endian object re-encoded as Explicit VR Little Endian (same UID): the
     binary values (OW, OF, ...) are byte-swapped, the rest pydicom writes anew."""
-    import numpy as np
-    from pydicom.dataset import FileDataset
-    from pydicom.filewriter import dcmwrite
-    import io
-
     ds = _load(payload)
     for element in ds.iterall():
         width = _SWAP_WIDTH.get(element.VR)
@@ -216,9 +218,7 @@ def _little_endian(payload: Dataset | Path) -> Dataset:
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
     buf = io.BytesIO()
     dcmwrite(buf, ds, implicit_vr=False, little_endian=True, force_encoding=True)
-    out = read_dataset(io.BytesIO(buf.getvalue()))
-    assert isinstance(out, (Dataset, FileDataset))
-    return out
+    return read_dataset(io.BytesIO(buf.getvalue()))
 
 
 def _contexts(prepared: list[tuple[str, Dataset | Path, str, str, str]]) -> list[tuple[str, list[str]]]:

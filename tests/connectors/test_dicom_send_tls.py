@@ -238,3 +238,14 @@ def test_storage_commitment_failure_is_not_success(tmp_path):
         assert r.ok and r.committed is None and "does not offer Storage Commitment" in r.message
     finally:
         plain.stop()
+
+
+def test_receive_tls_options_are_checked_before_listening(tmp_path, pki):
+    missing = run_cli("dicom", "receive", "--store", str(tmp_path / "s"), "--port", "0",
+                      "--tls-cert", str(tmp_path / "nope.pem"))
+    assert missing.returncode == 2 and "nope.pem: no such file" in missing.stderr and missing.stderr.count("\n") == 1
+    wrong_key = run_cli("dicom", "receive", "--store", str(tmp_path / "s"), "--port", "0",
+                        "--tls-cert", str(pki["server"]), "--tls-key", str(pki["client.key"]))
+    assert wrong_key.returncode == 2 and "TLS certificate/key" in wrong_key.stderr, wrong_key.stderr
+    no_cert = run_cli("dicom", "receive", "--store", str(tmp_path / "s"), "--port", "0", "--tls-ca", str(pki["ca"]))
+    assert no_cert.returncode == 2 and "need --tls-cert" in no_cert.stderr
