@@ -247,11 +247,25 @@ def _make_screen_reader(spec: str, engine: str):
     return read
 
 
-def _ocr_record(reading_and_template, image, *, station: str, site: str, source: str):
+def _ocr_record(reading_and_template, image, *, station: str, site: str, source: str, header=None):
+    """The OCR reading's record; for a DICOM screen save, `header` (the header's record) adds what
+    the save knows and the screen may not show: its study, accession number and the CT that made
+    it (so a dose report built from the record later keeps the save's Study UID)."""
     from qcedge.records import record_from_reading
 
     reading, template = reading_and_template
-    return record_from_reading(reading, template, station=station, site=site, source=source, image=image)
+    record = record_from_reading(reading, template, station=station, site=site, source=source, image=image)
+    if header is not None:
+        for name in SAVE_HEADER_FIELDS:
+            fv = header.fields.get(name)
+            if fv is not None and fv.valid and name not in record.fields:
+                record.fields[name] = fv
+    return record
+
+
+# header fields of a DICOM screen save that its OCR record keeps (none of them personal)
+SAVE_HEADER_FIELDS = ("study_instance_uid", "accession_number", "station_name", "manufacturer", "model",
+                      "device_serial")
 
 
 def _show(value: Any) -> str:
@@ -320,7 +334,7 @@ def cmd_read(args: argparse.Namespace) -> int:
                     print(f"qcedge dicom read: {name}: screen save matches none of the templates", file=sys.stderr)
                     failures += 1
                     continue
-                record = _ocr_record(found, reading.image, station=args.station, site=args.site,
+                record = _ocr_record(found, reading.image, station=args.station, site=args.site, header=record,
                                      source=f"dicom-screen:{Path(name).name}")
                 kind = f"screen read with {found[1].id}"
         if args.json:
@@ -402,7 +416,8 @@ def make_store_handler(station: str, site: str, sink: Callable[[Any], None],
             if found is None:
                 log.warning("received screen save %s matches no template; kept on disk", stored.path.name)
                 return
-            record = _ocr_record(found, reading.image, station=station, site=site, source=f"dicom-screen:{stored.calling_aet}")
+            record = _ocr_record(found, reading.image, station=station, site=site,
+                                 source=f"dicom-screen:{stored.calling_aet}", header=record)
         sink(record)
 
     return handle

@@ -105,6 +105,10 @@ def test_receiver_sends_screen_saves_to_ocr(dose_frame, screen_save, tmp_store):
     assert rec.kind == "screen" and rec.template.id == "ct_dose_report" and rec.source == "dicom-screen:STORESCU"
     assert_true_dose_values(rec, frame)
     assert rec.evidence.frame_sha256
+    # what the save's header knows rides along, so a dose report made from this record keeps its study
+    save = pydicom.dcmread(sc)
+    assert rec.fields["study_instance_uid"].value == save.StudyInstanceUID
+    assert rec.fields["manufacturer"].value == "Vistara" and rec.fields["station_name"].value == "CT128-1"
 
 
 @pytest.mark.slow
