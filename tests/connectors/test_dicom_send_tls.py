@@ -20,7 +20,7 @@ from conn_helpers import Peer as PeerProcess, ct_dose_record, free_port, run_cli
 from connectors.dicom_net import send
 from connectors.peer import Peer
 from connectors.receiver import Receiver, ReceiverConfig
-from connectors.tls import client_context, server_context
+from connectors.tls import server_context
 
 JPEG = "SC_rgb_jpeg_dcmtk.dcm"
 BIG_ENDIAN = "MR_small_bigendian.dcm"
