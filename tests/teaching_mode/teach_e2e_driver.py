@@ -134,7 +134,7 @@ def main() -> int:
     for key, (vtype, regex) in spec.items():
         draw("f", at(guide.field(key).box))
         name_it(key)
-        ed.spec.type.setCurrentText(vtype)  # a combo box: chosen from the list
+        ed.spec.type.setCurrentIndex(ed.spec.type.findData(vtype))  # a combo box: chosen from the list
         if regex:
             type_into(ed.spec.regex, regex)
         if key in ("accession", "exam_time"):

@@ -74,3 +74,65 @@ def test_teach_through_gui_then_qcedge_ocr_reads_the_samples(xvfb, ct_frames, tm
     accuracy = right / total
     print(f"taught template: {right}/{total} values right ({accuracy:.1%}) on {len(frames)} frames")
     assert accuracy >= 0.95, f"accuracy {accuracy:.1%}; misses: {misses[:10]}"
+
+
+PROPOSE_DRIVER = Path(__file__).with_name("propose_e2e_driver.py")
+RIS_TEMPLATE = ROOT / "samples" / "templates" / "ris_registration.yaml"
+
+
+@pytest.mark.display
+@pytest.mark.slow
+def test_propose_accept_test_save_with_x_input_reads_longer_values(xvfb, manifest, samples_dir, tmp_path):
+    """A new integrator on the RIS form, X input only: anchors, propose, accept the likely ones, test on
+    other frames, save; the saved template reads frames with longer values right, none valid-but-wrong."""
+    from ocr_templates import load_template
+
+    ris = [{**f, "abspath": samples_dir / f["path"]} for f in manifest["frames"] if f["kind"] == "ris_registration"]
+    clean = [f for f in ris if f["variant"] == "clean"]
+    first = clean[0]
+    out = tmp_path / "ris_taught.yaml"
+    tests = [str(f["abspath"]) for f in clean[1:3]]
+    env = {**os.environ, "QT_QPA_PLATFORM": "xcb", "DISPLAY": xvfb.name, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, str(PROPOSE_DRIVER), str(first["abspath"]), str(RIS_TEMPLATE),
+                           str(first["window"][0]), str(first["window"][1]), str(out), *tests],
+                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, f"GUI driver failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["actions"] <= 40, report["actions"]
+    # the test table in the window: both frames matched, their values shown
+    col = {h: i for i, h in enumerate(report["header"])}
+    for row, path in zip(report["rows"], tests):
+        assert row[col["Status"]] in ("complete", "needs review") and "✗" not in row[col["Match (failing anchors)"]]
+        truth = next(f for f in clean if str(f["abspath"]) == path)["fields"]
+        assert row[col["accession"]] == truth["accession"] and row[col["department"]] == truth["department"]
+    assert out.is_file() and out.with_suffix(".png").is_file()
+
+    # the saved template on frames with longer values than the taught one (and with the window moved)
+    by_label = {f.label: f.name for f in load_template(RIS_TEMPLATE).fields}
+    taught = load_template(out)
+    truth_key = {f.name: by_label[f.label] for f in taught.fields if getattr(f, "label", None) in by_label}
+    assert len(truth_key) >= 8
+    longer = [f for f in clean[3:] if len(f["fields"]["department"]) > len(first["fields"]["department"])
+              or len(f["fields"]["exam"]) > len(first["fields"]["exam"])][:2]
+    frames = longer + [f for f in ris if f["variant"] == "moved"][3:5]
+    env_cli = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "QT_QPA_PLATFORM")}
+    proc = subprocess.run([sys.executable, "-m", "qcedge", "ocr", "--template", str(out), "--json",
+                           *[str(f["abspath"]) for f in frames]],
+                          cwd=ROOT, env=env_cli, capture_output=True, text=True, timeout=240)
+    assert proc.returncode in (0, 1), proc.stderr[-2000:]
+    readings = [json.loads(line) for line in proc.stdout.splitlines() if line.strip().startswith("{")]
+    assert len(readings) == len(frames)
+    right = total = 0
+    wrong_valid = []
+    for frame, reading in zip(frames, readings):
+        assert reading["match"]["matched"], f"{frame['path']}: the taught template did not match"
+        for name, key in truth_key.items():
+            total += 1
+            got = reading["fields"][name]
+            if norm(got["text"]) == norm(frame["fields"][key]):
+                right += 1
+            elif got["valid"]:
+                wrong_valid.append((frame["path"], key, got["text"], frame["fields"][key]))
+    print(f"proposed template: {right}/{total} values right on {len(frames)} frames, {report['actions']} actions")
+    assert not wrong_valid, wrong_valid
+    assert right >= 0.95 * total
