@@ -38,6 +38,13 @@ RING_MIN = 6
 BLUR = 1.5              # both images are smoothed this much (reference pixels) before comparing
 STRONG = 48             # grey levels of difference that no capture, scaling or font hinting explains
 SUBTLE = 14             # ... and what a window in the screen's own colours still shows (anchors only)
+EDGE = 40               # gradient (reference) of a border or label stroke
+EDGE_REACH = 0.3        # ... looked for this many box heights around the box (its outline, a label close by)
+EDGE_MIN = 20           # a ring with fewer such pixels says nothing about lost edges
+LOST_EDGES = 0.6        # a box whose border and label edges are mostly gone is under another window
+NEAR = 3                # px: the band right around a box
+AT_BOX = 0.15           # ... that much of it must differ for a window to lie over the box
+COVERED_FAINT = 0.6     # ... over this much of a field's ring
 COVERED_RING = 0.3      # a ring this much different is under another window
 GROUND_SHIFT = 55       # the box's own ground this far from the taught shade: something else lies on it
 VISIBLE_MIN = 0.5       # a ring less than this much inside the frame cannot say anything
@@ -128,15 +135,15 @@ def _expand(box: Box, r: int, width: int, height: int) -> Box:
     return (x0, y0, max(1, x1 - x0), max(1, y1 - y0))
 
 
-def ring_state(place: Placement, box: Box, variable: Sequence[Box] = (), strong: float = STRONG
-               ) -> tuple[float, float]:
+def ring_state(place: Placement, box: Box, variable: Sequence[Box] = (), strong: float = STRONG,
+               reach: int | None = None) -> tuple[float, float]:
     """(fraction of the ring's static pixels that differ strongly, fraction of the ring inside the frame).
 
     The ring is the reference box grown by RING box heights, without the box itself and without any
     `variable` box (other fields: their contents change between screens).
     """
     rh, rw = place.reference.shape[:2]
-    r = max(RING_MIN, round(RING * box[3]))
+    r = reach if reach is not None else max(RING_MIN, round(RING * box[3]))
     outer = _expand(box, r, rw, rh)
     ox, oy, ow, oh = outer
     if ow < 3 or oh < 3:
@@ -156,6 +163,38 @@ def ring_state(place: Placement, box: Box, variable: Sequence[Box] = (), strong:
     if n_seen == 0:
         return 0.0, 0.0
     return float((strong_mask & seen).sum()) / n_seen, n_seen / n_static
+
+
+def lost_edges(place: Placement, box: Box, variable: Sequence[Box] = ()) -> float:
+    """The fraction of the reference's edges around and on a box's outline (its border, the label beside
+    it) that the frame no longer shows: a window over the box hides them all, a different value none."""
+    rh, rw = place.reference.shape[:2]
+    r = max(3, round(EDGE_REACH * box[3]))
+    outer = _expand(box, r, rw, rh)
+    ox, oy, ow, oh = outer
+    if ow < 5 or oh < 5:
+        return 0.0
+    frm, ref, valid = place.region(outer)
+
+    def grad(a: np.ndarray) -> np.ndarray:
+        a = a.astype(np.float32)
+        return cv2.magnitude(cv2.Sobel(a, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(a, cv2.CV_32F, 0, 1, ksize=3))
+
+    gr, gf = grad(ref) * abs(place.levels.gain), grad(frm)
+    static = np.ones((oh, ow), bool)
+    bx, by, bw, bh = box
+    static[max(0, by - oy + 2):max(0, by - oy + bh - 2), max(0, bx - ox + 2):max(0, bx - ox + bw - 2)] = False
+    for vx, vy, vw, vh in variable:
+        x0, y0 = max(0, vx - ox - 1), max(0, vy - oy - 1)
+        x1, y1 = min(ow, vx + vw - ox + 1), min(oh, vy + vh - oy + 1)
+        if x1 > x0 and y1 > y0:
+            static[y0:y1, x0:x1] = False
+    edges = (gr > EDGE) & static & valid
+    n = int(edges.sum())
+    if n < EDGE_MIN:
+        return 0.0
+    kept = cv2.dilate((gf > 0.35 * EDGE).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    return 1.0 - float((edges & kept).sum()) / n
 
 
 def ground_shift(place: Placement, box: Box) -> float:
@@ -191,10 +230,19 @@ def hidden_reason(place: Placement, box: Box, variable: Sequence[Box] = (),
     if any(p.overlaps(fb) for p in pointers):
         return POINTER
     changed, seen = ring_state(place, box, variable)
-    if seen >= VISIBLE_MIN and changed >= COVERED_RING:
+    # what differs must reach the box itself (a window ending a few pixels short of it hides nothing)
+    at_box = ring_state(place, box, variable, reach=NEAR)[0]
+    if seen >= VISIBLE_MIN and changed >= COVERED_RING and at_box >= AT_BOX:
         return COVERED
-    if subtle and seen >= VISIBLE_MIN and ring_state(place, box, variable, SUBTLE)[0] >= COVERED_RING:
-        return COVERED
+    if seen >= VISIBLE_MIN:
+        # a window in nearly the screen's own colours: faint, but over most of the ring (for an anchor that
+        # already failed to match, over a good part of it)
+        faint = ring_state(place, box, variable, SUBTLE)[0]
+        if faint >= (COVERED_RING if subtle else COVERED_FAINT) and \
+                ring_state(place, box, variable, SUBTLE, reach=NEAR)[0] >= AT_BOX:
+            return COVERED
+        if lost_edges(place, box, variable) >= LOST_EDGES:
+            return COVERED
     if ground_shift(place, box) >= GROUND_SHIFT and changed >= COVERED_RING / 3:
         return COVERED
     return None
@@ -265,3 +313,71 @@ def placement(image: np.ndarray, template: "Template", scale: float, offset: tup
     return place
 
 
+
+
+CUT_INK = 40            # grey levels from the box's ground that count as ink for the cut-off test
+CUT_REACH = 0.8         # how far past the box edge (box heights) a value may continue and still be its own
+CUT_NEAR = 0.45         # the value must reach this close (box heights) to an edge to continue past it
+
+
+def cut_off_reason(place: Placement, box: Box, variable: Sequence[Box] = ()) -> str | None:
+    """Why the value in a reference box may be longer than the box, or None.
+
+    - a stroke crosses the box's edge (part of a character inside, part outside);
+    - the value reaches an edge and more ink, not there in the reference (a label is), follows right past
+      it on the same line: the box was drawn around a shorter value.
+    Ink of other fields (`variable`) beside the box is not taken for a continuation.
+    """
+    rh, rw = place.reference.shape[:2]
+    x, y, w, h = box
+    g = max(3, round(CUT_REACH * h))
+    x0, x1 = max(0, x - g), min(rw, x + w + g)
+    if x1 - x0 < 3 or h < 3:
+        return None
+    frm, ref, valid = place.region((x0, y, x1 - x0, h))
+    if not valid.all():
+        return None
+    bx0, bx1 = x - x0, x - x0 + w
+    inner_f = frm[:, bx0:bx1].astype(np.float32)
+    inner_r = ref[:, bx0:bx1].astype(np.float32)
+    bg_f, bg_r = float(np.median(inner_f)), float(np.median(inner_r))
+    ink_f = np.abs(frm.astype(np.float32) - bg_f) > CUT_INK
+    ink_r = np.abs(ref.astype(np.float32) - bg_r) > CUT_INK
+    # grid lines and box outlines run the whole height or width: not text
+    ink_f[:, ink_f.mean(axis=0) > 0.85] = False
+    ink_f[ink_f[:, bx0:bx1].mean(axis=1) > 0.85, :] = False
+    outside = np.ones(x1 - x0, bool)
+    outside[bx0:bx1] = False
+    for vx, vy, vw, vh in variable:   # another field's value beside this one is not a continuation
+        a0, a1 = max(0, vx - x0), min(x1 - x0, vx + vw - x0)
+        if a1 > a0 and vy < y + h and y < vy + vh:
+            span = np.zeros(x1 - x0, bool)
+            span[a0:a1] = True
+            ink_f[:, span & outside] = False
+    cols = np.flatnonzero(ink_f[:, bx0:bx1].any(axis=0))
+    if cols.size == 0:
+        return None
+    near = max(2, round(CUT_NEAR * h))
+    # what the reference has there (a label, a unit, a dropdown button), give or take a re-rendering's drift
+    drift = max(5, 2 * round(0.25 * h) + 1)
+    known = cv2.dilate(ink_r.astype(np.uint8), np.ones((5, drift), np.uint8)).astype(bool)
+    extra = ink_f & ~known
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink_f.astype(np.uint8), connectivity=8)
+    for i in range(1, n):
+        cx, cy, cw, ch, area = stats[i]
+        if area < 3:
+            continue
+        inside = max(0, min(cx + cw, bx1) - max(cx, bx0))
+        if inside >= 2 and (cx <= bx0 - 2 or cx + cw >= bx1 + 2) and extra[labels == i].any():
+            return "may be cut off: the text crosses the box's edge"
+    if cols[-1] >= w - near and _follows(extra[:, bx1:], near):
+        return "may be cut off: the text goes on past the box's right edge"
+    if cols[0] < near and _follows(extra[:, :bx0][:, ::-1], near):
+        return "may be cut off: the text goes on past the box's left edge"
+    return None
+
+
+def _follows(strip: np.ndarray, gap: int) -> bool:
+    """Whether ink starts within `gap` columns of the box edge (column 0 of `strip`) and is character-sized."""
+    cols = np.flatnonzero(strip.sum(axis=0) >= 2)
+    return bool(cols.size) and int(cols[0]) <= gap and int(strip[:, cols[0]:cols[0] + gap].sum()) >= 6

@@ -34,6 +34,8 @@ POINTER_SCALES = (0.9, 1.0, 1.12, 1.25, 1.5)   # cursor sizes relative to the UI
 MATCH_FLOOR = 0.7           # NCC over the sprite's own pixels at or above this is a pointer
 SUPERSAMPLE = 4
 COARSE_FLOOR = 40          # fill-minus-outline response (half size) worth a closer look
+SPREAD = 0.5               # the fill (at half size, blended with its outline) may vary this much of the contrast
+CANDIDATE_AREA = 6000      # ... and one more per this many pixels of the region
 CANDIDATES = 3             # places per sprite checked closely
 TWO_TONE = 70              # grey levels between a pointer's fill and its outline (blur and JPEG included)
 
@@ -156,9 +158,9 @@ def find_pointers(grey: np.ndarray, scale: float = 1.0, inner: tuple[int, int, i
             ny, nx = half.shape[0] - kh + 1, half.shape[1] - kw + 1
             resp = np.abs(resp[:ny, :nx])
             spread = np.sqrt(np.maximum(sq[:ny, :nx] - mean[:ny, :nx] ** 2, 0.0))
-            resp[spread > 0.3 * resp] = 0.0   # a pointer's fill is one even tone
+            resp[spread > SPREAD * resp] = 0.0   # a pointer's fill is one even tone
             found = None
-            for _ in range(CANDIDATES):
+            for _ in range(max(CANDIDATES, H * W // CANDIDATE_AREA)):
                 _, peak, _, (cx, cy) = cv2.minMaxLoc(resp)
                 if peak < COARSE_FLOOR:
                     break

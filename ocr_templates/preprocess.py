@@ -184,8 +184,23 @@ def text_components(mask: np.ndarray, inner: tuple[int, int, int, int] | None = 
         return None
     band0 = min(b[1] for b in tall)
     band1 = max(b[1] + b[3] for b in tall)
-    slack = 0.15 * (band1 - band0)
-    boxes = tall + [b for b in small if b[1] >= band0 - slack and b[1] + b[3] <= band1 + slack]
+    bh = band1 - band0
+    slack = 0.15 * bh
+    left = min(b[0] for b in tall) - bh
+    right = max(b[0] + b[2] for b in tall) + bh
+
+    def mark(b: tuple[int, int, int, int, int]) -> bool:
+        """A small mark of the text: a point or minus in the band, or an underscore, caret or accent just
+        outside it (text without descenders or ascenders leaves them outside the tall letters' band)."""
+        x, y, w, h, _ = b
+        if y >= band0 - slack and y + h <= band1 + slack:
+            return True
+        flat = h <= max(3, 0.3 * bh) and w <= 2 * bh
+        beside = x >= left and x + w <= right
+        near = y >= band0 - 0.5 * bh and y + h <= band1 + 0.5 * bh
+        return flat and beside and near and 0 < x and x + w < W and 0 < y and y + h < H
+
+    boxes = tall + [b for b in small if mark(b)]
     x0 = min(b[0] for b in boxes)
     y0 = min(b[1] for b in boxes)
     x1 = max(b[0] + b[2] for b in boxes)

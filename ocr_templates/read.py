@@ -36,6 +36,7 @@ class _Cell:
     disagree: str | None = None             # what the second reading said, when it differs
     ref_box: tuple[int, int, int, int] | None = None   # reference coordinates
     hidden: str | None = None               # why the box cannot be read (covered, outside the frame)
+    cut: str | None = None                  # why the value may be longer than its box
 
 
 def crop_box(image: np.ndarray, box: tuple[int, int, int, int], margin: float = MARGIN
@@ -89,6 +90,9 @@ def _result(cell: _Cell, text: str, conf: float, floor: float, personal: bool) -
         return FieldResult(name=cell.name, text="", value=None, confidence=0.0, valid=False,
                            reasons=[cell.hidden], box=cell.box, personal=personal, hidden=cell.hidden)
     value, valid, reasons = parse_value(text, cell.spec, conf, floor)
+    if cell.cut is not None:
+        reasons.append(cell.cut)
+        valid = False
     if cell.disagree is not None:
         reasons.append(f"a second reading at another size says '{cell.disagree}'")
         valid = False
@@ -210,6 +214,8 @@ def _mark_hidden(image: np.ndarray, template: Template, match: MatchResult,
     for f, cell in singles:
         others = [b for b in variable if b != cell.ref_box]
         cell.hidden = covermod.hidden_reason(place, cell.ref_box, others, pointers)   # type: ignore[arg-type]
+        if cell.hidden is None:
+            cell.cut = covermod.cut_off_reason(place, cell.ref_box, others)   # type: ignore[arg-type]
     for f, rows in tables:
         others = [b for b in variable if b != f.box.as_tuple()]
         whole = covermod.hidden_reason(place, f.box.as_tuple(), others, ())
@@ -226,6 +232,10 @@ def _mark_hidden(image: np.ndarray, template: Template, match: MatchResult,
                     cell.hidden = covermod.COVERED
                 if cell.hidden is not None:
                     cell.image = None
+            for cell in row.values():
+                if cell.hidden is None:
+                    neighbours = [c.ref_box for c in row.values() if c is not cell]
+                    cell.cut = covermod.cut_off_reason(place, cell.ref_box, neighbours)   # type: ignore[arg-type]
 
 
 def _table_result(f: TableField, rows: list[dict[str, _Cell]], texts: dict[int, tuple[str, float]], floor: float,

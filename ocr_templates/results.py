@@ -18,6 +18,13 @@ class MatchResult:
     seconds: float = 0.0
     hidden: dict[str, str] = field(default_factory=dict)   # anchors not visible: name -> why (covered, outside)
 
+    def __post_init__(self) -> None:
+        # plain Python numbers at the boundary: numpy scalars from OpenCV do not serialise to JSON
+        self.score = float(self.score)
+        self.scale = float(self.scale)
+        self.offset = (float(self.offset[0]), float(self.offset[1]))
+        self.anchor_scores = {str(k): float(v) for k, v in self.anchor_scores.items()}
+
     def to_frame(self, x: float, y: float) -> tuple[float, float]:
         """Map a point from reference to frame coordinates."""
         return (x * self.scale + self.offset[0], y * self.scale + self.offset[1])
@@ -46,6 +53,11 @@ class FieldResult:
     personal: bool = False
     rows: list[dict[str, "FieldResult"]] | None = None
     hidden: str | None = None   # why the field could not be read (covered, outside the frame), or None
+
+    def __post_init__(self) -> None:
+        self.confidence = float(self.confidence)
+        if self.box is not None:
+            self.box = tuple(int(v) for v in self.box)  # type: ignore[assignment]
 
 
 @dataclass(slots=True)

@@ -236,6 +236,8 @@ class Daemon:
                     self._stop.wait(delay)
                 elif delay < -period:
                     next_t = time.monotonic()  # fell behind (OCR took a while): do not burst
+        if self.pipeline is not None:
+            self.pipeline.flush_held()   # a covered screen still waiting for a clear view goes as it is
 
     def _file_fps(self) -> float | None:
         inner = getattr(self.source, "inner", self.source)

@@ -74,6 +74,8 @@ class Health:
     unknown_saved: int = 0
     no_signal_frames: int = 0
     repeats: int = 0
+    covered_waits: int = 0      # settled screens with covered fields held back for a clearer view
+    covered_dropped: int = 0    # ... given up because that screen had already been recorded
     records_made: int = 0
     records_acked: int = 0
     feedback_received: int = 0
@@ -115,6 +117,8 @@ class Health:
             "unknown_screens": self.unknown_screens,
             "unknown_saved": self.unknown_saved,
             "repeats": self.repeats,
+            "covered_waits": self.covered_waits,
+            "covered_dropped": self.covered_dropped,
             "records_made": self.records_made,
             "records_acked": self.records_acked,
             "feedback_received": self.feedback_received,

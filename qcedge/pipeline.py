@@ -5,6 +5,13 @@
 
 OCR runs only once per settled screen. A bad frame or an OCR exception is
 logged and counted and never leaves this module.
+
+A reading with fields that the pointer or another window covers is held back:
+the technologist usually moves the mouse or closes the message within seconds,
+and the next settled view of the same screen is read instead. After
+`covered_wait` seconds (or when another screen settles) the held reading is
+sent as it is, its covered fields marked for review; if its screen was already
+recorded, a covered view cannot add a trustworthy value and is dropped.
 """
 from __future__ import annotations
 
@@ -33,6 +40,24 @@ from qcedge.records import record_from_reading
 from qcedge.seen import SeenScreens
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class _Held:
+    """A settled reading with covered fields, waiting for a clearer view of the same screen."""
+
+    frame: Frame
+    reading: ScreenReading
+    deadline: float
+
+
+def covered_fields(reading: ScreenReading) -> list[str]:
+    """Names of fields (and table cells) that something covers (not those outside the frame)."""
+    out = []
+    for name, f in reading.fields.items():
+        cells = [(name, f)] if f.rows is None else [(c.name, c) for row in f.rows for c in row.values()]
+        out += [n for n, c in cells if c.hidden and "outside" not in c.hidden]
+    return out
 
 
 @dataclass(slots=True)
@@ -96,6 +121,7 @@ class Pipeline:
         unknown_folder: Path | None = None,
         max_unknown_saved: int = 200,
         on_made: Callable[[Made], None] | None = None,
+        covered_wait: float = 10.0,
     ) -> None:
         self.station, self.site = station, site
         self.reader = reader
@@ -108,6 +134,8 @@ class Pipeline:
         self.unknown_folder = unknown_folder
         self.max_unknown_saved = max_unknown_saved
         self.on_made = on_made
+        self.covered_wait = covered_wait
+        self._held: _Held | None = None
 
     # ---- per frame -------------------------------------------------------
 
@@ -132,6 +160,8 @@ class Pipeline:
         if changed:
             h.frames_changed += 1
         if not settled:
+            if self._held is not None and frame.t >= self._held.deadline:
+                return self.flush_held()
             return None
         h.screens_settled += 1
         return self.on_settled(frame)
@@ -148,14 +178,41 @@ class Pipeline:
             log.error("OCR failed", extra={"ctx": {"event": "ocr_error", "frame": frame.index, "error": type(exc).__name__}})
             return None
         if reading is None:
+            made = self.flush_held()
             self._unknown(frame)
-            return None
+            return made
         h.screens_matched += 1
         match_s = float(getattr(reading.match, "seconds", 0.0) or 0.0)
         h.latencies.add("match", match_s)
         h.latencies.add("read", max(0.0, float(reading.seconds or 0.0) - match_s))
+        held = self._held
+        if held is not None and held.reading.template_id != reading.template_id:
+            self.flush_held()
+            held = None
+        if covered_fields(reading):
+            h.covered_waits += 1
+            if held is None:
+                log.info("covered fields: waiting for a clearer view", extra={"ctx": {
+                    "event": "covered_wait", "template": reading.template_id, "fields": len(covered_fields(reading))}})
+            deadline = held.deadline if held is not None else frame.t + self.covered_wait
+            self._held = _Held(frame, reading, deadline)
+            if self.covered_wait <= 0:
+                return self.flush_held()
+            return None
+        self._held = None   # a clear view of the screen replaces the covered one
+        return self._make(frame, reading, settled_t)
+
+    def flush_held(self) -> Made | None:
+        """Send the held (covered) reading now, its covered fields marked; None when nothing is held."""
+        held, self._held = self._held, None
+        if held is None:
+            return None
+        return self._make(held.frame, held.reading, held.frame.t, covered=True)
+
+    def _make(self, frame: Frame, reading: ScreenReading, settled_t: float, covered: bool = False) -> Made | None:
+        h = self.health
         try:
-            return self._record(frame, reading, settled_t)
+            return self._record(frame, reading, settled_t, covered)
         except Exception as exc:  # noqa: BLE001
             h.error(f"record failed for {reading.template_id}: {type(exc).__name__}: {exc}")
             log.exception("record failed", extra={"ctx": {"event": "record_error", "template": reading.template_id}})
@@ -163,7 +220,7 @@ class Pipeline:
 
     # ---- parts -------------------------------------------------------------
 
-    def _record(self, frame: Frame, reading: ScreenReading, settled_t: float) -> Made | None:
+    def _record(self, frame: Frame, reading: ScreenReading, settled_t: float, covered: bool = False) -> Made | None:
         h = self.health
         t0 = time.perf_counter()
         template = self.templates[reading.template_id]
@@ -178,6 +235,14 @@ class Pipeline:
         identity = record.identity or ""
         digest = raw_values if not self.policy.secret else _keyed(self.policy.secret, raw_values)
         decision = self.seen.decide(identity, digest)
+        if covered and decision.reason != "new":
+            # this screen was recorded from a clear view: a covered one cannot add a trustworthy value
+            if not decision.new:
+                self.seen.remember(identity, digest, made_record=False)
+            h.covered_dropped += 1
+            log.info("covered view of a recorded screen dropped", extra={"ctx": {"event": "covered_dropped",
+                                                                                 "template": template.id}})
+            return None
         if not decision.new:
             self.seen.remember(identity, digest, made_record=False)
             h.repeats += 1

@@ -129,6 +129,10 @@ def generate(out: Path = DEFAULT_OUT, count: int = 10, seed: int = SEED, quiet: 
         "templates": {s.template_id: f"samples/templates/{s.template_id}.yaml" for s in screens() if s.template_id},
         "frames": frames,
     }
+    from samples.templates_out import write_tight_templates
+
+    tight = write_tight_templates(out / "templates_tight")
+    manifest["tight_templates"] = {p.stem: str(p.relative_to(out)) for p in tight if p.suffix == ".yaml"}
     (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     log(f"wrote {len(frames)} frames and manifest.json to {out} in {time.monotonic() - started:.1f} s")
     return manifest

@@ -50,9 +50,9 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             doc = {"image": path, "template": best.template_id if best else None,
                    "results": [{"template": r.template_id, "matched": r.matched, "score": r.score,
-                                "scale": r.scale, "offset": list(r.offset), "anchors": r.anchor_scores,
+                                "scale": r.scale, "offset": list(r.offset), "anchors": r.anchor_scores, "hidden_anchors": r.hidden,
                                 "ms": round(r.seconds * 1000, 1)} for r in results]}
-            print(json.dumps(doc, ensure_ascii=False))
+            print(json.dumps(doc, ensure_ascii=False, default=lambda v: v.item() if hasattr(v, "item") else str(v)))
         elif best:
             print(f"{path}: {best.template_id} (score {best.score:.3f}, scale {best.scale:.3f}, "
                   f"offset {best.offset[0]:.0f},{best.offset[1]:.0f}, {best.seconds * 1000:.0f} ms)")

@@ -35,6 +35,8 @@ def load_image(path: str):
 def jsonable(value: Any) -> Any:
     if hasattr(value, "isoformat"):
         return value.isoformat()
+    if hasattr(value, "item") and not isinstance(value, (list, dict, str)):   # a numpy scalar
+        return value.item()
     if isinstance(value, list):
         return [jsonable(v) for v in value]
     if isinstance(value, dict):
@@ -45,6 +47,8 @@ def jsonable(value: Any) -> Any:
 def field_json(f) -> dict:
     out = {"value": jsonable(f.value), "text": f.text, "confidence": f.confidence, "valid": f.valid,
            "reasons": f.reasons, "box": list(f.box) if f.box else None}
+    if f.hidden:
+        out["hidden"] = f.hidden
     if f.personal:
         out["personal"] = True
     if f.rows is not None:
@@ -56,7 +60,7 @@ def reading_json(path: str, reading) -> dict:
     m = reading.match
     return {"image": path, "template": reading.template_id, "version": reading.template_version,
             "match": {"matched": m.matched, "score": m.score, "scale": m.scale, "offset": list(m.offset),
-                      "anchors": m.anchor_scores},
+                      "anchors": m.anchor_scores, "hidden_anchors": m.hidden},
             "status": reading.status, "seconds": round(reading.seconds, 4),
             "fields": {k: field_json(f) for k, f in reading.fields.items()},
             "checks": [{"name": c.name, "ok": c.ok, "message": c.message} for c in reading.checks]}
@@ -117,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
         reading = read_screen(img, template, m, engine)
         reading.seconds += m.seconds
         if args.json:
-            print(json.dumps(reading_json(path, reading), ensure_ascii=False))
+            print(json.dumps(reading_json(path, reading), ensure_ascii=False, default=jsonable))
         else:
             print_reading(path, reading)
         if not m.matched:

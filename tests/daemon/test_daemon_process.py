@@ -99,7 +99,10 @@ def test_sample_recording_gives_the_expected_records_privately(central, make_sta
     assert status["state"] == "finished"
     assert status["records_made"] == status["records_acked"] == len(expected)
     assert status["outbox_depth"] == 0 and status["frames_seen"] == meta["frame_count"]
-    assert status["screens_matched"] == len(expected) + status["repeats"]
+    # every matched screen gave a record, was a repeat, or was held back for covered fields (the pointer on
+    # a value) until a clear view of it came
+    assert len(expected) + status["repeats"] <= status["screens_matched"] \
+        <= len(expected) + status["repeats"] + status["covered_waits"]
     assert status["unknown_screens"] >= 3  # desktop, spreadsheet, the other vendor's CT page
     assert status["latency"]["settle_to_ack"]["count"] == len(expected)
     # Structured logs: no patient data anywhere; no field values at all, except in central's
