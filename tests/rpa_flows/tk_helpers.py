@@ -226,12 +226,17 @@ class Disturber:
             person.close()
 
     def after_stop(self) -> None:
-        """The person after a stopped run: focus back to where the pointer is, no leftover confirmation."""
+        """The person after a stopped run: the focus back on the program, no leftover confirmation."""
         from Xlib import X, display
 
         d = display.Display()
-        try:
-            d.set_input_focus(X.PointerRoot, X.RevertToPointerRoot, X.CurrentTime)
+        try:  # as a window manager does when the person clicks the program's window
+            main = next((w for w in d.screen().root.query_tree().children
+                         if w.get_wm_name() == "Outpatient order"), None)
+            if main is not None:
+                d.set_input_focus(main, X.RevertToPointerRoot, X.CurrentTime)
+            else:
+                d.set_input_focus(X.PointerRoot, X.RevertToPointerRoot, X.CurrentTime)
             d.sync()
         finally:
             d.close()
