@@ -13,6 +13,18 @@ import pytest
 from teaching_mode.draft import read_image
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_settings(tmp_path_factory):
+    """The window's settings (language, recent files, last test) in a folder of the test session,
+    not in the user's own configuration."""
+    from PySide6.QtCore import QSettings
+
+    folder = tmp_path_factory.mktemp("settings")
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
+    yield folder
+
+
 @pytest.fixture(scope="session")
 def qapp_args():
     return ["qcedge-teach-tests"]

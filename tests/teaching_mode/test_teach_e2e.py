@@ -29,7 +29,8 @@ def test_teach_through_gui_then_qcedge_ocr_reads_the_samples(xvfb, ct_frames, tm
     clean = [f for f in ct_frames if f["variant"] == "clean"]
     first = clean[0]
     out = tmp_path / "ct_taught.yaml"
-    env = {**os.environ, "QT_QPA_PLATFORM": "xcb", "DISPLAY": xvfb.name, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "QT_QPA_PLATFORM": "xcb", "DISPLAY": xvfb.name, "PYTHONPATH": str(ROOT),
+           "XDG_CONFIG_HOME": str(tmp_path / "config")}  # the window's settings stay in the test
     proc = subprocess.run(
         [sys.executable, str(DRIVER), str(first["abspath"]), str(SAMPLE_TEMPLATE), str(first["window"][0]),
          str(first["window"][1]), str(out)],
@@ -92,7 +93,8 @@ def test_propose_accept_test_save_with_x_input_reads_longer_values(xvfb, manifes
     first = clean[0]
     out = tmp_path / "ris_taught.yaml"
     tests = [str(f["abspath"]) for f in clean[1:3]]
-    env = {**os.environ, "QT_QPA_PLATFORM": "xcb", "DISPLAY": xvfb.name, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "QT_QPA_PLATFORM": "xcb", "DISPLAY": xvfb.name, "PYTHONPATH": str(ROOT),
+           "XDG_CONFIG_HOME": str(tmp_path / "config")}  # the window's settings stay in the test
     proc = subprocess.run([sys.executable, str(PROPOSE_DRIVER), str(first["abspath"]), str(RIS_TEMPLATE),
                            str(first["window"][0]), str(first["window"][1]), str(out), *tests],
                           env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
