@@ -341,7 +341,9 @@ class Canvas(QGraphicsView):
             return
         self.marker.setRect(QRectF(*box))
         self.marker.setVisible(True)
-        self.centerOn(self.marker)
+        shown = self.mapToScene(self.viewport().rect()).boundingRect()
+        if not shown.contains(self.marker.rect()):
+            self.centerOn(self.marker)  # only when it is not in view already (the view stays put)
 
     def set_proposals(self, boxes: list[tuple[list[int], bool]]) -> None:
         """Show proposed fields (box, likely) until they are accepted or rejected."""

@@ -231,6 +231,24 @@ def test_propose_offers_label_value_pairs(qtbot, window, ct_clean):
     added = win.doc.data_of("total_dlp")
     assert added is not None and added["type"] == "decimal" and added["label"] == "Total DLP"
     assert truth["total_dlp"] not in {p.text for p in win.proposals.proposals}
+    # the list keeps its place (the next proposal is where the accepted one was), the highlight is off
+    assert win.proposals.table.currentRow() == min(row, len(win.proposals.proposals) - 1)
+    assert not win.canvas.marker.isVisible()
+    # on the frame: a double-click on a proposal's box accepts it, a right-click rejects one
+    from PySide6.QtCore import QPointF
+
+    def centre_of(p):
+        return win.canvas.mapFromScene(QPointF(p.box[0] + p.box[2] / 2, p.box[1] + p.box[3] / 2))
+
+    target = by_text[truth["accession"]]
+    win.canvas.focus_box(target.box, zoom=1.0)
+    qtbot.mouseDClick(win.canvas.viewport(), Qt.MouseButton.LeftButton, pos=centre_of(target))
+    assert win.doc.data_of(target.name) is not None and target not in win.proposals.proposals
+    other = by_text[truth["patient_id"]]
+    win.canvas.focus_box(other.box, zoom=1.0)
+    qtbot.mouseClick(win.canvas.viewport(), Qt.MouseButton.RightButton, pos=centre_of(other))
+    assert other not in win.proposals.proposals and win.doc.data_of(other.name) is None
+    assert len(win.canvas.proposal_items) == len(win.proposals.proposals)
 
 
 def test_propose_on_a_chinese_registration_form(engine, manifest, samples_dir):
