@@ -569,3 +569,26 @@ def test_no_frames_left_in_the_temp_folder(qtbot, window, ct_frames, tmp_path, m
     other.mkdir()
     removed = clean_stale(root)
     assert removed == [dead] and not dead.exists() and alive.exists() and other.exists()
+
+
+def test_propose_from_several_frames_of_a_folder(qtbot, window, manifest, samples_dir, tmp_path):
+    """Ctrl+Shift+P on a folder: proposals learned from other frames (values of each, types across them)."""
+    import shutil
+
+    win = window
+    win.live.enabled = False
+    clean = [f for f in manifest["frames"] if f["kind"] == "ris_registration" and f["variant"] == "clean"][:3]
+    folder = tmp_path / "ris"
+    folder.mkdir()
+    for f in clean:
+        shutil.copy(samples_dir / f["path"], folder / Path(f["path"]).name)
+    win.open_source(str(folder))
+    assert win.other_frames() == [1, 2]
+    win.act_propose_multi.trigger()
+    qtbot.waitUntil(lambda: bool(win.proposals.proposals), timeout=60000)
+    dept = next(p for p in win.proposals.proposals if p.label == "科室")
+    assert [t.replace(" ", "") for t in dept.texts] == [f["fields"]["department"] for f in clean]
+    assert next(p for p in win.proposals.proposals if p.label == "年龄").spec["type"] == "integer"
+    # the values seen are shown in the list
+    row = win.proposals.proposals.index(dept)
+    assert all(f["fields"]["department"] in win.proposals.table.item(row, 4).text() for f in clean)
