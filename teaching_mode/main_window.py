@@ -480,10 +480,11 @@ class MainWindow(QMainWindow):
             self._error(self.tr("The live source stopped"), str(exc))
             return
         if image is not None:
-            if self.doc.draft.anchors and self.doc.draft.image is not None and self.doc.mapping is not None:
+            if self.doc.draft.anchors and self.doc.draft.image is not None:
+                # the template is taught: follow it on the live frames (one match at a time)
                 if self.match_job is None or not self.match_job.thread.is_alive():
-                    self.show_image(image)  # the template is taught: follow it on the live frames
-            elif not self.doc.draft.anchors:
+                    self.show_image(image)
+            else:
                 self.doc.set_frame(image)
 
     def toggle_freeze(self) -> None:

@@ -89,3 +89,37 @@ def test_live_source_then_freeze(qtbot, window, video):
     frozen = win.doc.image.copy()
     qtbot.wait(700)
     assert np.array_equal(win.doc.image, frozen), "a frozen frame changed"
+
+
+def test_live_source_with_a_template_follows_it(qtbot, window, ct_frames, tmp_path):
+    """A template open, then a live source: each live frame is matched and the boxes sit where the
+    screen is (the window moves between frames); the reference image stays the template's."""
+    from pathlib import Path
+
+    from teaching_mode.draft import read_image
+    from tests.conftest import ROOT
+
+    win = window
+    win.live.enabled = False
+    win.open_template(ROOT / "samples" / "templates" / "ct_dose_report.yaml")
+    reference = win.doc.draft.image.copy()
+    frames = [f for f in ct_frames if f["variant"] in ("clean", "moved")][:4]
+    path = tmp_path / "live.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 4, (1920, 1080))
+    for f in frames:
+        for _ in range(2):
+            writer.write(read_image(Path(f["abspath"])))
+    writer.release()
+    win.open_source(f"file:{path}?pace=1&loop=1")
+    qtbot.waitUntil(lambda: win.doc.mapping is not None and win.doc.mapping.matched, timeout=20000)
+    offsets = set()
+
+    def seen() -> bool:
+        m = win.doc.mapping
+        if m is not None and m.matched:
+            offsets.add((round(m.offset[0] / 10), round(m.offset[1] / 10)))
+        return len(offsets) >= 2
+
+    qtbot.waitUntil(seen, timeout=20000)  # the moved window was followed
+    assert np.array_equal(win.doc.draft.image, reference)
+    win.act_freeze.trigger()
