@@ -378,6 +378,11 @@ class TestPanel(QWidget):
         bad = [a for a in report.anchors if a.failed or a.hidden is not None]
         if bad:
             head += "; " + ", ".join(f"{a.name} {self.anchor_reason(a)}" for a in bad)
+        if not report.matched and not [a for a in bad if a.failed] and report.anchors:
+            # every anchor passed its floor: the mean fell short (or a text anchor read otherwise)
+            weakest = min(report.anchors, key=lambda a: a.score)
+            head += "; " + self.tr("the anchors together score below the threshold; weakest: %1 %2").replace(
+                "%1", weakest.name).replace("%2", f"{weakest.score:.2f}")
         return head
 
     def status_text(self, status: str) -> str:

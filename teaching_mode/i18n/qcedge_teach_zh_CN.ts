@@ -1154,6 +1154,10 @@
         <translation>：得分 %1（阈值 %2）</translation>
     </message>
     <message>
+        <source>the anchors together score below the threshold; weakest: %1 %2</source>
+        <translation>锚点的综合得分低于阈值；最弱：%1 %2</translation>
+    </message>
+    <message>
         <source>complete</source>
         <translation>完整</translation>
     </message>

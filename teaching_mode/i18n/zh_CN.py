@@ -188,5 +188,6 @@ ZH_CN.update({
     "at the edge of the frame: a window moved to the screen's edge cuts it off": "在画面边缘：窗口移到屏幕边缘时会被截断",
     "crosses a window edge: what is beside the window changes when it moves": "跨越窗口边缘：窗口移动后旁边的内容会变化",
     "nearly plain: nothing to recognise": "几乎是纯色：没有可识别的内容",
+    "the anchors together score below the threshold; weakest: %1 %2": "锚点的综合得分低于阈值；最弱：%1 %2",
     "also on template %1 (%2): not distinctive in the pack": "也出现在模板 %1 上（%2）：在模板包中不够独特",
 })

@@ -464,6 +464,11 @@ def test_edit_on_a_moved_frame_maps_boxes_and_saves_reference_coordinates(qtbot,
     assert list(saved.field("accession").box.as_tuple()) == ref_box
     # the saved reference is the template's own reference image, not the moved frame
     assert read_image(out.with_suffix(".png")).shape == read_image(SAMPLE_TEMPLATE.with_suffix(".png")).shape
+    # this frame as the reference: the boxes move to where they are on it
+    on_frame = list(item.box())
+    win.act_reference.trigger()
+    assert win.doc.mapping is None and win.doc.draft.image.shape == (1080, 1920, 3)
+    assert win.doc.data_of("accession")["box"] == on_frame and win.isWindowModified()
 
 
 def test_onboarding_fit_title_recent_help_and_test_again(qtbot, engine, ct_frames, tmp_path):
