@@ -52,6 +52,17 @@ KNOWN_LABELS: dict[str, tuple[str, bool]] = {
     "dateofbirth": ("birth_date", True), "operator": ("operator", True), "technologist": ("technologist", True),
     "physician": ("physician", True), "referringphysician": ("physician", True), "就诊类型": ("visit_type", False), "病人类型": ("visit_type", False),
 }
+# OCR (and some programs) write traditional forms of label characters: fold them before looking labels up
+_TRAD = str.maketrans("別號檢査時間醫師齡電話證類項備術診斷記錄單據費門診住院歲態託務職員編碼",
+                      "别号检查时间医师龄电话证类项备术诊断记录单据费门诊住院岁态托务职员编码")
+
+
+def label_key(text: str) -> str:
+    """A label as looked up in KNOWN_LABELS: no bracketed unit, no colon, no spaces, lower case, simplified."""
+    core = re.sub(r"[(（\[].*?[)）\]]", "", text).strip().rstrip(":：").strip()
+    return core.lower().replace(" ", "").translate(_TRAD)
+
+
 PERSONAL_HINTS = ("name", "patient_id", "patient id", "patientid", "birth", "phone", "address", "mrn")
 UNITS = ("mGy·cm", "mGy*cm", "mGycm", "mGy", "mAs", "mA", "kV", "kVp", "ms", "s", "mm", "cm", "cGy·cm²", "dGy·cm²",
          "µGy·m²", "uGy·m²", "%", "kg", "岁", "cm²")
@@ -135,7 +146,7 @@ def guess_spec(text: str, label: str = "") -> dict[str, Any]:
 def name_for(label: str) -> tuple[str, bool]:
     """A field name and personal flag from a label ('检查号' -> accession; 'CTDIvol (mGy)' -> ctdivol)."""
     core = re.sub(r"[(（\[].*?[)）\]]", "", label).strip().rstrip(":：").strip()
-    key = core.lower().replace(" ", "")
+    key = label_key(label)
     if key in KNOWN_LABELS:
         return KNOWN_LABELS[key]
     ascii_part = re.sub(r"[^0-9A-Za-z]+", "_", core).strip("_").lower()
@@ -178,8 +189,7 @@ _ACCELERATOR = re.compile(r"[(（](?:[A-Z]|F\d{1,2})[)）]$")  # menu items and 
 def _strong_label(text: str) -> bool:
     """A text that is surely a label: a known one, or one ending in a colon."""
     t = text.strip()
-    key = re.sub(r"[(（\[].*?[)）\]]", "", t).rstrip(":：").replace(" ", "").lower()
-    return t.endswith((":", "：")) or key in KNOWN_LABELS
+    return t.endswith((":", "：")) or label_key(t) in KNOWN_LABELS
 
 
 def _looks_like_value(text: str) -> bool:

@@ -13,6 +13,7 @@ Box = list[int]  # [x, y, w, h]
 
 LINE_DIFF = 30        # grey levels a frame line differs from the slot's background
 LINE_FILL = 0.85      # share of a row/column a frame line covers
+LINE_EVEN = 24.0      # a frame line is one even shade along its length (a row through text is not)
 WORD_GAP = 0.9        # a gap narrower than this many text heights joins the next ink (a unit, a second word)
 MAX_RIGHT = 14.0      # free space to the right: at most this many text heights (then the slot stops)
 MAX_LEFT = 2.0        # ... and to the left
@@ -96,8 +97,8 @@ def enclosing_frame(image: np.ndarray, box: Box) -> Box | None:
     c0, c1 = max(0, x + w // 4), min(W, x + w - w // 4 + 1)
     reach = max(10, h)
 
-    def row_line(r: int) -> bool:
-        return d[r, c0:c1].mean() >= LINE_FILL
+    def row_line(r: int) -> bool:  # differs from the background all along, in one even shade (not text)
+        return d[r, c0:c1].mean() >= LINE_FILL and float(g[r, c0:c1].std()) < LINE_EVEN
 
     top = next((r for r in range(cy, max(-1, cy - reach), -1) if row_line(r)), None)
     bottom = next((r for r in range(cy + 1, min(H, cy + reach)) if row_line(r)), None)
@@ -105,7 +106,7 @@ def enclosing_frame(image: np.ndarray, box: Box) -> Box | None:
         return None
 
     def col_line(c: int) -> bool:
-        return d[top + 1:bottom, c].mean() >= LINE_FILL
+        return d[top + 1:bottom, c].mean() >= LINE_FILL and float(g[top + 1:bottom, c].std()) < LINE_EVEN
 
     left = next((c for c in range(cx, max(-1, cx - MAX_WIDGET), -1) if col_line(c)), None)
     right = next((c for c in range(cx + 1, min(W, cx + MAX_WIDGET)) if col_line(c)), None)

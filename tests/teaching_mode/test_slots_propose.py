@@ -125,3 +125,20 @@ def test_drawn_box_on_free_text_covers_the_space_to_the_next_column(ct_clean):
     assert slot[0] + slot[2] > ink[0] + ink[2] + 30
     assert slot[0] + slot[2] < wx + 555  # "Operator" starts at about wx + 559
     assert slot[0] <= ink[0] and slot[1] <= ink[1] and slot[1] + slot[3] >= ink[1] + ink[3]
+
+
+def test_slots_on_an_hdmi_capture(engine, manifest, samples_dir):
+    """Blurred, scaled, JPEG'd (an HDMI capture card): the proposals still box the input widgets."""
+    frame = ris_frames(manifest, samples_dir, "hdmi")[0]
+    image = read_image(frame["abspath"])
+    from teaching_mode.propose import label_key
+
+    # (OCR may read a label in its traditional form, 性別: it is looked up folded)
+    proposals = {label_key(p.label): p for p in propose_fields(engine.detect(image), image)}
+    s, (ox, oy) = frame["scale"], frame["offset"]
+    for f in load_template(RIS_TEMPLATE).fields:
+        x, y, w, h = f.box.as_tuple()
+        p = proposals[label_key(f.label)]
+        px, py, pw, ph = p.box
+        assert abs(px - (x * s + ox)) <= 4 and abs(py - (y * s + oy)) <= 4, (f.label, p.box)
+        assert abs(pw - w * s) <= 6 and abs(ph - h * s) <= 6, (f.label, p.box)
