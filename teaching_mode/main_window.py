@@ -131,6 +131,8 @@ class MainWindow(QMainWindow):
 
     def _make_actions(self) -> None:
         a = self._action
+        self.act_new = a(self.tr("New template"), self.new_template, QKeySequence.StandardKey.New,
+                         tip=self.tr("Start a new template on the frame shown (it becomes the reference)"))
         self.act_open = a(self.tr("Open source…"), self.open_source_dialog, QKeySequence.StandardKey.Open,
                           tip=self.tr("Open a still, a folder of stills, a video or a DICOM screen save to teach on"))
         self.act_open_live = a(self.tr("Open live source…"), self.open_live_dialog, "Ctrl+L",
@@ -209,7 +211,7 @@ class MainWindow(QMainWindow):
 
         menu = self.menuBar()
         m = menu.addMenu(self.tr("&File"))
-        m.addActions([self.act_open, self.act_open_live, self.act_open_tpl])
+        m.addActions([self.act_new, self.act_open, self.act_open_live, self.act_open_tpl])
         m.addMenu(self.recent_menu)
         m.addSeparator()
         m.addActions([self.act_save, self.act_save_as])
@@ -458,8 +460,29 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(self.tr("Template matched on this frame (score %1): boxes are shown where "
                                                  "they are on it").replace("%1", f"{match.score:.2f}"), 8000)
         else:
-            self.statusBar().showMessage(self.tr("No match on this frame: %1").replace(
-                "%1", self.test_panel.match_summary(report)), 15000)
+            self.statusBar().showMessage(self.tr("No match on this frame: %1 (another screen? File > New template, "
+                                                 "or Template > Use this frame as the reference)").replace(
+                "%1", self.test_panel.match_summary(report)), 20000)
+
+    def new_template(self) -> None:
+        """An empty template on the frame shown (after asking to save unsaved changes)."""
+        if not self._may_discard():
+            return
+        image = self.doc.image
+        self.doc.load(TemplateDraft(image=None if image is None else image.copy()))
+        self.statusBar().showMessage(self.tr("New template: draw anchors and fields, or propose (Ctrl+P)"), 8000)
+
+    def _may_discard(self) -> bool:
+        """True when there are no unsaved changes, or the person saved or discarded them."""
+        if not self.doc.dirty or getattr(self, "quiet_errors", False):
+            return True
+        answer = QMessageBox.question(self, self.tr("Unsaved changes"), self.tr("Save the template first?"),
+                                      QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                                      | QMessageBox.StandardButton.Cancel)
+        self._after_dialog()
+        if answer == QMessageBox.StandardButton.Cancel:
+            return False
+        return answer == QMessageBox.StandardButton.Discard or self.save()
 
     def use_frame_as_reference(self) -> None:
         """The frame shown becomes the template's reference image (boxes stay where they are on it)."""

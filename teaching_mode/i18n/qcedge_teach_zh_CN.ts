@@ -455,6 +455,14 @@
         <translation>工具</translation>
     </message>
     <message>
+        <source>New template</source>
+        <translation>新建模板</translation>
+    </message>
+    <message>
+        <source>Start a new template on the frame shown (it becomes the reference)</source>
+        <translation>在当前画面上新建模板（当前画面成为参考图像）</translation>
+    </message>
+    <message>
         <source>Open source…</source>
         <translation>打开来源…</translation>
     </message>
@@ -747,10 +755,6 @@
         <translation>模板已在本画面上匹配（得分 %1）：框显示在画面上的对应位置</translation>
     </message>
     <message>
-        <source>No match on this frame: %1</source>
-        <translation>本画面未匹配：%1</translation>
-    </message>
-    <message>
         <source>Add anchor</source>
         <translation>添加锚点</translation>
     </message>
@@ -806,6 +810,18 @@
     <message>
         <source>Cannot read the frame</source>
         <translation>无法读取画面</translation>
+    </message>
+    <message>
+        <source>No match on this frame: %1 (another screen? File &gt; New template, or Template &gt; Use this frame as the reference)</source>
+        <translation>本画面未匹配：%1（是另一个界面？文件 &gt; 新建模板，或 模板 &gt; 以本画面为参考图像）</translation>
+    </message>
+    <message>
+        <source>New template: draw anchors and fields, or propose (Ctrl+P)</source>
+        <translation>新建模板：画锚点和字段，或提议字段 (Ctrl+P)</translation>
+    </message>
+    <message>
+        <source>Save the template first?</source>
+        <translation>先保存模板吗？</translation>
     </message>
     <message>
         <source>The live source stopped</source>

@@ -133,7 +133,12 @@ ZH_CN.update({
         "在所选画面文件（图片、录像、DICOM）上匹配并读取模板",
     "Match and read the template on every frame of a folder": "在文件夹中的每个画面上匹配并读取模板",
     "Match and read the template on the changed frames of a recording": "在录像中变化的画面上匹配并读取模板",
-    "No match on this frame: %1": "本画面未匹配：%1",
+    "No match on this frame: %1 (another screen? File > New template, or Template > Use this frame as the reference)":
+        "本画面未匹配：%1（是另一个界面？文件 > 新建模板，或 模板 > 以本画面为参考图像）",
+    "New template": "新建模板",
+    "Start a new template on the frame shown (it becomes the reference)": "在当前画面上新建模板（当前画面成为参考图像）",
+    "New template: draw anchors and fields, or propose (Ctrl+P)": "新建模板：画锚点和字段，或提议字段 (Ctrl+P)",
+    "Save the template first?": "先保存模板吗？",
     "Open a still, a folder of stills, a video or a DICOM screen save to teach on":
         "打开图片、图片文件夹、录像或 DICOM 屏幕存档进行示教",
     "Open recent": "最近打开",

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from PySide6.QtCore import Qt
@@ -469,6 +470,11 @@ def test_edit_on_a_moved_frame_maps_boxes_and_saves_reference_coordinates(qtbot,
     win.act_reference.trigger()
     assert win.doc.mapping is None and win.doc.draft.image.shape == (1080, 1920, 3)
     assert win.doc.data_of("accession")["box"] == on_frame and win.isWindowModified()
+    # a new template starts on the frame shown, empty
+    frame = win.doc.image
+    win.act_new.trigger()
+    assert not win.doc.draft.fields and not win.doc.draft.anchors and np.array_equal(win.doc.draft.image, frame)
+    assert not win.canvas.items_by_name and win.doc.mapping is None
 
 
 def test_onboarding_fit_title_recent_help_and_test_again(qtbot, engine, ct_frames, tmp_path):
