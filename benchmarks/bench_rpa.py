@@ -243,9 +243,9 @@ def bench_disturb(tmp: Path, disturbances: int, seed: int = 11) -> dict:
     app = th.TkOrder(tmp / "disturb", thief=True)
     try:
         anchors = app.make_anchors(tmp / "disturb-anchors")
-        records = tk_records(max(20, disturbances // 2))  # ~3 disturbances a record at one per ~16 keys
+        records = tk_records(max(20, disturbances * 3 // 4))  # about one disturbance per ~21 keys, ~1.5 a record
         out = th.run_disturbed(app, th.order_flow(app, anchors), records, tmp / "disturb-runs", disturbances,
-                               seed=seed, gap=30, max_runs=10 * disturbances)
+                               seed=seed, gap=40, max_runs=10 * disturbances)
     finally:
         app.stop()
     saved = out["saved"]

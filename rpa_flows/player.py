@@ -39,6 +39,7 @@ from rpa_flows.variables import VariableError, lookup, record_digest, resolve_va
 
 log = logging.getLogger(__name__)
 
+AFTER_TYPING_S = 0.03  # typing ends with one more look at the focus and the screen after this pause
 EXPECT_GRACE_S = 1.0  # an input step looks for its expected screen this long before giving up
 SETTLE_DIFF = 6  # grey-level change (max over an 1/8 thumbnail) still counted as "not changing"
 
@@ -402,6 +403,16 @@ class Player:
                 raise FailSafeTriggered(label, exc.problem) from exc
             finally:
                 self._note_own()
+        # The last keys have no next key to be checked before: a program (Tk) can move its own focus to a
+        # new dialog before the X server hears of it, so look once more after a moment.
+        time.sleep(AFTER_TYPING_S)
+        moved = same_focus(self.desktop.focus())
+        if moved:
+            raise _Interrupted("focus", moved + " as the last keys were sent")
+        if expected is not None:
+            ok, why_not = self._screen_ok(expected, self._grab())
+            if not ok:
+                raise _Interrupted("screen", f"the screen changed as the last keys were sent ({why_not})")
 
     def _check_blank(self, box: tuple[int, int, int, int], label: str, clear: list[list[str]]) -> None:
         """Read-back after clearing: the field must show no text (a cursor line at most)."""
