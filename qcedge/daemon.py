@@ -26,6 +26,7 @@ from qcedge.notify import Feedback, Notifier
 from qcedge.pipeline import Detectors, Made, Pipeline
 from qcedge.privacy import PrivacyPolicy
 from qcedge.seen import SeenScreens
+from qcedge.service import SdNotify, Watchdog
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,9 @@ class Daemon:
         self.pipeline: Pipeline | None = None
         self.seen: SeenScreens | None = None
         self.made_count = 0
+        self.last_frame_at: float | None = None  # wall time of the last frame read from the source
+        self.sd = SdNotify()  # systemd readiness/watchdog; a no-op outside a service (docs/service.md)
+        self.watchdog = Watchdog(self.sd, waiting=self._source_waiting, status=self._sd_status)
 
     # ---- control ---------------------------------------------------------
 
@@ -106,10 +110,13 @@ class Daemon:
             self._start()
             h.state = "running"
             self._write_status()
+            self.sd.ready(self._sd_status())
+            self.watchdog.start()
             log.info("daemon started", extra={"ctx": {"event": "start", "station": cfg.station.id, "site": cfg.station.site,
                                                      "templates": len(self.pipeline.templates) if self.pipeline else 0,
                                                      "endpoint": cfg.feed.endpoint}})
             self._loop()
+            self.sd.stopping("stopping: sending what is pending")
             h.state = "stopping"
             self._drain()
             h.state = "stopped" if self._stop.is_set() else "finished"
@@ -122,9 +129,12 @@ class Daemon:
             raise
         finally:
             self._stop.set()
+            self.sd.stopping()
+            self.watchdog.stop()
             self._shutdown()
             status_thread.join(timeout=2)
             self._write_status()
+            self.sd.close()
             log.info("daemon stopped", extra={"ctx": {"event": "stop", "records_made": h.records_made,
                                                      "records_acked": h.records_acked, "state": h.state}})
 
@@ -196,6 +206,7 @@ class Daemon:
         live = bool(getattr(self.source, "live", True))
         stride, n, rate, t_start = 1, 0, 0.0, 0.0
         while not self._stop.is_set():
+            self.watchdog.beat()
             t0 = time.perf_counter()
             try:
                 frame: Frame | None = self.source.read()
@@ -211,6 +222,7 @@ class Daemon:
                 if not self._stop.is_set():
                     log.info("source ended", extra={"ctx": {"event": "source_end", "frames": h.frames_seen}})
                 break
+            self.last_frame_at = time.time()
             if not live:
                 if n == 0:
                     fps = self._file_fps()
@@ -243,6 +255,14 @@ class Daemon:
         inner = getattr(self.source, "inner", self.source)
         fps = getattr(inner, "fps", None)
         return float(fps) if fps else None
+
+    def _source_waiting(self) -> bool:
+        """The source is between reconnect attempts (waiting by design, not hung)."""
+        return float(getattr(self.source, "next_attempt_in", 0.0) or 0.0) > 0.0
+
+    def _sd_status(self) -> str:
+        h = self.health
+        return f"{h.state}: frames {h.frames_seen}, records {h.records_made}, acked {h.records_acked}"
 
     def _source_stats(self) -> None:
         stats = getattr(self.source, "stats", None)
@@ -360,7 +380,10 @@ class Daemon:
     # ---- status -------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
-        extra: dict[str, Any] = {"outbox_depth": self.outbox_depth(), "feed_endpoint": self.config.feed.endpoint}
+        from qcedge import __version__
+
+        extra: dict[str, Any] = {"outbox_depth": self.outbox_depth(), "feed_endpoint": self.config.feed.endpoint,
+                                 "version": __version__, "last_frame_at": _iso(self.last_frame_at)}
         if self.client is not None:
             try:
                 stats = self.client.stats().as_dict()
@@ -380,6 +403,12 @@ class Daemon:
     def _status_loop(self) -> None:
         while not self._stop.wait(self.config.status.interval):
             self._write_status()
+
+
+def _iso(t: float | None) -> str | None:
+    from datetime import datetime, timezone
+
+    return None if t is None else datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="milliseconds")
 
 
 def _warm_up(reader: Any, templates: list[Any]) -> None:
