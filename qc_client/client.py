@@ -8,7 +8,9 @@ when central is silent for `liveness` heartbeat intervals the socket is closed
 and a new one opened (ZeroMQ guide, Paranoid Pirate); libzmq retries the TCP
 connection every `reconnect_min` .. `reconnect_max` seconds meanwhile. A central
 that answers again (a new run, seen by its `boot` id, or a new connection) gets
-everything unacknowledged at once.
+everything unacknowledged at once. Given several endpoints (a list, or one string
+with commas), the client talks to one at a time and fails over to the next when
+the one it uses falls silent (several receivers sharing one central store).
 """
 from __future__ import annotations
 
@@ -87,7 +89,7 @@ class FeedClient:
 
     def __init__(
         self,
-        endpoint: str,
+        endpoint: str | Sequence[str],
         outbox: Outbox,
         station_id: str,
         *,
@@ -108,7 +110,8 @@ class FeedClient:
         problem = station_id_problem(station_id)
         if problem is not None:
             raise ValueError(f"station_id: {problem}")
-        self.endpoint = endpoint
+        self.endpoints = _endpoint_list(endpoint)
+        self.endpoint = self.endpoints[0]  # the one in use; the next is tried when it falls silent
         self.outbox = outbox
         self.station_id = station_id
         self.on_feedback = on_feedback
@@ -124,7 +127,7 @@ class FeedClient:
         self.window = window
         self.batch = batch
         self.max_bytes = max_bytes
-        self._stats = FeedStats(station=station_id, endpoint=endpoint)
+        self._stats = FeedStats(station=station_id, endpoint=self.endpoint)
         self._stats_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -280,10 +283,21 @@ class FeedClient:
                     if heard:
                         log.warning("central at %s silent for %d heartbeats: opening a new connection",
                                     self.endpoint, self.liveness)
+                    self._fail_over()
                 # a new socket at once: libzmq retries the connection every reconnect_min..max seconds,
                 # so a central that comes back is noticed within about reconnect_max
         finally:
             ctx.term()
+
+    def _fail_over(self) -> None:
+        """With several endpoints, the next session talks to the next one (round robin)."""
+        if len(self.endpoints) < 2:
+            return
+        now = self.endpoints[(self.endpoints.index(self.endpoint) + 1) % len(self.endpoints)]
+        log.warning("central at %s silent: failing over to %s", self.endpoint, now)
+        self.endpoint = now
+        with self._stats_lock:
+            self._stats.endpoint = now
 
     def _settle_quietly(self) -> None:
         """Remove records already acked (so a restart does not send them again)."""
@@ -623,3 +637,12 @@ class FeedClient:
             self.on_feedback(fb)
         except Exception:
             log.exception("on_feedback callback failed")
+
+
+def _endpoint_list(endpoint: str | Sequence[str]) -> list[str]:
+    """One endpoint, several as a list, or several in one string separated by commas."""
+    items = endpoint.split(",") if isinstance(endpoint, str) else list(endpoint)
+    out = [e.strip() for e in items if isinstance(e, str) and e.strip()]
+    if not out or len(out) != len(items):
+        raise ValueError("endpoint: give one endpoint (tcp://host:port) or several separated by commas")
+    return list(dict.fromkeys(out))

@@ -1,6 +1,7 @@
 """The reference receiver (central's side of qcedge-feed/1): a ROUTER that stores, acks and answers.
 
-Each record is committed to SQLite before its ack is sent; a record sent twice
+Each record is committed to the store (SQLite, or any `Store` such as
+central's PostgreSQL store) before its ack is sent; a record sent twice
 is stored once and acked again; gaps in a station's sequence are logged and
 queryable; malformed and oversized messages are logged and dropped. With a rules
 file, each new record is evaluated and the findings go back to the station as
@@ -28,7 +29,7 @@ from qc_client.protocol import (DEFAULT_MAX_BYTES, MAX_RECORD_ID, MessageTooLarg
                                 message_size, peek_header, utc_now_iso)
 from qc_client.record import Record
 from qc_client.rules import RuleSet, load_rules
-from qc_client.store import CentralStore, Gap, Incoming, Stored
+from qc_client.store import CentralStore, Gap, Incoming, Store, Stored
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ class Receiver:
     def __init__(
         self,
         bind: str,
-        db_path: str | os.PathLike,
+        db_path: str | os.PathLike | Store,
         *,
         rules: RuleSet | str | os.PathLike | None = None,
         keys: ServerKeys | None = None,
@@ -122,7 +123,9 @@ class Receiver:
         # a frame above this never reaches us: libzmq drops the connection (memory protection);
         # between max_bytes and this, the message is refused with a clear error ack
         self.hard_limit = max(4 * max_bytes, 16 * 1024 * 1024)
-        self.store = CentralStore(db_path, synchronous=synchronous)
+        # a path: the embedded SQLite store; or any Store (e.g. central.pg_store.PostgresStore)
+        self.store: Store = (CentralStore(db_path, synchronous=synchronous) if isinstance(db_path, (str, os.PathLike))
+                             else db_path)
         self.endpoint: str | None = None
         self.pub_endpoint: str | None = None
         self._stats = ReceiverStats()

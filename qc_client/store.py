@@ -1,15 +1,22 @@
-"""Central's record store (SQLite, WAL): records by (station, record id), sequences, gaps, feedback."""
+"""Central's record store (SQLite, WAL): records by (station, record id), sequences, gaps, feedback.
+
+`CentralStore` is the embedded default; `central.pg_store.PostgresStore` keeps the same
+interface (`Store`) on PostgreSQL. Both keep a few values derived from each record
+(`derive`: capture time, technologist, protocol or body part, CTDIvol, DLP) in columns of
+their own, so statistics need not parse the bodies.
+"""
 from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Protocol, Sequence
 
 from qc_client.outbox import pack_attachments
 
@@ -66,6 +73,107 @@ CREATE TABLE IF NOT EXISTS seq_aliases(
 );
 """
 
+SCHEMA_VERSION = 2  # PRAGMA user_version of a store this code made or migrated
+
+# version 2: values derived from each record (statistics), feedback placed in time, site and modality
+_DERIVED_COLUMNS = (("records", "captured_ts", "REAL"), ("records", "technologist", "TEXT"),
+                    ("records", "protocol", "TEXT"), ("records", "ctdivol", "REAL"), ("records", "dlp", "REAL"),
+                    ("feedback", "site", "TEXT"), ("feedback", "modality", "TEXT"), ("feedback", "template", "TEXT"),
+                    ("feedback", "captured_ts", "REAL"))
+_DERIVED_INDEXES = """
+CREATE INDEX IF NOT EXISTS records_time ON records(captured_ts);
+CREATE INDEX IF NOT EXISTS records_site_time ON records(site, captured_ts);
+CREATE INDEX IF NOT EXISTS feedback_time ON feedback(captured_ts);
+"""
+
+
+class SchemaError(RuntimeError):
+    """A store whose schema this qcedge cannot use (made by a newer qcedge, or not a qcedge store)."""
+
+
+TECHNOLOGIST_FIELDS = ("technologist", "operator", "radiographer")
+PROTOCOL_FIELDS = ("protocol", "body_part", "bodypart", "exam", "scan_protocol")
+
+
+@dataclass(frozen=True)
+class Derived:
+    """Values taken from a record for statistics (None when the record has no valid one)."""
+
+    captured_ts: float | None
+    technologist: str | None
+    protocol: str | None
+    ctdivol: float | None  # mGy: the field `ctdivol`, else the highest valid `ctdivol` of a table's rows
+    dlp: float | None      # mGy·cm: `total_dlp`, else `dlp`, else the sum of a table's valid `dlp` column
+
+
+def _field(fields: dict, name: str):
+    if name in fields:
+        return fields[name]
+    low = name.lower()
+    return next((v for k, v in fields.items() if k.lower() == low), None)
+
+
+def _num(fv) -> float | None:
+    if fv is None or not fv.valid or isinstance(fv.value, bool):
+        return None
+    value = fv.value
+    if isinstance(value, str):
+        try:
+            value = float(value.strip().replace(",", "."))
+        except ValueError:
+            return None
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def _text(fields: dict, names: Sequence[str]) -> str | None:
+    for name in names:
+        fv = _field(fields, name)
+        if fv is not None and fv.valid and isinstance(fv.value, str) and fv.value.strip():
+            return clean_text(fv.value.strip()[:200])
+    return None
+
+
+def _column(fields: dict, column: str) -> list[float | None]:
+    out: list[float | None] = []
+    for fv in fields.values():
+        for row in fv.rows or ():
+            cell = _field(row, column)
+            if cell is not None:
+                out.append(_num(cell))
+    return out
+
+
+def clean_text(value: str | None) -> str | None:
+    """A value for a derived text column: NUL (which PostgreSQL text refuses) becomes U+FFFD.
+    The record's body keeps the original (as a JSON escape)."""
+    return value.replace("\0", "\ufffd") if value is not None and "\0" in value else value
+
+
+def derive(record: Any) -> Derived:
+    """The statistics values of a record (see Derived)."""
+    fields = record.fields
+    try:
+        ts = record.captured_at.timestamp()
+    except (OverflowError, OSError, ValueError):
+        ts = None
+    ctdivol = _num(_field(fields, "ctdivol"))
+    if ctdivol is None:
+        rows = [v for v in _column(fields, "ctdivol") if v is not None]
+        ctdivol = max(rows) if rows else None
+    dlp = _num(_field(fields, "total_dlp"))
+    if dlp is None:
+        dlp = _num(_field(fields, "dlp"))
+    if dlp is None:
+        rows = _column(fields, "dlp")
+        dlp = sum(rows) if rows and all(v is not None for v in rows) else None  # type: ignore[arg-type]
+    return Derived(captured_ts=ts, technologist=_text(fields, TECHNOLOGIST_FIELDS),
+                   protocol=_text(fields, PROTOCOL_FIELDS), ctdivol=ctdivol, dlp=dlp)
+
+
+Evaluate = Callable[[Any], list[dict[str, Any]]]
+
 
 @dataclass(frozen=True)
 class Gap:
@@ -105,16 +213,87 @@ class Stored:
     error: str | None = None  # this record could not be stored (the others of its batch were): reject it
 
 
+class Store(Protocol):
+    """What the receiver needs of a central store (SQLite: CentralStore; PostgreSQL: central.pg_store)."""
+
+    def save(self, batch: Iterable[Incoming], evaluate: Evaluate | None) -> list[Stored]: ...
+    def seen(self, station: str, now: float | None = None) -> None: ...
+    def gaps(self, station: str | None = None) -> list[Gap]: ...
+    def gap_events(self, station: str | None = None) -> list[tuple[str, int, int, float]]: ...
+    def count(self, station: str | None = None) -> int: ...
+    def records(self, station: str | None = None) -> list[tuple[str, int, str, str]]: ...
+    def feedback(self, record_id: str | None = None) -> list[dict[str, Any]]: ...
+    def stations(self) -> list[dict[str, Any]]: ...
+    def close(self) -> None: ...
+
+
 class CentralStore:
+    """The SQLite store (see module docstring); schema version in PRAGMA user_version."""
+
     def __init__(self, path: str | os.PathLike, *, synchronous: str = "FULL") -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(f"PRAGMA synchronous={synchronous}")
-        self._db.executescript(_SCHEMA)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA synchronous={synchronous}")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise SchemaError(f"{self.path}: not a usable qcedge central store ({exc})") from None
+        except SchemaError:
+            self._db.close()
+            raise
         self._max_seq: dict[str, int] = {}  # cache of stations.max_seq
+
+    def _migrate(self) -> None:
+        """Create the schema, or bring an older one up to SCHEMA_VERSION; refuse a newer one."""
+        db = self._db
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise SchemaError(f"{self.path}: schema version {version} is newer than this qcedge understands "
+                              f"({SCHEMA_VERSION}); use the qcedge that made it, or a newer one")
+        if version == SCHEMA_VERSION:
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            for table, column, kind in _DERIVED_COLUMNS:
+                have = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+                if column not in have:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            for statement in _DERIVED_INDEXES.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            self._backfill(db)
+            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        if version:
+            log.info("central store %s migrated from schema version %d to %d", self.path, version, SCHEMA_VERSION)
+
+    @staticmethod
+    def _backfill(db: sqlite3.Connection) -> None:
+        """Derived values of records stored before version 2."""
+        from qc_client.record import Record
+
+        rows = db.execute("SELECT rowid, body FROM records WHERE captured_ts IS NULL").fetchall()
+        for rowid, body in rows:
+            try:
+                d = derive(Record.model_validate_json(body))
+            except ValueError:
+                continue
+            db.execute("UPDATE records SET captured_ts=?, technologist=?, protocol=?, ctdivol=?, dlp=? WHERE rowid=?",
+                       (d.captured_ts, d.technologist, d.protocol, d.ctdivol, d.dlp, rowid))
+        if rows:
+            db.execute("UPDATE feedback SET site=r.site, modality=r.modality, template=r.template, "
+                       "captured_ts=r.captured_ts FROM records r WHERE r.station=feedback.station "
+                       "AND r.record_id=feedback.record_id AND feedback.captured_ts IS NULL")
 
     def save(self, batch: Iterable[Incoming], evaluate) -> list[Stored]:
         """Store a batch in ONE transaction (committed on return). `evaluate(record)` -> feedback bodies,
@@ -166,15 +345,17 @@ class CentralStore:
 
     def _save_one(self, db: sqlite3.Connection, inc: Incoming, evaluate, now: float,
                   max_seq: dict[str, int]) -> Stored:
+        d = derive(inc.record)
         cur = db.execute(
             "INSERT OR IGNORE INTO records(station, record_id, seq, received_at, site, template, "
-            "template_version, modality, status, captured_at, body, attachments) "
-            "VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+            "template_version, modality, status, captured_at, body, attachments, captured_ts, technologist, "
+            "protocol, ctdivol, dlp) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (inc.station, inc.record_id, inc.seq, now, inc.record.site,
              inc.record.template.id if inc.record.template else None,
              inc.record.template.version if inc.record.template else None,
              inc.record.modality, inc.record.status, inc.record.captured_at.isoformat(),
-             inc.body, pack_attachments(inc.attachments)))
+             inc.body, pack_attachments(inc.attachments), d.captured_ts, d.technologist, d.protocol,
+             d.ctdivol, d.dlp))
         if inc.station not in max_seq:
             max_seq[inc.station] = self._max_seq_of(inc.station)
         high = max_seq[inc.station]
@@ -202,11 +383,13 @@ class CentralStore:
                 (inc.station, inc.record_id))]
             return Stored(inc, duplicate=True, gap=gap, feedback=fb)
         bodies = evaluate(inc.record) if evaluate else []
+        rec = inc.record
         for body in bodies:
-            db.execute("INSERT INTO feedback(station, record_id, seq, rule, layer, level, body, created_at) "
-                       "VALUES(?,?,?,?,?,?,?,?)",
+            db.execute("INSERT INTO feedback(station, record_id, seq, rule, layer, level, body, created_at, "
+                       "site, modality, template, captured_ts) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
                        (inc.station, inc.record_id, inc.seq, body.get("rule"), body.get("layer"),
-                        body["level"], json.dumps(body, ensure_ascii=False), now))
+                        body["level"], json.dumps(body, ensure_ascii=False), now, rec.site, rec.modality,
+                        rec.template.id if rec.template else None, d.captured_ts))
         return Stored(inc, duplicate=False, gap=gap, feedback=bodies)
 
     def _max_seq_of(self, station: str) -> int:

@@ -12,6 +12,7 @@ APT_PACKAGES=(
   libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0
   libxcb-shape0 libxcb-xfixes0 libxcb-xkb1 libxcb-sync1 libxcb-shm0
   python3-tk tk dcmtk dicom3tools orthanc orthanc-dicomweb libnotify-bin
+  postgresql
 )
 
 missing=()
@@ -36,7 +37,7 @@ stamp=.venv/.qcedge-installed
 if [ ! -f "$stamp" ] || [ setup.cfg -nt "$stamp" ]; then
   echo "setup: installing qcedge and its Python packages into .venv"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[test,tesseract]"
+  .venv/bin/python -m pip install -q -e ".[test,tesseract,central]"
   touch "$stamp"
 fi
 

@@ -14,6 +14,7 @@ ALLOWED = {
     "connectors": {"qc_client"},
     "rpa_flows": {"ocr_templates", "capture"},
     "teaching_mode": {"rpa_flows", "ocr_templates", "capture"},
+    "central": {"qc_client"},
 }
 OURS = set(ALLOWED) | {"qcedge", "samples", "benchmarks"}
 
@@ -49,3 +50,23 @@ def test_ocr_templates_works_without_qt_display_or_network():
         if module.split(".")[0] in heavy
     ]
     assert not wrong, "\n".join(wrong)
+
+
+def test_central_runs_without_capture_ocr_rpa_or_qt():
+    """A central site installs no OpenCV, Qt or OCR models: central imports none of them (qcedge -> central)."""
+    heavy = {"cv2", "PySide6", "rapidocr", "onnxruntime", "tesserocr", "pyautogui", "mss", "Xlib", "numpy"}
+    wrong = [
+        f"{path.relative_to(ROOT)}:{line} imports {module}"
+        for path in sorted((ROOT / "central").rglob("*.py"))
+        for line, module in _imports(path)
+        if module.split(".")[0] in heavy
+    ]
+    assert not wrong, "\n".join(wrong)
+    # and importing it for real pulls none of them in (qc_client's modules included)
+    import subprocess
+    import sys
+
+    code = ("import sys, central.stores, central.pg_store, central.pg_local, qc_client.receiver; "
+            f"print(sorted(m for m in {sorted(heavy)!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr[-2000:]

@@ -1,7 +1,9 @@
 """`qcedge receive`: the reference central receiver of the feed (qcedge-feed/1).
 
-Binds a ROUTER, stores every record in SQLite before acking it, applies a rules
-file and sends feedback, prints one line per record. Stops on SIGTERM/SIGINT.
+Binds a ROUTER, stores every record (SQLite file, or PostgreSQL with
+--db postgresql://...) before acking it, applies a rules file and sends feedback,
+prints one line per record. Stops on SIGTERM/SIGINT. Several receivers may share
+one PostgreSQL database: a record that reaches two of them is stored once.
 """
 from __future__ import annotations
 
@@ -21,7 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("receive", help="run the reference central receiver of the feed",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--bind", default="tcp://127.0.0.1:5555", help="ROUTER endpoint (default tcp://127.0.0.1:5555)")
-    p.add_argument("--db", default="central.sqlite", help="SQLite file for received records (default central.sqlite)")
+    p.add_argument("--db", default="central.sqlite",
+                   help="SQLite file, or a PostgreSQL URL (postgresql://user@host/db), for received records "
+                        "(default central.sqlite); the schema is created or migrated on start")
     p.add_argument("--rules", help="rules file (YAML or TOML), e.g. samples/rules/rules.yaml")
     p.add_argument("--keys", help="folder with the server's CURVE key pair (server.key_secret): turns CURVE on")
     p.add_argument("--key-name", default="server", help="name of the server key pair in --keys (default server)")
@@ -77,12 +81,20 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             emit(f"  feedback {body['level']} [{body.get('rule')}] {body['message']} -> record {record_id}")
 
+    from central.stores import SchemaError, StoreUnavailable, is_postgres, open_store
+
     try:
-        receiver = Receiver(args.bind, args.db, rules=rules, keys=keys,
+        store = open_store(args.db)
+    except (SchemaError, StoreUnavailable, OSError) as exc:
+        raise UsageError(str(exc)) from None
+    where = store.where if is_postgres(args.db) else args.db  # type: ignore[attr-defined]
+    try:
+        receiver = Receiver(args.bind, store, rules=rules, keys=keys,
                             allowed_station_keys=args.allow if args.allow else None,
                             on_record=on_record, on_feedback=on_feedback, max_bytes=max_bytes, pub_bind=args.pub)
         receiver.open()
     except (OSError, ValueError, KeyFileError) as exc:
+        store.close()
         raise UsageError(str(exc)) from None
 
     def stop(signum, frame) -> None:
@@ -98,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
                 emit(f"allow-list NOT reloaded: {exc}")
 
         signal.signal(signal.SIGHUP, reload)
-    emit(f"receiving on {receiver.endpoint}{' (CURVE)' if keys else ''}, storing in {args.db}"
+    emit(f"receiving on {receiver.endpoint}{' (CURVE)' if keys else ''}, storing in {where}"
          + (f", rules {args.rules}" if rules else "") + (f", live tap {receiver.pub_endpoint}" if args.pub else ""))
     try:
         receiver.run()

@@ -1,0 +1,31 @@
+"""Open central's store from what a person types after --db: a SQLite file or a PostgreSQL URL."""
+from __future__ import annotations
+
+import re
+
+from qc_client.store import CentralStore, SchemaError, Store
+
+__all__ = ["open_store", "is_postgres", "SchemaError", "StoreUnavailable"]
+
+
+class StoreUnavailable(RuntimeError):
+    """The store cannot be opened (PostgreSQL not reachable, psycopg missing)."""
+
+
+def is_postgres(target: str) -> bool:
+    """postgresql://..., postgres://..., or a libpq keyword string (host=... dbname=...)."""
+    return target.startswith(("postgresql://", "postgres://")) or bool(re.match(r"^\s*\w+\s*=", target))
+
+
+def open_store(target: str, *, synchronous: str = "FULL") -> Store:
+    """The store named by `target`; raises SchemaError (a schema this qcedge cannot use) or StoreUnavailable."""
+    if not is_postgres(target):
+        return CentralStore(target, synchronous=synchronous)
+    try:
+        from central import pg_store
+    except ImportError as exc:  # psycopg is in the `central` extra
+        raise StoreUnavailable(f"PostgreSQL needs psycopg (pip install 'qcedge[central]'): {exc}") from None
+    try:
+        return pg_store.PostgresStore(target)
+    except pg_store.StoreUnavailable as exc:
+        raise StoreUnavailable(str(exc)) from None
