@@ -147,6 +147,30 @@ class LoggingSection(_Section):
         return v.upper() if isinstance(v, str) else v
 
 
+class ServiceSection(_Section):
+    """How `qcedge service install` runs this station under systemd, and `qcedge doctor`'s disk floor."""
+
+    user: str = Field(default="qcedge", pattern=r"^[a-z_][a-z0-9_-]{0,31}$")
+    watchdog_sec: float = Field(default=60.0, ge=5, le=3600)
+    restart_sec: float = Field(default=5.0, ge=0, le=3600)
+    memory_max: str = "2G"
+    cpu_quota: str = "100%"
+    display: str = ":0"  # for screen sources
+    xauthority: Path | None = None
+    min_free_mb: float = Field(default=500.0, ge=0)
+
+    @field_validator("memory_max", "cpu_quota", "display", mode="before")
+    @classmethod
+    def _systemd_value(cls, v: Any, info: Any) -> Any:
+        patterns = {"memory_max": (r"^(\d+[KMGT]?|infinity)$", "a size such as 1536M or 2G (or infinity)"),
+                    "cpu_quota": (r"^\d{1,4}%$", "a percentage of one core, such as 100% (150% = one and a half)"),
+                    "display": (r"^[A-Za-z0-9_.-]*:\d+(\.\d+)?$", "an X display such as :0")}
+        pattern, what = patterns[info.field_name]
+        if not isinstance(v, str) or not re.match(pattern, v):
+            raise ValueError(f"expected {what}, got {v!r}")
+        return v
+
+
 class StationConfig(_Section):
     """The whole station config file."""
 
@@ -159,6 +183,7 @@ class StationConfig(_Section):
     unknown: UnknownSection = UnknownSection()
     status: StatusSection
     logging: LoggingSection = LoggingSection()
+    service: ServiceSection = ServiceSection()
 
     path: Path | None = Field(default=None, exclude=True)
 
@@ -181,6 +206,7 @@ _PATH_KEYS = {
     "unknown": ("save_folder",),
     "status": ("file",),
     "logging": ("file",),
+    "service": ("xauthority",),
 }
 _SOURCE_PATH_KEYS = ("path",)
 _LOCAL_SOURCES = ("file", "folder", "dicom")  # kinds whose path must exist (devices may come and go)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.handlers
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -42,8 +43,13 @@ class TextFormatter(logging.Formatter):
         return text
 
 
-def configure(level: str = "INFO", json_lines: bool = True, file: Path | None = None) -> None:
-    """Replace the root logger's handlers: stderr, and a file if given."""
+ROTATE_BYTES = 50 * 1024 * 1024  # a log file is rotated at this size ...
+ROTATE_KEEP = 5                  # ... keeping this many old files (.1 .. .5): months unattended stay bounded
+
+
+def configure(level: str = "INFO", json_lines: bool = True, file: Path | None = None,
+              max_bytes: int = ROTATE_BYTES, backups: int = ROTATE_KEEP) -> None:
+    """Replace the root logger's handlers: stderr (the journal under systemd), and a rotating file if given."""
     root = logging.getLogger()
     for h in list(root.handlers):
         root.removeHandler(h)
@@ -51,7 +57,8 @@ def configure(level: str = "INFO", json_lines: bool = True, file: Path | None = 
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if file is not None:
         file.parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(file, encoding="utf-8"))
+        handlers.append(logging.handlers.RotatingFileHandler(file, maxBytes=max_bytes, backupCount=backups,
+                                                             encoding="utf-8"))
     for h in handlers:
         h.setFormatter(formatter)
         root.addHandler(h)

@@ -17,10 +17,18 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from qcedge.config import StationConfig
 
 log = logging.getLogger(__name__)
 
@@ -161,3 +169,117 @@ class Watchdog:
                 log.error("frame loop stalled: watchdog pings stop, the service manager will restart the daemon",
                           extra={"ctx": {"event": "watchdog_stalled",
                                          "seconds": round(time.monotonic() - self._last_beat, 1)}})
+
+
+# ---- the systemd unit ------------------------------------------------------------------------------
+
+MARKER = "# Written by `qcedge service install`"
+SYSTEM_UNIT_DIR = Path("/etc/systemd/system")
+
+
+def unit_name(station_id: str) -> str:
+    """`qcedge-<station>.service` (station ids only hold characters unit names allow)."""
+    return f"qcedge-{station_id}.service"
+
+
+def qcedge_command() -> list[str]:
+    """How to start this qcedge: the console script beside this Python, else `python -m qcedge`."""
+    script = Path(sys.executable).parent / "qcedge"
+    return [str(script)] if script.is_file() and os.access(script, os.X_OK) else [sys.executable, "-m", "qcedge"]
+
+
+def _quote(arg: str) -> str:
+    """An argument of ExecStart= (systemd's quoting: double quotes, backslash escapes; % doubled)."""
+    arg = arg.replace("%", "%%")
+    if arg and not any(c in arg for c in ' \t"\'\\;$'):
+        return arg
+    return '"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def render_unit(config: "StationConfig", config_path: Path, user: str | None = None,
+                command: list[str] | None = None) -> str:
+    """The text of the unit that runs `qcedge run --config config_path` for this station."""
+    from qcedge import __version__
+
+    svc = config.service
+    user = user or svc.user
+    spec = config.source_spec()
+    command = (command or qcedge_command()) + ["run", "--config", str(config_path)]
+    groups = ["video"] if spec.kind == "device" else []
+    env: list[str] = []
+    if spec.kind == "screen":
+        env.append(f"DISPLAY={svc.display}")
+        if svc.xauthority is not None:
+            env.append(f"XAUTHORITY={svc.xauthority}")
+    watchdog = int(round(svc.watchdog_sec))
+    lines = [
+        f"{MARKER} {__version__} for {config_path}",
+        "# Re-run it after changing [service] in the station config; `qcedge service uninstall` removes it.",
+        "[Unit]",
+        f"Description=qcedge capture daemon, station {config.station.id} at {config.station.site}",
+        "After=network-online.target" + (" graphical.target" if spec.kind == "screen" else ""),
+        "Wants=network-online.target",
+        # at most 5 starts in 10 min: a station that cannot start stops trying and shows as failed
+        "StartLimitIntervalSec=600",
+        "StartLimitBurst=5",
+        "",
+        "[Service]",
+        "Type=notify",
+        "NotifyAccess=main",
+        "ExecStart=" + " ".join(_quote(a) for a in command),
+        f"WorkingDirectory={_quote(str(config_path.parent))}",
+        f"User={user}",
+        f"Group={user}",
+        *([f"SupplementaryGroups={' '.join(groups)}"] if groups else []),
+        *[f"Environment={_quote(e)}" for e in env],
+        "Environment=PYTHONUNBUFFERED=1",
+        "Restart=on-failure",
+        f"RestartSec={svc.restart_sec:g}",
+        f"WatchdogSec={watchdog}",
+        "TimeoutStartSec=300",   # OCR models load and warm up before READY=1
+        "TimeoutStopSec=30",     # the feed gets 5 s to have what is pending acknowledged
+        f"MemoryMax={svc.memory_max}",
+        f"CPUQuota={svc.cpu_quota}",
+        "Nice=5",                # the console's own program comes first
+        "StandardOutput=journal",
+        "StandardError=journal",
+        f"SyslogIdentifier=qcedge-{config.station.id}",
+        "UMask=0027",
+        "NoNewPrivileges=yes",
+        "ProtectSystem=full",
+        *(["PrivateTmp=yes"] if spec.kind != "screen" else []),  # the X socket lives in /tmp/.X11-unix
+        "",
+        "[Install]",
+        f"WantedBy={'graphical.target' if spec.kind == 'screen' else 'multi-user.target'}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def verify_unit(path: Path) -> tuple[bool | None, str]:
+    """`systemd-analyze verify` of a unit file: (True, "") clean, (False, its complaints), (None, why skipped)."""
+    tool = shutil.which("systemd-analyze")
+    if tool is None:
+        return None, "systemd-analyze is not installed: the unit was not verified"
+    try:
+        proc = subprocess.run([tool, "verify", str(path)], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return None, f"systemd-analyze could not run: {exc}"
+    # it exits 0 on unknown keys and warnings too: anything it says about the unit is a problem
+    said = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
+    return (proc.returncode == 0 and not said), "; ".join(said)
+
+
+def user_exists(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+def systemd_running() -> bool:
+    """systemd is PID 1 here (`systemctl` can act)."""
+    return Path("/run/systemd/system").is_dir() and shutil.which("systemctl") is not None

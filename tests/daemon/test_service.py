@@ -87,10 +87,43 @@ def start_service_daemon(config: Path, listener: NotifyListener, watchdog_s: flo
                             stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def test_daemon_says_ready_feeds_the_watchdog_and_says_stopping(central, make_station, session_video, listener):
+def qcedge_cli(*argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "qcedge", *argv], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+
+
+def unit_settings(path: Path) -> dict[str, list[str]]:
+    """key -> values of a unit file (keys may repeat, e.g. Environment=)."""
+    out: dict[str, list[str]] = {}
+    for line in path.read_text().splitlines():
+        if "=" in line and not line.startswith(("#", "[")):
+            key, value = line.split("=", 1)
+            out.setdefault(key, []).append(value)
+    return out
+
+
+def start_from_unit(unit: Path, listener: NotifyListener, watchdog_s: float, **env: str) -> subprocess.Popen:
+    """Start what the unit's ExecStart= says, where and with the environment it says, as systemd would."""
+    import shlex
+
+    s = unit_settings(unit)
+    environ = {**os.environ, **dict(shlex.split(e)[0].split("=", 1) for e in s.get("Environment", [])),
+               "NOTIFY_SOCKET": str(listener.path), "WATCHDOG_USEC": str(int(watchdog_s * 1e6)), **env}
+    out = open(unit.with_suffix(".log"), "ab")
+    return subprocess.Popen(shlex.split(s["ExecStart"][0]), cwd=s["WorkingDirectory"][0], env=environ,
+                            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def test_daemon_says_ready_feeds_the_watchdog_and_says_stopping(central, make_station, session_video, listener,
+                                                                  tmp_path):
+    """The daemon started by the installed unit's own command line speaks the notify protocol."""
     config = make_station(central.endpoint, session_video.video)
     config.write_text(config.read_text().replace('kind = "file"', 'kind = "file"\npace = 1'))  # live pace: ~16 s
-    daemon = start_service_daemon(config, listener, watchdog_s=1.0)
+    done = qcedge_cli("service", "install", "--config", str(config), "--unit-dir", str(tmp_path / "units"))
+    assert done.returncode == 0, done.stderr
+    unit = tmp_path / "units" / "qcedge-test-st.service"
+    assert unit_settings(unit)["Type"] == ["notify"]
+    daemon = start_from_unit(unit, listener, watchdog_s=1.0)
     try:
         ready = listener.wait_for("READY=1", timeout=120)
         assert ready is not None, "no READY=1 from the daemon"
@@ -111,6 +144,8 @@ def test_daemon_says_ready_feeds_the_watchdog_and_says_stopping(central, make_st
     first_ready = next(i for i, m in enumerate(kinds) if "READY=1" in m.splitlines())
     assert not any("WATCHDOG=1" in m.splitlines() for m in kinds[:first_ready]), "a ping before READY=1"
     assert read_status(config)["state"] == "stopped"
+    events = unit.with_suffix(".log").read_text(errors="replace")
+    assert '"event": "start"' in events  # logs on stderr: the journal, under the unit
 
 
 def test_a_frozen_capture_stops_the_watchdog_pings(central, tmp_path, listener):
@@ -166,3 +201,114 @@ def test_no_notify_socket_no_change(tmp_path):
     # the watchdog is meant for another process: ignored, as sd_watchdog_enabled does
     other = SdNotify(env={"NOTIFY_SOCKET": "/run/x", "WATCHDOG_USEC": "1000000", "WATCHDOG_PID": "1"})
     assert other.watchdog_interval is None
+
+
+def _station(tmp_path: Path, source: str, extra: str = "") -> Path:
+    path = tmp_path / "station.toml"
+    path.write_text(f"""
+[station]
+id = "ct-room-2"
+site = "county-a"
+[source]
+{source}
+[templates]
+folder = "{TEMPLATES}"
+[feed]
+endpoint = "tcp://127.0.0.1:7700"
+outbox = "var/outbox.sqlite"
+[status]
+file = "var/status.json"
+{extra}
+""", encoding="utf-8")
+    return path
+
+
+def _verified_or_skip(done: subprocess.CompletedProcess) -> None:
+    if "not verified: systemd-analyze is not installed" in done.stdout:
+        pytest.skip("systemd-analyze is not installed: the unit cannot be verified here")
+    assert "verified with systemd-analyze: no complaints" in done.stdout, done.stdout + done.stderr
+
+
+def test_install_a_capture_card_station(tmp_path):
+    config = _station(tmp_path, 'kind = "device"\ndevice = "/dev/video0"',
+                      '[service]\nmemory_max = "1536M"\ncpu_quota = "150%"\nwatchdog_sec = 30')
+    units = tmp_path / "units"
+    done = qcedge_cli("service", "install", "--config", str(config), "--unit-dir", str(units), "--user", "qcstation")
+    assert done.returncode == 0, done.stderr
+    unit = units / "qcedge-ct-room-2.service"
+    s = unit_settings(unit)
+    assert s["User"] == ["qcstation"] and s["SupplementaryGroups"] == ["video"]  # /dev/video* belong to video
+    assert s["Type"] == ["notify"] and s["WatchdogSec"] == ["30"]
+    assert s["Restart"] == ["on-failure"] and s["RestartSec"] == ["5"]
+    assert s["StartLimitBurst"] == ["5"] and s["StartLimitIntervalSec"] == ["600"]
+    assert s["MemoryMax"] == ["1536M"] and s["CPUQuota"] == ["150%"]
+    assert s["StandardOutput"] == ["journal"] and s["WantedBy"] == ["multi-user.target"]
+    assert f"--config {config}" in s["ExecStart"][0] and s["WorkingDirectory"] == [str(tmp_path)]
+    assert not any(e.startswith("DISPLAY=") for e in s.get("Environment", []))
+    _verified_or_skip(done)
+
+    shown = qcedge_cli("service", "status", "--config", str(config), "--unit-dir", str(units))
+    assert shown.returncode == 0 and str(unit) in shown.stdout and "differs" not in shown.stdout
+    config.write_text(config.read_text().replace('"1536M"', '"1G"'))
+    shown = qcedge_cli("service", "status", "--config", str(config), "--unit-dir", str(units))
+    assert "differs from what `qcedge service install` would write now" in shown.stdout
+
+    gone = qcedge_cli("service", "uninstall", "--config", str(config), "--unit-dir", str(units))
+    assert gone.returncode == 0 and not unit.exists() and "the outbox" in gone.stdout
+    shown = qcedge_cli("service", "status", "--config", str(config), "--unit-dir", str(units))
+    assert shown.returncode == 1 and "not installed" in shown.stdout
+
+
+def test_install_a_screen_station_reaches_the_display(tmp_path):
+    config = _station(tmp_path, 'kind = "screen"\nmonitor = 1', '[service]\ndisplay = ":1"\nxauthority = "xauth"')
+    units = tmp_path / "units"
+    done = qcedge_cli("service", "install", "--config", str(config), "--unit-dir", str(units))
+    assert done.returncode == 0, done.stderr
+    s = unit_settings(units / "qcedge-ct-room-2.service")
+    assert "DISPLAY=:1" in s["Environment"] and f"XAUTHORITY={tmp_path / 'xauth'}" in s["Environment"]
+    assert "PrivateTmp" not in s  # the X socket is in /tmp/.X11-unix
+    assert s["WantedBy"] == ["graphical.target"] and s["User"] == ["qcedge"]
+    _verified_or_skip(done)
+
+
+def test_install_refuses_what_it_did_not_write_and_bad_configs(tmp_path):
+    config = _station(tmp_path, 'kind = "screen"')
+    units = tmp_path / "units"
+    units.mkdir()
+    foreign = units / "qcedge-ct-room-2.service"
+    foreign.write_text("[Service]\nExecStart=/bin/true\n")
+    for action in ("install", "uninstall"):
+        done = qcedge_cli("service", action, "--config", str(config), "--unit-dir", str(units))
+        assert done.returncode == 2 and "not written by qcedge" in done.stderr
+        assert foreign.read_text() == "[Service]\nExecStart=/bin/true\n"
+    bad = _station(tmp_path, 'kind = "screen"', '[service]\ncpu_quota = "lots"')
+    done = qcedge_cli("service", "install", "--config", str(bad), "--unit-dir", str(units))
+    assert done.returncode == 2 and "[service] cpu_quota" in done.stderr and len(done.stderr.splitlines()) == 1
+
+
+def test_the_log_file_rotates(tmp_path):
+    """A log file left for months stays bounded: rotated at a size, a few old files kept."""
+    import logging
+
+    from qcedge.logs import configure
+
+    root = logging.getLogger()
+    saved, level = list(root.handlers), root.level
+    try:
+        configure("INFO", True, tmp_path / "daemon.jsonl", max_bytes=2000, backups=2)
+        for i in range(200):
+            logging.getLogger("qcedge.daemon").info("frame loop", extra={"ctx": {"event": "tick", "n": i}})
+        for h in root.handlers:
+            h.flush()
+    finally:
+        for h in list(root.handlers):
+            root.removeHandler(h)
+            if h not in saved:
+                h.close()
+        for h in saved:
+            root.addHandler(h)
+        root.setLevel(level)
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == ["daemon.jsonl", "daemon.jsonl.1", "daemon.jsonl.2"]
+    assert all(p.stat().st_size <= 2000 for p in tmp_path.iterdir())
+    assert '"n": 199' in (tmp_path / "daemon.jsonl").read_text()
