@@ -57,6 +57,9 @@ FINE_STEPS = (0.94, 0.96, 0.98, 1.0, 1.02, 1.04, 1.06)   # scales tried around a
 FINE_HALF_FROM = 1200       # frames at least this wide are refined at half resolution
 LEAD_MIN = 0.5              # a hypothesis whose own anchor scores below this is dropped
 PHOTO_OK = 12.0             # mean grey-level difference an anchor may show after the common gain/offset
+SNAP_TO_USUAL = 0.03        # a lead scale within 3 % of the template's usual scale is taken as that scale
+FIT_OUTLIER = 4.0           # px: an anchor this far from where the others put it is left out of the fit
+FIT_SPREAD = 60.0           # px (RMS from their centre): anchors closer together do not fit a scale of their own
 HIDDEN_SPREAD = 0.04         # visible anchors must lie this far apart (of the screen size) to place it alone
 PHOTO_TRUST = 0.7           # anchors at least this alike set the common gain/offset
 PHOTO_SPAN = 24.0           # ... beyond that its score fades to 0 over this many levels
@@ -353,7 +356,7 @@ def _fit(points: list[tuple[tuple[float, float], tuple[float, float], float]], f
     qm = (q * wts[:, None]).sum(0) / wts.sum()
     rd, qd = r - rm, q - qm
     den = float((wts[:, None] * rd * rd).sum())
-    if len(points) == 1 or den < 400.0 * wts.sum():  # anchors (nearly) on one spot: no scale from spread
+    if len(points) == 1 or den < FIT_SPREAD ** 2 * wts.sum():  # anchors close together: no scale from spread
         s = fallback_scale
     else:
         s = float((wts[:, None] * rd * qd).sum()) / den
@@ -382,6 +385,11 @@ def _verify(frame: _Frame, tm: _TemplateModel, scale: float, ox: float, oy: floa
         if sc < LEAD_MIN:  # the anchor that made the hypothesis is not really there
             return sc * lead.anchor.weight / sum(am.anchor.weight for am in tm.anchors), scale, ox, oy, \
                 {am.anchor.name: (round(max(sc, 0.0), 4) if am is lead else 0.0) for am in tm.anchors}, {}
+        # the lead's own size gives its scale only to a step or two of FINE_STEPS: when that agrees with the
+        # scale this template was last seen at, the latter is the better guess (anchors close together, or
+        # some hidden, cannot fit a scale finer)
+        if abs(math.log(s1 / tm.usual_scale)) <= SNAP_TO_USUAL:
+            s1 = tm.usual_scale
         scale, fallback = s1, s1
         ox, oy = cx - lead.centre[0] * s1, cy - lead.centre[1] * s1
     lc = lead.centre if lead is not None else None
@@ -396,6 +404,14 @@ def _verify(frame: _Frame, tm: _TemplateModel, scale: float, ox: float, oy: floa
     if not pts:
         return _nothing(tm, scale, ox, oy)
     s, fx, fy = _fit(pts, fallback)
+    # an anchor under a dialog may "find" itself on something else: drop points the others disagree with
+    while len(pts) > 2:
+        res = [math.hypot(q[0] - (s * r[0] + fx), q[1] - (s * r[1] + fy)) for r, q, _ in pts]
+        worst = max(range(len(pts)), key=lambda i: res[i])
+        if res[worst] <= FIT_OUTLIER:
+            break
+        pts.pop(worst)
+        s, fx, fy = _fit(pts, fallback)
     if not (tm.min_scale * 0.97 <= s <= tm.max_scale * 1.03) or abs(math.log(s / fallback)) > 0.05:
         s, fx, fy = _fit(pts, fallback) if len(pts) == 1 else (fallback, ox, oy)
     elif len(pts) >= 2:

@@ -61,7 +61,7 @@ class MatchSettings(_Strict):
 
     threshold: float = Field(default=0.8, gt=0, le=1)
     anchor_threshold: float | None = Field(default=None, gt=0, le=1)
-    min_scale: float = Field(default=0.7, gt=0)
+    min_scale: float = Field(default=0.6, gt=0)   # 0.6: a 1080p console captured at 720p is 0.67
     max_scale: float = Field(default=1.6, gt=0)
 
     @property

@@ -1,6 +1,7 @@
 """Write the sample templates (YAML + reference PNG) from the screens' own layout code."""
 from __future__ import annotations
 
+import copy
 import random
 from pathlib import Path
 from typing import Any
@@ -72,7 +73,7 @@ def write_tight_templates(folder: Path, screens: list[Screen] | None = None, mar
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for screen in screens or all_screens():
-        data = screen.template()
+        data = copy.deepcopy(screen.template())   # the screen's own template data stays as it is
         if data is None:
             continue
         inst = screen.make(_random.Random(f"{REFERENCE_SEED}:{screen.kind}"), 0)
@@ -86,7 +87,6 @@ def write_tight_templates(folder: Path, screens: list[Screen] | None = None, mar
             bx, by, bw, bh = f["box"]
             # tight in width (where longer values go); the height stays the slot's
             f["box"] = [max(0, x0 - margin), by, min(x1 + margin, bx + bw) - max(0, x0 - margin), bh]
-        data["id"] = f"{data['id']}"
         parse_template(data, f"{screen.template_id}.yaml")
         png = folder / data["reference"]["image"]
         img.save(png, "PNG", compress_level=1)

@@ -119,5 +119,5 @@ class Screen:
         if self.modality is not None:
             head["modality"] = self.modality
         head["reference"] = {"image": f"{self.template_id}.png", "width": self.width, "height": self.height}
-        head["match"] = {"threshold": 0.8, "min_scale": 0.7, "max_scale": 1.6}
+        head["match"] = {"threshold": 0.8, "min_scale": 0.6, "max_scale": 1.6}
         return head
