@@ -46,6 +46,9 @@ KNOWN_LABELS: dict[str, tuple[str, bool]] = {
     "预约时间": ("appointment_time", False), "检查状态": ("status", False), "状态": ("status", False),
     "检查方法": ("method", False), "造影剂": ("contrast", False), "对比剂": ("contrast", False),
     "扫描协议": ("protocol", False), "曝光次数": ("exposures", False), "拍片部位": ("body_part", False),
+    "kv": ("kv", False), "kvp": ("kv", False), "mas": ("mas", False), "ma": ("ma", False), "ms": ("ms", False),
+    "ei": ("ei", False), "di": ("di", False), "sid": ("sid", False), "dap": ("dap", False),
+    "ctdivol": ("ctdivol", False), "dlp": ("dlp", False),
     "工作站": ("workstation", False), "patientname": ("patient_name", True), "name": ("patient_name", True),
     "patientid": ("patient_id", True), "mrn": ("patient_id", True), "accessionno.": ("accession", False),
     "accessionno": ("accession", False), "accession": ("accession", False), "birthdate": ("birth_date", True),
@@ -222,24 +225,28 @@ def propose_fields(boxes: list[TextBox], image: np.ndarray | None = None,
     out: list[Proposal] = []
 
     def add(label: str, value_text: str, value_box: list[int], label_box: list[int] | None, k: int,
-            gap: float = 0.0) -> None:
+            gap: float = 0.0, slot: list[int] | None = None) -> None:
         name, personal = name_for(label)
         base, n = name, 2
         while name in taken:
             name, n = f"{base}_{n}", n + 1
         taken.add(name)
         in_widget = False
-        if image is not None:
-            in_widget = enclosing_frame(image, value_box) is not None
+        if image is not None and slot is not None:
+            value_box, in_widget = slot, True
+        elif image is not None:
+            frame = enclosing_frame(image, value_box)
             stops = [b for j, b in enumerate(all_boxes) if j != k and not _contains(b, value_box)]
             value_box = find_slot(image, value_box, stops, margin=margin)
+            in_widget = frame is not None and value_box == frame
         spec = guess_spec(value_text, label)
         p = Proposal(name=name, label=label.strip().rstrip(":：").strip(), text=value_text.strip(),
                      box=value_box, spec=spec, label_box=label_box, personal=personal, in_widget=in_widget,
                      texts=[value_text.strip()])
         p.score = _score(p, label, ordered[k].box, all_boxes, image, gap)
         if image is not None and label_box is not None:
-            if enclosing_frame(image, label_box) is not None:
+            lab = enclosing_frame(image, label_box)
+            if lab is not None and lab[3] <= 2 * label_box[3] and lab[2] <= 3 * label_box[2] + 24:
                 p.score -= 4.0  # a framed "label" is a tab or a button, not a form label
         out.append(p)
 
@@ -274,9 +281,43 @@ def propose_fields(boxes: list[TextBox], image: np.ndarray | None = None,
             used.update((i, best))
             add(text, ordered[best].text, list(ordered[best].box), list(tb.box), best,
                 gap=(best_gap or 0) / max(1, min(tb.box[3], ordered[best].box[3])))
+    if image is not None:
+        _pair_tiles(ordered, used, image, add)
     order_key = {id(p): n for n, p in enumerate(out)}
     out.sort(key=lambda p: (-p.score, p.box[1] // 8, p.box[0], order_key[id(p)]))
     return out
+
+
+def _pair_tiles(ordered: list[TextBox], used: set[int], image: np.ndarray, add: Any) -> None:
+    """Tiles of consoles: a label at the top of a framed tile, its value below it in the same tile
+    ("kV" over "120"). The value's slot is the tile below the label."""
+    for j, val in enumerate(ordered):
+        if j in used or not re.search(r"\d", val.text) or not _looks_like_value(val.text):
+            continue
+        tile = enclosing_frame(image, list(val.box))
+        if tile is None:
+            continue
+        tx, ty, tw, th = tile
+        inside_tile = [b for b in ordered if tx <= b.box[0] + b.box[2] / 2 <= tx + tw
+                       and ty <= b.box[1] + b.box[3] / 2 <= ty + th]
+        if len(inside_tile) > 3 or tw > 12 * val.box[3] or th > 5 * val.box[3]:
+            continue  # a list or a panel with more in it, not a tile
+        best = None
+        for i, lab in enumerate(ordered):
+            if i in used or i == j or not _looks_like_label(lab.text) or re.search(r"\d", lab.text):
+                continue
+            lx, ly, lw, lh = lab.box
+            cx, cy = lx + lw / 2, ly + lh / 2
+            inside = tx - 2 <= cx <= tx + tw + 2 and ty - 2 <= cy <= ty + th + 2
+            if inside and ly + lh <= val.box[1] + 0.5 * val.box[3] and (best is None or ly > ordered[best].box[1]):
+                best = i
+        if best is None:
+            continue
+        lab = ordered[best]
+        top = max(ty, min(lab.box[1] + lab.box[3], val.box[1]))
+        used.update((best, j))
+        add(lab.text.strip(), val.text, list(val.box), list(lab.box), j, gap=1.5,
+            slot=[tx, top, tw, max(1, ty + th - top)])
 
 
 def _contains(a: list[int], b: list[int]) -> bool:
@@ -298,6 +339,8 @@ def _score(p: Proposal, label: str, line: tuple[int, int, int, int] | list[int],
                   and abs(b[3] - h) <= max(4, 0.3 * h))
     if (stacked >= 1 and not p.in_widget) or (image is not None and _column_line_between(image, p, line)):
         score -= 3.0
+    if p.label_box is not None and h > 2 * p.label_box[3]:
+        score -= 3.0  # a value box taller than two lines: texts of a list column merged, not one value
     # toolbar and tab captions: two short words, no digits, no widget, no label mark
     if not p.in_widget and not _strong_label(label) and not re.search(r"\d", p.text) and len(p.text) <= 4 \
             and len(label.strip()) <= 4:
@@ -328,7 +371,8 @@ def _column_line_between(image: np.ndarray, p: Proposal, line: tuple[int, int, i
 
 
 def _status_bar(image: np.ndarray, line: tuple[int, int, int, int] | list[int]) -> bool:
-    """A text on a status bar or the taskbar: between long lines just above and below it, or at the bottom of the frame."""
+    """A text on a status bar or the taskbar: between long lines just above and below it (outside
+    the panel it may sit in), or at the very bottom of the frame."""
     from teaching_mode.slots import LINE_DIFF, _background, grey
 
     g = grey(image)
@@ -339,14 +383,19 @@ def _status_bar(image: np.ndarray, line: tuple[int, int, int, int] | list[int]) 
     if ink is None:
         return False
     x, y, w, h = ink
-    bg = _background(g, [x - 2, y - 2, w + 4, h + 4])
+    frame = enclosing_frame(image, list(line))
+    top, bottom = (frame[1] - 1, frame[1] + frame[3] + 1) if frame is not None else (y, y + h)
     x0, x1 = max(0, x - 10 * h), min(W, x + w + 10 * h)
-    def long_line(rows: range) -> bool:
+    reach = int(1.2 * h) + 2
+
+    def long_line(rows: range) -> bool:  # a row unlike the band's own background all along
+        rows = [r for r in rows if 0 <= r < H]
+        if not rows:
+            return False
+        bg = _background(g, [x0, rows[0], x1 - x0, len(rows)])
         return any((np.abs(g[r, x0:x1].astype(np.int16) - bg) > LINE_DIFF / 2).mean() > 0.9 for r in rows)
 
-    # a thin band: a long line just above the text and another just below (the window's bottom)
-    reach = int(1.2 * h) + 2
-    return long_line(range(max(0, y - reach), y)) and long_line(range(y + h, min(H, y + h + reach)))
+    return long_line(range(top - reach, top)) and long_line(range(bottom, bottom + reach))
 
 
 def merge_frames(reference: list[Proposal], others: list[list[Proposal]], min_labels: int = 2) -> list[Proposal]:

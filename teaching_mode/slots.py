@@ -95,7 +95,7 @@ def enclosing_frame(image: np.ndarray, box: Box) -> Box | None:
     bg = _background(g, [x + w // 4, y + h // 4, max(1, w // 2), max(1, h // 2)])
     d = _differs(g, bg)
     c0, c1 = max(0, x + w // 4), min(W, x + w - w // 4 + 1)
-    reach = max(10, h)
+    reach = max(10, int(2.5 * h))  # a tile (label on top, value below) has its top line further up
 
     def row_line(r: int) -> bool:  # differs from the background all along, in one even shade (not text)
         return d[r, c0:c1].mean() >= LINE_FILL and float(g[r, c0:c1].std()) < LINE_EVEN
@@ -181,9 +181,15 @@ def find_slot(image: np.ndarray, box: Box, stops: list[Box] | None = None, margi
         return [int(v) for v in box]
     frame = enclosing_frame(image, box)
     if frame is not None and frame[2] <= max(12 * ink[2], 20 * ink[3]) and frame[3] <= 4 * ink[3] + 8 \
-            and frame[0] < ink[0] + ink[2] and ink[0] < frame[0] + frame[2]:
-        return frame
+            and frame[0] < ink[0] + ink[2] and ink[0] < frame[0] + frame[2] \
+            and not any(_centre_in(s, frame) for s in stops or ()):
+        return frame  # (a frame holding other texts too is a panel, not this value's widget)
     return free_slot(image, ink, stops, margin)
+
+
+def _centre_in(box: Box, frame: Box) -> bool:
+    cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
+    return frame[0] <= cx <= frame[0] + frame[2] and frame[1] <= cy <= frame[1] + frame[3]
 
 
 def union(a: Box, b: Box) -> Box:

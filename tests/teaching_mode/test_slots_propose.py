@@ -142,3 +142,35 @@ def test_slots_on_an_hdmi_capture(engine, manifest, samples_dir):
         px, py, pw, ph = p.box
         assert abs(px - (x * s + ox)) <= 4 and abs(py - (y * s + oy)) <= 4, (f.label, p.box)
         assert abs(pw - w * s) <= 6 and abs(ph - h * s) <= 6, (f.label, p.box)
+
+
+def test_console_tiles_label_above_value(engine, manifest, samples_dir):
+    """A DR exposure panel: 'kV' at the top of a tile, '91' below it; the tile below the label is the slot,
+    and the accepted proposals read the other frames' values (longer or shorter) right."""
+    frames = [{**f, "abspath": samples_dir / f["path"]} for f in manifest["frames"]
+              if f["kind"] == "dr_exposure" and f["variant"] == "clean"]
+    image = read_image(frames[0]["abspath"])
+    proposals = [p for p in propose_fields(engine.detect(image), image) if p.likely]
+    tpl = load_template(ROOT / "samples" / "templates" / "dr_exposure_panel.yaml")
+    by_label = {f.label.lower(): f.name for f in tpl.fields if f.label}
+    tiles = {by_label[p.label.lower()]: p for p in proposals if p.label.lower() in ("kv", "mas", "ei", "di")}
+    assert set(tiles) == {"kv", "mas", "ei", "di"}
+    wx, wy = frames[0]["window"][:2]
+    for name, p in tiles.items():
+        x, y, w, h = tpl.field(name).box.as_tuple()
+        # the slot holds the template's value box (the taught one, drawn by a person)
+        assert p.box[0] <= x + wx and p.box[1] <= y + wy and p.box[0] + p.box[2] >= x + wx + w - 2 \
+            and p.box[1] + p.box[3] >= y + wy + h - 2, (name, p.box)
+    data = {"schema": "qcedge.template/1", "id": "dr", "version": "1", "title": "DR",
+            "reference": {"image": "x.png", "width": image.shape[1], "height": image.shape[0]},
+            "anchors": [{"name": "a", "box": [0, 0, 40, 40]}], "fields": [p.to_field() for p in tiles.values()]}
+    wrong_valid, right = [], 0
+    for frame in frames[1:4]:
+        reading = read_all(read_image(frame["abspath"]), data, engine=engine)
+        for name, p in tiles.items():
+            res = reading.fields[p.name]
+            if norm(res.text) == norm(frame["fields"][name]):
+                right += 1
+            elif res.valid:
+                wrong_valid.append((name, res.text, frame["fields"][name]))
+    assert not wrong_valid and right >= 11
