@@ -26,7 +26,7 @@ from qc_client.record import Record
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = 2  # meta 'schema' of an outbox this code made or migrated (see _MIGRATIONS)
 RESEND_NOW = 1.0  # a next_attempt that is due at once but marks a record as sent before (0 = never sent)
 
 _SCHEMA = """
@@ -47,7 +47,50 @@ CREATE TABLE IF NOT EXISTS outbox(
     error        TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox(state, next_attempt, seq);
-"""
+"""  # version 1, as the first qcedge wrote it; later versions are _MIGRATIONS applied on top
+
+
+class OutboxSchemaError(RuntimeError):
+    """An outbox this code cannot use (a newer schema, or not an outbox); one line, naming the file."""
+
+
+def _to_2(db: sqlite3.Connection) -> None:
+    # pending records in sequence order (pending(), depth()) without a sort: a station cut off from
+    # central for weeks has thousands of them
+    db.execute("CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(state, seq)")
+
+
+_MIGRATIONS = {1: _to_2}  # from version k to k+1; all due steps run in one transaction
+
+
+def _schema_of(db: sqlite3.Connection, path: Path) -> int:
+    """The schema version of an open outbox file (0: a new, empty file). Raises OutboxSchemaError."""
+    try:
+        has_meta = db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
+        row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone() if has_meta else None
+    except sqlite3.DatabaseError as exc:
+        raise OutboxSchemaError(f"{path}: not a qcedge outbox ({exc})") from None
+    if row is None:
+        return 0
+    try:
+        version = int(row[0])
+    except (TypeError, ValueError):
+        raise OutboxSchemaError(f"{path}: outbox schema {row[0]!r} is not one qcedge wrote") from None
+    if version > SCHEMA_VERSION:
+        raise OutboxSchemaError(f"{path}: outbox schema {version} is newer than this qcedge understands "
+                                f"({SCHEMA_VERSION}): run the qcedge that wrote it, or a newer one "
+                                f"(the outbox is left as it is)")
+    return version
+
+
+def read_schema(path: str | os.PathLike) -> int:
+    """The schema version of an outbox file, read without changing it. Raises OutboxSchemaError."""
+    path = Path(path)
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    try:
+        return _schema_of(db, path)
+    finally:
+        db.close()
 
 
 def pack_attachments(parts: Sequence[bytes]) -> bytes | None:
@@ -114,6 +157,11 @@ class Outbox:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=30)
+        try:
+            version = _schema_of(self._db, self.path)  # before anything is written: a newer file stays untouched
+        except OutboxSchemaError:
+            self._db.close()
+            raise
         self._db.execute("PRAGMA journal_mode=WAL")
         self.synchronous = synchronous.upper()
         self._db.execute(f"PRAGMA synchronous={self.synchronous}")
@@ -122,13 +170,20 @@ class Outbox:
         # reads go through their own connection: in WAL mode they run while a writer is in fsync
         self._rlock = threading.Lock()
         self._rdb = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=30)
-        with self._tx():
-            row = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-            if row is None:
-                self._db.execute("INSERT INTO meta(key, value) VALUES('schema', ?)", (SCHEMA_VERSION,))
-            elif row[0] != SCHEMA_VERSION:
-                raise RuntimeError(f"{self.path}: outbox schema {row[0]} is not supported (expected {SCHEMA_VERSION})")
+        self._migrate(version)
         self._closed = False
+
+    def _migrate(self, version: int) -> None:
+        """Bring the schema up to SCHEMA_VERSION in one transaction (interrupted: the old schema stays whole)."""
+        if version == SCHEMA_VERSION:
+            return
+        with self._tx() as db:
+            for step in range(max(version, 1), SCHEMA_VERSION):  # a new file has the version 1 tables already
+                _MIGRATIONS[step](db)
+            db.execute("INSERT INTO meta(key, value) VALUES('schema', ?) "
+                       "ON CONFLICT(key) DO UPDATE SET value=excluded.value", (str(SCHEMA_VERSION),))
+        if version:
+            log.info("outbox %s migrated from schema %d to %d", self.path, version, SCHEMA_VERSION)
 
     # -- transactions ---------------------------------------------------------------------------
     class _Tx:

@@ -25,6 +25,18 @@ from pathlib import Path
 
 _NS = uuid.UUID("6f1c7d2e-3b0a-4c55-9a59-0f3e1f7d9a10")
 
+SCHEMA_VERSION = 2  # PRAGMA user_version of a file this code made or migrated (a file with none is version 1)
+_SCHEMA_1 = ("CREATE TABLE IF NOT EXISTS seen (identity TEXT PRIMARY KEY, values_digest TEXT NOT NULL,"
+             " versions INTEGER NOT NULL, last_seen REAL NOT NULL)")
+_MIGRATIONS = {
+    # forget_older_than() (run at every start) finds old entries without reading the whole table
+    1: ("CREATE INDEX IF NOT EXISTS seen_last_seen ON seen(last_seen)",),
+}
+
+
+class SeenSchemaError(RuntimeError):
+    """A remembered-screens file this code cannot use (a newer schema); one line, naming the file."""
+
 
 @dataclass(frozen=True, slots=True)
 class Decision:
@@ -42,12 +54,38 @@ class SeenScreens:
         self.station = station
         self.window = window
         self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS seen (identity TEXT PRIMARY KEY, values_digest TEXT NOT NULL,"
-            " versions INTEGER NOT NULL, last_seen REAL NOT NULL)"
-        )
+        try:
+            self._migrate()
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _migrate(self) -> None:
+        """Create the table, or bring an older file up to SCHEMA_VERSION (one transaction); refuse a newer one."""
+        db = self._db
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise SeenSchemaError(f"{self.path}: not a qcedge remembered-screens file ({exc})") from None
+        if version > SCHEMA_VERSION:
+            raise SeenSchemaError(f"{self.path}: remembered-screens schema {version} is newer than this qcedge "
+                                  f"understands ({SCHEMA_VERSION}): run the qcedge that wrote it, or a newer one "
+                                  f"(the file is left as it is)")
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        if version == SCHEMA_VERSION:
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute(_SCHEMA_1)  # version 1 (files before versioning have it already, with user_version 0)
+            for step in range(max(version, 1), SCHEMA_VERSION):
+                for statement in _MIGRATIONS[step]:
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     def decide(self, identity: str, values_digest: str, now: float | None = None) -> Decision:
         """Whether this reading makes a new record, and its id if so. Does not remember it yet."""

@@ -11,7 +11,7 @@ APT_PACKAGES=(
   libegl1 libgl1 libglib2.0-0 libdbus-1-3 libfontconfig1 libfreetype6 libxkbcommon0 libxkbcommon-x11-0
   libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0
   libxcb-shape0 libxcb-xfixes0 libxcb-xkb1 libxcb-sync1 libxcb-shm0
-  python3-tk tk dcmtk dicom3tools orthanc orthanc-dicomweb libnotify-bin
+  python3-tk tk dcmtk dicom3tools orthanc orthanc-dicomweb libnotify-bin faketime
   postgresql
 )
 
