@@ -68,6 +68,8 @@ def _fatal(exc: BaseException, conn: psycopg.Connection) -> bool:
 class PostgresStore:
     """See module docstring. `conninfo`: a postgresql:// URL or a libpq keyword string."""
 
+    dialect = "postgresql"  # placeholders are %s
+
     def __init__(self, conninfo: str, *, connect_timeout: float = 10.0) -> None:
         self.conninfo = conninfo
         self.where = redact(conninfo)
@@ -241,6 +243,10 @@ class PostgresStore:
     def _all(self, sql: str, params: tuple = ()) -> list[tuple]:
         with self._lock:
             return self._db().execute(sql, params).fetchall()
+
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        """Rows of a read-only query (statistics, review); `%s` placeholders."""
+        return self._all(sql, tuple(params))
 
     def gaps(self, station: str | None = None) -> list[Gap]:
         """Sequence ranges missing now, between the lowest and highest seq received per station."""

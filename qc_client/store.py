@@ -224,11 +224,14 @@ class Store(Protocol):
     def records(self, station: str | None = None) -> list[tuple[str, int, str, str]]: ...
     def feedback(self, record_id: str | None = None) -> list[dict[str, Any]]: ...
     def stations(self) -> list[dict[str, Any]]: ...
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]: ...
     def close(self) -> None: ...
 
 
 class CentralStore:
     """The SQLite store (see module docstring); schema version in PRAGMA user_version."""
+
+    dialect = "sqlite"  # placeholders are ?
 
     def __init__(self, path: str | os.PathLike, *, synchronous: str = "FULL") -> None:
         self.path = Path(path)
@@ -451,6 +454,11 @@ class CentralStore:
             rows = self._db.execute("SELECT station, max_seq, records, duplicates, first_seen, last_seen "
                                     "FROM stations ORDER BY station").fetchall()
         return [dict(zip(("station", "max_seq", "records", "duplicates", "first_seen", "last_seen"), r)) for r in rows]
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        """Rows of a read-only query (statistics, review); `?` placeholders."""
+        with self._lock:
+            return self._db.execute(sql, tuple(params)).fetchall()
 
     def close(self) -> None:
         with self._lock:
