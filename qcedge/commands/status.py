@@ -44,7 +44,8 @@ def render(data: dict[str, Any]) -> str:
     if state not in ("stopped", "finished") and data.get("pid") and not _pid_alive(data["pid"]):
         state += " (process not running: the daemon stopped without saying so)"
     lines = [
-        f"station      {data.get('station')} @ {data.get('site')}   state: {state}   pid {data.get('pid')}",
+        f"station      {data.get('station')} @ {data.get('site')}   state: {state}   pid {data.get('pid')}"
+        + (f"   qcedge {data['version']}" if data.get("version") else ""),
         f"started      {_age(data.get('started_at'))}   updated {_age(data.get('updated_at'))}",
         f"frames       seen {data.get('frames_seen', 0)}, changed {data.get('frames_changed', 0)}, "
         f"no signal {data.get('no_signal_frames', 0)}, bad {data.get('frame_errors', 0)}, "
@@ -53,6 +54,7 @@ def render(data: dict[str, Any]) -> str:
         f"unknown {data.get('unknown_screens', 0)} (saved {data.get('unknown_saved', 0)}), repeats {data.get('repeats', 0)}",
         f"records      made {data.get('records_made', 0)}, acked {data.get('records_acked', 0)}, "
         f"outbox depth {data.get('outbox_depth', '?')}, feedback {data.get('feedback_received', 0)}",
+        f"last frame   {_age(data.get('last_frame_at'))}",
         f"last record  {_age(data.get('last_record_at'))}",
         f"last ack     {_age(data.get('last_ack_at'))}",
         f"feed         {data.get('feed_endpoint', '?')}  connected: {data.get('feed_connected', '?')}",

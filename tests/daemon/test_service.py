@@ -135,6 +135,8 @@ def test_daemon_says_ready_feeds_the_watchdog_and_says_stopping(central, make_st
         status = read_status(config)
         assert status["version"] == qcedge.__version__
         assert status["last_frame_at"] is not None
+        shown = qcedge_cli("status", "--config", str(config))
+        assert f"qcedge {qcedge.__version__}" in shown.stdout and "last frame   never" not in shown.stdout
         os.killpg(daemon.pid, signal.SIGTERM)
         assert listener.wait_for("STOPPING=1", timeout=30) is not None, "no STOPPING=1 on SIGTERM"
         assert daemon.wait(60) == 0
@@ -312,3 +314,101 @@ def test_the_log_file_rotates(tmp_path):
     assert files == ["daemon.jsonl", "daemon.jsonl.1", "daemon.jsonl.2"]
     assert all(p.stat().st_size <= 2000 for p in tmp_path.iterdir())
     assert '"n": 199' in (tmp_path / "daemon.jsonl").read_text()
+
+
+# ---- upgrades: the outbox and the remembered screens survive, a newer schema is refused ---------------------
+
+def _v1_outbox(path: Path, n: int) -> list[str]:
+    """An outbox as the first qcedge left it (schema 1) with `n` records waiting; their ids."""
+    import sqlite3
+
+    from qc_client.outbox import Outbox
+    from qc_client.record import Record
+
+    ids = []
+    with Outbox(path) as box:
+        for i in range(n):
+            record = Record(station="up-st", site="s", source="test")
+            box.put(record)
+            ids.append(record.id)
+    db = sqlite3.connect(path)
+    db.execute("DROP INDEX outbox_pending")  # what version 2 added
+    db.execute("UPDATE meta SET value='1' WHERE key='schema'")
+    db.commit()
+    db.close()
+    return ids
+
+
+def test_an_upgrade_keeps_the_outbox_and_migrates_it(tmp_path):
+    import sqlite3
+
+    from qc_client.outbox import SCHEMA_VERSION, Outbox, read_schema
+
+    path = tmp_path / "outbox.sqlite"
+    ids = _v1_outbox(path, 3)
+    assert read_schema(path) == 1
+    with Outbox(path) as box:
+        assert [item.record_id for item in box.pending()] == ids  # nothing lost, same order
+        assert [item.seq for item in box.pending()] == [1, 2, 3]
+    assert read_schema(path) == SCHEMA_VERSION == 2
+    names = {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert "outbox_pending" in names
+
+
+def test_a_newer_outbox_is_refused_in_one_line_and_left_alone(tmp_path, central, make_station, session_video):
+    import hashlib
+    import sqlite3
+
+    from qc_client.outbox import Outbox, OutboxSchemaError
+
+    config = make_station(central.endpoint, session_video.video)
+    path = config.parent / "var" / "outbox.sqlite"
+    path.parent.mkdir()
+    _v1_outbox(path, 1)
+    db = sqlite3.connect(path)
+    db.execute("UPDATE meta SET value='3' WHERE key='schema'")  # written by a later qcedge
+    db.commit()
+    db.close()
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    with pytest.raises(OutboxSchemaError, match="outbox schema 3 is newer than this qcedge understands"):
+        Outbox(path)
+    done = qcedge_cli("run", "--config", str(config), "--fast")
+    assert done.returncode == 2
+    said = [line for line in done.stderr.splitlines() if not line.startswith("{")]  # beside the JSON log lines
+    assert len(said) == 1 and said[0].startswith("qcedge run:"), done.stderr
+    assert str(path) in said[0] and "schema 3 is newer" in said[0]
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    assert not central.records()
+
+    from qcedge.config import load_config
+    from qcedge.doctor import check_outbox
+
+    got = check_outbox(load_config(config))
+    assert got.ok is False and "schema 3 is newer" in got.detail
+
+
+def test_remembered_screens_survive_an_upgrade(tmp_path):
+    import sqlite3
+
+    from qcedge.seen import SCHEMA_VERSION, SeenSchemaError, SeenScreens
+
+    path = tmp_path / "outbox.seen.sqlite"
+    db = sqlite3.connect(path)  # as the first qcedge made it: no schema version
+    db.execute("CREATE TABLE seen (identity TEXT PRIMARY KEY, values_digest TEXT NOT NULL,"
+               " versions INTEGER NOT NULL, last_seen REAL NOT NULL)")
+    db.execute("INSERT INTO seen VALUES ('ct|ACC1', 'd1', 1, ?)", (time.time(),))
+    db.commit()
+    db.close()
+    seen = SeenScreens(path, "up-st")
+    try:
+        assert seen.decide("ct|ACC1", "d1").reason == "repeat"  # still remembered: no second record
+    finally:
+        seen.close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert db.execute("SELECT name FROM sqlite_master WHERE name='seen_last_seen'").fetchone()
+    db.execute("PRAGMA user_version=7")
+    db.commit()
+    db.close()
+    with pytest.raises(SeenSchemaError, match="schema 7 is newer than this qcedge understands"):
+        SeenScreens(path, "up-st")
