@@ -260,7 +260,7 @@ def search_pointers(frame: np.ndarray, boxes: Iterable[Box], scale: float) -> li
         for q in regions:
             ux0, uy0, ux1, uy1 = min(q[0], r[0]), min(q[1], r[1]), max(q[2], r[2]), max(q[3], r[3])
             union = (ux1 - ux0) * (uy1 - uy0)
-            if union <= 1.25 * ((q[2] - q[0]) * (q[3] - q[1]) + (r[2] - r[0]) * (r[3] - r[1])):
+            if union <= (q[2] - q[0]) * (q[3] - q[1]) + (r[2] - r[0]) * (r[3] - r[1]):
                 q[:] = [ux0, uy0, ux1, uy1]
                 break
         else:

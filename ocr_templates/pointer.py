@@ -30,11 +30,14 @@ SHAPES: dict[str, list[tuple[float, float]]] = {
              (5, 22), (2, 17), (0, 13), (1, 12), (3, 12), (5, 14)],
 }
 BASE_HEIGHT = 20.0          # the sprites' height at 100 %
-POINTER_SCALES = (0.9, 1.0, 1.12, 1.25, 1.5)   # cursor sizes relative to the UI's own scale (DPI settings)
+POINTER_SCALES = (0.9, 1.0, 1.12, 1.25, 1.5)
+LINEAR_SCALES = (1.0, 1.25, 1.5)   # sizes of the first, coarse stage   # cursor sizes relative to the UI's own scale (DPI settings)
 MATCH_FLOOR = 0.7           # NCC over the sprite's own pixels at or above this is a pointer
 SUPERSAMPLE = 4
-COARSE_FLOOR = 40          # fill-minus-outline response (half size) worth a closer look
+COARSE_FLOOR = 60          # fill-minus-outline response (half size) worth a closer look
+SURE = 0.85                # a pointer found this clearly ends the search (there is one mouse)
 SPREAD = 0.5               # the fill (at half size, blended with its outline) may vary this much of the contrast
+MAX_CANDIDATES = 12         # ... and never more than this
 CANDIDATE_AREA = 6000      # ... and one more per this many pixels of the region
 CANDIDATES = 3             # places per sprite checked closely
 TWO_TONE = 70              # grey levels between a pointer's fill and its outline (blur and JPEG included)
@@ -92,6 +95,11 @@ def _sizes(scale: float) -> list[int]:
     return sorted({max(10, round(BASE_HEIGHT * scale * p)) for p in POINTER_SCALES})
 
 
+def _outlines(height: int) -> tuple[int, ...]:
+    """Outline widths to try: 1 px always; the scaled width too for big pointers (150 % and more)."""
+    return (1,) if height < BASE_HEIGHT * 1.4 else (1, round(height / BASE_HEIGHT))
+
+
 def _suspicious(grey: np.ndarray, inner: tuple[int, int, int, int], scale: float) -> bool:
     """Whether a region may hold a pointer: ink both much lighter and much darker than the ground
     side by side (a two-tone sprite), or one ink blob taller than the field's text can be."""
@@ -143,35 +151,39 @@ def find_pointers(grey: np.ndarray, scale: float = 1.0, inner: tuple[int, int, i
     # the linear stage runs at half size (a quarter of the pixels); candidates are verified at full size
     half = cv2.resize(grey, (max(1, W // 2), max(1, H // 2)), interpolation=cv2.INTER_AREA).astype(np.float32)
     hits: list[PointerHit] = []
-    for height in _sizes(scale):
-        thick = (1,) if height < BASE_HEIGHT * 1.4 else (1, round(height / BASE_HEIGHT))
+    sizes = _sizes(scale)
+    # the linear stage at a few sizes (at half size it is blurry anyway); each candidate is verified at the
+    # full-size heights nearest to its stage's
+    stages = sorted({max(10, round(BASE_HEIGHT * scale * p)) for p in LINEAR_SCALES})
+    for height in stages:
+        near = [h for h in sizes if min(stages, key=lambda st: abs(st - h)) == height]
         for shape in SHAPES:
             k_img, _, k_fill, k_line = sprite(shape, max(6, round(height / 2)), 1)
             kh, kw = k_img.shape
             if kh > half.shape[0] or kw > half.shape[1] or not k_fill.any() or not k_line.any():
                 continue
             kernel = k_fill.astype(np.float32) / k_fill.sum() - k_line.astype(np.float32) / k_line.sum()
-            fk = k_fill.astype(np.float32) / k_fill.sum()
             resp = cv2.filter2D(half, -1, kernel, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
-            mean = cv2.filter2D(half, -1, fk, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
-            sq = cv2.filter2D(half * half, -1, fk, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
             ny, nx = half.shape[0] - kh + 1, half.shape[1] - kw + 1
             resp = np.abs(resp[:ny, :nx])
-            spread = np.sqrt(np.maximum(sq[:ny, :nx] - mean[:ny, :nx] ** 2, 0.0))
-            resp[spread > SPREAD * resp] = 0.0   # a pointer's fill is one even tone
-            found = None
-            for _ in range(max(CANDIDATES, H * W // CANDIDATE_AREA)):
-                _, peak, _, (cx, cy) = cv2.minMaxLoc(resp)
-                if peak < COARSE_FLOOR:
-                    break
-                resp[max(0, cy - 1):cy + 2, max(0, cx - 1):cx + 2] = 0.0
-                for outline in thick:
-                    img, mask, fill, line = sprite(shape, height, outline)
+            # local peaks above the floor, strongest first
+            peaks = (resp >= COARSE_FLOOR) & (resp >= cv2.dilate(resp, np.ones((3, 3), np.uint8)))
+            ys, xs = np.nonzero(peaks)
+            order = np.argsort(-resp[ys, xs])[: min(MAX_CANDIDATES, max(CANDIDATES, H * W // CANDIDATE_AREA))]
+            for cy, cx in zip(ys[order].tolist(), xs[order].tolist()):
+                # a pointer's fill is one even tone
+                if float(half[cy:cy + kh, cx:cx + kw][k_fill].std()) > SPREAD * float(resp[cy, cx]):
+                    continue
+                found = None
+                for size, outline in ((h, t) for h in near for t in _outlines(h)):
+                    img, mask, fill, line = sprite(shape, size, outline)
                     found = _verify(grey, 2 * cx, 2 * cy, img, mask, fill, line, shape, slack=2)
                     if found is not None:
                         break
                 if found is not None:
                     hits.append(found)
+                    if found.score >= SURE:
+                        return [found]   # one mouse, one pointer
                     break
     hits.sort(key=lambda h: -h.score)
     kept: list[PointerHit] = []
