@@ -243,12 +243,12 @@ def bench_disturb(tmp: Path, disturbances: int, seed: int = 11) -> dict:
     app = th.TkOrder(tmp / "disturb", thief=True)
     try:
         anchors = app.make_anchors(tmp / "disturb-anchors")
-        records = tk_records(max(20, disturbances * 3 // 4))  # about one disturbance per ~21 keys, ~1.5 a record
+        records = tk_records(max(20, disturbances // 2))  # more passes of new records until the budget is spent
         out = th.run_disturbed(app, th.order_flow(app, anchors), records, tmp / "disturb-runs", disturbances,
-                               seed=seed, gap=40, max_runs=10 * disturbances)
+                               seed=seed, gap=40, max_runs=10 * disturbances, until_budget=True)
     finally:
         app.stop()
-    saved = out["saved"]
+    saved, records = out["saved"], out["records"]
     exact = sum(1 for r in saved if r in records)
     dupes = len(saved) - len({json.dumps(r, sort_keys=True, ensure_ascii=False) for r in saved})
     out.update(records=len(records), saved_n=len(saved), exact=exact, dupes=dupes,

@@ -252,7 +252,7 @@ class Disturber:
 
 
 def run_disturbed(app: TkOrder, flow_text: str, records: list[dict], workdir: Path, disturbances: int,
-                  seed: int = 1, max_runs: int = 400, gap: int = 60) -> dict:
+                  seed: int = 1, max_runs: int = 400, gap: int = 60, until_budget: bool = False) -> dict:
     """Enter `records` while `disturbances` are injected; resume after every stop. What reached where."""
     import yaml
 
@@ -266,6 +266,7 @@ def run_disturbed(app: TkOrder, flow_text: str, records: list[dict], workdir: Pa
     runs = stops = 0
     reasons: list[str] = []
     t0 = time.monotonic()
+    first = list(records)
     try:
         while runs < max_runs:
             player = Player(flow, log_dir=workdir / f"log{runs}", failsafe=False, resume_done=done, key_pause=0.01)
@@ -276,7 +277,11 @@ def run_disturbed(app: TkOrder, flow_text: str, records: list[dict], workdir: Pa
             done |= done_records(workdir / f"log{runs}")
             runs += 1
             if result.ok and len(done) >= len(records):
-                break
+                if not until_budget or len(dist.fired) >= disturbances:
+                    break
+                n = len(records) // len(first)  # all entered, budget not spent: another pass of new records
+                records = records + [{k: f"{v}~{n}" if k == "patient_id" else v for k, v in r.items()} for r in first]
+                continue
             stops += 1
             reasons.append(result.message)
             dist.after_stop()
@@ -287,4 +292,4 @@ def run_disturbed(app: TkOrder, flow_text: str, records: list[dict], workdir: Pa
             "runs": runs, "stops": stops, "reasons": reasons, "seconds": time.monotonic() - t0,
             "keys_to_other_program": sum(k["window"] == "thief" for k in keys),
             "keys_to_popup": sum(k["window"] == "popup" for k in keys),
-            "saved": app.saved(), "done": len(done)}
+            "saved": app.saved(), "done": len(done), "records": records}
