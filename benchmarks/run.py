@@ -5,6 +5,7 @@ its own section to `benchmarks/results/<name>.md`; this collects the sections.
 
     python -m benchmarks.run            # all
     python -m benchmarks.run ocr feed   # only these (bench_ocr, bench_feed)
+    python -m benchmarks.run central    # central: stats over 1M records, 1 vs 2 receivers vs SQLite
 """
 from __future__ import annotations
 
