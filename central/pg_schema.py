@@ -81,6 +81,36 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (station, seq)
     );
     """,
+    # 2: review (a correction never changes the record: the original stays) and rectification items
+    """
+    CREATE TABLE corrections(
+        id          bigserial PRIMARY KEY,
+        station     text NOT NULL,
+        record_id   text NOT NULL,
+        field       text,
+        old_value   text,
+        new_value   text NOT NULL,
+        reviewer    text NOT NULL,
+        reason      text NOT NULL,
+        created_at  double precision NOT NULL,
+        FOREIGN KEY (station, record_id) REFERENCES records(station, record_id)
+    );
+    CREATE INDEX corrections_record ON corrections(station, record_id);
+    CREATE TABLE rectifications(
+        id          bigserial PRIMARY KEY,
+        scope       text NOT NULL CHECK (scope IN ('site', 'station', 'technologist')),
+        target      text NOT NULL,
+        problem     text NOT NULL,
+        plan        text NOT NULL,
+        due         text NOT NULL,
+        opened_by   text NOT NULL,
+        opened_at   double precision NOT NULL,
+        status      text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'closed')),
+        closed_by   text,
+        closed_at   double precision,
+        outcome     text
+    );
+    """,
 ]
 
 LATEST = len(MIGRATIONS)

@@ -73,7 +73,7 @@ CREATE TABLE IF NOT EXISTS seq_aliases(
 );
 """
 
-SCHEMA_VERSION = 2  # PRAGMA user_version of a store this code made or migrated
+SCHEMA_VERSION = 3  # PRAGMA user_version of a store this code made or migrated
 
 # version 2: values derived from each record (statistics), feedback placed in time, site and modality
 _DERIVED_COLUMNS = (("records", "captured_ts", "REAL"), ("records", "technologist", "TEXT"),
@@ -84,7 +84,33 @@ _DERIVED_INDEXES = """
 CREATE INDEX IF NOT EXISTS records_time ON records(captured_ts);
 CREATE INDEX IF NOT EXISTS records_site_time ON records(site, captured_ts);
 CREATE INDEX IF NOT EXISTS feedback_time ON feedback(captured_ts);
-"""
+CREATE TABLE IF NOT EXISTS corrections(
+    id          INTEGER PRIMARY KEY,
+    station     TEXT NOT NULL,
+    record_id   TEXT NOT NULL,
+    field       TEXT,
+    old_value   TEXT,
+    new_value   TEXT NOT NULL,
+    reviewer    TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    created_at  REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS corrections_record ON corrections(station, record_id);
+CREATE TABLE IF NOT EXISTS rectifications(
+    id          INTEGER PRIMARY KEY,
+    scope       TEXT NOT NULL,
+    target      TEXT NOT NULL,
+    problem     TEXT NOT NULL,
+    plan        TEXT NOT NULL,
+    due         TEXT NOT NULL,
+    opened_by   TEXT NOT NULL,
+    opened_at   REAL NOT NULL,
+    status      TEXT NOT NULL DEFAULT 'open',
+    closed_by   TEXT,
+    closed_at   REAL,
+    outcome     TEXT
+);
+"""  # version 3: review (corrections keep the original) and rectification items
 
 
 class SchemaError(RuntimeError):

@@ -67,7 +67,7 @@ def test_central_runs_without_capture_ocr_rpa_or_qt():
     import sys
 
     code = ("import sys, central.stores, central.pg_store, central.pg_local, central.stats, central.api, "
-            "qc_client.receiver; "
+            "central.review, qc_client.receiver; "
             f"print(sorted(m for m in {sorted(heavy)!r} if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr[-2000:]
