@@ -12,7 +12,7 @@ APT_PACKAGES=(
   libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0
   libxcb-shape0 libxcb-xfixes0 libxcb-xkb1 libxcb-sync1 libxcb-shm0
   python3-tk tk dcmtk dicom3tools orthanc orthanc-dicomweb libnotify-bin faketime
-  postgresql
+  postgresql chromium chromium-driver
 )
 
 missing=()
