@@ -44,6 +44,8 @@ def create_app(store: Store, users: Users, secret: str, *, rules: RuleSet | None
         raise ValueError(f"personal is one of {', '.join(access.PERSONAL_POLICIES)}")
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["bars"] = bars
+    templates.env.filters["when"] = lambda iso: str(iso or "")[:16].replace("T", " ")
+    templates.env.filters["blank"] = lambda v: "" if v is None else v
     templates.env.filters["datetime"] = lambda ts: time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ts))
 
     def lang_of(request: Request) -> str:

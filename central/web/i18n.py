@@ -25,6 +25,7 @@ _EN = {
     "before": "before", "since": "since", "role": "Role", "site": "Hospital", "all_hospitals": "all hospitals",
     "not_found": "Not found (or not yours to see).", "forbidden": "Not allowed for your role.",
     "bad_request": "Bad request", "csrf": "The form expired; reload the page and try again.",
+    "complete": "complete", "abnormal": "abnormal", "warn": "warn", "alert": "alert", "info": "info",
     "saved": "Saved.", "language": "中文", "filter": "Filter", "personal": "personal",
 }
 _ZH = {
@@ -48,6 +49,7 @@ _ZH = {
     "all_hospitals": "全部医院", "not_found": "未找到（或无权查看）。", "forbidden": "您的角色无此权限。",
     "bad_request": "请求有误", "csrf": "表单已过期，请刷新页面后重试。", "saved": "已保存。",
     "language": "English", "filter": "筛选", "personal": "个人信息",
+    "complete": "完整", "abnormal": "异常", "warn": "警告", "alert": "严重", "info": "提示",
 }
 _WORDS = {"en": _EN, "zh": _ZH}
 
