@@ -138,6 +138,7 @@ CREATE TABLE IF NOT EXISTS kb_releases (version INTEGER PRIMARY KEY, sha256 TEXT
     created TEXT, who TEXT, targets TEXT, note TEXT, published_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS kb_history (id INTEGER PRIMARY KEY AUTOINCREMENT, version INTEGER NOT NULL,
     action TEXT NOT NULL, who TEXT, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS kb_applied (station TEXT NOT NULL, version INTEGER NOT NULL, at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS kb_stations (station TEXT PRIMARY KEY, version INTEGER, applied_at TEXT,
     refused INTEGER, refused_reason TEXT, seen_at TEXT);
 """
@@ -204,10 +205,12 @@ class KbCentral:
                 raise KbError("nothing published yet")
             current = history[-1]
             if to is None:
-                earlier = [v for v in history if v != current]
+                earlier = list(dict.fromkeys(v for v in reversed(history) if v != current))
                 if not earlier:
                     raise KbError(f"release {current} is the only one published: nothing to roll back to")
-                to = earlier[-1]
+                ran = {r[0] for r in self._db.execute("SELECT DISTINCT version FROM kb_applied")}
+                # the latest earlier release stations ran (not one they refused), else the one before
+                to = next((v for v in earlier if v in ran), earlier[0])
             elif self._db.execute("SELECT 1 FROM kb_releases WHERE version=?", (to,)).fetchone() is None:
                 raise KbError(f"release {to} was never published")
             self._db.execute("INSERT INTO kb_history (version, action, who, at) VALUES (?,?,?,?)",
@@ -279,6 +282,8 @@ class KbCentral:
             log.warning("station %s refused knowledge-base release %s: %s", station, row[2], row[3])
         self._noted[station] = (row, time.monotonic())
         with self._lock, self._db:
+            if row[0] is not None and (last is None or last[0][0] != row[0]):
+                self._db.execute("INSERT INTO kb_applied VALUES (?,?,?)", (station, row[0], row[1] or utc_now()))
             self._db.execute("INSERT INTO kb_stations VALUES (?,?,?,?,?,?) ON CONFLICT(station) DO UPDATE SET "
                              "version=excluded.version, applied_at=excluded.applied_at, refused=excluded.refused, "
                              "refused_reason=excluded.refused_reason, seen_at=excluded.seen_at",

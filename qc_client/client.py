@@ -11,6 +11,9 @@ that answers again (a new run, seen by its `boot` id, or a new connection) gets
 everything unacknowledged at once. Given several endpoints (a list, or one string
 with commas), the client talks to one at a time and fails over to the next when
 the one it uses falls silent (several receivers sharing one central store).
+With a `kb` agent (qc_client.kb.KbAgent), heartbeats report the knowledge-base
+release the station runs (also in every record header) and an offer in central's
+heartbeat answer is fetched in bounded chunks (docs/kb.md).
 """
 from __future__ import annotations
 
@@ -25,9 +28,10 @@ from typing import Any, Callable, Sequence
 
 import zmq
 
+from qc_client.kb import KbAgent
 from qc_client.keys import ClientKeys
 from qc_client.outbox import RESEND_NOW, Outbox, OutboxItem
-from qc_client.protocol import (DEFAULT_MAX_BYTES, FEEDBACK_LEVELS, Message, ProtocolError, decode, encode,
+from qc_client.protocol import (DEFAULT_MAX_BYTES, FEED_LEVEL, FEEDBACK_LEVELS, Message, ProtocolError, decode, encode,
                                 station_id_problem, utc_now_iso)
 from qc_client.record import Record
 
@@ -106,6 +110,7 @@ class FeedClient:
         window: int = 512,
         batch: int = 256,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        kb: KbAgent | None = None,
     ) -> None:
         problem = station_id_problem(station_id)
         if problem is not None:
@@ -148,6 +153,11 @@ class FeedClient:
         self._deadlines: list[tuple[float, str]] = []
         self._boot: str | None = None  # central's run id, from its acks and heartbeats
         self._restarted = False  # central answered as a new run: resend everything unacked at once
+        self.kb = kb
+        self._hb_now = False  # the knowledge-base state changed: tell central with a heartbeat now
+        self._kb_header: dict[str, Any] = kb.report_header() if kb is not None else {}
+        if kb is not None:
+            kb.wake = self._kb_changed
 
     # -- public API -----------------------------------------------------------------------------
     def start(self) -> "FeedClient":
@@ -177,6 +187,16 @@ class FeedClient:
         """Tell the I/O thread there is something new in the outbox (e.g. after Outbox.put)."""
         self._dirty = True
         self._signal()
+
+    def _kb_changed(self) -> None:
+        self._hb_now = True
+        self._signal()
+
+    def _wire_header(self, item: OutboxItem, **kw: Any) -> dict[str, Any]:
+        header = item.wire_header(**kw)
+        if self._kb_header.get("kb_version") is not None:
+            header["kb_version"] = self._kb_header["kb_version"]
+        return header
 
     def _signal(self) -> None:
         if not self._sleeping:
@@ -375,11 +395,16 @@ class FeedClient:
                 poller.modify(sock, zmq.POLLIN | (zmq.POLLOUT if blocked else 0))
             if self._acked_buf and (len(self._acked_buf) >= self.batch or now >= self._acked_since + ACK_FLUSH):
                 self._settle([], time.time())  # acked rows leave the outbox in batches (one transaction)
+            if self._hb_now:
+                self._hb_now = False
+                next_hb = now
             if now >= next_hb:
+                hb: dict[str, Any] = {"station": self.station_id, "interval": self.heartbeat, "sent_at": utc_now_iso()}
+                if self.kb is not None:
+                    self._kb_header = self.kb.report_header()
+                    hb.update(feed=FEED_LEVEL, site=self.kb.site, **self._kb_header)
                 try:
-                    sock.send_multipart(encode("heartbeat", {"station": self.station_id, "interval": self.heartbeat,
-                                                           "sent_at": utc_now_iso()}),
-                                        flags=zmq.NOBLOCK)
+                    sock.send_multipart(encode("heartbeat", hb), flags=zmq.NOBLOCK)
                 except zmq.Again:
                     pass
                 next_hb = now + self.heartbeat
@@ -487,7 +512,7 @@ class FeedClient:
             if item.seq != self._upto + 1:
                 needs_db = True
                 break
-            frames = encode("record", item.wire_header(sent_at=sent_at, attempt=1), item.body, item.attachments,
+            frames = encode("record", self._wire_header(item, sent_at=sent_at, attempt=1), item.body, item.attachments,
                             max_bytes=None)
             try:
                 sock.send_multipart(frames, flags=zmq.NOBLOCK, copy=False)
@@ -520,7 +545,7 @@ class FeedClient:
         for item in items:
             if item.record_id in self._inflight:
                 continue
-            frames = encode("record", item.wire_header(sent_at=sent_at, attempt=item.attempts + 1), item.body,
+            frames = encode("record", self._wire_header(item, sent_at=sent_at, attempt=item.attempts + 1), item.body,
                             item.attachments, max_bytes=None)
             try:
                 sock.send_multipart(frames, flags=zmq.NOBLOCK, copy=False)
@@ -582,6 +607,8 @@ class FeedClient:
                 self._on_feedback(msg)
             elif msg.kind == "record":
                 log.warning("central sent a record message; ignored")
+            elif self.kb is not None and msg.kind in ("heartbeat", "kb_chunk"):
+                self._on_kb(sock, msg)
         for rid in acked:
             self._inflight.pop(rid, None)
             self._unmarked.pop(rid, None)
@@ -617,6 +644,22 @@ class FeedClient:
                         self.on_rejected(rid, error)
                     except Exception:
                         log.exception("on_rejected callback failed")
+
+    def _on_kb(self, sock: zmq.Socket, msg: Message) -> None:
+        """An offer in a heartbeat answer, or a chunk of the release being fetched: ask for the next chunk."""
+        try:
+            if msg.kind == "heartbeat":
+                if not isinstance(msg.header.get("feed"), int) or msg.header["feed"] < 2:
+                    return  # an older central: no knowledge-base messages to it
+                ask = self.kb.on_offer(msg.header)
+            else:
+                ask = self.kb.on_chunk(msg.header, msg.attachments[0] if msg.attachments else b"")
+            if ask is not None:
+                sock.send_multipart(encode("kb_get", ask), flags=zmq.NOBLOCK)
+        except zmq.Again:
+            pass  # asked again on the next offer
+        except Exception:  # noqa: BLE001 - the knowledge base never stops the feed
+            log.exception("knowledge-base fetch failed")
 
     def _on_feedback(self, msg: Message) -> None:
         self._show(Feedback.from_message(msg))

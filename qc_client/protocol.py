@@ -4,7 +4,8 @@ A message is one ZeroMQ multipart message:
 
     [b"qcedge-feed/1", kind, header JSON, body JSON, *attachments]
 
-`kind` is one of record, ack, feedback, heartbeat. Header and body are JSON
+`kind` is one of record, ack, feedback, heartbeat, kb_get, kb_chunk (the last two only
+between peers whose heartbeats say `feed: 2`, knowledge-base releases). Header and body are JSON
 objects (UTF-8). Parsing is strict: anything else raises `ProtocolError` with a
 message that says what is wrong (never the content, which may hold patient data).
 See docs/feed.md for the fields of each kind.
@@ -18,7 +19,8 @@ from datetime import datetime, timezone
 from typing import Any, Sequence
 
 PROTOCOL = b"qcedge-feed/1"
-KINDS = ("record", "ack", "feedback", "heartbeat")
+KINDS = ("record", "ack", "feedback", "heartbeat", "kb_get", "kb_chunk")
+FEED_LEVEL = 2  # in heartbeats (`feed`): 2 = knows kb_get/kb_chunk; absent = 1
 DEFAULT_MAX_BYTES = 1024 * 1024  # 1 MiB, the whole message (all frames)
 FEEDBACK_LEVELS = ("ok", "info", "warn", "alert")
 ACK_STATUSES = ("stored", "duplicate", "rejected")
@@ -32,6 +34,8 @@ REQUIRED_HEADER: dict[str, dict[str, type | tuple[type, ...]]] = {
     "ack": {"record_id": str, "status": str},
     "feedback": {"record_id": str},
     "heartbeat": {},
+    "kb_get": {"station": str, "version": int, "sha256": str, "offset": int, "length": int},
+    "kb_chunk": {"version": int, "sha256": str, "offset": int, "total": int},
 }
 
 
@@ -192,6 +196,9 @@ def _check_header(kind: str, header: dict[str, Any]) -> None:
         problem = station_id_problem(header["station"])
         if problem is not None:
             raise ProtocolError(f"record header station: {problem}", header)
+    if kind in ("kb_get", "kb_chunk") and (header["offset"] < 0 or header.get("length", 0) < 0
+                                           or header["version"] < 1 or len(header["sha256"]) != 64):
+        raise ProtocolError(f"{kind} header has a negative offset or length, a bad version or sha256", header)
     if kind == "ack" and header["status"] not in ACK_STATUSES:
         raise ProtocolError(f"ack status is not one of {', '.join(ACK_STATUSES)} "
                             f"({fingerprint(header['status'])})", header)

@@ -6,7 +6,9 @@ is stored once and acked again; gaps in a station's sequence are logged and
 queryable; malformed and oversized messages are logged and dropped. With a rules
 file, each new record is evaluated and the findings go back to the station as
 `feedback` on the same connection. With keys, the ROUTER is a CURVE server and a
-ZAP handler admits only the stations on the allow-list.
+ZAP handler admits only the stations on the allow-list. With a `kb` source
+(central.kb.KbCentral), heartbeat answers offer the station its knowledge-base
+release and `kb_get` requests are served in bounded `kb_chunk`s (docs/kb.md).
 """
 from __future__ import annotations
 
@@ -24,8 +26,9 @@ import zmq
 from pydantic import ValidationError
 from zmq.auth.thread import ThreadAuthenticator
 
+from qc_client.kb import CHUNK_MAX, KbSource
 from qc_client.keys import ServerKeys, load_allowed
-from qc_client.protocol import (DEFAULT_MAX_BYTES, MAX_RECORD_ID, MessageTooLarge, ProtocolError, decode, encode,
+from qc_client.protocol import (DEFAULT_MAX_BYTES, FEED_LEVEL, MAX_RECORD_ID, MessageTooLarge, ProtocolError, decode, encode,
                                 message_size, peek_header, utc_now_iso)
 from qc_client.record import Record
 from qc_client.rules import RuleSet, load_rules
@@ -106,8 +109,10 @@ class Receiver:
         batch: int = 512,
         synchronous: str = "FULL",
         commit_delay: float = 0.002,
+        kb: KbSource | None = None,
     ) -> None:
         self.bind = bind
+        self.kb = kb
         self.rules = load_rules(rules) if isinstance(rules, (str, os.PathLike)) else rules
         self.keys = keys
         self.allowed = _allowed_from(allowed_station_keys) if allowed_station_keys is not None else None
@@ -393,8 +398,18 @@ class Receiver:
             interval = float(interval) if isinstance(interval, (int, float)) and 0 < interval < 1e6 else 2.0
             self._last_seen[station if station_ok or _generated(identity) and isinstance(station, str) else who] = \
                 (time.monotonic(), interval)
-            self._reply(sock, identity, "heartbeat", {"server": "qcedge-receive", "boot": self.boot,
-                                                      "sent_at": utc_now_iso()})
+            answer = {"server": "qcedge-receive", "boot": self.boot, "sent_at": utc_now_iso(), "feed": FEED_LEVEL}
+            if self.kb is not None and station_ok:
+                self._kb_heartbeat(station, msg.header, answer)
+            self._reply(sock, identity, "heartbeat", answer)
+            return None
+        if msg.kind == "kb_get":
+            if self.kb is not None and station_ok:
+                self._kb_get(sock, identity, msg.header)
+            else:
+                self._stats.malformed += 1
+                log.warning("kb_get from %s dropped (%s)", who, "no knowledge base here" if self.kb is None
+                            else "station does not match the connection")
             return None
         if msg.kind != "record":
             self._stats.malformed += 1
@@ -430,6 +445,33 @@ class Receiver:
         return identity, Incoming(station=station, seq=header["seq"], record_id=record.id, header=header,
                                   body=msg.raw_body.decode("utf-8"),
                                   record=record, attachments=msg.attachments, key=key)
+
+    def _kb_heartbeat(self, station: str, header: dict[str, Any], answer: dict[str, Any]) -> None:
+        """Note what the station runs (or refused) and offer it the release it should run."""
+        try:
+            if "kb_version" in header:
+                self.kb.note(station, header)
+            offer = self.kb.offer(station, header)
+            if offer:
+                answer.update(offer)
+        except Exception:  # noqa: BLE001 - the knowledge base never stops the feed
+            log.exception("knowledge-base offer for %s failed", station)
+
+    def _kb_get(self, sock: zmq.Socket, identity: bytes, header: dict[str, Any]) -> None:
+        """Serve one bounded chunk of a published release (empty and total=0 when it is unknown)."""
+        try:
+            got = self.kb.chunk(header["version"], header["sha256"], header["offset"], min(header["length"], CHUNK_MAX))
+        except Exception:  # noqa: BLE001
+            log.exception("knowledge-base chunk failed")
+            got = None
+        data, total = got if got is not None else (b"", 0)
+        try:
+            sock.send_multipart([identity, *encode("kb_chunk", {"version": header["version"], "sha256": header["sha256"],
+                                                                "offset": header["offset"], "total": total,
+                                                                "boot": self.boot}, None, [data], max_bytes=None)],
+                                flags=zmq.NOBLOCK)
+        except zmq.ZMQError as exc:
+            log.warning("kb chunk to %s dropped (%s)", _name(identity), exc)
 
     def _answer(self, sock: zmq.Socket, identity: bytes, result: Stored) -> None:
         inc = result.incoming

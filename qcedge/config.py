@@ -61,18 +61,24 @@ class DetectionSection(_Section):
 class FeedSection(_Section):
     """Where records go, and the outbox that keeps them until central acknowledges."""
 
-    endpoint: str
+    endpoint: str  # one endpoint, or several (a TOML list or one comma-separated string): failover in order
     outbox: Path
     server_key: Path | None = None
     station_key: Path | None = None
     # Secret half of the station's key pair; the public half sits beside it or is derived.
 
-    @field_validator("endpoint")
+    @field_validator("endpoint", mode="before")
     @classmethod
-    def _endpoint(cls, v: str) -> str:
-        if not re.match(r"^(tcp://[^\s:]+:\d+|ipc://\S+)$", v):
-            raise ValueError("an endpoint looks like tcp://host:port (or ipc://path)")
-        return v
+    def _endpoint(cls, v: Any) -> str:
+        items = v if isinstance(v, list) else v.split(",") if isinstance(v, str) else None
+        if not items or not all(isinstance(e, str) for e in items):
+            raise ValueError("give one endpoint (tcp://host:port) or a list of them")
+        items = [e.strip() for e in items]
+        for e in items:
+            if not re.match(r"^(tcp://[^\s:,]+:\d+|ipc://[^\s,]+)$", e):
+                raise ValueError("an endpoint looks like tcp://host:port (or ipc://path); several: a list or "
+                                 "separated by commas")
+        return ",".join(items)  # FeedClient takes several endpoints in one string
 
     @model_validator(mode="after")
     def _keys_together(self) -> "FeedSection":
@@ -118,6 +124,15 @@ class PrivacySection(_Section):
                 raise ConfigError(f"[privacy] secret_env: environment variable {self.secret_env} is not set or empty")
             return value.encode()
         return None
+
+
+class KbSection(_Section):
+    """Knowledge-base releases pushed from central (docs/kb.md): central's public key, where releases live."""
+
+    public_key: Path
+    folder: Path  # releases/<version>, state.json, incoming/ (partial downloads, staging)
+    max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    validate_templates: bool = True
 
 
 class UnknownSection(_Section):
@@ -179,6 +194,7 @@ class StationConfig(_Section):
     templates: TemplatesSection
     detection: DetectionSection = DetectionSection()
     feed: FeedSection
+    kb: KbSection | None = None
     privacy: PrivacySection = PrivacySection()
     unknown: UnknownSection = UnknownSection()
     status: StatusSection
@@ -204,6 +220,7 @@ _PATH_KEYS = {
     "feed": ("outbox", "server_key", "station_key"),
     "privacy": ("secret_file",),
     "unknown": ("save_folder",),
+    "kb": ("public_key", "folder"),
     "status": ("file",),
     "logging": ("file",),
     "service": ("xauthority",),

@@ -80,6 +80,11 @@ class Daemon:
         self.pipeline: Pipeline | None = None
         self.seen: SeenScreens | None = None
         self.made_count = 0
+        self.edge_feedback = 0  # findings shown from the rules at the edge
+        self._shown: OrderedDict[tuple, None] = OrderedDict()  # findings shown at the edge (record, rule, level)
+        self.kb_store: Any = None
+        self.kb_agent: Any = None
+        self._engine: Any = None
         self.last_frame_at: float | None = None  # wall time of the last frame read from the source
         self.sd = SdNotify()  # systemd readiness/watchdog; a no-op outside a service (docs/service.md)
         self.watchdog = Watchdog(self.sd, waiting=self._source_waiting, status=self._sd_status)
@@ -144,22 +149,105 @@ class Daemon:
         from ocr_templates.reader import ScreenReader
 
         cfg = self.config
-        templates = load_templates(cfg.templates.folder)
-        engine = get_engine(cfg.templates.engine)
+        release, rules, kb_version = self._kb_current()
+        templates = load_templates(cfg.templates.folder) if release is None else self._release_templates(release)
+        engine = self._engine = get_engine(cfg.templates.engine)
         reader = ScreenReader(templates, engine=engine)
         if cfg.templates.warm_up:
             _warm_up(reader, templates)
         policy = PrivacyPolicy.from_section(cfg.privacy)
         self.seen = SeenScreens(seen_path(cfg), cfg.station.id, cfg.detection.repeat_window)
         self.seen.forget_older_than(max(cfg.detection.repeat_window, 180 * 86400.0))
-        self._start_feed()
         self.pipeline = Pipeline(
             station=cfg.station.id, site=cfg.station.site, reader=reader, templates=templates,
             detectors=Detectors(cfg.detection.settle_frames, cfg.detection.change_threshold),
             seen=self.seen, policy=policy, sink=self._submit, health=self.health,
             unknown_folder=cfg.unknown.save_folder, max_unknown_saved=cfg.unknown.max_saved,
         )
+        self.pipeline.rules, self.pipeline.kb_version = rules, kb_version
+        self._start_feed()
         self.source = self._open_source()
+
+    # ---- knowledge base (docs/kb.md) ----------------------------------------------
+
+    def _kb_current(self) -> tuple[Path | None, Any, int | None]:
+        """The release this station runs (its folder, rules, version), or (None, None, None) without one."""
+        from qc_client.kb import KbError, ReleaseStore
+        from qcedge.kb import load_release_rules, template_folders
+
+        if self.config.kb is None:
+            return None, None, None
+        store = self.kb_store = ReleaseStore(self.config.kb.folder)
+        folder = store.current_path()
+        if folder is None:
+            return None, None, None
+        try:
+            rules = load_release_rules(folder)
+        except KbError as exc:
+            log.error("knowledge-base release rules unusable: %s", exc)
+            rules = None
+        return (folder if template_folders(folder) else None), rules, store.state().current
+
+    def _release_templates(self, folder: Path) -> list[Any]:
+        from qcedge.kb import load_release_templates
+
+        return load_release_templates(folder)
+
+    def _kb_agent(self) -> Any:
+        from qc_client.kb import KbAgent, load_public_key
+        from qcedge.kb import validate_release
+
+        kb = self.config.kb
+        if kb is None:
+            return None
+        validate = (lambda folder, manifest: validate_release(folder, manifest)) if kb.validate_templates else None
+        self.kb_agent = KbAgent(self.kb_store, load_public_key(kb.public_key), self.config.station.id,
+                                self.config.station.site, validate=validate, apply=self._kb_apply,
+                                max_bytes=kb.max_bytes)
+        return self.kb_agent
+
+    def _kb_apply(self, folder: Path, manifest: Any) -> None:
+        """Load the release (agent thread) and hand it to the frame thread, which switches between frames."""
+        from ocr_templates import load_templates
+        from ocr_templates.reader import ScreenReader
+        from qcedge.kb import load_release_rules, template_folders
+
+        templates = self._release_templates(folder) if template_folders(folder) \
+            else load_templates(self.config.templates.folder)
+        reader = ScreenReader(templates, engine=self._engine)
+        if self.config.templates.warm_up:
+            _warm_up(reader, templates)
+        self.pipeline.swap(reader, templates, load_release_rules(folder), manifest.version)  # type: ignore[union-attr]
+
+    def _edge_findings(self, made: Made) -> list[Any]:
+        """Evaluate the release's layered rules on the record (before it is sent: central's verdict for the
+        same finding, arriving later, is then not shown again)."""
+        rules = self.pipeline.rules if self.pipeline is not None else None
+        if rules is None:
+            return []
+        try:
+            findings = rules.evaluate(made.record)
+        except Exception:  # noqa: BLE001 - a rule never stops the daemon
+            log.exception("edge rules failed")
+            return []
+        for f in findings:
+            self._shown[(made.record.id, f.rule, f.level)] = None
+            if len(self._shown) > 10000:
+                self._shown.popitem(last=False)
+        return findings
+
+    def _show_edge(self, made: Made, findings: list[Any]) -> None:
+        """Show the edge findings at once, also when central is away."""
+        for f in findings:
+            fb = Feedback(record_id=made.record.id, level=f.level, message=f.message,
+                          template=made.record.template.id if made.record.template else None, rule=f.rule)
+            self.edge_feedback += 1
+            try:
+                self.notifier.show(fb)
+                if self.on_feedback_cb:
+                    self.on_feedback_cb(fb)
+            except Exception:  # noqa: BLE001
+                log.exception("feedback display failed")
 
     def _open_source(self) -> Any:
         """The configured source inside a ReconnectingSource (a failing source is reopened with backoff)."""
@@ -189,7 +277,7 @@ class Daemon:
         keys = ClientKeys.from_files(cfg.station_key, cfg.server_key) if cfg.server_key and cfg.station_key else None
         self.client = FeedClient(cfg.endpoint, self.outbox, self.config.station.id,
                                  on_feedback=self._on_feedback, on_rejected=self._on_rejected,
-                                 on_acked=self._on_acked, keys=keys)
+                                 on_acked=self._on_acked, keys=keys, kb=self._kb_agent())
         self.client.start()
 
     def _loop(self) -> None:
@@ -278,6 +366,7 @@ class Daemon:
 
     def _submit(self, made: Made) -> None:
         # Under the lock, so that an ack (feed thread) is handled after the record is registered and shown.
+        findings = self._edge_findings(made)
         with self._lock:
             self._settled_at[made.record.id] = made.settled_t
             self.client.submit(made.record)
@@ -287,6 +376,7 @@ class Daemon:
                     self.on_made_cb(made)
                 except Exception:  # noqa: BLE001 - display must not stop the daemon
                     log.exception("on_made callback failed")
+            self._show_edge(made, findings)
 
     def _on_acked(self, record_ids: list[str]) -> None:
         for rid in record_ids:
@@ -322,6 +412,8 @@ class Daemon:
         fb = Feedback.from_any(item)
         self.health.feedback_received += 1
         self.health.last_feedback_at = time.time()
+        if (fb.record_id, fb.rule, fb.level) in self._shown:
+            return  # shown already by the rules at the edge
         try:
             self.notifier.show(fb)
             if self.on_feedback_cb:
@@ -364,6 +456,7 @@ class Daemon:
     def _shutdown(self) -> None:
         for name, closer in (("source", lambda: self.source and self.source.close()),
                              ("feed", lambda: self.client and self.client.stop()),
+                             ("kb", lambda: self.kb_agent and self.kb_agent.close()),
                              ("outbox", self._close_outbox),
                              ("seen", lambda: self.seen and self.seen.close())):
             try:
@@ -384,6 +477,11 @@ class Daemon:
 
         extra: dict[str, Any] = {"outbox_depth": self.outbox_depth(), "feed_endpoint": self.config.feed.endpoint,
                                  "version": __version__, "last_frame_at": _iso(self.last_frame_at)}
+        if self.kb_store is not None:
+            state = self.kb_store.state()
+            extra["kb"] = {"running": self.pipeline.kb_version if self.pipeline else None, "current": state.current,
+                           "previous": state.previous, "applied_at": state.applied_at, "refused": state.refused,
+                           "refused_reason": state.refused_reason}
         if self.client is not None:
             try:
                 stats = self.client.stats().as_dict()

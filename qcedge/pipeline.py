@@ -136,6 +136,23 @@ class Pipeline:
         self.on_made = on_made
         self.covered_wait = covered_wait
         self._held: _Held | None = None
+        self.kb_version: int | None = None  # the knowledge-base release the reader and rules come from
+        self.rules: Any = None  # the release's rule set, evaluated at the edge (qc_client.rules.RuleSet)
+        self._pending: tuple[Any, list[Template], Any, int | None] | None = None
+
+    def swap(self, reader: Any, templates: list[Template], rules: Any, kb_version: int | None) -> None:
+        """Run another release from the next frame on (a frame is read wholly with one release or the other)."""
+        self._pending = (reader, templates, rules, kb_version)
+
+    def _take_pending(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        self.flush_held()  # a covered screen waiting is recorded with the templates it was read with
+        reader, templates, rules, version = pending
+        self.reader, self.templates, self.rules, self.kb_version = reader, {t.id: t for t in templates}, rules, version
+        log.info("knowledge-base release switched", extra={"ctx": {"event": "kb_switch", "kb_version": version,
+                                                                   "templates": len(templates)}})
 
     # ---- per frame -------------------------------------------------------
 
@@ -143,6 +160,8 @@ class Pipeline:
         """Look at one frame. Never raises for a bad frame or an OCR failure."""
         h = self.health
         h.frames_seen += 1
+        if self._pending is not None:
+            self._take_pending()
         try:
             if not _valid_image(frame.image):
                 raise ValueError(f"bad frame: {_describe(frame.image)}")
