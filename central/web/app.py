@@ -187,8 +187,16 @@ def create_app(store: Store, users: Users, secret: str, *, rules: RuleSet | None
         return RedirectResponse("/record?" + urlencode({"station": station, "id": rid, "saved": 1}), status_code=303)
 
     async def items_page(request: Request, user: User, error: str | None = None, status: int = 200) -> Response:
-        rows = [(i, review.rates(store, i)) for i in access.items(store, user)]
+        rows = access.items(store, user)  # rates on each item's page: they read its target's records
         return render(request, "items.html", user, status, rows=rows, error=error, scopes=list(review.SCOPES))
+
+    async def item_page(request: Request, user: User) -> Response:
+        try:
+            item_id = int(request.query_params.get("id", ""))
+        except ValueError:
+            raise access.NotFound("no such item") from None
+        i = access.item(store, user, item_id)
+        return render(request, "item.html", user, i=i, r=review.rates(store, i))
 
     async def item_open(request: Request, user: User) -> Response:
         form = request.state.form
@@ -237,7 +245,10 @@ def create_app(store: Store, users: Users, secret: str, *, rules: RuleSet | None
                                           request.query_params.get("id", ""), personal=personal))
 
     async def api_items(request: Request, user: User) -> Response:
-        return JSONResponse([{**i.as_dict(), "rates": review.rates(store, i)} for i in access.items(store, user)])
+        if "id" in request.query_params:
+            i = access.item(store, user, int(request.query_params["id"]))
+            return JSONResponse({**i.as_dict(), "rates": review.rates(store, i)})
+        return JSONResponse([i.as_dict() for i in access.items(store, user)])
 
     routes = [
         Route("/login", login, methods=["GET", "POST"]),
@@ -248,6 +259,7 @@ def create_app(store: Store, users: Users, secret: str, *, rules: RuleSet | None
         Route("/record", page(record_page)),
         Route("/record/correct", page(correct, reviewer=True), methods=["POST"]),
         Route("/items", page(items_page)),
+        Route("/item", page(item_page)),
         Route("/items/open", page(item_open, reviewer=True), methods=["POST"]),
         Route("/items/close", page(item_close, reviewer=True), methods=["POST"]),
         Route("/users", page(users_page)),

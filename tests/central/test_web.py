@@ -152,6 +152,8 @@ def test_a_hospital_viewer_sees_only_its_hospital_in_pages_and_api(any_store, us
     assert c.get("/api/stats?hospital=hospital-b").status_code == 404
     assert {g["site"] for g in c.get("/api/stats?by=site").json()["groups"]} == {"hospital-a"}
     assert [i["target"] for i in c.get("/api/items").json()] == ["ct-hospital-a"]
+    b_item = next(i for i in review.items(store) if i.target == "hospital-b").id
+    assert c.get(f"/item?id={b_item}").status_code == 404 and c.get(f"/api/items?id={b_item}").status_code == 404
     basic = TestClient(c.app)
     assert basic.get("/api/queue", auth=("viewer-b", "wrong-pass-x")).status_code == 401
     assert {r["site"] for r in basic.get("/api/queue", auth=("viewer-b", PASSWORDS["viewer-b"])).json()} == \
@@ -196,6 +198,8 @@ def test_reviewer_corrections_go_through_review_and_need_the_csrf_token(store, u
                                        "csrf": token}).status_code == 400
     c.post("/items/close", data={"item": str(item.id), "outcome": "levels back under", "csrf": token})
     assert review.items(store)[0].status == "closed"
+    page = c.get(f"/item?id={item.id}").text
+    assert "levels back under" in page and 'id="rates"' in page
     # a viewer may not correct, even with its own valid token
     v = make_client(store, users_file)
     login(v, "viewer-a")
