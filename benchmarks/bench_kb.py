@@ -1,0 +1,139 @@
+"""Knowledge-base release distribution: publish -> applied on N stations (real ZeroMQ sockets on loopback).
+
+Central (a Receiver with a KB folder) and N stations (each a FeedClient with its own socket, outbox and
+KbAgent, heartbeat every 2 s as in production) run as threads of this process. A release of the sample
+template pack + rules (~0.35 MB) is published once every station is connected; the clock runs from
+`publish` returning until every station's state.json names the release (fetched in 256 KiB chunks,
+whole-bundle SHA-256, unpacked, Ed25519 signature and every file's SHA-256 checked, switched).
+
+Two runs: 100 stations verifying only, and 20 stations that also validate like the daemon (every
+template matched against its own reference image). On this 2-core machine the 20/100 stations share
+two cores; on site each station validates on its own CPU, so validation is also timed for one station.
+
+    python -m benchmarks.run kb        (or: python -m benchmarks.bench_kb [--stations N] [--validating N])
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.run import RESULTS, header
+from central.kb import KbCentral, build_release, generate_signing_key
+from qc_client.client import FeedClient
+from qc_client.kb import KbAgent, ReleaseStore, load_public_key
+from qc_client.outbox import Outbox
+from qc_client.receiver import Receiver
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET = 10.0  # seconds, publish -> applied on 100 stations
+
+
+def _source(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    shutil.copytree(ROOT / "samples" / "templates", folder / "templates",
+                    ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    shutil.copyfile(ROOT / "samples" / "rules" / "rules.yaml", folder / "rules.yaml")
+    return folder
+
+
+def _state(folder: Path) -> dict:
+    try:
+        return json.loads((folder / "state.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def run(n: int, validate: bool, tmp: Path) -> dict:
+    from qcedge.kb import validate_release
+
+    secret, public = generate_signing_key(tmp / "keys")
+    bundle = build_release(_source(tmp / "src"), tmp / "kb-1.tar", secret, version=1, who="bench")
+    central_dir = tmp / "central"
+    central_dir.mkdir()
+    shutil.copyfile(public, central_dir / "kb.pub")
+    kb = KbCentral(central_dir, recheck=0.05)
+    receiver = Receiver("tcp://127.0.0.1:*", tmp / "central.sqlite", kb=kb).start()
+    key = load_public_key(public)
+    stations = []
+    try:
+        for i in range(n):
+            folder = tmp / f"st{i}"
+            agent = KbAgent(ReleaseStore(folder), key, f"st-{i}", "bench", validate=validate_release if validate else None)
+            outbox = Outbox(folder / "outbox.sqlite")
+            client = FeedClient(receiver.endpoint, outbox, f"st-{i}", kb=agent).start()
+            stations.append((folder, agent, outbox, client))
+        deadline = time.monotonic() + 60
+        while not all(c.stats().connected for *_, c in stations) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        t0 = time.monotonic()
+        kb.publish(bundle, "bench")
+        done: dict[int, float] = {}
+        deadline = time.monotonic() + 300
+        while len(done) < n and time.monotonic() < deadline:
+            for i, (folder, *_rest) in enumerate(stations):
+                if i not in done and _state(folder).get("current") == 1:
+                    done[i] = time.monotonic() - t0
+            time.sleep(0.02)
+        times = sorted(done.values())
+        return {"stations": n, "validate": validate, "applied": len(done), "size": bundle.stat().st_size,
+                "all": times[-1] if len(done) == n else None, "median": statistics.median(times) if times else None,
+                "first": times[0] if times else None}
+    finally:
+        for _folder, agent, outbox, client in stations:
+            client.stop()
+            agent.close()
+            outbox.close()
+        receiver.close()
+        kb.close()
+
+
+def validation_seconds(tmp: Path) -> float:
+    from qc_client.kb import unpack
+    from qcedge.kb import validate_release
+
+    unpack(tmp / "kb-1.tar", tmp / "one")
+    validate_release(tmp / "one")  # imports and first-use costs out of the way
+    t0 = time.perf_counter()
+    validate_release(tmp / "one")
+    return time.perf_counter() - t0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="bench_kb")
+    ap.add_argument("--stations", type=int, default=100)
+    ap.add_argument("--validating", type=int, default=20)
+    args = ap.parse_args(argv)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-kb-") as tmp:
+        results.append(run(args.stations, False, Path(tmp) / "a"))
+        print(results[-1], flush=True)
+        results.append(run(args.validating, True, Path(tmp) / "b"))
+        print(results[-1], flush=True)
+        one = validation_seconds(Path(tmp) / "b")
+    lines = [header("Knowledge base: publish -> applied on N stations"),
+             f"A release of {results[0]['size'] / 1e6:.2f} MB (sample template pack + rules), stations as threads "
+             "with their own sockets, heartbeat 2 s (the offer rides the next heartbeat answer). "
+             "`python -m benchmarks.run kb`.\n",
+             "| stations | validation | applied | first | median | all | target |", "|---|---|---|---|---|---|---|"]
+    for r in results:
+        fmt = lambda x: "-" if x is None else f"{x:.2f} s"  # noqa: E731
+        target = f"{TARGET:.0f} s for 100: {'met' if r['all'] is not None and r['all'] <= TARGET else 'missed'}" \
+            if not r["validate"] else "-"
+        lines.append(f"| {r['stations']} | {'templates vs references' if r['validate'] else 'signature + hashes'} | "
+                     f"{r['applied']}/{r['stations']} | {fmt(r['first'])} | {fmt(r['median'])} | {fmt(r['all'])} | "
+                     f"{target} |")
+    lines.append(f"\nValidating the release on one station (3 templates against their references): {one:.2f} s.\n")
+    (RESULTS / "kb.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+    ok = results[0]["all"] is not None and results[1]["all"] is not None
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
