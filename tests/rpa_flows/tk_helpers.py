@@ -246,6 +246,10 @@ class Disturber:
         time.sleep(0.3)
         self._hold.clear()
 
+    @property
+    def holding(self) -> bool:
+        return self._hold.is_set()
+
     def stop(self) -> None:
         self._stop.set()
         self.thread.join(5)
@@ -276,6 +280,8 @@ def run_disturbed(app: TkOrder, flow_text: str, records: list[dict], workdir: Pa
                 player.close()
             done |= done_records(workdir / f"log{runs}")
             runs += 1
+            if result.ok and dist.holding:
+                dist.after_stop()  # a theft after the last key: the run ended well, the person still steps in
             if result.ok and len(done) >= len(records):
                 if not until_budget or len(dist.fired) >= disturbances:
                     break
