@@ -214,9 +214,8 @@ class Daemon:
 
         templates = self._release_templates(folder) if template_folders(folder) \
             else load_templates(self.config.templates.folder)
+        # the OCR engine (warmed up at start) is shared: no second warm-up competing with the frame loop
         reader = ScreenReader(templates, engine=self._engine)
-        if self.config.templates.warm_up:
-            _warm_up(reader, templates)
         self.pipeline.swap(reader, templates, load_release_rules(folder), manifest.version)  # type: ignore[union-attr]
 
     def _edge_findings(self, made: Made) -> list[Any]:
