@@ -235,6 +235,8 @@ class ReleaseStore:
         (self.root / "releases").mkdir(parents=True, exist_ok=True)
         (self.root / "incoming").mkdir(exist_ok=True)
         self._lock = threading.Lock()
+        for left in (self.root / "incoming").glob("staging-*"):  # a crash while staging: never half-used
+            shutil.rmtree(left, ignore_errors=True)
 
     def state(self) -> KbState:
         try:
@@ -297,6 +299,18 @@ class ReleaseStore:
             for old in (self.root / "releases").iterdir():
                 if old.name.isdigit() and int(old.name) not in keep:
                     shutil.rmtree(old, ignore_errors=True)
+
+    def fall_back(self, reason: str) -> None:
+        """The current release is unusable on disk: the previous one becomes current (central offers the
+        broken one again, so it is fetched anew) and the reason is reported."""
+        with self._lock:
+            state = self.state()
+            broken = state.current
+            state.current, state.previous, state.applied_at = state.previous, None, utc_now()
+            state.refused, state.refused_sha, state.refused_reason = broken, None, reason
+            self._write(state)
+            if broken is not None:
+                shutil.rmtree(self.path(broken), ignore_errors=True)
 
     def refuse(self, version: int, sha: str | None, reason: str) -> None:
         with self._lock:
@@ -377,6 +391,10 @@ class KbAgent:
         if self._download != (version, sha, size):
             self._download = (version, sha, size)
             self._requested_at = 0.0
+            keep = self._part(version, sha).name
+            for old in (self.store.root / "incoming").glob("*.part"):  # downloads central no longer offers
+                if old.name != keep:
+                    old.unlink(missing_ok=True)
         if time.monotonic() - self._requested_at < STALL_SECONDS:
             return None  # a chunk is on its way
         return self._request()

@@ -85,6 +85,7 @@ class Daemon:
         self.kb_store: Any = None
         self.kb_agent: Any = None
         self._engine: Any = None
+        self._kb_key: Any = None
         self.last_frame_at: float | None = None  # wall time of the last frame read from the source
         self.sd = SdNotify()  # systemd readiness/watchdog; a no-op outside a service (docs/service.md)
         self.watchdog = Watchdog(self.sd, waiting=self._source_waiting, status=self._sd_status)
@@ -171,22 +172,37 @@ class Daemon:
     # ---- knowledge base (docs/kb.md) ----------------------------------------------
 
     def _kb_current(self) -> tuple[Path | None, Any, int | None]:
-        """The release this station runs (its folder, rules, version), or (None, None, None) without one."""
-        from qc_client.kb import KbError, ReleaseStore
-        from qcedge.kb import load_release_rules, template_folders
+        """The release this station runs (its folder if it has templates, its rules, its version): the current
+        one, or the previous one when the current no longer verifies on disk; (None, None, None) without one."""
+        from qc_client.kb import KbError, ReleaseStore, verify_release
+        from qcedge.config import ConfigError
+        from qcedge.kb import load_release_rules, load_release_templates, template_folders
 
-        if self.config.kb is None:
-            return None, None, None
-        store = self.kb_store = ReleaseStore(self.config.kb.folder)
-        folder = store.current_path()
-        if folder is None:
+        kb = self.config.kb
+        if kb is None:
             return None, None, None
         try:
-            rules = load_release_rules(folder)
+            self._kb_key = _load_kb_key(kb.public_key)
         except KbError as exc:
-            log.error("knowledge-base release rules unusable: %s", exc)
-            rules = None
-        return (folder if template_folders(folder) else None), rules, store.state().current
+            raise ConfigError(f"{self.config.path}: [kb] public_key: {exc}") from None
+        store = self.kb_store = ReleaseStore(kb.folder)
+        state = store.state()
+        for version in (state.current, state.previous):
+            if version is None or not store.has(version):
+                continue
+            folder = store.path(version)
+            try:
+                verify_release(folder, self._kb_key)
+                rules = load_release_rules(folder)
+                if template_folders(folder):
+                    load_release_templates(folder)
+            except Exception as exc:  # noqa: BLE001 - fall back, say why
+                log.error("knowledge-base release %s on disk is unusable (%s): not run", version, exc)
+                if version == state.current:
+                    store.fall_back(f"release {version} on disk no longer usable: {exc}"[:300])
+                continue
+            return (folder if template_folders(folder) else None), rules, version
+        return None, None, None
 
     def _release_templates(self, folder: Path) -> list[Any]:
         from qcedge.kb import load_release_templates
@@ -194,14 +210,14 @@ class Daemon:
         return load_release_templates(folder)
 
     def _kb_agent(self) -> Any:
-        from qc_client.kb import KbAgent, load_public_key
+        from qc_client.kb import KbAgent
         from qcedge.kb import validate_release
 
         kb = self.config.kb
         if kb is None:
             return None
         validate = (lambda folder, manifest: validate_release(folder, manifest)) if kb.validate_templates else None
-        self.kb_agent = KbAgent(self.kb_store, load_public_key(kb.public_key), self.config.station.id,
+        self.kb_agent = KbAgent(self.kb_store, self._kb_key, self.config.station.id,
                                 self.config.station.site, validate=validate, apply=self._kb_apply,
                                 max_bytes=kb.max_bytes)
         return self.kb_agent
@@ -500,6 +516,12 @@ class Daemon:
     def _status_loop(self) -> None:
         while not self._stop.wait(self.config.status.interval):
             self._write_status()
+
+
+def _load_kb_key(path: Path) -> Any:
+    from qc_client.kb import load_public_key
+
+    return load_public_key(path)
 
 
 def _iso(t: float | None) -> str | None:

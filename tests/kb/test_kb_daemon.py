@@ -155,3 +155,45 @@ interval = 0.2
         if receiver is not None:
             receiver.close()
     assert not runner.is_alive()
+
+
+def test_a_release_altered_on_disk_is_not_run_and_a_missing_key_is_one_line(tmp_path, keys):
+    from central.kb import build_release as build
+    from qcedge.cli import main
+
+    secret, public = keys
+    store = ReleaseStore(tmp_path / "station-kb")
+    for v in (1, 2):
+        b = build(_source_with_hospital_rule(tmp_path / f"s{v}"), tmp_path / f"kb-{v}.tar", secret, version=v, who="qa")
+        manifest, staging = store.stage(b, load_public_key(public))
+        store.place(manifest, staging)
+        store.activate(manifest)
+    rules = tmp_path / "station-kb" / "releases" / "2" / "rules.yaml"
+    rules.write_text(rules.read_text() + "\n# edited by hand\n")
+    (tmp_path / "station.toml").write_text(f"""
+[station]
+id = "test-st"
+site = "test-site"
+[source]
+kind = "screen"
+[templates]
+folder = "{SAMPLES / 'templates'}"
+warm_up = false
+[feed]
+endpoint = "tcp://127.0.0.1:{_free_port()}"
+outbox = "var/outbox.sqlite"
+[kb]
+public_key = "{public}"
+folder = "station-kb"
+[status]
+file = "var/status.json"
+""", encoding="utf-8")
+    config = load_config(tmp_path / "station.toml", check_secret=False)
+    daemon = Daemon(config, source=Screen(cv2.imread(str(FRAMES / "ct_dose" / "ct_dose_000_clean.png"))))
+    release, rules_set, version = daemon._kb_current()
+    assert version == 1 and rules_set is not None and release == store.path(1)
+    state = store.state()
+    assert state.current == 1 and state.refused == 2 and "rules.yaml" in state.refused_reason
+    # a [kb] public key that is not there: one line naming the key, exit 2
+    (tmp_path / "station.toml").write_text((tmp_path / "station.toml").read_text().replace(str(public), "nokey.pub"))
+    assert main(["run", "--config", str(tmp_path / "station.toml")]) == 2
