@@ -418,8 +418,11 @@ class KbAgent:
             return None
         part = self._part(version, sha)
         have = part.stat().st_size if part.exists() else 0
-        if header.get("offset") != have or have + len(data) > size or not data:
-            return self._request() if not data and have < size else None
+        if not data:  # central no longer has it (rolled back, another release): the next offer decides
+            self._download = None
+            return None
+        if header.get("offset") != have or have + len(data) > size:
+            return None  # a stale or foreign answer: a request not answered is asked again after STALL_SECONDS
         with open(part, "ab") as f:
             f.write(data)
         if have + len(data) < size:

@@ -114,6 +114,11 @@ def test_agent_ignores_chunks_it_did_not_ask_for(tmp_path, keys):
         agent.on_chunk({"version": 1, "sha256": SHA, "offset": 0, "total": 100}, b"y" * 101)
         part = tmp_path / "st" / "incoming" / f"1-{SHA[:16]}.part"
         assert not part.exists() or part.stat().st_size == 0
+        # central answers "unknown" (it moved on): no request loop, the next offer decides
+        assert agent.on_chunk({"version": 1, "sha256": SHA, "offset": 0, "total": 0}, b"") is None
+        assert agent.on_chunk({"version": 1, "sha256": SHA, "offset": 0, "total": 100}, b"z" * 100) is None
+        assert agent.store.state().refused is None  # not asked for any more: ignored
+        assert agent.on_offer({"kb_version": 1, "kb_size": 100, "kb_sha256": SHA})["offset"] == 0
         # the whole size arrives but it is not what was offered: refused, nothing kept
         assert agent.on_chunk({"version": 1, "sha256": SHA, "offset": 0, "total": 100}, b"z" * 100) is None
         deadline = time.monotonic() + 10
