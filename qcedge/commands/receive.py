@@ -32,6 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--allow", help="folder of station public keys (*.key): only these may connect")
     p.add_argument("--pub", help="also publish a live tap for dashboards on this endpoint (PUB, lossy)")
     p.add_argument("--max-bytes", type=int, default=None, help="message size limit (default 1 MiB)")
+    p.add_argument("--kb", metavar="DIR", help="knowledge-base folder: offer its published release to stations "
+                   "(docs/kb.md)")
     p.add_argument("--quiet", action="store_true", help="do not print a line per record")
     p.set_defaults(func=run)
 
@@ -88,10 +90,23 @@ def run(args: argparse.Namespace) -> int:
     except (SchemaError, StoreUnavailable, OSError) as exc:
         raise UsageError(str(exc)) from None
     where = store.where if is_postgres(args.db) else args.db  # type: ignore[attr-defined]
+    kb = None
+    if args.kb:
+        from central.kb import KbCentral
+
+        if not Path(args.kb).is_dir():
+            store.close()
+            raise UsageError(f"--kb {args.kb}: not a folder (make it with `qcedge kb keys`)")
+        try:
+            kb = KbCentral(args.kb)
+        except (OSError, ValueError) as exc:
+            store.close()
+            raise UsageError(f"--kb {args.kb}: {exc}") from None
     try:
         receiver = Receiver(args.bind, store, rules=rules, keys=keys,
                             allowed_station_keys=args.allow if args.allow else None,
-                            on_record=on_record, on_feedback=on_feedback, max_bytes=max_bytes, pub_bind=args.pub)
+                            on_record=on_record, on_feedback=on_feedback, max_bytes=max_bytes, pub_bind=args.pub,
+                            kb=kb)
         receiver.open()
     except (OSError, ValueError, KeyFileError) as exc:
         store.close()
