@@ -42,19 +42,74 @@ def parse_template(data: Any, path: str | Path = "<template>") -> Template:
     return template.model_copy(update={"path": Path(path)}) if isinstance(path, Path) else template
 
 
+MAX_BYTES = 2_000_000      # a template file is a few KB; anything this big is not one
+MAX_DEPTH = 40             # nesting a template never needs (YAML nested thousands deep exhausts the parser)
+
+
+def parse_yaml_text(raw: bytes, path: str | Path = "<template>") -> Any:
+    """The YAML data of a template file, or a TemplateError naming the file: not UTF-8, too big, nested too
+    deep, aliases blowing up, not YAML. Every template file enters here."""
+    where = str(path)
+    if len(raw) > MAX_BYTES:
+        raise TemplateError(where, f"{len(raw)} bytes: too big for a template file (at most {MAX_BYTES})")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise TemplateError(where, f"not UTF-8 text (byte {exc.start}): save the file as UTF-8") from None
+    if "\x00" in text:
+        raise TemplateError(where, "not a text file (it holds NUL characters)")
+    depth = peak = 0
+    for ch in text:   # flow nesting ('[[[...', '{{{...') is what exhausts the parser: refuse it up front
+        if ch in "[{":
+            depth += 1
+            peak = max(peak, depth)
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    if peak > MAX_DEPTH:
+        raise TemplateError(where, f"nested {peak} deep: a template is never nested more than {MAX_DEPTH} deep")
+    try:
+        data = yaml.load(text, Loader=_SafeNoAliasLoader)
+    except RecursionError:
+        raise TemplateError(where, f"nested too deep: a template is never nested more than {MAX_DEPTH} deep") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
+        raise TemplateError(where, f"not valid YAML: {problem}", at) from None
+    if _depth(data) > MAX_DEPTH:
+        raise TemplateError(where, f"nested too deep: a template is never nested more than {MAX_DEPTH} deep")
+    return data
+
+
+class _SafeNoAliasLoader(yaml.SafeLoader):
+    """SafeLoader without aliases: a template needs none, and '&a [*a, *a, ...]' chains blow up in memory."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in a template",
+                                              event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def _depth(data: Any, level: int = 0) -> int:
+    if level > MAX_DEPTH:
+        return level
+    if isinstance(data, dict):
+        return max((_depth(v, level + 1) for v in data.values()), default=level + 1)
+    if isinstance(data, list):
+        return max((_depth(v, level + 1) for v in data), default=level + 1)
+    return level
+
+
 def load_template(path: str | Path) -> Template:
     """Read a template YAML file; its reference PNG must exist beside it."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise TemplateError(str(path), f"cannot read the file: {exc.strerror or exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
-        raise TemplateError(str(path), f"not valid YAML: {getattr(exc, 'problem', exc)}", where) from None
+    data = parse_yaml_text(raw, path)
     template = parse_template(data, path)
     check_geometry(template, path)
     ref = template.reference_path
@@ -71,6 +126,13 @@ def load_templates(folder: str | Path) -> list[Template]:
     templates = [load_template(p) for p in sorted(folder.glob("*.y*ml")) if p.name != "pack.yaml"]
     if not templates:
         raise TemplateError(str(folder), "no template files (*.yaml) in this folder")
+    seen: dict[str, Path | None] = {}
+    for t in templates:
+        if t.id in seen:
+            first = seen[t.id].name if seen[t.id] else "?"
+            raise TemplateError(str(t.path or folder), f"template id '{t.id}' is used by {first} too: ids in a "
+                                "pack must differ", "id")
+        seen[t.id] = t.path
     return sorted(templates, key=lambda t: t.id)
 
 

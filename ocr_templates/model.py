@@ -18,7 +18,8 @@ NUMERIC_TYPES = frozenset({"integer", "decimal"})
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: NaN and infinity are refused as "Input should be a finite number"
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Box(_Strict):
@@ -63,6 +64,12 @@ class MatchSettings(_Strict):
     anchor_threshold: float | None = Field(default=None, gt=0, le=1)
     min_scale: float = Field(default=0.6, gt=0)   # 0.6: a 1080p console captured at 720p is 0.67
     max_scale: float = Field(default=1.6, gt=0)
+
+    @model_validator(mode="after")
+    def _scales(self) -> "MatchSettings":
+        if self.min_scale > self.max_scale:
+            raise ValueError(f"min_scale {self.min_scale} is above max_scale {self.max_scale}")
+        return self
 
     @property
     def anchor_floor(self) -> float:
@@ -136,6 +143,12 @@ class TableField(_Strict):
     columns: list[Column] = Field(min_length=1)
     personal: bool = False
 
+    @model_validator(mode="after")
+    def _rows(self) -> "TableField":
+        if self.min_rows > self.max_rows:
+            raise ValueError(f"min_rows {self.min_rows} is above max_rows {self.max_rows}")
+        return self
+
 
 def _field_kind(data: Any) -> str:
     kind = data.get("kind", "value") if isinstance(data, dict) else getattr(data, "kind", "value")
@@ -201,7 +214,7 @@ class Template(_Strict):
     # Where the file was loaded from (not part of the YAML).
     path: Path | None = Field(default=None, exclude=True)
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 
     @field_validator("version", mode="before")
     @classmethod
