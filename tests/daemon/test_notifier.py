@@ -1,0 +1,105 @@
+"""The on-screen notifier: feedback on top without taking the keyboard from the console; Acknowledge reaches central."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from qcedge.notify import Acknowledgement, Feedback, Notifier, WindowNotifier
+
+pytestmark = pytest.mark.display
+
+CONSOLE = textwrap.dedent("""
+    import sys, tkinter as tk
+    root = tk.Tk(); root.title("console"); root.geometry("600x200+50+300")
+    entry = tk.Entry(root); entry.pack(fill="x")
+    def done(_e):
+        print(entry.get(), flush=True); entry.delete(0, "end")
+    entry.bind("<Return>", done)
+    root.after(100, lambda: (entry.focus_force(), print("ready", flush=True)))
+    root.mainloop()
+""")
+
+
+def _xdo(*args: str) -> str:
+    return subprocess.run(["xdotool", *args], check=True, capture_output=True, text=True, timeout=10).stdout.strip()
+
+
+def _until(cond, timeout: float = 15.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = cond()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def console(xvfb):
+    """A Tk 'console program' holding the keyboard focus; yields (process, its X window id)."""
+    proc = subprocess.Popen([sys.executable, "-c", CONSOLE], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        wid = _until(lambda: _xdo("search", "--name", "^console$").split()[:1], what="console window")[0]
+        _xdo("windowfocus", "--sync", wid)
+        yield proc, wid
+    finally:
+        proc.kill()
+        proc.wait(5)
+
+
+@pytest.fixture
+def window_notifier(xvfb):
+    acks: list[Acknowledgement] = []
+    got = threading.Event()
+
+    def on_ack(ack: Acknowledgement) -> None:
+        acks.append(ack)
+        got.set()
+
+    wn = WindowNotifier(on_ack=on_ack, env={**os.environ, "QT_QPA_PLATFORM": "xcb"})
+    wn.got = got  # type: ignore[attr-defined]
+    wn.received = acks  # type: ignore[attr-defined]
+    try:
+        yield wn
+    finally:
+        wn.close()
+
+
+def test_feedback_on_top_never_takes_the_keyboard_and_acknowledge_answers(console, window_notifier, caplog):
+    proc, console_wid = console
+    notifier = Notifier(desktop=False, window=window_notifier)
+    assert _xdo("getwindowfocus") == console_wid
+    notifier.show(Feedback("r-7", "alert", "CTDIvol 31.2 mGy above the reference level 25", "ct_dose_report",
+                           "ct-ctdivol"))
+    assert window_notifier.shown.wait(20), "the notifier window did not show the feedback"
+    placed = window_notifier.placed
+    assert placed["record_id"] == "r-7" and placed["pending"] == 1
+    # the notifier's window is mapped and visible on the display ...
+    assert _until(lambda: _xdo("search", "--onlyvisible", "--name", "^qcedge QC$"), what="notifier window mapped")
+    # ... and the console still has the keyboard: what the technologist types reaches it
+    assert _xdo("getwindowfocus") == console_wid
+    _xdo("type", "--delay", "20", "DLP 412")
+    _xdo("key", "Return")
+    assert proc.stdout.readline().strip() == "DLP 412"
+    # clicking Acknowledge answers with the record and rule, and still leaves the keyboard to the console
+    x, y, w, h = placed["button"]
+    _xdo("mousemove", "--sync", str(x + w // 2), str(y + h // 2))
+    _xdo("click", "1")
+    assert window_notifier.got.wait(10), "no acknowledgement from the notifier"
+    [ack] = window_notifier.received
+    assert (ack.record_id, ack.rule, ack.level) == ("r-7", "ct-ctdivol", "alert") and ack.at.endswith("+00:00")
+    assert _xdo("getwindowfocus") == console_wid
+    _xdo("type", "--delay", "20", "ok")
+    _xdo("key", "Return")
+    assert proc.stdout.readline().strip() == "ok"
+    # nothing left to acknowledge: the window is gone
+    _until(lambda: not subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "^qcedge QC$"],
+                                      capture_output=True).stdout.strip(), what="notifier window hidden")
