@@ -14,6 +14,8 @@ the one it uses falls silent (several receivers sharing one central store).
 With a `kb` agent (qc_client.kb.KbAgent), heartbeats report the knowledge-base
 release the station runs (also in every record header) and an offer in central's
 heartbeat answer is fetched in bounded chunks (docs/kb.md).
+`acknowledge` sends a `feedback_ack` (the technologist acknowledged a feedback) once central
+answers in the current connection; these wait in memory only (MAX_FEEDBACK_ACKS), not in the outbox.
 """
 from __future__ import annotations
 
@@ -31,14 +33,15 @@ import zmq
 from qc_client.kb import KbAgent
 from qc_client.keys import ClientKeys
 from qc_client.outbox import RESEND_NOW, Outbox, OutboxItem
-from qc_client.protocol import (DEFAULT_MAX_BYTES, FEED_LEVEL, FEEDBACK_LEVELS, Message, ProtocolError, decode, encode,
-                                station_id_problem, utc_now_iso)
+from qc_client.protocol import (DEFAULT_MAX_BYTES, FEED_LEVEL, FEEDBACK_LEVELS, MAX_ACK_TEXT, MAX_RECORD_ID, Message,
+                                ProtocolError, decode, encode, station_id_problem, utc_now_iso)
 from qc_client.record import Record
 
 log = logging.getLogger(__name__)
 
 MARK_DELAY = 0.5  # seconds before a first send still unacked is noted in the outbox
 ACK_FLUSH = 0.01  # acked records leave the outbox within this many seconds, many per transaction
+MAX_FEEDBACK_ACKS = 1000  # acknowledgements waiting for central; the oldest go first beyond this
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,7 @@ class FeedStats:
     duplicates: int = 0    # acks that said central had the record already
     rejected: int = 0
     feedback: int = 0
+    feedback_acks: int = 0  # feedback_ack messages sent
     last_ack_at: float | None = None    # wall time
     last_heard_at: float | None = None  # wall time, any message from central
     connected: bool = False
@@ -156,6 +160,7 @@ class FeedClient:
         self.kb = kb
         self._hb_now = False  # the knowledge-base state changed: tell central with a heartbeat now
         self._kb_header: dict[str, Any] = kb.report_header() if kb is not None else {}
+        self._fb_acks: deque[tuple[dict[str, Any], dict[str, Any]]] = deque(maxlen=MAX_FEEDBACK_ACKS)
         if kb is not None:
             kb.wake = self._kb_changed
 
@@ -182,6 +187,18 @@ class FeedClient:
         self._fresh.extend(item for item, new in items if new)
         self._signal()
         return [item.seq for item, _ in items]
+
+    def acknowledge(self, record_id: str, *, rule: str | None = None, level: str | None = None,
+                    by: str | None = None, at: str | None = None) -> None:
+        """Tell central the technologist acknowledged a feedback (sent once central answers)."""
+        if not isinstance(record_id, str) or not 0 < len(record_id) <= MAX_RECORD_ID:
+            raise ValueError(f"record_id must hold 1 to {MAX_RECORD_ID} characters")
+        header = {"station": self.station_id, "record_id": record_id}
+        body = {"rule": rule, "level": level, "by": by, "at": at or utc_now_iso()}
+        body = {k: (v[:MAX_ACK_TEXT] if isinstance(v, str) else None) for k, v in body.items()}
+        self._fb_acks.append((header, body))
+        self._dirty = True
+        self._signal()
 
     def wake(self) -> None:
         """Tell the I/O thread there is something new in the outbox (e.g. after Outbox.put)."""
@@ -408,6 +425,7 @@ class FeedClient:
                 except zmq.Again:
                     pass
                 next_hb = now + self.heartbeat
+            fb_acks_blocked = bool(heard and self._fb_acks and self._send_fb_acks(sock))
             if now - last_heard > self.heartbeat * self.liveness:
                 return heard
             # how long to wait
@@ -422,6 +440,8 @@ class FeedClient:
                 more_due = True  # woken by wake(): look in the outbox
             timeout = 0.0 if ((more_due or self._fresh) and not want_out and len(self._inflight) < self.window) \
                 else max(0.0, wake_at - time.monotonic())
+            if heard and self._fb_acks and not fb_acks_blocked:
+                timeout = 0.0  # acknowledged since the send above: send it now
             events = dict(poller.poll(timeout * 1000))
             self._sleeping = False
             if self._wake_r.fileno() in events:
@@ -448,6 +468,22 @@ class FeedClient:
                 if was_full:
                     more_due = True  # acks freed room in the window
         return heard
+
+    def _send_fb_acks(self, sock: zmq.Socket) -> bool:
+        """Send waiting acknowledgements of feedback; what the socket cannot take now waits (True: blocked)."""
+        sent = 0
+        while self._fb_acks:
+            header, body = self._fb_acks[0]
+            try:
+                sock.send_multipart(encode("feedback_ack", {**header, "sent_at": utc_now_iso()}, body),
+                                    flags=zmq.NOBLOCK)
+            except zmq.Again:
+                break
+            self._fb_acks.popleft()
+            sent += 1
+        if sent:
+            self._count(feedback_acks=sent)
+        return bool(self._fb_acks)
 
     def _drain_monitor(self, monitor: zmq.Socket) -> None:
         try:

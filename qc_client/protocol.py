@@ -5,7 +5,8 @@ A message is one ZeroMQ multipart message:
     [b"qcedge-feed/1", kind, header JSON, body JSON, *attachments]
 
 `kind` is one of record, ack, feedback, heartbeat, kb_get, kb_chunk (the last two only
-between peers whose heartbeats say `feed: 2`, knowledge-base releases). Header and body are JSON
+between peers whose heartbeats say `feed: 2`, knowledge-base releases), feedback_ack (station
+to central: the technologist acknowledged a feedback; an older receiver drops it as malformed). Header and body are JSON
 objects (UTF-8). Parsing is strict: anything else raises `ProtocolError` with a
 message that says what is wrong (never the content, which may hold patient data).
 See docs/feed.md for the fields of each kind.
@@ -19,7 +20,7 @@ from datetime import datetime, timezone
 from typing import Any, Sequence
 
 PROTOCOL = b"qcedge-feed/1"
-KINDS = ("record", "ack", "feedback", "heartbeat", "kb_get", "kb_chunk")
+KINDS = ("record", "ack", "feedback", "heartbeat", "kb_get", "kb_chunk", "feedback_ack")
 FEED_LEVEL = 2  # in heartbeats (`feed`): 2 = knows kb_get/kb_chunk; absent = 1
 DEFAULT_MAX_BYTES = 1024 * 1024  # 1 MiB, the whole message (all frames)
 FEEDBACK_LEVELS = ("ok", "info", "warn", "alert")
@@ -36,7 +37,9 @@ REQUIRED_HEADER: dict[str, dict[str, type | tuple[type, ...]]] = {
     "heartbeat": {},
     "kb_get": {"station": str, "version": int, "sha256": str, "offset": int, "length": int},
     "kb_chunk": {"version": int, "sha256": str, "offset": int, "total": int},
+    "feedback_ack": {"station": str, "record_id": str},
 }
+MAX_ACK_TEXT = 256  # characters of a feedback_ack's rule, level, by and at
 
 
 class ProtocolError(ValueError):
@@ -199,6 +202,8 @@ def _check_header(kind: str, header: dict[str, Any]) -> None:
     if kind in ("kb_get", "kb_chunk") and (header["offset"] < 0 or header.get("length", 0) < 0
                                            or header["version"] < 1 or len(header["sha256"]) != 64):
         raise ProtocolError(f"{kind} header has a negative offset or length, a bad version or sha256", header)
+    if kind == "feedback_ack" and not 0 < len(header["record_id"]) <= MAX_RECORD_ID:
+        raise ProtocolError(f"feedback_ack record_id must hold 1 to {MAX_RECORD_ID} characters", header)
     if kind == "ack" and header["status"] not in ACK_STATUSES:
         raise ProtocolError(f"ack status is not one of {', '.join(ACK_STATUSES)} "
                             f"({fingerprint(header['status'])})", header)
@@ -270,4 +275,10 @@ def decode(frames: Sequence[bytes], *, max_bytes: int | None = DEFAULT_MAX_BYTES
             raise ProtocolError(f"feedback level is not one of {', '.join(FEEDBACK_LEVELS)}", header)
         if not isinstance(body.get("message"), str):
             raise ProtocolError("feedback body lacks a text 'message'", header)
+    if kind == "feedback_ack":
+        for name in ("rule", "level", "by", "at"):
+            value = body.get(name)
+            if value is not None and not (isinstance(value, str) and len(value) <= MAX_ACK_TEXT):
+                raise ProtocolError(f"feedback_ack body field {name!r} must be text of at most {MAX_ACK_TEXT} "
+                                    "characters, or null", header)
     return Message(kind=kind, header=header, body=body, attachments=frames[4:], raw_body=frames[3])

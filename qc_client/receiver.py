@@ -28,8 +28,8 @@ from zmq.auth.thread import ThreadAuthenticator
 
 from qc_client.kb import CHUNK_MAX, KbSource
 from qc_client.keys import ServerKeys, load_allowed
-from qc_client.protocol import (DEFAULT_MAX_BYTES, FEED_LEVEL, MAX_RECORD_ID, MessageTooLarge, ProtocolError, decode, encode,
-                                message_size, peek_header, utc_now_iso)
+from qc_client.protocol import (DEFAULT_MAX_BYTES, FEED_LEVEL, MAX_RECORD_ID, Message, MessageTooLarge, ProtocolError,
+                                decode, encode, message_size, peek_header, utc_now_iso)
 from qc_client.record import Record
 from qc_client.rules import RuleSet, load_rules
 from qc_client.store import CentralStore, Gap, Incoming, Store, Stored
@@ -58,6 +58,7 @@ class ReceiverStats:
     oversized: int = 0
     feedback_sent: int = 0
     heartbeats: int = 0
+    feedback_acks: int = 0  # acknowledgements of feedback by a station's technologist, stored
     gaps: int = 0
     refused: int = 0   # from a CURVE key no longer on the allow-list (dropped, no answer)
     failed: int = 0    # messages that met an error in the receiver itself (logged, dropped)
@@ -411,6 +412,9 @@ class Receiver:
                 log.warning("kb_get from %s dropped (%s)", who, "no knowledge base here" if self.kb is None
                             else "station does not match the connection")
             return None
+        if msg.kind == "feedback_ack":
+            self._feedback_ack(station if station_ok else None, who, msg)
+            return None
         if msg.kind != "record":
             self._stats.malformed += 1
             log.warning("unexpected %s message from %s dropped", msg.kind, who)
@@ -445,6 +449,19 @@ class Receiver:
         return identity, Incoming(station=station, seq=header["seq"], record_id=record.id, header=header,
                                   body=msg.raw_body.decode("utf-8"),
                                   record=record, attachments=msg.attachments, key=key)
+
+    def _feedback_ack(self, station: str | None, who: str, msg: Message) -> None:
+        """Store that a station's technologist acknowledged a feedback (no answer is sent)."""
+        acknowledge = getattr(self.store, "acknowledge", None)
+        if station is None or acknowledge is None:
+            self._stats.malformed += 1
+            log.warning("feedback_ack from %s dropped (%s)", who, "station does not match the connection"
+                        if station is None else "this store keeps no acknowledgements")
+            return
+        body = msg.body
+        acknowledge(station, msg.header["record_id"], rule=body.get("rule"), level=body.get("level"),
+                    by=body.get("by"), at=body.get("at"))
+        self._stats.feedback_acks += 1
 
     def _kb_heartbeat(self, station: str, header: dict[str, Any], answer: dict[str, Any]) -> None:
         """Note what the station runs (or refused) and offer it the release it should run."""

@@ -113,6 +113,23 @@ CREATE TABLE IF NOT EXISTS rectifications(
 """  # version 3: review (corrections keep the original) and rectification items
 
 
+# Acknowledgements of feedback by a station's technologist (feedback_ack). An additive table, made
+# on open by any version: a store that has it stays readable by a qcedge that does not know it.
+_ACKS = """
+CREATE TABLE IF NOT EXISTS feedback_acks(
+    id              INTEGER PRIMARY KEY,
+    station         TEXT NOT NULL,
+    record_id       TEXT NOT NULL,
+    rule            TEXT,
+    level           TEXT,
+    acknowledged_by TEXT,
+    acknowledged_at TEXT,
+    received_at     REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS feedback_acks_record ON feedback_acks(station, record_id)
+"""
+
+
 class SchemaError(RuntimeError):
     """A store whose schema this qcedge cannot use (made by a newer qcedge, or not a qcedge store)."""
 
@@ -268,6 +285,8 @@ class CentralStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={synchronous}")
             self._migrate()
+            for statement in _ACKS.split(";"):
+                self._db.execute(statement)
         except sqlite3.DatabaseError as exc:
             self._db.close()
             raise SchemaError(f"{self.path}: not a usable qcedge central store ({exc})") from None
@@ -474,6 +493,23 @@ class CentralStore:
             rows = (self._db.execute(q + " ORDER BY id").fetchall() if record_id is None
                     else self._db.execute(q + " WHERE record_id=? ORDER BY id", (record_id,)).fetchall())
         return [{"station": s, "record_id": r, "seq": q_, **json.loads(b)} for s, r, q_, b in rows]
+
+    def acknowledge(self, station: str, record_id: str, *, rule: str | None = None, level: str | None = None,
+                    by: str | None = None, at: str | None = None, now: float | None = None) -> None:
+        """Note that the station's technologist acknowledged the feedback (record, rule) at `at`."""
+        with self._lock:
+            self._db.execute("INSERT INTO feedback_acks(station, record_id, rule, level, acknowledged_by, "
+                             "acknowledged_at, received_at) VALUES (?,?,?,?,?,?,?)",
+                             (station, record_id, rule, level, by, at, time.time() if now is None else now))
+
+    def acknowledgements(self, record_id: str | None = None) -> list[dict[str, Any]]:
+        """The acknowledgements of feedback, oldest first (of one record, or all)."""
+        cols = ("station", "record_id", "rule", "level", "acknowledged_by", "acknowledged_at", "received_at")
+        q = f"SELECT {', '.join(cols)} FROM feedback_acks"
+        with self._lock:
+            rows = (self._db.execute(q + " ORDER BY id").fetchall() if record_id is None
+                    else self._db.execute(q + " WHERE record_id=? ORDER BY id", (record_id,)).fetchall())
+        return [dict(zip(cols, r)) for r in rows]
 
     def stations(self) -> list[dict[str, Any]]:
         with self._lock:

@@ -149,6 +149,12 @@ class StatusSection(_Section):
     interval: float = Field(default=2.0, gt=0)
 
 
+class NotifySection(_Section):
+    """How feedback is shown at the station (docs/station.md, "Feedback from central")."""
+
+    window: bool = False  # the on-screen notifier (PySide6, on top, never takes the focus), acknowledged to central
+
+
 class LoggingSection(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     json_lines: bool = Field(default=True, alias="json")
@@ -197,6 +203,7 @@ class StationConfig(_Section):
     kb: KbSection | None = None
     privacy: PrivacySection = PrivacySection()
     unknown: UnknownSection = UnknownSection()
+    notify: NotifySection = NotifySection()
     status: StatusSection
     logging: LoggingSection = LoggingSection()
     service: ServiceSection = ServiceSection()

@@ -22,7 +22,7 @@ from typing import Any
 from capture import Frame, SourceError
 from qcedge.config import StationConfig
 from qcedge.health import Health, write_status
-from qcedge.notify import Feedback, Notifier
+from qcedge.notify import Acknowledgement, Feedback, Notifier, WindowNotifier
 from qcedge.pipeline import Detectors, Made, Pipeline
 from qcedge.privacy import PrivacyPolicy
 from qcedge.seen import SeenScreens
@@ -62,7 +62,10 @@ class Daemon:
         self.config = config
         self._source_override = source
         self.on_made_cb, self.on_ack_cb, self.on_feedback_cb = on_made, on_ack, on_feedback
-        self.notifier = notifier if notifier is not None else Notifier()
+        if notifier is None:
+            # with [notify] window: the on-screen notifier, whose acknowledgements go to central
+            notifier = Notifier(window=WindowNotifier(on_ack=self._on_notify_ack) if config.notify.window else None)
+        self.notifier = notifier
         self.file_pace = file_pace
         self._pace = 0.0  # a file source played at this speed (0: as fast as it decodes)
         self.drain_seconds = drain_seconds
@@ -138,6 +141,12 @@ class Daemon:
             self.sd.stopping()
             self.watchdog.stop()
             self._shutdown()
+            try:
+                close = getattr(self.notifier, "close", None)
+                if close is not None:
+                    close()
+            except Exception:  # noqa: BLE001 - closing the window never fails the stop
+                log.exception("closing the notifier failed")
             status_thread.join(timeout=2)
             self._write_status()
             self.sd.close()
@@ -423,6 +432,13 @@ class Daemon:
             except Exception:  # noqa: BLE001
                 log.exception("on_ack callback failed")
 
+    def _on_notify_ack(self, ack: Acknowledgement) -> None:
+        """The technologist acknowledged a feedback on the on-screen notifier: tell central."""
+        if self.client is None:
+            log.warning("feedback acknowledged before the feed started: not sent")
+            return
+        self.client.acknowledge(ack.record_id, rule=ack.rule, level=ack.level, by=_login_name(), at=ack.at or None)
+
     def _on_feedback(self, item: Any) -> None:
         fb = Feedback.from_any(item)
         self.health.feedback_received += 1
@@ -547,3 +563,13 @@ def _warm_up(reader: Any, templates: list[Any]) -> None:
             log.debug("warm-up read failed", exc_info=True)
     log.info("OCR warmed up", extra={"ctx": {"event": "warm_up", "templates": len(templates),
                                             "seconds": round(time.perf_counter() - t0, 2)}})
+
+
+def _login_name() -> str | None:
+    """Who acknowledged: the workstation's login name (not a patient field), or None."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None

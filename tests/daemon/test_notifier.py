@@ -103,3 +103,60 @@ def test_feedback_on_top_never_takes_the_keyboard_and_acknowledge_answers(consol
     # nothing left to acknowledge: the window is gone
     _until(lambda: not subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "^qcedge QC$"],
                                       capture_output=True).stdout.strip(), what="notifier window hidden")
+
+
+def _wait_acks(store, n: int, timeout: float = 15.0) -> list[dict]:
+    return _until(lambda: (rows := store.acknowledgements()) and len(rows) >= n and rows, timeout, "stored acks")
+
+
+def test_acknowledgement_reaches_central_and_is_stored(tmp_path: Path):
+    """A real FeedClient sends the technologist's acknowledgement to a real Receiver on loopback, which stores it."""
+    from qc_client.client import FeedClient
+    from qc_client.outbox import Outbox
+    from qc_client.protocol import encode
+    from qc_client.receiver import Receiver
+
+    receiver = Receiver("tcp://127.0.0.1:*", tmp_path / "central.sqlite").start()
+    client = FeedClient(receiver.endpoint, Outbox(tmp_path / "outbox.sqlite"), "ct-3", heartbeat=0.2)
+    try:
+        # acknowledged while central has not answered yet: it waits, then goes out once central is heard
+        client.acknowledge("rec-42", rule="ct-ctdivol", level="alert", by="tech1", at="2026-01-02T03:04:05.000+00:00")
+        client.start()
+        [row] = _wait_acks(receiver.store, 1)
+        assert row["station"] == "ct-3" and row["record_id"] == "rec-42" and row["rule"] == "ct-ctdivol"
+        assert (row["level"], row["acknowledged_by"], row["acknowledged_at"]) == \
+            ("alert", "tech1", "2026-01-02T03:04:05.000+00:00")
+        assert receiver.stats().feedback_acks == 1 and client.stats().feedback_acks == 1
+        # a feedback_ack that claims another station than its connection is dropped, and the receiver serves on
+        import zmq
+
+        ctx = zmq.Context.instance()
+        rogue = ctx.socket(zmq.DEALER)
+        rogue.setsockopt(zmq.IDENTITY, b"ct-9")
+        rogue.setsockopt(zmq.LINGER, 0)
+        rogue.connect(receiver.endpoint)
+        before = receiver.stats().malformed
+        rogue.send_multipart(encode("feedback_ack", {"station": "ct-3", "record_id": "rec-43"}, {}))
+        _until(lambda: receiver.stats().malformed > before, what="rogue ack counted malformed")
+        rogue.close()
+        client.acknowledge("rec-44")
+        rows = _wait_acks(receiver.store, 2)
+        assert [r["record_id"] for r in rows] == ["rec-42", "rec-44"]
+        assert receiver.store.acknowledgements("rec-44")[0]["acknowledged_at"]  # stamped by the station
+    finally:
+        client.stop()
+        client.outbox.close()
+        receiver.close()
+
+
+def test_feedback_ack_wire_checks():
+    from qc_client.protocol import ProtocolError, decode, encode
+
+    msg = decode(encode("feedback_ack", {"station": "ct-3", "record_id": "r"}, {"rule": "x", "by": None}))
+    assert msg.kind == "feedback_ack" and msg.body["rule"] == "x"
+    for header, body in (({"station": "ct-3", "record_id": ""}, {}),
+                         ({"station": "ct-3"}, {}),
+                         ({"station": "ct-3", "record_id": "r"}, {"rule": ["x"]}),
+                         ({"station": "ct-3", "record_id": "r"}, {"at": "t" * 300})):
+        with pytest.raises(ProtocolError):
+            decode(encode("feedback_ack", header, body))
