@@ -74,6 +74,7 @@ class Daemon:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._settled_at: dict[str, float] = {}
+        self._screens: OrderedDict[str, str] = OrderedDict()  # record id -> template id, for feedback shown later
         self._acked_ids: OrderedDict[str, None] = OrderedDict()
         self.client: Any = None
         self.outbox: Any = None
@@ -393,6 +394,10 @@ class Daemon:
         findings = self._edge_findings(made)
         with self._lock:
             self._settled_at[made.record.id] = made.settled_t
+            if made.record.template is not None:
+                self._screens[made.record.id] = made.record.template.id
+                if len(self._screens) > 10000:
+                    self._screens.popitem(last=False)
             self.client.submit(made.record)
             self.made_count += 1
             if self.on_made_cb:
@@ -441,6 +446,8 @@ class Daemon:
 
     def _on_feedback(self, item: Any) -> None:
         fb = Feedback.from_any(item)
+        if fb.template is None and fb.record_id in self._screens:  # central names no screen: the record's
+            fb = dataclasses.replace(fb, template=self._screens[fb.record_id])
         self.health.feedback_received += 1
         self.health.last_feedback_at = time.time()
         if (fb.record_id, fb.rule, fb.level) in self._shown:

@@ -6,7 +6,7 @@ daemon keeps no Qt event loop. It talks JSON lines:
 
 - stdin, one feedback a line: {"record_id", "level", "message", "template", "rule"};
   end of input closes the window and ends the process.
-- stdout: {"event": "shown", "record_id", "pending", "button": [x, y, w, h]} when a
+- stdout: {"event": "shown", "record_id", "pending", "title", "button": [x, y, w, h]} when a
   feedback is on screen (the Acknowledge button's place on the screen), and
   {"event": "ack", "record_id", "rule", "level", "at"} when the technologist acknowledges.
 
@@ -113,6 +113,7 @@ def main() -> int:  # pragma: no cover - exercised through the subprocess in tes
             app.processEvents()
             top_left = self.button.mapToGlobal(self.button.rect().topLeft())
             emit({"event": "shown", "record_id": fb["record_id"], "pending": len(self.queue),
+                  "title": self.title.text(),
                   "button": [top_left.x(), top_left.y(), self.button.width(), self.button.height()]})
 
         def acknowledge(self) -> None:

@@ -81,7 +81,7 @@ def test_feedback_on_top_never_takes_the_keyboard_and_acknowledge_answers(consol
                            "ct-ctdivol"))
     assert window_notifier.shown.wait(20), "the notifier window did not show the feedback"
     placed = window_notifier.placed
-    assert placed["record_id"] == "r-7" and placed["pending"] == 1
+    assert placed["record_id"] == "r-7" and placed["pending"] == 1 and placed["title"] == "QC ALERT — ct_dose_report"
     # the notifier's window is mapped and visible on the display ...
     assert _until(lambda: _xdo("search", "--onlyvisible", "--name", "^qcedge QC$"), what="notifier window mapped")
     # ... and the console still has the keyboard: what the technologist types reaches it
@@ -160,3 +160,45 @@ def test_feedback_ack_wire_checks():
                          ({"station": "ct-3", "record_id": "r"}, {"at": "t" * 300})):
         with pytest.raises(ProtocolError):
             decode(encode("feedback_ack", header, body))
+
+
+def test_daemon_with_notify_window_shows_feedback_and_sends_the_acknowledgement(xvfb, console, tmp_path, monkeypatch):
+    """[notify] window = true: the daemon's feedback path shows the window; Acknowledge is stored at central."""
+    from daemon_helpers import Central, station_toml
+
+    from qc_client.client import Feedback as FeedFeedback
+    from qcedge.config import load_config
+    from qcedge.daemon import Daemon
+
+    monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")  # another test module may have asked Qt for offscreen
+    central = Central(tmp_path / "central.sqlite")
+    daemon = None
+    try:
+        cfg = load_config(station_toml(tmp_path, central.endpoint, tmp_path / "none.mp4",
+                                       extra="\n[notify]\nwindow = true\n"))
+        (tmp_path / "plain").mkdir()
+        assert not load_config(station_toml(tmp_path / "plain", central.endpoint, tmp_path / "x.mp4")).notify.window
+        daemon = Daemon(cfg)
+        daemon._start_feed()
+        daemon._screens["rec-9"] = "ct_dose_report"  # the record the daemon made for this screen
+        daemon._on_feedback(FeedFeedback(record_id="rec-9", level="warn", message="DLP above the reference level",
+                                         rule="ct-dlp"))
+        window = daemon.notifier.window
+        assert window.shown.wait(20)
+        assert window.placed["title"] == "QC WARN — ct_dose_report"
+        _, console_wid = console
+        assert _xdo("getwindowfocus") == console_wid
+        x, y, w, h = window.placed["button"]
+        _xdo("mousemove", "--sync", str(x + w // 2), str(y + h // 2))
+        _xdo("click", "1")
+        [row] = _wait_acks(central.receiver.store, 1)
+        assert (row["station"], row["record_id"], row["rule"], row["level"]) == ("test-st", "rec-9", "ct-dlp", "warn")
+        assert row["acknowledged_by"] and row["acknowledged_at"]
+        assert _xdo("getwindowfocus") == console_wid
+    finally:
+        if daemon is not None:
+            daemon.notifier.close()
+            if daemon.client is not None:
+                daemon.client.stop()
+                daemon.outbox.close()
+        central.close()
