@@ -34,7 +34,8 @@ def _clean(item: Any) -> dict[str, str] | None:
     out = {}
     for key, limit in (("record_id", 256), ("level", 16), ("message", 400), ("template", 120), ("rule", 120)):
         value = item.get(key)
-        out[key] = value[:limit] if isinstance(value, str) else ""
+        # a lone surrogate (a JSON escape) cannot be drawn: replaced
+        out[key] = value[:limit].encode("utf-8", "replace").decode("utf-8") if isinstance(value, str) else ""
     out["level"] = out["level"].lower() or "info"
     return out
 
@@ -43,6 +44,8 @@ def main() -> int:  # pragma: no cover - exercised through the subprocess in tes
     from PySide6.QtCore import QObject, Qt, Signal
     from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+    sys.stdin.reconfigure(encoding="utf-8", errors="replace")  # the daemon writes UTF-8 whatever the locale
+    sys.stdout.reconfigure(encoding="utf-8")
     app = QApplication(sys.argv[:1])
     app.setQuitOnLastWindowClosed(False)
 

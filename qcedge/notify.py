@@ -151,7 +151,7 @@ class WindowNotifier:
             if proc is None or proc.stdin is None:
                 return False
             try:
-                proc.stdin.write(json.dumps(asdict(fb), ensure_ascii=False) + "\n")
+                proc.stdin.write(json.dumps(asdict(fb)) + "\n")
                 proc.stdin.flush()
             except (OSError, ValueError):
                 log.warning("on-screen notifier is not reading; feedback only logged")

@@ -202,3 +202,35 @@ def test_daemon_with_notify_window_shows_feedback_and_sends_the_acknowledgement(
                 daemon.client.stop()
                 daemon.outbox.close()
         central.close()
+
+
+def test_a_dead_window_never_stops_the_caller_and_is_started_again(tmp_path, caplog):
+    """Killing the window process: feedback is only logged until the restart delay, then a new window shows it."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}  # no display needed for this one
+    wn = WindowNotifier(env=env, restart_after=3600)
+    notifier = Notifier(desktop=False, window=wn)
+    try:
+        notifier.show(Feedback("r-1", "info", "Dose µGy·m² recorded — thanks", "dx_exposure", "dx-ok"))
+        assert wn.shown.wait(20) and wn.placed["title"] == "QC INFO — dx_exposure"
+        first = wn.proc
+        wn.shown.clear()
+        wn.proc.stdin.write("not json\n[1, 2]\n{\"no\": \"record\"}\n")  # no feedback: ignored
+        wn.proc.stdin.flush()
+        wn.proc.stdin.buffer.write(b"\xff\xfe{\n")  # not UTF-8
+        wn.proc.stdin.buffer.flush()
+        notifier.show(Feedback("r-1b", "ok", "fine \udcff", "t\ud800"))  # lone surrogates: still shown
+        assert wn.shown.wait(20) and (wn.placed["record_id"], wn.placed["pending"]) == ("r-1", 2)
+        wn.shown.clear()
+        notifier.show(Feedback("r-1c", "ok", "fine"))
+        assert wn.shown.wait(20) and (wn.placed["record_id"], wn.placed["pending"]) == ("r-1", 3)
+        first.kill()
+        first.wait(10)
+        assert wn.show(Feedback("r-2", "warn", "m")) is False  # within the restart delay: only the log line
+        wn.restart_after = 0
+        wn.shown.clear()
+        notifier.show(Feedback("r-3", "alert", "EI 912 above the alert level", None, "dx-ei"))
+        assert wn.shown.wait(20) and wn.proc is not first
+        assert wn.placed["record_id"] == "r-3" and wn.placed["title"] == "QC ALERT — unknown screen"
+    finally:
+        wn.close()
+    assert wn.proc is None and first.returncode is not None
