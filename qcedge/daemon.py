@@ -118,6 +118,8 @@ class Daemon:
         status_thread.start()
         try:
             self._start()
+            if getattr(self.notifier, "window", None) is not None:
+                self.notifier.window.start()  # [notify] window: Qt starts now, not with the first feedback
             h.state = "running"
             self._write_status()
             self.sd.ready(self._sd_status())

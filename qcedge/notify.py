@@ -107,7 +107,7 @@ OnAck = Callable[[Acknowledgement], None]
 class WindowNotifier:
     """Feeds the on-screen notifier process (qcedge.notifier_window) and hands its acknowledgements to `on_ack`.
 
-    The process is started on the first feedback and started again (at most once per
+    The process is started by `start` (or the first feedback) and started again (at most once per
     `restart_after` seconds) if it died; while it cannot run, feedback is only logged.
     `on_ack` is called in a reader thread of this object.
     """
@@ -143,6 +143,11 @@ class WindowNotifier:
             return None
         threading.Thread(target=self._read, args=(self.proc,), name="notifier-window", daemon=True).start()
         return self.proc
+
+    def start(self) -> bool:
+        """Start the window process now (it starts Qt in about 0.2-0.3 s), so the first feedback shows at once."""
+        with self._lock:
+            return self._ensure() is not None
 
     def show(self, fb: Feedback) -> bool:
         """Hand one feedback to the window; False if the window process is not running."""

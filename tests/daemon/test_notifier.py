@@ -180,6 +180,7 @@ def test_daemon_with_notify_window_shows_feedback_and_sends_the_acknowledgement(
         assert not load_config(station_toml(tmp_path / "plain", central.endpoint, tmp_path / "x.mp4")).notify.window
         daemon = Daemon(cfg)
         daemon._start_feed()
+        assert daemon.notifier.window.start() and daemon.notifier.window.proc.poll() is None
         daemon._screens["rec-9"] = "ct_dose_report"  # the record the daemon made for this screen
         daemon._on_feedback(FeedFeedback(record_id="rec-9", level="warn", message="DLP above the reference level",
                                          rule="ct-dlp"))
