@@ -22,14 +22,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def load_image(path: str):
-    import cv2
+    from qcedge.images import ImageFileError, read_image
 
-    if not Path(path).is_file():
-        raise UsageError(f"{path}: no such image file")
-    img = cv2.imread(path, cv2.IMREAD_COLOR)
-    if img is None:
-        raise UsageError(f"{path}: not an image OpenCV can read (PNG, JPEG, BMP, TIFF ...)")
-    return img
+    try:
+        return read_image(path)
+    except ImageFileError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def jsonable(value: Any) -> Any:
