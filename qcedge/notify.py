@@ -124,6 +124,7 @@ class WindowNotifier:
         self._lock = threading.Lock()
         self._started_at = 0.0
         self._closed = False
+        self._no_display_logged = False
 
     def _ensure(self) -> subprocess.Popen | None:
         if self.proc is not None and self.proc.poll() is None:
@@ -132,6 +133,12 @@ class WindowNotifier:
             log.warning("on-screen notifier ended (exit %s)", self.proc.returncode)
             self.proc = None
         if self._closed or time.monotonic() - self._started_at < self.restart_after and self._started_at:
+            return None
+        env = os.environ if self.env is None else self.env
+        if not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY") or env.get("QT_QPA_PLATFORM") == "offscreen"):
+            if not self._no_display_logged:
+                self._no_display_logged = True
+                log.warning("[notify] window: no display (DISPLAY unset); feedback is only logged")
             return None
         self._started_at = time.monotonic()
         try:

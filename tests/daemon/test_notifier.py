@@ -13,8 +13,6 @@ import pytest
 
 from qcedge.notify import Acknowledgement, Feedback, Notifier, WindowNotifier
 
-pytestmark = pytest.mark.display
-
 CONSOLE = textwrap.dedent("""
     import sys, tkinter as tk
     root = tk.Tk(); root.title("console"); root.geometry("600x200+50+300")
@@ -73,6 +71,7 @@ def window_notifier(xvfb):
         wn.close()
 
 
+@pytest.mark.display
 def test_feedback_on_top_never_takes_the_keyboard_and_acknowledge_answers(console, window_notifier, caplog):
     proc, console_wid = console
     notifier = Notifier(desktop=False, window=window_notifier)
@@ -162,6 +161,7 @@ def test_feedback_ack_wire_checks():
             decode(encode("feedback_ack", header, body))
 
 
+@pytest.mark.display
 def test_daemon_with_notify_window_shows_feedback_and_sends_the_acknowledgement(xvfb, console, tmp_path, monkeypatch):
     """[notify] window = true: the daemon's feedback path shows the window; Acknowledge is stored at central."""
     from daemon_helpers import Central, station_toml
@@ -235,3 +235,15 @@ def test_a_dead_window_never_stops_the_caller_and_is_started_again(tmp_path, cap
     finally:
         wn.close()
     assert wn.proc is None and first.returncode is not None
+
+
+def test_no_display_means_log_only(caplog):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    wn = WindowNotifier(env=env)
+    with caplog.at_level("INFO", logger="qcedge.notify"):
+        assert not wn.start()
+        Notifier(desktop=False, window=wn).show(Feedback("r-1", "warn", "m"))
+    assert wn.proc is None
+    assert [r.getMessage() for r in caplog.records].count(
+        "[notify] window: no display (DISPLAY unset); feedback is only logged") == 1
+    assert any(getattr(r, "ctx", {}).get("record_id") == "r-1" for r in caplog.records)  # the log line remains
