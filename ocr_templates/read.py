@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -18,6 +19,7 @@ from ocr_templates.preprocess import DEFAULT, PrepSettings, prepare_crop
 from ocr_templates.results import FieldResult, MatchResult, ScreenReading
 
 log = logging.getLogger(__name__)
+_COVER_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qcedge-cover")
 
 MARGIN = 0.15   # crop margin around a box, in box heights (absorbs a pixel or two of match error)
 SECOND_SIZE_STEP = 8   # a second reading (weakly validated fields) scales the text this many px larger
@@ -137,11 +139,11 @@ def read_screen(image: np.ndarray, template: Template, match: MatchResult | None
         if isinstance(f, TableField):
             tables.append((f, _table_cells(image, f, match, settings)))
 
-    if hide:
-        _mark_hidden(image, template, match, singles, tables)
+    # what covers the fields is worked out beside the recognition (OpenCV and ONNX Runtime release the GIL):
+    # a covered field's text is then simply not used
+    hiding = _COVER_POOL.submit(_mark_hidden, image, template, match, singles, tables) if hide else None
     for _, cell in singles:
-        if cell.hidden is None:
-            cell.image = _prepare(image, cell.box, settings)
+        cell.image = _prepare(image, cell.box, settings)
 
     cells = [c for _, c in singles if c.image is not None]
     cells += [c for _, rows in tables for row in rows for c in row.values() if c.image is not None]
@@ -157,6 +159,8 @@ def read_screen(image: np.ndarray, template: Template, match: MatchResult | None
                 seconds.append(_Cell(c.name, c.spec, c.box, c.second))
                 c.second_id = id(seconds[-1])
     texts = recognize_cells(engine, cells + seconds)
+    if hiding is not None:
+        hiding.result()
     for c in cells:
         if c.second_id is not None and id(c) in texts:
             first, other = texts[id(c)][0], texts[c.second_id][0]
@@ -238,8 +242,6 @@ def _mark_hidden(image: np.ndarray, template: Template, match: MatchResult,
                 elif any(p.overlaps(fb) for p in pointers):
                     cell.hidden = covermod.POINTER
                 # (no per-cell ground test: a selected row is drawn on another ground)
-                if cell.hidden is not None:
-                    cell.image = None
             for cell in row.values():
                 if cell.hidden is None:
                     neighbours = [c.ref_box for c in row.values() if c is not cell]
