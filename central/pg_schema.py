@@ -111,6 +111,20 @@ MIGRATIONS: list[str] = [
         outcome     text
     );
     """,
+    # 3 -> acknowledgements of feedback by a station's technologist (feedback_ack)
+    """
+    CREATE TABLE feedback_acks(
+        id              bigserial PRIMARY KEY,
+        station         text NOT NULL,
+        record_id       text NOT NULL,
+        rule            text,
+        level           text,
+        acknowledged_by text,
+        acknowledged_at text,
+        received_at     double precision NOT NULL
+    );
+    CREATE INDEX feedback_acks_record ON feedback_acks(station, record_id);
+    """,
 ]
 
 LATEST = len(MIGRATIONS)

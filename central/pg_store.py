@@ -281,6 +281,22 @@ class PostgresStore:
             self._all(q + " WHERE record_id=%s ORDER BY id", (record_id,))
         return [{"station": s, "record_id": r, "seq": q_, **json.loads(b)} for s, r, q_, b in rows]
 
+    def acknowledge(self, station: str, record_id: str, *, rule: str | None = None, level: str | None = None,
+                    by: str | None = None, at: str | None = None, now: float | None = None) -> None:
+        """Note that the station's technologist acknowledged the feedback (record, rule) at `at`."""
+        with self._lock:
+            self._db().execute("INSERT INTO feedback_acks(station, record_id, rule, level, acknowledged_by, "
+                               "acknowledged_at, received_at) VALUES (%s,%s,%s,%s,%s,%s,%s)",
+                               (station, record_id, rule, level, by, at, time.time() if now is None else now))
+
+    def acknowledgements(self, record_id: str | None = None) -> list[dict[str, Any]]:
+        """The acknowledgements of feedback, oldest first (of one record, or all)."""
+        cols = ("station", "record_id", "rule", "level", "acknowledged_by", "acknowledged_at", "received_at")
+        q = f"SELECT {', '.join(cols)} FROM feedback_acks"
+        rows = self._all(q + " ORDER BY id") if record_id is None else \
+            self._all(q + " WHERE record_id=%s ORDER BY id", (record_id,))
+        return [dict(zip(cols, r)) for r in rows]
+
     def stations(self) -> list[dict[str, Any]]:
         rows = self._all("SELECT station, max_seq, records, duplicates, first_seen, last_seen FROM stations "
                          "ORDER BY station")

@@ -7,6 +7,7 @@ import random
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psycopg
@@ -199,5 +200,29 @@ def test_a_postgres_restart_loses_nothing(pg_url, postgres, tmp_path):
                 client.stop()
         assert store.count("st1") == 200 and store.gaps() == []
         assert [seq for _, seq, _, _ in store.records("st1")] == list(range(1, 201))
+    finally:
+        rx.close()
+
+
+def test_a_technologists_acknowledgement_is_stored_by_either_store(db, tmp_path):
+    """feedback_ack from a station reaches the SQLite and the PostgreSQL store alike."""
+    store = open_store(db)
+    rx = Receiver("tcp://127.0.0.1:*", store, rules=RULES).start()
+    try:
+        with Outbox(tmp_path / "o.sqlite") as ob:
+            client = FeedClient(rx.endpoint, ob, "st1", **FAST).start()
+            try:
+                rec = make_record(7, CTDIvol=120.0)
+                client.submit_many([rec])
+                assert client.flush(20), client.stats()
+                client.acknowledge(rec.id, rule="ct-ctdivol", level="alert", by="tech1")
+                deadline = time.monotonic() + 10
+                while not store.acknowledgements(rec.id) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+            finally:
+                client.stop()
+        got = store.acknowledgements(rec.id)
+        assert [(a["station"], a["rule"], a["level"], a["acknowledged_by"]) for a in got] == \
+            [("st1", "ct-ctdivol", "alert", "tech1")]
     finally:
         rx.close()
