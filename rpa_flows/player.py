@@ -321,7 +321,15 @@ class Player:
                     for combo in clear:
                         self._keys_watched(lambda c=combo: self.desktop.press(c, same), label)
                     if box is not None and step.into is not None and step.into.has_box:
-                        self._check_blank(box, label, clear)
+                        try:
+                            self._check_blank(box, label, clear)
+                        except StepFailed as exc:
+                            # nothing of the new text is typed yet: clicking into the field and clearing it
+                            # again is safe (Tk can lose track of its focus after a popup closes)
+                            if attempt >= 3:
+                                raise
+                            self.runlog.write("step_restart", step=label, reason=exc.problem)
+                            continue
                 self._type_watched(text, method, step, label, start)
                 if step.enter:
                     self._keys_watched(lambda: self.desktop.press(["enter"], same), label)
