@@ -206,17 +206,6 @@ def ground_shift(place: Placement, box: Box) -> float:
     return abs(float(np.median(frm[valid])) - expected)
 
 
-@dataclass(slots=True)
-class Cover:
-    """Which boxes of a matched screen are hidden, and by what."""
-
-    reasons: dict[str, str] = field(default_factory=dict)    # result name -> reason
-    pointers: list[PointerHit] = field(default_factory=list)
-
-    def reason(self, name: str) -> str | None:
-        return self.reasons.get(name)
-
-
 def hidden_reason(place: Placement, box: Box, variable: Sequence[Box] = (),
                   pointers: Sequence[PointerHit] = (), subtle: bool = False) -> str | None:
     """Why a reference box cannot be read in this frame, or None when it can.

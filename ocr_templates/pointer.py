@@ -2,14 +2,13 @@
 
 A pointer resting on a value hides part of it: '199' under an arrow reads '499'. Such a field
 must never come back valid. Pointers are two-tone sprites (a light fill in a dark outline, or
-the reverse) in a few shapes: the arrow, the pointing hand, the I-beam, the busy arrow (an arrow
-with something beside it). They are searched by normalised cross-correlation of *gradient
-magnitude*, which does not care whether the theme draws the fill light or dark, nor much about
-the background behind the sprite.
+the reverse) in a few shapes: the arrow, a slimmer arrow, the pointing hand (a busy pointer is an
+arrow with something beside it). The I-beam is not searched: as a sprite it matches every box corner.
 
-The search is cheap enough to run on every field of a settled screen: each field's region is
-first screened for anything taller than its text could be, or for two-tone ink, and only regions
-that pass are searched with the sprites, at the sizes the match scale makes likely.
+Two stages per sprite and size: at half size, a linear filter (mean of the sprite's fill minus mean
+of its outline, either sign) finds the few places where an even blob sits in an outline of that
+shape; only there, at full size, the normalised correlation over the sprite's own pixels and the
+two-tone test decide. The search ends at the first sure hit: there is one mouse.
 """
 from __future__ import annotations
 
@@ -57,13 +56,6 @@ class PointerHit:
         return x < bx + bw + margin and bx - margin < x + w and y < by + bh + margin and by - margin < y + h
 
 
-def _gradient(grey: np.ndarray) -> np.ndarray:
-    g = grey.astype(np.float32)
-    gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
-    return cv2.magnitude(gx, gy)
-
-
 @lru_cache(maxsize=256)
 def sprite(shape: str, height: int, outline: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(grey sprite, mask of its pixels, mask of its fill, mask of its outline) at `height` pixels: a light
@@ -100,30 +92,6 @@ def _outlines(height: int) -> tuple[int, ...]:
     return (1,) if height < BASE_HEIGHT * 1.4 else (1, round(height / BASE_HEIGHT))
 
 
-def _suspicious(grey: np.ndarray, inner: tuple[int, int, int, int], scale: float) -> bool:
-    """Whether a region may hold a pointer: ink both much lighter and much darker than the ground
-    side by side (a two-tone sprite), or one ink blob taller than the field's text can be."""
-    bg = float(np.median(grey))
-    light = grey.astype(np.int16) > bg + 60
-    dark = grey.astype(np.int16) < bg - 60
-    if light.any() and dark.any():
-        near = cv2.dilate(dark.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-        if int((near & light).sum()) >= max(6, round(8 * scale)):
-            return True
-    x0, y0, x1, y1 = inner
-    tallest_pointer = BASE_HEIGHT * scale * 0.75
-    for mask in (light, dark):
-        if not mask.any():
-            continue
-        n, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-        for i in range(1, n):
-            x, y, w, h, area = stats[i]
-            # ink reaching out of the field box above or below: text stays inside its box
-            if h >= tallest_pointer and (y < y0 - 1 or y + h > y1 + 1) and x < x1 and x + w > x0:
-                return True
-    return False
-
-
 def _two_tone(window: np.ndarray, fill: np.ndarray, line: np.ndarray) -> bool:
     """Whether the sprite's fill and outline pixels are two clearly different, even tones there (a pointer),
     not a faint pattern that correlates with the sprite's shape."""
@@ -136,8 +104,7 @@ def _two_tone(window: np.ndarray, fill: np.ndarray, line: np.ndarray) -> bool:
     return abs(ma - mb) >= TWO_TONE and float(np.percentile(np.abs(a - ma), 80)) <= abs(ma - mb) * 0.3
 
 
-def find_pointers(grey: np.ndarray, scale: float = 1.0, inner: tuple[int, int, int, int] | None = None,
-                  screen: bool = True) -> list[PointerHit]:
+def find_pointers(grey: np.ndarray, scale: float = 1.0) -> list[PointerHit]:
     """Pointers in a grey region (coordinates relative to the region).
 
     `scale` is the UI's scale in this frame (the template match scale). Two stages per sprite: a

@@ -12,7 +12,6 @@ outline widths and sizes), so the benchmark does not grade the detector on its o
 """
 from __future__ import annotations
 
-import io
 import random
 from typing import Any
 
@@ -20,7 +19,6 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from samples.desktop import TASKBAR_H, desktop, place
 from samples.paint import Font, Painter
 from samples.screens.base import Instance, Screen
 
@@ -132,11 +130,6 @@ def with_dialog(screen: Screen, inst: Instance, rng: random.Random) -> tuple[Ima
                     "hidden_anchors": hidden}
 
 
-def jpeg(frame: np.ndarray, quality: int) -> np.ndarray:
-    ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return cv2.imdecode(buf, cv2.IMREAD_COLOR) if ok else frame
-
-
 def capture_720(frame: Image.Image, rng: random.Random) -> Image.Image:
     """A 1080p desktop as a capture card set to 1280x720 delivers it."""
     arr = cv2.resize(np.asarray(frame), (1280, 720), interpolation=cv2.INTER_AREA)
@@ -144,11 +137,4 @@ def capture_720(frame: Image.Image, rng: random.Random) -> Image.Image:
     return Image.fromarray(arr)
 
 
-def encode_png(img: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, "PNG", compress_level=1)
-    return buf.getvalue()
-
-
-__all__ = ["DISTURBANCES", "POINTERS", "TASKBAR_H", "capture_720", "desktop", "draw_pointer", "field_boxes",
-           "place", "with_dialog", "with_pointer"]
+__all__ = ["DISTURBANCES", "POINTERS", "capture_720", "draw_pointer", "field_boxes", "with_dialog", "with_pointer"]
