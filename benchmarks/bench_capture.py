@@ -24,8 +24,8 @@ import cv2
 import numpy as np
 
 from benchmarks.run import RESULTS, header
-from capture.xvfb import VirtualDisplay
-from capture import (ChangeDetector, NoSignalDetector, ScreenSource, SettleDetector, SourceError, StreamSource,
+from qcedge.capture.xvfb import VirtualDisplay
+from qcedge.capture import (ChangeDetector, NoSignalDetector, ScreenSource, SettleDetector, SourceError, StreamSource,
                      VideoFileSource)
 
 

@@ -61,11 +61,11 @@ FROM records WHERE status = 'needs_review';
 def bench_stats(n: int) -> tuple[list[str], bool]:
     import psycopg
 
-    from central.api import query_from
-    from central.pg_local import LocalPostgres
-    from central.stats import compute
-    from central.stores import open_store
-    from qc_client.rules import load_rules
+    from qcedge.central.api import query_from
+    from qcedge.central.pg_local import LocalPostgres
+    from qcedge.central.stats import compute
+    from qcedge.central.stores import open_store
+    from qcedge.qc_client.rules import load_rules
 
     start = 1735689600.0  # 2025-01-01 UTC
     with LocalPostgres.start(durable=True) as pg:
@@ -119,8 +119,8 @@ def bench_stats(n: int) -> tuple[list[str], bool]:
 def station_main(argv: list[str]) -> int:
     """A station process: fill the outbox, wait for the go file, drain it to central; prints start and end."""
     from benchmarks.bench_feed import dose_record
-    from qc_client.client import FeedClient
-    from qc_client.outbox import Outbox
+    from qcedge.qc_client.client import FeedClient
+    from qcedge.qc_client.outbox import Outbox
 
     endpoints, outbox_path, name, count, go = argv[0], argv[1], argv[2], int(argv[3]), Path(argv[4])
     outbox = Outbox(outbox_path)
@@ -189,7 +189,7 @@ def _feed_once(db: str, receivers: int, stations: int, per_station: int, work: P
 def bench_feed(per_station: int, stations: int = 4) -> tuple[list[str], bool]:
     import psycopg
 
-    from central.pg_local import LocalPostgres
+    from qcedge.central.pg_local import LocalPostgres
 
     rows, ok = [], True
     with tempfile.TemporaryDirectory(prefix="qcedge-bench-central-") as tmp, LocalPostgres.start(durable=True) as pg:

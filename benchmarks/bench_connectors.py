@@ -24,14 +24,14 @@ from pydicom.uid import generate_uid
 from pynetdicom import AE
 
 from benchmarks.run import RESULTS, header
-from connectors.dicom_files import read_dicom
-from connectors.dicomweb import DicomWebClient
-from connectors.dicom_net import send
-from connectors.http_client import HttpClient, make_auth
-from connectors.peer import Peer
-from connectors.rdsr import build_ct_rdsr, write_rdsr
-from connectors.receiver import Receiver, ReceiverConfig
-from qc_client.record import FieldValue, Record, TemplateRef
+from qcedge.connectors.dicom_files import read_dicom
+from qcedge.connectors.dicomweb import DicomWebClient
+from qcedge.connectors.dicom_net import send
+from qcedge.connectors.http_client import HttpClient, make_auth
+from qcedge.connectors.peer import Peer
+from qcedge.connectors.rdsr import build_ct_rdsr, write_rdsr
+from qcedge.connectors.receiver import Receiver, ReceiverConfig
+from qcedge.qc_client.record import FieldValue, Record, TemplateRef
 
 # Targets from what a station needs: a CT room's 300-image series stored in under 30 s (10/s),
 # each stored object turned into a record faster than objects arrive (< 50 ms keeps up with 20/s),

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.run import RESULTS, header
-from capture.xvfb import VirtualDisplay
+from qcedge.capture.xvfb import VirtualDisplay
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATED = ROOT / "samples" / "generated"
@@ -132,7 +132,7 @@ def _pct(values: list[float], p: float) -> float:
 
 
 def _receiver(work: Path) -> Any:
-    from qc_client.receiver import Receiver
+    from qcedge.qc_client.receiver import Receiver
 
     return Receiver("tcp://127.0.0.1:*", work / "central.sqlite", rules=RULES if RULES.is_file() else None).start()
 

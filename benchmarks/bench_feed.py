@@ -25,10 +25,10 @@ import uuid
 from pathlib import Path
 
 from benchmarks.run import RESULTS, header
-from qc_client.client import FeedClient
-from qc_client.keys import ClientKeys, generate_keypair
-from qc_client.outbox import Outbox
-from qc_client.record import CheckValue, FieldValue, Record, TemplateRef
+from qcedge.qc_client.client import FeedClient
+from qcedge.qc_client.keys import ClientKeys, generate_keypair
+from qcedge.qc_client.outbox import Outbox
+from qcedge.qc_client.record import CheckValue, FieldValue, Record, TemplateRef
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = 1000.0  # records/s

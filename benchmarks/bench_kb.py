@@ -29,11 +29,11 @@ import time
 from pathlib import Path
 
 from benchmarks.run import RESULTS, header
-from central.kb import KbCentral, build_release, generate_signing_key
-from qc_client.client import FeedClient
-from qc_client.kb import KbAgent, ReleaseStore, load_public_key
-from qc_client.outbox import Outbox
-from qc_client.receiver import Receiver
+from qcedge.central.kb import KbCentral, build_release, generate_signing_key
+from qcedge.qc_client.client import FeedClient
+from qcedge.qc_client.kb import KbAgent, ReleaseStore, load_public_key
+from qcedge.qc_client.outbox import Outbox
+from qcedge.qc_client.receiver import Receiver
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = 10.0  # seconds, publish -> applied on 100 stations
@@ -205,7 +205,7 @@ file = "var/status.json"
 
 
 def validation_seconds(tmp: Path) -> float:
-    from qc_client.kb import unpack
+    from qcedge.qc_client.kb import unpack
     from qcedge.kb import validate_release
 
     unpack(tmp / "kb-1.tar", tmp / "one")

@@ -57,7 +57,7 @@ class Case:
 
 
 def samples_cases(limit: int | None) -> tuple[list[Case], list[Any]]:
-    from ocr_templates import load_template
+    from qcedge.ocr_templates import load_template
 
     gen = ROOT / "samples" / "generated"
     if not (gen / "manifest.json").is_file():
@@ -82,7 +82,7 @@ def samples_cases(limit: int | None) -> tuple[list[Case], list[Any]]:
 
 
 def tight_templates() -> dict[str, Any]:
-    from ocr_templates import load_template
+    from qcedge.ocr_templates import load_template
 
     gen = ROOT / "samples" / "generated"
     manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
@@ -90,7 +90,7 @@ def tight_templates() -> dict[str, Any]:
 
 
 def synth_cases(limit: int | None, folder: Path) -> tuple[list[Case], list[Any]]:
-    from ocr_templates import load_template
+    from qcedge.ocr_templates import load_template
     from tests.ocr_templates import synth
 
     templates = [load_template(synth.write_template(folder)), load_template(synth.write_form_template(folder))]
@@ -114,7 +114,7 @@ def synth_cases(limit: int | None, folder: Path) -> tuple[list[Case], list[Any]]
 # ---------------------------------------------------------------- scoring
 
 def _typed(text: str, spec) -> Any:
-    from ocr_templates.fields import parse_value
+    from qcedge.ocr_templates.fields import parse_value
 
     return parse_value(text, spec)[0]
 
@@ -145,7 +145,7 @@ class Tally:
 
 
 def score_reading(case: Case, template, reading, tally: Tally) -> None:
-    from ocr_templates.model import TableField
+    from qcedge.ocr_templates.model import TableField
 
     for f in template.fields:
         if isinstance(f, TableField):
@@ -219,9 +219,9 @@ def pctl(values: list[float], q: float) -> float:
 def run(args: argparse.Namespace) -> tuple[str, bool]:
     import tempfile
 
-    from ocr_templates.engines import get_engine
-    from ocr_templates.match import Matcher
-    from ocr_templates.read import read_screen
+    from qcedge.ocr_templates.engines import get_engine
+    from qcedge.ocr_templates.match import Matcher
+    from qcedge.ocr_templates.read import read_screen
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_ocr_"))
     sets = []

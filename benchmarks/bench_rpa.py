@@ -63,7 +63,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 def bench_locate(frame: np.ndarray, repeats: int = 15) -> dict:
-    from rpa_flows.locate import find_image, load_needle
+    from qcedge.rpa_flows.locate import find_image, load_needle
 
     out: dict = {}
     for name in ("form_title.png", "save_button.png", "confirm_yes.png"):
@@ -153,9 +153,9 @@ class PatternWindow:
 
 
 def bench_wait(tmp: Path, rounds: int = 12) -> dict:
-    from rpa_flows import load_flow
-    from rpa_flows.player import Player
-    from rpa_flows.screen import LiveScreen
+    from qcedge.rpa_flows import load_flow
+    from qcedge.rpa_flows.player import Player
+    from qcedge.rpa_flows.screen import LiveScreen
 
     pw = PatternWindow()
     pw.show()
@@ -193,8 +193,8 @@ def bench_wait(tmp: Path, rounds: int = 12) -> dict:
 
 
 def bench_records(tmp: Path, n: int) -> dict:
-    from rpa_flows import load_flow
-    from rpa_flows.player import Player
+    from qcedge.rpa_flows import load_flow
+    from qcedge.rpa_flows.player import Player
     from samples.ris_app.display import RisProcess
     from samples.ris_app.fields import LOGIN_PASSWORD
 
@@ -260,8 +260,8 @@ def bench_onscreen(tmp: Path, n: int) -> dict:
     """Per-record time with an on_screen handler vs a wait-and-check step, popups after 20% of saves."""
     import yaml
 
-    from rpa_flows import parse_flow
-    from rpa_flows.player import Player
+    from qcedge.rpa_flows import parse_flow
+    from qcedge.rpa_flows.player import Player
 
     th = _tk_helpers()
     out: dict = {}
@@ -346,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.part == "tk":
             return failed_tk
     from benchmarks.run import RESULTS, header
-    from capture.xvfb import VirtualDisplay
+    from qcedge.capture.xvfb import VirtualDisplay
     from samples.ris_app.display import RisProcess
 
     xvfb = VirtualDisplay()
@@ -357,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory() as tmpd:
             tmp = Path(tmpd)
-            from rpa_flows.screen import LiveScreen
+            from qcedge.rpa_flows.screen import LiveScreen
 
             app = RisProcess(xvfb.name, tmp / "still", "--show", "form")
             try:
@@ -419,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run_tk(args: argparse.Namespace) -> int:
     from benchmarks.run import RESULTS
-    from capture.xvfb import VirtualDisplay
+    from qcedge.capture.xvfb import VirtualDisplay
 
     xvfb = VirtualDisplay()
     old = os.environ.get("DISPLAY")

@@ -30,9 +30,9 @@ import os, sys, time, json
 t0 = time.perf_counter()
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 sys.path.insert(0, sys.argv[2])
-from teaching_mode.app import make_app
+from qcedge.teaching_mode.app import make_app
 app = make_app(language="en")
-from teaching_mode.main_window import MainWindow
+from qcedge.teaching_mode.main_window import MainWindow
 win = MainWindow()
 win.open_template(sys.argv[1])
 win.show()
@@ -61,8 +61,8 @@ def sample_frame() -> Path:
 
 
 def thirty_field_template(frame: Path, folder: Path) -> Path:
-    from ocr_templates.engines import get_engine
-    from teaching_mode.draft import TemplateDraft, read_image
+    from qcedge.ocr_templates.engines import get_engine
+    from qcedge.teaching_mode.draft import TemplateDraft, read_image
 
     image = read_image(frame)
     boxes = [b for b in get_engine("ppocr").detect(image) if b.box[2] >= 16 and b.box[3] >= 10]
@@ -78,8 +78,8 @@ def measure_latency(template: Path, moves: int = 25) -> list[float]:
     """Move one box at a time (as a mouse drag release does) and time until its new result shows."""
     from PySide6.QtWidgets import QApplication
 
-    from teaching_mode.app import make_app
-    from teaching_mode.main_window import MainWindow
+    from qcedge.teaching_mode.app import make_app
+    from qcedge.teaching_mode.main_window import MainWindow
 
     app = make_app(language="en")
     win = MainWindow()
@@ -117,11 +117,11 @@ def measure_proposals() -> dict:
     valid-but-wrong (cut off) and invalid; and the time to propose."""
     import re
 
-    from ocr_templates import load_template
-    from ocr_templates.engines import get_engine
-    from teaching_mode.draft import read_image
-    from teaching_mode.live_read import read_all
-    from teaching_mode.propose import propose_fields
+    from qcedge.ocr_templates import load_template
+    from qcedge.ocr_templates.engines import get_engine
+    from qcedge.teaching_mode.draft import read_image
+    from qcedge.teaching_mode.live_read import read_all
+    from qcedge.teaching_mode.propose import propose_fields
 
     gen = ROOT / "samples" / "generated"
     manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))

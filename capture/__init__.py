@@ -2,23 +2,23 @@
 
 `capture` imports no other qcedge package.
 
-    from capture import open_source, ReconnectingSource, SettleDetector
+    from qcedge.capture import open_source, ReconnectingSource, SettleDetector
     with open_source("screen:1@0,0,800,600") as source:
         frame = source.read()
 """
-from capture.change import Change, ChangeDetector
-from capture.dicom_source import DicomSource, NotAnImageError
-from capture.factory import make_source, open_source
-from capture.folder import ImageFolderSource
-from capture.frame import Frame
-from capture.nosignal import NoSignalDetector, SignalCheck
-from capture.opencv_source import DeviceSource, OpenCVSource, StreamSource, VideoFileSource
-from capture.reconnect import Backoff, ReconnectingSource, ReconnectStats
-from capture.screen import ScreenSource
-from capture.settle import SettleDetector, SettleUpdate
-from capture.source import FrameSource, SourceError
-from capture.spec import SourceSpec
-from capture.thumbnail import grey_thumbnail
+from qcedge.capture.change import Change, ChangeDetector
+from qcedge.capture.dicom_source import DicomSource, NotAnImageError
+from qcedge.capture.factory import make_source, open_source
+from qcedge.capture.folder import ImageFolderSource
+from qcedge.capture.frame import Frame
+from qcedge.capture.nosignal import NoSignalDetector, SignalCheck
+from qcedge.capture.opencv_source import DeviceSource, OpenCVSource, StreamSource, VideoFileSource
+from qcedge.capture.reconnect import Backoff, ReconnectingSource, ReconnectStats
+from qcedge.capture.screen import ScreenSource
+from qcedge.capture.settle import SettleDetector, SettleUpdate
+from qcedge.capture.source import FrameSource, SourceError
+from qcedge.capture.spec import SourceSpec
+from qcedge.capture.thumbnail import grey_thumbnail
 
 __all__ = [
     "Backoff", "Change", "ChangeDetector", "DeviceSource", "DicomSource", "Frame", "FrameSource",

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from capture.frame import Frame
-from capture.thumbnail import as_image, grey_thumbnail
+from qcedge.capture.frame import Frame
+from qcedge.capture.thumbnail import as_image, grey_thumbnail
 
 log = logging.getLogger(__name__)
 

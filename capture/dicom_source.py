@@ -22,10 +22,10 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_color_lut, apply_modality_lut, pixel_array
 
-from capture.folder import natural_key
-from capture.frame import Frame
-from capture.pacing import Pacer
-from capture.source import FrameSource, SourceError
+from qcedge.capture.folder import natural_key
+from qcedge.capture.frame import Frame
+from qcedge.capture.pacing import Pacer
+from qcedge.capture.source import FrameSource, SourceError
 
 log = logging.getLogger(__name__)
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from capture.dicom_source import DicomSource
-from capture.folder import ImageFolderSource
-from capture.opencv_source import DeviceSource, StreamSource, VideoFileSource
-from capture.screen import ScreenSource
-from capture.source import FrameSource
-from capture.spec import SourceSpec, as_spec
+from qcedge.capture.dicom_source import DicomSource
+from qcedge.capture.folder import ImageFolderSource
+from qcedge.capture.opencv_source import DeviceSource, StreamSource, VideoFileSource
+from qcedge.capture.screen import ScreenSource
+from qcedge.capture.source import FrameSource
+from qcedge.capture.spec import SourceSpec, as_spec
 
 
 def make_source(spec: SourceSpec | str | dict[str, Any]) -> FrameSource:
@@ -48,7 +48,7 @@ def open_source(spec: SourceSpec | str | dict[str, Any], *, reconnect: bool = Fa
     """
     spec = as_spec(spec)
     if reconnect and spec.reconnect:
-        from capture.reconnect import ReconnectingSource
+        from qcedge.capture.reconnect import ReconnectingSource
 
         source: FrameSource = ReconnectingSource.from_spec(spec, stop=stop)
     else:

@@ -9,10 +9,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from capture.frame import Frame
-from capture.opencv_source import to_bgr
-from capture.pacing import Pacer
-from capture.source import FrameSource, SourceError
+from qcedge.capture.frame import Frame
+from qcedge.capture.opencv_source import to_bgr
+from qcedge.capture.pacing import Pacer
+from qcedge.capture.source import FrameSource, SourceError
 
 log = logging.getLogger(__name__)
 

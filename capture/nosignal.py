@@ -28,8 +28,8 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from capture.frame import Frame
-from capture.thumbnail import as_image, colour_thumbnail
+from qcedge.capture.frame import Frame
+from qcedge.capture.thumbnail import as_image, colour_thumbnail
 
 log = logging.getLogger(__name__)
 

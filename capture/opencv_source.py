@@ -27,9 +27,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from capture.frame import Frame
-from capture.pacing import Pacer
-from capture.source import FrameSource, SourceError
+from qcedge.capture.frame import Frame
+from qcedge.capture.pacing import Pacer
+from qcedge.capture.source import FrameSource, SourceError
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from capture.frame import Frame
-from capture.source import FrameSource, SourceError
+from qcedge.capture.frame import Frame
+from qcedge.capture.source import FrameSource, SourceError
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +93,8 @@ class ReconnectingSource(FrameSource):
         elif callable(source):
             self._factory, self.inner = source, None
         else:
-            from capture.factory import make_source
-            from capture.spec import as_spec
+            from qcedge.capture.factory import make_source
+            from qcedge.capture.spec import as_spec
 
             spec = as_spec(source)
             self._factory, self.inner = (lambda: make_source(spec)), None
@@ -125,8 +125,8 @@ class ReconnectingSource(FrameSource):
     def from_spec(cls, spec: Any, *, stop: threading.Event | None = None,
                   max_failures: int | None = None) -> "ReconnectingSource":
         """A reconnecting source with the spec's backoff settings."""
-        from capture.factory import make_source
-        from capture.spec import as_spec
+        from qcedge.capture.factory import make_source
+        from qcedge.capture.spec import as_spec
 
         spec = as_spec(spec)
         return cls(lambda: make_source(spec), initial=spec.backoff_initial, maximum=spec.backoff_max,

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from capture.change import Change, ChangeDetector
-from capture.frame import Frame
+from qcedge.capture.change import Change, ChangeDetector
+from qcedge.capture.frame import Frame
 
 
 @dataclass(frozen=True, slots=True)

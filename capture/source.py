@@ -4,7 +4,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterator
 
-from capture.frame import Frame
+from qcedge.capture.frame import Frame
 
 
 class SourceError(RuntimeError):

@@ -35,7 +35,7 @@ from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from capture.opencv_source import BACKENDS, STREAM_SCHEMES
+from qcedge.capture.opencv_source import BACKENDS, STREAM_SCHEMES
 
 Kind = Literal["screen", "device", "stream", "file", "folder", "dicom"]
 KINDS: tuple[str, ...] = ("screen", "device", "stream", "file", "folder", "dicom")
@@ -187,7 +187,7 @@ class SourceSpec(BaseModel):
         if self.kind == "device":
             return f"device:{self.device}"
         if self.kind == "stream":
-            from capture.opencv_source import _redact
+            from qcedge.capture.opencv_source import _redact
 
             return _redact(self.url or "")
         return f"{self.kind}:{self.path}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from capture.frame import Frame
+from qcedge.capture.frame import Frame
 
 
 def as_image(frame: Frame | np.ndarray) -> np.ndarray:

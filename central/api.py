@@ -17,9 +17,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from central.stats import DIMENSIONS, TABLES, StatsError, StatsQuery, compute, parse_time, to_csv
-from qc_client.rules import RuleSet
-from qc_client.store import Store
+from qcedge.central.stats import DIMENSIONS, TABLES, StatsError, StatsQuery, compute, parse_time, to_csv
+from qcedge.qc_client.rules import RuleSet
+from qcedge.qc_client.store import Store
 
 DAY = 86400.0
 

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from qc_client.kb import (CHUNK_MAX, MANIFEST, SIGNATURE, KbError, Manifest, load_public_key, pack, sha256_file,
+from qcedge.qc_client.kb import (CHUNK_MAX, MANIFEST, SIGNATURE, KbError, Manifest, load_public_key, pack, sha256_file,
                           unpack, utc_now, verify_release)
-from qc_client.rules import RulesError, load_rules
+from qcedge.qc_client.rules import RulesError, load_rules
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import logging
 
 import psycopg
 
-from qc_client.store import SchemaError
+from qcedge.qc_client.store import SchemaError
 
 log = logging.getLogger(__name__)
 

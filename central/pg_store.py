@@ -23,9 +23,9 @@ from typing import Any, Iterable
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from central.pg_schema import migrate
-from qc_client.outbox import pack_attachments
-from qc_client.store import Evaluate, Gap, Incoming, Stored, clean_text, derive
+from qcedge.central.pg_schema import migrate
+from qcedge.qc_client.outbox import pack_attachments
+from qcedge.qc_client.store import Evaluate, Gap, Incoming, Stored, clean_text, derive
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from qc_client.record import Record
-from qc_client.store import Store
+from qcedge.qc_client.record import Record
+from qcedge.qc_client.store import Store
 
 VERDICTS = ("complete", "needs_review", "abnormal")
 SCOPES = {"site": "site", "station": "station", "technologist": "technologist"}

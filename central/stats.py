@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable, Sequence
 
-from qc_client.rules import RuleSet
-from qc_client.store import Store
+from qcedge.qc_client.rules import RuleSet
+from qcedge.qc_client.store import Store
 
 # dimension name -> column of `records` (hospital is the record's site)
 DIMENSIONS = {"site": "site", "hospital": "site", "station": "station", "modality": "modality",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from qc_client.store import CentralStore, SchemaError, Store
+from qcedge.qc_client.store import CentralStore, SchemaError, Store
 
 __all__ = ["open_store", "is_postgres", "SchemaError", "StoreUnavailable"]
 
@@ -22,7 +22,7 @@ def open_store(target: str, *, synchronous: str = "FULL") -> Store:
     if not is_postgres(target):
         return CentralStore(target, synchronous=synchronous)
     try:
-        from central import pg_store
+        from qcedge.central import pg_store
     except ImportError as exc:  # psycopg is in the `central` extra
         raise StoreUnavailable(f"PostgreSQL needs psycopg (pip install 'qcedge[central]'): {exc}") from None
     try:

@@ -20,7 +20,7 @@ from pynetdicom import evt
 from pynetdicom.association import Association
 from pynetdicom.sop_class import StorageCommitmentPushModel  # type: ignore[attr-defined]
 
-from connectors.peer import Peer
+from qcedge.connectors.peer import Peer
 
 log = logging.getLogger(__name__)
 

@@ -32,10 +32,10 @@ from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID
 from pydicom.valuerep import DA, DT, TM
 
-from connectors.dose_sr import SR_CLASS_PREFIX, DoseReport, event_columns, is_dose_report, read_dose_report
-from connectors.errors import ConnectorError, DicomReadError, UnknownSopClassError
-from connectors.plugins import DicomParser, apply_parsers, dicom_parsers
-from qc_client.record import CheckValue, FieldValue, Record
+from qcedge.connectors.dose_sr import SR_CLASS_PREFIX, DoseReport, event_columns, is_dose_report, read_dose_report
+from qcedge.connectors.errors import ConnectorError, DicomReadError, UnknownSopClassError
+from qcedge.connectors.plugins import DicomParser, apply_parsers, dicom_parsers
+from qcedge.qc_client.record import CheckValue, FieldValue, Record
 
 log = logging.getLogger(__name__)
 

@@ -24,9 +24,9 @@ from pynetdicom import AE, evt
 from pynetdicom.association import Association
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 
-from connectors.dicom_files import read_dataset
-from connectors.errors import DicomNetworkError, DicomReadError, DicomSendError
-from connectors.peer import Peer, check_ae_title
+from qcedge.connectors.dicom_files import read_dataset
+from qcedge.connectors.errors import DicomNetworkError, DicomReadError, DicomSendError
+from qcedge.connectors.peer import Peer, check_ae_title
 
 log = logging.getLogger(__name__)
 
@@ -262,7 +262,7 @@ def send(
         return results
     contexts = _contexts(prepared)
     if commit is not None:
-        from connectors.commitment import COMMITMENT_CONTEXT
+        from qcedge.connectors.commitment import COMMITMENT_CONTEXT
 
         contexts.append(COMMITMENT_CONTEXT)
     if len(contexts) > 128:
@@ -270,7 +270,7 @@ def send(
     reports: list[Any] = []
     handlers = []
     if commit is not None:
-        from connectors.commitment import report_handler
+        from qcedge.connectors.commitment import report_handler
 
         handlers.append(report_handler(reports))
     stored: list[tuple[str, SendResult]] = []  # (SOP class, result) of what the peer took
@@ -315,7 +315,7 @@ def send(
                 results.append(SendResult(label, str(uid), code, False,
                                           f"refused with status {code:#06x}" + (f": {comment}" if comment else "")))
         if commit is not None and assoc.is_established:
-            from connectors.commitment import request_commitment
+            from qcedge.connectors.commitment import request_commitment
 
             request_commitment(assoc, peer, stored, reports, wait=commit)
     return results

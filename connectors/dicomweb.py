@@ -11,8 +11,8 @@ from typing import Any, Iterable, Mapping
 
 from pydicom.dataset import Dataset
 
-from connectors.errors import HttpGarbageError
-from connectors.http_client import HttpClient, parse_json
+from qcedge.connectors.errors import HttpGarbageError
+from qcedge.connectors.http_client import HttpClient, parse_json
 
 log = logging.getLogger(__name__)
 

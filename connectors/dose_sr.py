@@ -11,8 +11,8 @@ from typing import Any
 
 from pydicom.dataset import Dataset
 
-from connectors import sr_codes as C
-from connectors.sr_tree import code_value, find, find_all, is_concept, num, num_of, text_of
+from qcedge.connectors import sr_codes as C
+from qcedge.connectors.sr_tree import code_value, find, find_all, is_concept, num, num_of, text_of
 
 DOSE_SR_CLASSES = {
     "1.2.840.10008.5.1.4.1.1.88.67": "X-Ray Radiation Dose SR",

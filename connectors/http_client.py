@@ -21,7 +21,7 @@ from typing import Any, Mapping
 
 import httpx
 
-from connectors.errors import HttpConnectError, HttpError, HttpGarbageError, HttpStatusError, HttpTimeout
+from qcedge.connectors.errors import HttpConnectError, HttpError, HttpGarbageError, HttpStatusError, HttpTimeout
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydicom.dataset import Dataset
 
-from qc_client.record import Record
+from qcedge.qc_client.record import Record
 
 log = logging.getLogger(__name__)
 

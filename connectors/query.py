@@ -18,9 +18,9 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     StudyRootQueryRetrieveInformationModelFind,
 )
 
-from connectors.dicom_net import DEFAULT_CALLING_AET, Timeouts, associate
-from connectors.errors import DicomNetworkError, DicomQueryError
-from connectors.peer import Peer
+from qcedge.connectors.dicom_net import DEFAULT_CALLING_AET, Timeouts, associate
+from qcedge.connectors.errors import DicomNetworkError, DicomQueryError
+from qcedge.connectors.peer import Peer
 
 log = logging.getLogger(__name__)
 

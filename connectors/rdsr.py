@@ -27,12 +27,12 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID
 
-from connectors import sr_codes as C
-from connectors.errors import RdsrError
-from connectors.sr_tree import (
+from qcedge.connectors import sr_codes as C
+from qcedge.connectors.errors import RdsrError
+from qcedge.connectors.sr_tree import (
     code_item, coded_item, container, datetime_item, num_item, text_item, uid_item,
 )
-from qc_client.record import FieldValue, Record
+from qcedge.qc_client.record import FieldValue, Record
 
 XRAY_DOSE_SR = "1.2.840.10008.5.1.4.1.1.88.67"
 _NAMESPACE = uuid.UUID("0b7c6f0e-4e0c-4f7e-9d43-7a1c8a5e2d10")  # qcedge's namespace for derived UIDs

@@ -40,7 +40,7 @@ from pynetdicom.presentation import negotiate_as_acceptor, negotiate_unrestricte
 from pynetdicom.sop_class import _STORAGE_CLASSES, Verification  # type: ignore[attr-defined]
 from pynetdicom.transport import ThreadedAssociationServer
 
-from connectors.peer import check_ae_title
+from qcedge.connectors.peer import check_ae_title
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.valuerep import DSfloat, format_number_as_ds
 
-from connectors.sr_codes import UNITS, VALUE_UNKNOWN, Code
+from qcedge.connectors.sr_codes import UNITS, VALUE_UNKNOWN, Code
 
 
 # --------------------------------------------------------------------------- reading

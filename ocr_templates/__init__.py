@@ -2,10 +2,10 @@
 
 Works on a still image with no screen, no Qt and no network.
 """
-from ocr_templates.errors import TemplateError
-from ocr_templates.loader import dump_template, load_template, load_templates, parse_template, save_template
-from ocr_templates.model import Template
-from ocr_templates.results import CheckResult, FieldResult, MatchResult, ScreenReading
+from qcedge.ocr_templates.errors import TemplateError
+from qcedge.ocr_templates.loader import dump_template, load_template, load_templates, parse_template, save_template
+from qcedge.ocr_templates.model import Template
+from qcedge.ocr_templates.results import CheckResult, FieldResult, MatchResult, ScreenReading
 
 __all__ = [
     "CheckResult", "FieldResult", "MatchResult", "ScreenReading", "Template", "TemplateError",

@@ -5,8 +5,8 @@ import datetime as dt
 import operator
 from typing import Any
 
-from ocr_templates.model import Check, Template
-from ocr_templates.results import CheckResult, FieldResult
+from qcedge.ocr_templates.model import Check, Template
+from qcedge.ocr_templates.results import CheckResult, FieldResult
 
 _OPS = {"<": operator.lt, "<=": operator.le, "==": operator.eq, ">=": operator.ge, ">": operator.gt,
         "!=": operator.ne}

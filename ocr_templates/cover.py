@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from ocr_templates.pointer import PointerHit, find_pointers
+from qcedge.ocr_templates.pointer import PointerHit, find_pointers
 
 if TYPE_CHECKING:
-    from ocr_templates.model import Template
+    from qcedge.ocr_templates.model import Template
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import re
 import unicodedata
 from typing import Any
 
-from ocr_templates.model import NUMERIC_TYPES, ValueSpec
+from qcedge.ocr_templates.model import NUMERIC_TYPES, ValueSpec
 
 # Letters a recogniser returns for digits (numeric, date and time fields only).
 DIGIT_CONFUSIONS: dict[str, str] = {

@@ -7,8 +7,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from ocr_templates.errors import TemplateError
-from ocr_templates.model import Template
+from qcedge.ocr_templates.errors import TemplateError
+from qcedge.ocr_templates.model import Template
 
 
 def _where(loc: tuple[Any, ...], data: Any) -> str:

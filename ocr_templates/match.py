@@ -39,13 +39,13 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from ocr_templates import cover as covermod
-from ocr_templates.errors import TemplateError
-from ocr_templates.model import Anchor, Template
-from ocr_templates.results import MatchResult
+from qcedge.ocr_templates import cover as covermod
+from qcedge.ocr_templates.errors import TemplateError
+from qcedge.ocr_templates.model import Anchor, Template
+from qcedge.ocr_templates.results import MatchResult
 
 if TYPE_CHECKING:
-    from ocr_templates.engines.base import OcrEngine
+    from qcedge.ocr_templates.engines.base import OcrEngine
 
 log = logging.getLogger(__name__)
 
@@ -521,7 +521,7 @@ class Matcher:
         spot of it differs from the reference (LOCAL_CHECK: a changed word looks
         like that).
         """
-        from ocr_templates.preprocess import prepare_crop
+        from qcedge.ocr_templates.preprocess import prepare_crop
 
         for am in tm.anchors:
             name = am.anchor.name

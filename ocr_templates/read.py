@@ -9,14 +9,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ocr_templates import cover as covermod
-from ocr_templates.checks import run_checks
-from ocr_templates.engines.base import OcrEngine, get_engine
-from ocr_templates.fields import parse_value
-from ocr_templates.match import match_template
-from ocr_templates.model import Field_, TableField, Template, ValueSpec
-from ocr_templates.preprocess import DEFAULT, PrepSettings, prepare_crop
-from ocr_templates.results import FieldResult, MatchResult, ScreenReading
+from qcedge.ocr_templates import cover as covermod
+from qcedge.ocr_templates.checks import run_checks
+from qcedge.ocr_templates.engines.base import OcrEngine, get_engine
+from qcedge.ocr_templates.fields import parse_value
+from qcedge.ocr_templates.match import match_template
+from qcedge.ocr_templates.model import Field_, TableField, Template, ValueSpec
+from qcedge.ocr_templates.preprocess import DEFAULT, PrepSettings, prepare_crop
+from qcedge.ocr_templates.results import FieldResult, MatchResult, ScreenReading
 
 log = logging.getLogger(__name__)
 _COVER_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qcedge-cover")

@@ -5,12 +5,12 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ocr_templates.engines.base import OcrEngine, get_engine
-from ocr_templates.match import Matcher
-from ocr_templates.model import Template
-from ocr_templates.preprocess import DEFAULT, PrepSettings
-from ocr_templates.read import read_screen
-from ocr_templates.results import MatchResult, ScreenReading
+from qcedge.ocr_templates.engines.base import OcrEngine, get_engine
+from qcedge.ocr_templates.match import Matcher
+from qcedge.ocr_templates.model import Template
+from qcedge.ocr_templates.preprocess import DEFAULT, PrepSettings
+from qcedge.ocr_templates.read import read_screen
+from qcedge.ocr_templates.results import MatchResult, ScreenReading
 
 
 class ScreenReader:

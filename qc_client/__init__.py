@@ -1,8 +1,8 @@
 """The record schema, the durable outbox, the feed client and the reference receiver.
 
-    from qc_client import Outbox, FeedClient, Receiver, Record
+    from qcedge.qc_client import Outbox, FeedClient, Receiver, Record
 """
-from qc_client.record import CheckValue, Evidence, FieldValue, Record, TemplateRef
+from qcedge.qc_client.record import CheckValue, Evidence, FieldValue, Record, TemplateRef
 
 __all__ = ["CheckValue", "Evidence", "FieldValue", "Record", "TemplateRef", "Outbox", "FeedClient", "Feedback",
            "FeedStats", "Receiver", "Arrival", "ClientKeys", "ServerKeys", "RuleSet", "load_rules", "ProtocolError",
@@ -11,21 +11,21 @@ __all__ = ["CheckValue", "Evidence", "FieldValue", "Record", "TemplateRef", "Out
 
 def __getattr__(name: str):  # lazy: importing the record schema does not pull in zmq or sqlite
     if name in ("Outbox",):
-        from qc_client.outbox import Outbox
+        from qcedge.qc_client.outbox import Outbox
         return Outbox
     if name in ("FeedClient", "Feedback", "FeedStats"):
-        from qc_client import client
+        from qcedge.qc_client import client
         return getattr(client, name)
     if name in ("Receiver", "Arrival"):
-        from qc_client import receiver
+        from qcedge.qc_client import receiver
         return getattr(receiver, name)
     if name in ("ClientKeys", "ServerKeys"):
-        from qc_client import keys
+        from qcedge.qc_client import keys
         return getattr(keys, name)
     if name in ("RuleSet", "load_rules"):
-        from qc_client import rules
+        from qcedge.qc_client import rules
         return getattr(rules, name)
     if name in ("ProtocolError", "MessageTooLarge"):
-        from qc_client import protocol
+        from qcedge.qc_client import protocol
         return getattr(protocol, name)
     raise AttributeError(f"module 'qc_client' has no attribute {name!r}")

@@ -30,12 +30,12 @@ from typing import Any, Callable, Sequence
 
 import zmq
 
-from qc_client.kb import KbAgent
-from qc_client.keys import ClientKeys
-from qc_client.outbox import RESEND_NOW, Outbox, OutboxItem
-from qc_client.protocol import (DEFAULT_MAX_BYTES, FEED_LEVEL, FEEDBACK_LEVELS, MAX_ACK_TEXT, MAX_RECORD_ID, Message,
+from qcedge.qc_client.kb import KbAgent
+from qcedge.qc_client.keys import ClientKeys
+from qcedge.qc_client.outbox import RESEND_NOW, Outbox, OutboxItem
+from qcedge.qc_client.protocol import (DEFAULT_MAX_BYTES, FEED_LEVEL, FEEDBACK_LEVELS, MAX_ACK_TEXT, MAX_RECORD_ID, Message,
                                 ProtocolError, decode, encode, station_id_problem, utc_now_iso)
-from qc_client.record import Record
+from qcedge.qc_client.record import Record
 
 log = logging.getLogger(__name__)
 

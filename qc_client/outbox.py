@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from qc_client.protocol import DEFAULT_MAX_BYTES, encode
-from qc_client.record import Record
+from qcedge.qc_client.protocol import DEFAULT_MAX_BYTES, encode
+from qcedge.qc_client.record import Record
 
 log = logging.getLogger(__name__)
 

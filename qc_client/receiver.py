@@ -26,13 +26,13 @@ import zmq
 from pydantic import ValidationError
 from zmq.auth.thread import ThreadAuthenticator
 
-from qc_client.kb import CHUNK_MAX, KbSource
-from qc_client.keys import ServerKeys, load_allowed
-from qc_client.protocol import (DEFAULT_MAX_BYTES, FEED_LEVEL, MAX_RECORD_ID, Message, MessageTooLarge, ProtocolError,
+from qcedge.qc_client.kb import CHUNK_MAX, KbSource
+from qcedge.qc_client.keys import ServerKeys, load_allowed
+from qcedge.qc_client.protocol import (DEFAULT_MAX_BYTES, FEED_LEVEL, MAX_RECORD_ID, Message, MessageTooLarge, ProtocolError,
                                 decode, encode, message_size, peek_header, utc_now_iso)
-from qc_client.record import Record
-from qc_client.rules import RuleSet, load_rules
-from qc_client.store import CentralStore, Gap, Incoming, Store, Stored
+from qcedge.qc_client.record import Record
+from qcedge.qc_client.rules import RuleSet, load_rules
+from qcedge.qc_client.store import CentralStore, Gap, Incoming, Store, Stored
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from qc_client.record import FieldValue, Record
+from qcedge.qc_client.record import FieldValue, Record
 
 log = logging.getLogger(__name__)
 

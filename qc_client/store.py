@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Protocol, Sequence
 
-from qc_client.outbox import pack_attachments
+from qcedge.qc_client.outbox import pack_attachments
 
 log = logging.getLogger(__name__)
 
@@ -328,7 +328,7 @@ class CentralStore:
     @staticmethod
     def _backfill(db: sqlite3.Connection) -> None:
         """Derived values of records stored before version 2."""
-        from qc_client.record import Record
+        from qcedge.qc_client.record import Record
 
         rows = db.execute("SELECT rowid, body FROM records WHERE captured_ts IS NULL").fetchall()
         for rowid, body in rows:

@@ -33,7 +33,7 @@ class StationSection(_Section):
     @field_validator("id")
     @classmethod
     def _carried_by_the_feed(cls, v: str) -> str:
-        from qc_client.protocol import station_id_problem
+        from qcedge.qc_client.protocol import station_id_problem
 
         problem = station_id_problem(v)  # the id is the feed's ZeroMQ identity, compared byte for byte
         if problem is not None:
@@ -217,7 +217,7 @@ class StationConfig(_Section):
 
 def build_source_spec(data: dict[str, Any] | str) -> Any:
     """Turn [source] (a table or a spec string) into a capture.SourceSpec."""
-    from capture import SourceSpec
+    from qcedge.capture import SourceSpec
 
     return SourceSpec.model_validate(data)
 
@@ -279,7 +279,7 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     source = data.get("source")
     if isinstance(source, str):
         try:
-            from capture.spec import parse_spec_string
+            from qcedge.capture.spec import parse_spec_string
 
             source = data["source"] = parse_spec_string(source)
         except (ImportError, ValueError):

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from capture import Frame, SourceError
+from qcedge.capture import Frame, SourceError
 from qcedge.config import StationConfig
 from qcedge.health import Health, write_status
 from qcedge.notify import Acknowledgement, Feedback, Notifier, WindowNotifier
@@ -157,9 +157,9 @@ class Daemon:
                                                      "records_acked": h.records_acked, "state": h.state}})
 
     def _start(self) -> None:
-        from ocr_templates import load_templates
-        from ocr_templates.engines.base import get_engine
-        from ocr_templates.reader import ScreenReader
+        from qcedge.ocr_templates import load_templates
+        from qcedge.ocr_templates.engines.base import get_engine
+        from qcedge.ocr_templates.reader import ScreenReader
 
         cfg = self.config
         release, rules, kb_version = self._kb_current()
@@ -186,7 +186,7 @@ class Daemon:
     def _kb_current(self) -> tuple[Path | None, Any, int | None]:
         """The release this station runs (its folder if it has templates, its rules, its version): the current
         one, or the previous one when the current no longer verifies on disk; (None, None, None) without one."""
-        from qc_client.kb import KbError, ReleaseStore, verify_release
+        from qcedge.qc_client.kb import KbError, ReleaseStore, verify_release
         from qcedge.config import ConfigError
         from qcedge.kb import load_release_rules, load_release_templates, template_folders
 
@@ -222,7 +222,7 @@ class Daemon:
         return load_release_templates(folder)
 
     def _kb_agent(self) -> Any:
-        from qc_client.kb import KbAgent
+        from qcedge.qc_client.kb import KbAgent
         from qcedge.kb import validate_release
 
         kb = self.config.kb
@@ -236,8 +236,8 @@ class Daemon:
 
     def _kb_apply(self, folder: Path, manifest: Any) -> None:
         """Load the release (agent thread) and hand it to the frame thread, which switches between frames."""
-        from ocr_templates import load_templates
-        from ocr_templates.reader import ScreenReader
+        from qcedge.ocr_templates import load_templates
+        from qcedge.ocr_templates.reader import ScreenReader
         from qcedge.kb import load_release_rules, template_folders
 
         templates = self._release_templates(folder) if template_folders(folder) \
@@ -281,7 +281,7 @@ class Daemon:
         if self._source_override is not None:
             src = self._source_override
         else:
-            from capture import ReconnectingSource
+            from qcedge.capture import ReconnectingSource
 
             spec = self.config.source_spec()
             if spec.kind == "file":
@@ -294,9 +294,9 @@ class Daemon:
         return src
 
     def _start_feed(self) -> None:
-        from qc_client.client import FeedClient
-        from qc_client.keys import ClientKeys
-        from qc_client.outbox import Outbox
+        from qcedge.qc_client.client import FeedClient
+        from qcedge.qc_client.keys import ClientKeys
+        from qcedge.qc_client.outbox import Outbox
 
         cfg = self.config.feed
         cfg.outbox.parent.mkdir(parents=True, exist_ok=True)
@@ -544,7 +544,7 @@ class Daemon:
 
 
 def _load_kb_key(path: Path) -> Any:
-    from qc_client.kb import load_public_key
+    from qcedge.qc_client.kb import load_public_key
 
     return load_public_key(path)
 

@@ -104,9 +104,9 @@ def check_source(config: StationConfig) -> Check:
     """The source opens and gives frames, and they show a signal (not a black/blue/flat screen)."""
 
     def probe() -> Check:
-        from capture import SourceError
-        from capture.factory import make_source
-        from capture.nosignal import NoSignalDetector
+        from qcedge.capture import SourceError
+        from qcedge.capture.factory import make_source
+        from qcedge.capture.nosignal import NoSignalDetector
 
         spec = config.source_spec()
         if spec.kind == "screen" and not os.environ.get("DISPLAY"):
@@ -154,11 +154,11 @@ def check_ocr(engine_name: str, model_dir: str | Path | None = None) -> Check:
 
     def probe() -> Check:
         if engine_name == "ppocr" and model_dir is not None:
-            from ocr_templates.engines.ppocr import PpOcrEngine
+            from qcedge.ocr_templates.engines.ppocr import PpOcrEngine
 
             engine: Any = PpOcrEngine(model_dir=model_dir)
         else:
-            from ocr_templates.engines.base import get_engine
+            from qcedge.ocr_templates.engines.base import get_engine
 
             engine = get_engine(engine_name)
         image = np.full((48, 220, 3), 255, np.uint8)
@@ -175,8 +175,8 @@ def _anchor_texts(template: Any, image: Any, engine: Any) -> list[str]:
     """Text anchors that do not say their text on the template's own reference (a replaced or edited reference)."""
     import cv2
 
-    from ocr_templates.match import text_agrees
-    from ocr_templates.preprocess import prepare_crop
+    from qcedge.ocr_templates.match import text_agrees
+    from qcedge.ocr_templates.preprocess import prepare_crop
 
     wrong = []
     for anchor in template.anchors:
@@ -199,9 +199,9 @@ def check_templates(config: StationConfig) -> Check:
     def probe() -> Check:
         import cv2
 
-        from ocr_templates import TemplateError, load_templates
-        from ocr_templates.engines.base import get_engine
-        from ocr_templates.match import Matcher
+        from qcedge.ocr_templates import TemplateError, load_templates
+        from qcedge.ocr_templates.engines.base import get_engine
+        from qcedge.ocr_templates.match import Matcher
 
         folder = config.templates.folder
         try:
@@ -248,8 +248,8 @@ def check_central(config: StationConfig, timeout: float = CENTRAL_TIMEOUT) -> tu
     """A heartbeat round trip to central (with the CURVE keys when configured); the clock offset from it."""
     import zmq
 
-    from qc_client.keys import ClientKeys, KeyFileError
-    from qc_client.protocol import ProtocolError, decode, encode, utc_now_iso
+    from qcedge.qc_client.keys import ClientKeys, KeyFileError
+    from qcedge.qc_client.protocol import ProtocolError, decode, encode, utc_now_iso
 
     feed = config.feed
     endpoint = feed.endpoint.split(",")[0].strip()
@@ -368,7 +368,7 @@ def _existing_folder(path: Path) -> Path:
 
 def check_outbox(config: StationConfig) -> Check:
     """The outbox can be written (by the service user, when run as root), its schema is readable, its depth."""
-    from qc_client.outbox import SCHEMA_VERSION, OutboxSchemaError, read_schema
+    from qcedge.qc_client.outbox import SCHEMA_VERSION, OutboxSchemaError, read_schema
 
     path = config.feed.outbox
     folder = _existing_folder(path)

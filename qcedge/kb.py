@@ -6,8 +6,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from qc_client.kb import KbError, Manifest
-from qc_client.rules import RuleSet, RulesError, load_rules
+from qcedge.qc_client.kb import KbError, Manifest
+from qcedge.qc_client.rules import RuleSet, RulesError, load_rules
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ def template_folders(release: Path) -> list[Path]:
 
 def load_release_templates(release: Path) -> list[Any]:
     """Every template of the release's packs (ids unique across packs)."""
-    from ocr_templates import TemplateError, load_templates
+    from qcedge.ocr_templates import TemplateError, load_templates
 
     out: list[Any] = []
     for folder in template_folders(release):
@@ -54,7 +54,7 @@ def validate_release(release: Path, manifest: Manifest | None = None, *, engine:
     match its own reference image, or whose reference is taken for another template; rules that do not parse."""
     import cv2
 
-    from ocr_templates.match import Matcher
+    from qcedge.ocr_templates.match import Matcher
 
     load_release_rules(release)
     templates = load_release_templates(release)

@@ -29,11 +29,11 @@ from typing import Any
 import cv2
 import numpy as np
 
-from capture import Frame
-from ocr_templates.model import Template
-from ocr_templates.results import ScreenReading
-from qc_client.protocol import MessageTooLarge
-from qc_client.record import Record
+from qcedge.capture import Frame
+from qcedge.ocr_templates.model import Template
+from qcedge.ocr_templates.results import ScreenReading
+from qcedge.qc_client.protocol import MessageTooLarge
+from qcedge.qc_client.record import Record
 from qcedge.health import Health
 from qcedge.privacy import PrivacyPolicy
 from qcedge.records import record_from_reading
@@ -77,7 +77,7 @@ class Detectors:
     """
 
     def __init__(self, settle_frames: int = 3, change_threshold: float | None = None) -> None:
-        from capture import ChangeDetector, NoSignalDetector, SettleDetector
+        from qcedge.capture import ChangeDetector, NoSignalDetector, SettleDetector
 
         change = ChangeDetector(threshold=change_threshold) if change_threshold is not None else ChangeDetector()
         self.settle = SettleDetector(frames=settle_frames, detector=change)

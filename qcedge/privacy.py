@@ -17,7 +17,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from qc_client.record import FieldValue, Record
+from qcedge.qc_client.record import FieldValue, Record
 from qcedge.config import PrivacySection
 
 HASH_PREFIX = "hmac-sha256:"

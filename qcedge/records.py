@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from ocr_templates.model import Template
-from ocr_templates.results import FieldResult, ScreenReading
-from qc_client.record import CheckValue, Evidence, FieldValue, Record, TemplateRef
+from qcedge.ocr_templates.model import Template
+from qcedge.ocr_templates.results import FieldResult, ScreenReading
+from qcedge.qc_client.record import CheckValue, Evidence, FieldValue, Record, TemplateRef
 
 
 def _field_value(result: FieldResult) -> FieldValue:

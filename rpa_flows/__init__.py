@@ -1,14 +1,14 @@
 """RPA flows: a YAML flow format and a player that replays data entry into legacy programs, safely.
 
-    from rpa_flows import load_flow, Player
+    from qcedge.rpa_flows import load_flow, Player
     result = Player(load_flow("samples/flows/ris_enter_exams.yaml"), log_dir=Path("logs")).run(records=[...])
 
 Imports ocr_templates (templates, OCR engines) and capture only.
 """
-from rpa_flows.errors import FailSafeTriggered, FlowError, ScreenNotAsExpected, StepFailed, UserAborted
-from rpa_flows.loader import load_flow, parse_flow, unguarded_input_steps, walk
-from rpa_flows.locate import ImageMatch, find_image
-from rpa_flows.model import Flow, Settings, Target
+from qcedge.rpa_flows.errors import FailSafeTriggered, FlowError, ScreenNotAsExpected, StepFailed, UserAborted
+from qcedge.rpa_flows.loader import load_flow, parse_flow, unguarded_input_steps, walk
+from qcedge.rpa_flows.locate import ImageMatch, find_image
+from qcedge.rpa_flows.model import Flow, Settings, Target
 
 __all__ = [
     "FailSafeTriggered", "Flow", "FlowError", "ImageMatch", "Player", "RunResult", "ScreenNotAsExpected",
@@ -20,7 +20,7 @@ __all__ = [
 def __getattr__(name: str):
     # The player pulls in the X/OCR machinery: import it only when asked for.
     if name in ("Player", "RunResult"):
-        from rpa_flows import player
+        from qcedge.rpa_flows import player
 
         return getattr(player, name)
     raise AttributeError(name)

@@ -39,7 +39,7 @@ class LiveInput:
 
     def __init__(self, failsafe: bool = True, pause: float = 0.05, type_delay_ms: int = 12,
                  paste_keys: str = "ctrl+v", desktop=None) -> None:
-        from rpa_flows.x11 import X11Desktop
+        from qcedge.rpa_flows.x11 import X11Desktop
 
         self.desktop = desktop or X11Desktop(failsafe=failsafe, pause=pause, type_delay_ms=type_delay_ms)
         self.paste_keys = [k.strip() for k in paste_keys.split("+")]
@@ -141,12 +141,12 @@ class DriverDesktop:
         self.inputs = inputs
 
     def window_at(self, x: int, y: int):
-        from rpa_flows.desktop import WinInfo
+        from qcedge.rpa_flows.desktop import WinInfo
 
         return WinInfo(None)
 
     def focus(self):
-        from rpa_flows.desktop import WinInfo
+        from qcedge.rpa_flows.desktop import WinInfo
 
         return WinInfo(None)
 

@@ -8,8 +8,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from rpa_flows.errors import FlowError
-from rpa_flows.model import (
+from qcedge.rpa_flows.errors import FlowError
+from qcedge.rpa_flows.model import (
     ACTIONS, ClickStep, CheckStep, Condition, DoubleClickStep, Flow, ForEachStep, IfStep, ReadStep,
     RightClickStep, ScreenDef, Target, TypeStep, WaitStep, _Step, action_of,
 )
@@ -190,7 +190,7 @@ def _is_file(p: Path) -> bool:
 
 def check_references(flow: Flow) -> None:
     """Named screens exist; image and template files exist; template fields exist."""
-    from ocr_templates import TemplateError, load_template
+    from qcedge.ocr_templates import TemplateError, load_template
 
     path = flow.path or "<flow>"
     templates: dict[str, Any] = {}

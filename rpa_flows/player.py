@@ -19,23 +19,23 @@ from typing import Any
 import cv2
 import numpy as np
 
-from rpa_flows import ocr as ocr_mod
-from rpa_flows.activity import ActivityMonitor
-from rpa_flows.dryrun import Drawing
-from rpa_flows.errors import FailSafeTriggered, ScreenNotAsExpected, StepFailed, UserAborted
-from rpa_flows.desktop import Desktop, InputRefused, WinInfo
-from rpa_flows.inputs import DriverDesktop, DryRunInput, InputDriver, LiveInput, plan_chunks
-from rpa_flows.loader import _step_label
-from rpa_flows.locate import find_image, to_gray
-from rpa_flows.model import (
+from qcedge.rpa_flows import ocr as ocr_mod
+from qcedge.rpa_flows.activity import ActivityMonitor
+from qcedge.rpa_flows.dryrun import Drawing
+from qcedge.rpa_flows.errors import FailSafeTriggered, ScreenNotAsExpected, StepFailed, UserAborted
+from qcedge.rpa_flows.desktop import Desktop, InputRefused, WinInfo
+from qcedge.rpa_flows.inputs import DriverDesktop, DryRunInput, InputDriver, LiveInput, plan_chunks
+from qcedge.rpa_flows.loader import _step_label
+from qcedge.rpa_flows.locate import find_image, to_gray
+from qcedge.rpa_flows.model import (
     CheckStep, ClickStep, Condition, DoubleClickStep, Flow, ForEachStep, HotkeyStep, IfStep, PauseStep,
     ReadStep, RightClickStep, ScreenDef, ScreenshotStep, SetStep, Settings, Target, TypeStep, WaitStep, _Step,
     action_of,
 )
-from rpa_flows.runlog import RunLog
-from rpa_flows.screen import LiveScreen, Screen
-from rpa_flows.templates import get_template, match_on_screen
-from rpa_flows.variables import VariableError, lookup, record_digest, resolve_value, substitute
+from qcedge.rpa_flows.runlog import RunLog
+from qcedge.rpa_flows.screen import LiveScreen, Screen
+from qcedge.rpa_flows.templates import get_template, match_on_screen
+from qcedge.rpa_flows.variables import VariableError, lookup, record_digest, resolve_value, substitute
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +134,7 @@ class Player:
             if desktop is None and inputs is not None:
                 desktop = DriverDesktop(inputs)  # a driver of the caller's: it decides what is sent
             if desktop is None:
-                from rpa_flows.x11 import X11Desktop
+                from qcedge.rpa_flows.x11 import X11Desktop
 
                 desktop = X11Desktop(failsafe=failsafe, pause=self.settings.key_pause,
                                      type_delay_ms=self.settings.type_delay_ms)
@@ -867,7 +867,7 @@ class Player:
                 return
             raise StepFailed(label, f"template '{tpl.id}' is not on screen (score {m.score:.2f}); nothing read")
         names = r.fields or [f.name for f in tpl.fields if getattr(f, "kind", "value") == "value"]
-        from ocr_templates.read import read_screen  # crop, clean, recognise, parse, validate
+        from qcedge.ocr_templates.read import read_screen  # crop, clean, recognise, parse, validate
 
         wanted = tpl.model_copy(update={"fields": [tpl.field(n) for n in names], "checks": [], "identity": []})
         reading = read_screen(frame, wanted, m, ocr_mod.engine(engine))

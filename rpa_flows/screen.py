@@ -36,7 +36,7 @@ class LiveScreen:
     what clicks use), grabbed through capture.ScreenSource (mss)."""
 
     def __init__(self, monitor: int = 0) -> None:
-        from capture.screen import ScreenSource
+        from qcedge.capture.screen import ScreenSource
 
         self._source = ScreenSource(monitor=monitor, source_id="rpa-screen")
         self._source.open()

@@ -14,8 +14,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ocr_templates import MatchResult, Template, load_template
-from rpa_flows.locate import find_image, to_gray
+from qcedge.ocr_templates import MatchResult, Template, load_template
+from qcedge.rpa_flows.locate import find_image, to_gray
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ _matchers: dict[tuple[str, float], object] = {}
 def _shared_matcher(template: Template):
     """ocr_templates' Matcher for this template (kept: it starts where the screen was last time)."""
     try:
-        from ocr_templates.match import Matcher
+        from qcedge.ocr_templates.match import Matcher
     except ImportError:
         return None
     p = template.path

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from rpa_flows.model import VAR_RE
+from qcedge.rpa_flows.model import VAR_RE
 
 
 class VariableError(KeyError):

@@ -16,8 +16,8 @@ import time
 from Xlib import X, XK, display, error
 from Xlib.ext import xtest
 
-from rpa_flows.desktop import Allowed, InputRefused, WinInfo
-from rpa_flows.errors import FailSafeTriggered
+from qcedge.rpa_flows.desktop import Allowed, InputRefused, WinInfo
+from qcedge.rpa_flows.errors import FailSafeTriggered
 
 log = logging.getLogger(__name__)
 
@@ -267,7 +267,7 @@ class X11Desktop:
 
     # -- clipboard --------------------------------------------------------------------------------------
     def _clipboard(self):
-        from rpa_flows.clipboard import ClipboardOwner
+        from qcedge.rpa_flows.clipboard import ClipboardOwner
 
         if self._clip is None:
             self._clip = ClipboardOwner(self.d.get_display_name())

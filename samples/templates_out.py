@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from ocr_templates import load_template, parse_template
+from qcedge.ocr_templates import load_template, parse_template
 from samples.screens.base import Screen
 
 REFERENCE_SEED = "reference"

@@ -22,7 +22,7 @@ def make_app(argv: list[str] | None = None, language: str | None = None):
     ensure_platform()
     from PySide6.QtWidgets import QApplication
 
-    from teaching_mode import i18n
+    from qcedge.teaching_mode import i18n
 
     app = QApplication.instance()
     if app is None:
@@ -38,8 +38,8 @@ def run(spec: str | None = None, template: str | None = None, language: str | No
         screenshot: str | Path | None = None, live_ocr: bool = True) -> int:
     """Open the window (optionally with a source and a template) and run the event loop."""
     app = make_app(language=language)
-    from teaching_mode.main_window import MainWindow
-    from teaching_mode.privacy import clean_stale
+    from qcedge.teaching_mode.main_window import MainWindow
+    from qcedge.teaching_mode.privacy import clean_stale
 
     clean_stale()  # frames left in the temp folder by a window that crashed
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ocr_templates.model import Template
-from ocr_templates.results import MatchResult
+from qcedge.ocr_templates.model import Template
+from qcedge.ocr_templates.results import MatchResult
 
 log = logging.getLogger(__name__)
 
@@ -159,8 +159,8 @@ def _near_window_edge(g: np.ndarray, box: tuple[int, int, int, int], band: int =
 
 def pack_references(path: Path | None, own_id: str) -> dict[str, np.ndarray]:
     """The reference images of the other templates beside a template file (its pack), by template id."""
-    from ocr_templates.loader import load_template
-    from teaching_mode.draft import read_image
+    from qcedge.ocr_templates.loader import load_template
+    from qcedge.teaching_mode.draft import read_image
 
     out: dict[str, np.ndarray] = {}
     if path is None or not path.parent.is_dir():

@@ -9,8 +9,8 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from ocr_templates.results import MatchResult
-from teaching_mode.draft import TemplateDraft
+from qcedge.ocr_templates.results import MatchResult
+from qcedge.teaching_mode.draft import TemplateDraft
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ class TeachDocument(QObject):
         """Make the frame shown the reference: the boxes move to where they are on it."""
         if self.frame is None or self.mapping is None:
             return
-        from teaching_mode.mapping import item_to_frame
+        from qcedge.teaching_mode.mapping import item_to_frame
 
         self.draft.anchors = [item_to_frame(a, self.mapping) for a in self.draft.anchors]
         self.draft.fields = [item_to_frame(f, self.mapping) for f in self.draft.fields]

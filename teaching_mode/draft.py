@@ -17,8 +17,8 @@ import cv2
 import numpy as np
 import yaml
 
-from ocr_templates.loader import dump_template, load_template, parse_template
-from ocr_templates.model import SCHEMA, Template
+from qcedge.ocr_templates.loader import dump_template, load_template, parse_template
+from qcedge.ocr_templates.model import SCHEMA, Template
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleS
                                QHeaderView, QLabel, QLineEdit, QPushButton, QSpinBox, QStackedWidget,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from teaching_mode.document import TeachDocument
-from teaching_mode.snap import ink_mask
+from qcedge.teaching_mode.document import TeachDocument
+from qcedge.teaching_mode.snap import ink_mask
 
 log = logging.getLogger(__name__)
 

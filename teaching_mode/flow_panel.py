@@ -21,10 +21,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFileDialog, QHBoxL
                                QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QSplitter, QVBoxLayout,
                                QWidget)
 
-from teaching_mode.privacy import make_temp
-from teaching_mode.canvas import Canvas
-from teaching_mode.recorder import InputEvent, StepBuilder, XInputRecorder
-from teaching_mode.workers import Job
+from qcedge.teaching_mode.privacy import make_temp
+from qcedge.teaching_mode.canvas import Canvas
+from qcedge.teaching_mode.recorder import InputEvent, StepBuilder, XInputRecorder
+from qcedge.teaching_mode.workers import Job
 
 log = logging.getLogger(__name__)
 FLOW_SCHEMA = "qcedge.flow/1"
@@ -244,7 +244,7 @@ class FlowPanel(QWidget):
 
     # files --------------------------------------------------------------------------------------------
     def _validate(self, data: dict[str, Any]):
-        from rpa_flows.loader import parse_flow
+        from qcedge.rpa_flows.loader import parse_flow
 
         return parse_flow(data, self.flow_dir / f"{data.get('id', 'flow')}.yaml")
 
@@ -258,7 +258,7 @@ class FlowPanel(QWidget):
         self.refresh()
 
     def open_flow(self, path: str | Path) -> bool:
-        from rpa_flows.loader import load_flow
+        from qcedge.rpa_flows.loader import load_flow
 
         path = Path(path)
         try:
@@ -392,7 +392,7 @@ class FlowPanel(QWidget):
         t = target_of(self.data["steps"][index])
         if not t or "image" not in t:
             return None
-        from rpa_flows.locate import find_image
+        from qcedge.rpa_flows.locate import find_image
 
         images = [str(self.flow_dir / p) for p in ([t["image"]] if isinstance(t["image"], str) else t["image"])]
         m = find_image(screen, images, threshold=float(t.get("threshold") or 0.85))
@@ -410,7 +410,7 @@ class FlowPanel(QWidget):
         self.steps.setCurrentRow(index)
         self.refresh()
         try:
-            from rpa_flows.screen import LiveScreen
+            from qcedge.rpa_flows.screen import LiveScreen
 
             screen = LiveScreen()
             shot = screen.grab()
@@ -426,7 +426,7 @@ class FlowPanel(QWidget):
         variables = dict(self.variables)
 
         def work(job: Job) -> Any:
-            from rpa_flows.player import Player
+            from qcedge.rpa_flows.player import Player
 
             player = Player(flow, dry_run=dry, failsafe=True)
             try:

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ocr_templates.loader import parse_template
-from ocr_templates.results import FieldResult, MatchResult, ScreenReading
+from qcedge.ocr_templates.loader import parse_template
+from qcedge.ocr_templates.results import FieldResult, MatchResult, ScreenReading
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def error_result(name: str, message: str, box: list[int] | None = None) -> Field
 
 def read_fields(image: np.ndarray, data: dict[str, Any], names: Iterable[str], engine: Any = None) -> dict[str, FieldResult]:
     """Read the named fields of template mapping `data` on `image` (reference coordinates)."""
-    from ocr_templates.read import read_screen
+    from qcedge.ocr_templates.read import read_screen
 
     fields = {f["name"]: f for f in data.get("fields", [])}
     out: dict[str, FieldResult] = {}
@@ -62,7 +62,7 @@ def read_fields(image: np.ndarray, data: dict[str, Any], names: Iterable[str], e
 
 def read_all(image: np.ndarray, data: dict[str, Any], engine: Any = None) -> ScreenReading:
     """Read the whole template on its own teaching frame (checks included)."""
-    from ocr_templates.read import read_screen
+    from qcedge.ocr_templates.read import read_screen
 
     template = parse_template(data, "<taught template>")
     t0 = time.perf_counter()

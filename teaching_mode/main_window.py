@@ -12,22 +12,22 @@ from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow, QMenu, QMessageBox,
                                QTabWidget, QWidget)
 
-from ocr_templates.errors import TemplateError
-from ocr_templates.results import FieldResult
-from teaching_mode.canvas import Canvas
-from teaching_mode.document import TeachDocument
-from teaching_mode.draft import TemplateDraft
-from teaching_mode.editor import ChecksEditor, FieldEditor, TemplateForm
-from teaching_mode.live_read import format_value, read_all
-from teaching_mode.mapping import item_to_frame, to_frame, to_reference
-from teaching_mode.pack import load_pack, save_pack
-from teaching_mode.panels import ItemsPanel, ProposalsPanel, SourcePanel, TestPanel
-from teaching_mode.propose import Proposal, merge_frames, propose_fields
-from teaching_mode.slots import find_slot
-from teaching_mode.snap import snap_box
-from teaching_mode.sources import OpenedSource, OpenError, open_any
-from teaching_mode.testing import FrameOutcome, iter_frames, run_test, summary
-from teaching_mode.workers import Job, LiveOcr
+from qcedge.ocr_templates.errors import TemplateError
+from qcedge.ocr_templates.results import FieldResult
+from qcedge.teaching_mode.canvas import Canvas
+from qcedge.teaching_mode.document import TeachDocument
+from qcedge.teaching_mode.draft import TemplateDraft
+from qcedge.teaching_mode.editor import ChecksEditor, FieldEditor, TemplateForm
+from qcedge.teaching_mode.live_read import format_value, read_all
+from qcedge.teaching_mode.mapping import item_to_frame, to_frame, to_reference
+from qcedge.teaching_mode.pack import load_pack, save_pack
+from qcedge.teaching_mode.panels import ItemsPanel, ProposalsPanel, SourcePanel, TestPanel
+from qcedge.teaching_mode.propose import Proposal, merge_frames, propose_fields
+from qcedge.teaching_mode.slots import find_slot
+from qcedge.teaching_mode.snap import snap_box
+from qcedge.teaching_mode.sources import OpenedSource, OpenError, open_any
+from qcedge.teaching_mode.testing import FrameOutcome, iter_frames, run_test, summary
+from qcedge.teaching_mode.workers import Job, LiveOcr
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class MainWindow(QMainWindow):
         self.proposals = ProposalsPanel()
         self.source_panel = SourcePanel()
         self.test_panel = TestPanel()
-        from teaching_mode.flow_panel import FlowPanel
+        from qcedge.teaching_mode.flow_panel import FlowPanel
 
         self.flow_panel = FlowPanel(self)
 
@@ -234,7 +234,7 @@ class MainWindow(QMainWindow):
         m.addAction(self.act_reference)
         m = menu.addMenu(self.tr("&Language"))
         m.addActions(list(self.act_lang.values()))
-        from teaching_mode import i18n
+        from qcedge.teaching_mode import i18n
 
         for code, act in self.act_lang.items():
             act.setChecked(code == i18n.active)
@@ -423,7 +423,7 @@ class MainWindow(QMainWindow):
         seq, reference = self._match_seq, self.doc.draft.image
 
         def work(job: Job) -> Any:
-            from ocr_templates.match import match_template
+            from qcedge.ocr_templates.match import match_template
 
             return match_template(image, template, reference=reference)
 
@@ -450,7 +450,7 @@ class MainWindow(QMainWindow):
 
     def _show_match(self, template: Any, match: Any, image: np.ndarray) -> None:
         """Each anchor's score on its row; a failed match names its failing anchors."""
-        from teaching_mode.diagnostics import explain
+        from qcedge.teaching_mode.diagnostics import explain
 
         report = explain(template, match, image.shape)
         for status in report.anchors:
@@ -732,7 +732,7 @@ class MainWindow(QMainWindow):
     def _refresh_anchor_notes(self) -> None:
         """Warnings on weak anchors (too small, at the frame's edge, across a window edge, not
         distinctive against the other templates beside this one)."""
-        from teaching_mode.diagnostics import anchor_warnings, pack_references
+        from qcedge.teaching_mode.diagnostics import anchor_warnings, pack_references
 
         draft = self.doc.draft
         if draft.image is None:
@@ -881,7 +881,7 @@ class MainWindow(QMainWindow):
         engine = self.live.engine()
 
         def detect(img: np.ndarray) -> list:
-            from ocr_templates.engines.base import TextBox
+            from qcedge.ocr_templates.engines.base import TextBox
 
             if region is None or img is not image:
                 return engine.detect(img)
@@ -1016,7 +1016,7 @@ class MainWindow(QMainWindow):
         self._error(self.tr("The test failed"), message)
 
     def _test_frame(self, outcome: FrameOutcome) -> None:
-        from teaching_mode.diagnostics import explain
+        from qcedge.teaching_mode.diagnostics import explain
 
         self.test_outcomes.append(outcome)
         report = None

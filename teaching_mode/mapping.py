@@ -4,7 +4,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ocr_templates.results import MatchResult
+from qcedge.ocr_templates.results import MatchResult
 
 Box = list[int]
 

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from ocr_templates.errors import TemplateError
-from ocr_templates.loader import load_template, load_templates
-from ocr_templates.model import Template
+from qcedge.ocr_templates.errors import TemplateError
+from qcedge.ocr_templates.loader import load_template, load_templates
+from qcedge.ocr_templates.model import Template
 
 if TYPE_CHECKING:
-    from teaching_mode.draft import TemplateDraft
+    from qcedge.teaching_mode.draft import TemplateDraft
 
 log = logging.getLogger(__name__)
 PACK_SCHEMA = "qcedge.pack/1"

@@ -10,10 +10,10 @@ from PySide6.QtGui import QBrush, QColor, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QScrollArea,
                                QSlider, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from ocr_templates.results import FieldResult
-from teaching_mode.canvas import bgr_to_qimage
-from teaching_mode.live_read import format_value
-from teaching_mode.propose import Proposal
+from qcedge.ocr_templates.results import FieldResult
+from qcedge.teaching_mode.canvas import bgr_to_qimage
+from qcedge.teaching_mode.live_read import format_value
+from qcedge.teaching_mode.propose import Proposal
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +222,7 @@ class ProposalsPanel(QWidget):
             reject.clicked.connect(lambda _=False, p=p: self.reject_one(p))
             self.table.setCellWidget(r, 1, reject)
             values = " | ".join(dict.fromkeys(p.texts)) if len(p.texts) > 1 else p.text
-            from teaching_mode.editor import type_name
+            from qcedge.teaching_mode.editor import type_name
 
             kind = type_name(p.spec.get("type", "")) + (
                 " (" + ", ".join(p.spec["choices"]) + ")" if p.spec.get("choices") else "")

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from ocr_templates.engines.base import TextBox
-from teaching_mode.slots import enclosing_frame, find_slot, ink_bbox, union
+from qcedge.ocr_templates.engines.base import TextBox
+from qcedge.teaching_mode.slots import enclosing_frame, find_slot, ink_bbox, union
 
 # Chinese labels seen on consoles, RIS and HIS screens -> field name, personal flag.
 KNOWN_LABELS: dict[str, tuple[str, bool]] = {
@@ -352,7 +352,7 @@ def _score(p: Proposal, label: str, line: tuple[int, int, int, int] | list[int],
 
 def _column_line_between(image: np.ndarray, p: Proposal, line: tuple[int, int, int, int] | list[int]) -> bool:
     """A table's column line between the label and the value (taller than the text row: a grid, not a widget)."""
-    from teaching_mode.slots import LINE_DIFF, _background, grey
+    from qcedge.teaching_mode.slots import LINE_DIFF, _background, grey
 
     if p.label_box is None:
         return False
@@ -373,7 +373,7 @@ def _column_line_between(image: np.ndarray, p: Proposal, line: tuple[int, int, i
 def _status_bar(image: np.ndarray, line: tuple[int, int, int, int] | list[int]) -> bool:
     """A text on a status bar or the taskbar: between long lines just above and below it (outside
     the panel it may sit in), or at the very bottom of the frame."""
-    from teaching_mode.slots import LINE_DIFF, _background, grey
+    from qcedge.teaching_mode.slots import LINE_DIFF, _background, grey
 
     g = grey(image)
     H, W = g.shape

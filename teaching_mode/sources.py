@@ -13,7 +13,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from teaching_mode.draft import read_image
+from qcedge.teaching_mode.draft import read_image
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ class OpenError(ValueError):
 def dicom_to_bgr(path: str | Path) -> np.ndarray:
     """The pixels of a DICOM secondary capture / screen save as BGR uint8."""
     try:
-        from capture import open_source  # type: ignore[attr-defined]
+        from qcedge.capture import open_source  # type: ignore[attr-defined]
 
         src = open_source(f"dicom:{path}")  # opened already
         try:
@@ -138,7 +138,7 @@ def open_any(spec: str) -> OpenedSource:
             raise OpenError(f"{spec}: the video has no frames")
         return OpenedSource("video", spec, count, [f"{path.name} #{i}" for i in range(count)], _cap=cap)
     try:
-        from capture import open_source  # type: ignore[attr-defined]
+        from qcedge.capture import open_source  # type: ignore[attr-defined]
     except ImportError:
         raise OpenError(f"{spec}: no such file, and live sources need capture.open_source") from None
     try:

@@ -11,10 +11,10 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ocr_templates.model import Template
-from ocr_templates.results import MatchResult, ScreenReading
-from teaching_mode.sources import DICOM_SUFFIXES, IMAGE_SUFFIXES, dicom_to_bgr
-from teaching_mode.draft import read_image
+from qcedge.ocr_templates.model import Template
+from qcedge.ocr_templates.results import MatchResult, ScreenReading
+from qcedge.teaching_mode.sources import DICOM_SUFFIXES, IMAGE_SUFFIXES, dicom_to_bgr
+from qcedge.teaching_mode.draft import read_image
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +104,8 @@ def run_test(template: Template, frames: Iterator[tuple[str, np.ndarray]], engin
 
     `reference`: the template's reference image when it is not saved yet (nothing is written to disk:
     frames hold patient data)."""
-    from ocr_templates.match import match_template
-    from ocr_templates.read import read_screen
+    from qcedge.ocr_templates.match import match_template
+    from qcedge.ocr_templates.read import read_screen
 
     outcomes: list[FrameOutcome] = []
     for name, image in frames:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from teaching_mode.live_read import error_result, read_fields
+from qcedge.teaching_mode.live_read import error_result, read_fields
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class LiveOcr(QObject):
 
     def engine(self) -> Any:
         """The shared engine (detection for proposals, test runs, read all)."""
-        from ocr_templates.engines import get_engine
+        from qcedge.ocr_templates.engines import get_engine
 
         return get_engine(self.engine_name)
 
@@ -68,7 +68,7 @@ class LiveOcr(QObject):
             engine = None
             if self.engine_name == "ppocr":
                 try:
-                    from ocr_templates.engines.ppocr import PpOcrEngine
+                    from qcedge.ocr_templates.engines.ppocr import PpOcrEngine
 
                     engine = PpOcrEngine(threads=1)
                 except Exception as exc:  # noqa: BLE001 - fall back to the shared instance

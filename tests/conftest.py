@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from capture.xvfb import VirtualDisplay
+from qcedge.capture.xvfb import VirtualDisplay
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"

@@ -1,4 +1,8 @@
-"""The import direction of ARCHITECTURE.md: a lower package never imports a higher one."""
+"""The import direction of docs/architecture.md: a lower part never imports a higher one.
+
+The parts are imported as `qcedge.<part>` (installed, they are subpackages of qcedge); a bare
+top-level name (`import capture`) would not exist in an installed environment.
+"""
 from __future__ import annotations
 
 import ast
@@ -16,7 +20,15 @@ ALLOWED = {
     "teaching_mode": {"rpa_flows", "ocr_templates", "capture"},
     "central": {"qc_client"},
 }
-OURS = set(ALLOWED) | {"qcedge", "samples", "benchmarks"}
+REPOSITORY_ONLY = {"samples", "benchmarks", "tests"}
+
+
+def _part(module: str) -> str | None:
+    """The part a module name belongs to: a part's name, "qcedge" (composition root), or None (not ours)."""
+    names = module.split(".")
+    if names[0] != "qcedge":
+        return None
+    return names[1] if len(names) > 1 and names[1] in ALLOWED else "qcedge"
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:
@@ -35,9 +47,39 @@ def test_package_imports_only_downwards(package):
         f"{path.relative_to(ROOT)}:{line} imports {module}"
         for path in sorted((ROOT / package).rglob("*.py"))
         for line, module in _imports(path)
-        if (top := module.split(".")[0]) in OURS and top != package and top not in ALLOWED[package]
+        if (part := _part(module)) is not None and part != package and part not in ALLOWED[package]
     ]
-    assert not wrong, "imports against ARCHITECTURE.md:\n" + "\n".join(wrong)
+    assert not wrong, "imports against docs/architecture.md:\n" + "\n".join(wrong)
+
+
+def _python_files() -> list[Path]:
+    skip = {".venv", "build", "dist", ".git"}
+    return [p for p in ROOT.rglob("*.py") if not skip & set(p.relative_to(ROOT).parts)]
+
+
+def test_parts_are_imported_under_qcedge_only():
+    """`from capture import ...` works in a checkout only; installed, the parts are qcedge.capture ..."""
+    bare = set(ALLOWED)
+    wrong = [
+        f"{path.relative_to(ROOT)}:{line} imports {module}"
+        for path in _python_files()
+        for line, module in _imports(path)
+        if module.split(".")[0] in bare
+        or (module.startswith("qcedge.") and module.split(".")[1] in REPOSITORY_ONLY)
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_installed_code_never_imports_the_repository_only_folders():
+    """samples/, benchmarks/ and tests/ are not installed: the kit must not need them."""
+    wrong = [
+        f"{path.relative_to(ROOT)}:{line} imports {module}"
+        for package in [*ALLOWED, "qcedge"]
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for line, module in _imports(path)
+        if module.split(".")[0] in REPOSITORY_ONLY
+    ]
+    assert not wrong, "\n".join(wrong)
 
 
 def test_ocr_templates_works_without_qt_display_or_network():
@@ -66,8 +108,8 @@ def test_central_runs_without_capture_ocr_rpa_or_qt():
     import subprocess
     import sys
 
-    code = ("import sys, central.stores, central.pg_store, central.pg_local, central.stats, central.api, "
-            "central.review, qc_client.receiver; "
+    code = ("import sys, qcedge.central.stores, qcedge.central.pg_store, qcedge.central.pg_local, "
+            "qcedge.central.stats, qcedge.central.api, qcedge.central.review, qcedge.qc_client.receiver; "
             f"print(sorted(m for m in {sorted(heavy)!r} if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr[-2000:]

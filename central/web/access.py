@@ -7,12 +7,12 @@ import binascii
 import json
 from typing import Any
 
-from central import review
-from central.stats import StatsQuery, compute
-from central.web.users import User
-from qc_client.record import Record
-from qc_client.rules import RuleSet
-from qc_client.store import Store
+from qcedge.central import review
+from qcedge.central.stats import StatsQuery, compute
+from qcedge.central.web.users import User
+from qcedge.qc_client.record import Record
+from qcedge.qc_client.rules import RuleSet
+from qcedge.qc_client.store import Store
 
 PERSONAL_POLICIES = ("hide", "reviewers", "all")
 _PNG = b"\x89PNG\r\n\x1a\n"

@@ -21,15 +21,15 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from central import review
-from central.api import query_from
-from central.stats import TABLES, StatsError, compute, parse_time
-from central.web import access
-from central.web.i18n import LANGS, pick, t
-from central.web.plots import bars
-from central.web.users import User, Users
-from qc_client.rules import RuleSet
-from qc_client.store import Store
+from qcedge.central import review
+from qcedge.central.api import query_from
+from qcedge.central.stats import TABLES, StatsError, compute, parse_time
+from qcedge.central.web import access
+from qcedge.central.web.i18n import LANGS, pick, t
+from qcedge.central.web.plots import bars
+from qcedge.central.web.users import User, Users
+from qcedge.qc_client.rules import RuleSet
+from qcedge.qc_client.store import Store
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent

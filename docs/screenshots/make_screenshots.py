@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from ocr_templates import load_template  # noqa: E402
-from teaching_mode.app import make_app  # noqa: E402
+from qcedge.ocr_templates import load_template  # noqa: E402
+from qcedge.teaching_mode.app import make_app  # noqa: E402
 
 GEN = ROOT / "samples" / "generated"
 
@@ -69,7 +69,7 @@ def main() -> int:
     settings = tempfile.TemporaryDirectory(prefix="teach-shots-conf-")
     os.environ["XDG_CONFIG_HOME"] = settings.name  # recent files etc. not in the user's configuration
     app = make_app(language="en")
-    from teaching_mode.main_window import MainWindow
+    from qcedge.teaching_mode.main_window import MainWindow
 
     ct = frames("ct_dose", "clean")[0]
     # 1. a taught template with live OCR
@@ -111,8 +111,8 @@ def main() -> int:
 
     # 3. the flow editor: a flow recorded on the RIS registration screen (events through the recorder's
     #    step builder, as a recording makes them), the current step highlighted on the screen
-    from teaching_mode.draft import read_image
-    from teaching_mode.recorder import InputEvent
+    from qcedge.teaching_mode.draft import read_image
+    from qcedge.teaching_mode.recorder import InputEvent
 
     ris = frames("ris_registration", "clean")[0]
     screen = read_image(GEN / ris["path"])
@@ -121,7 +121,7 @@ def main() -> int:
     panel.id_edit.setText("ris_register")
     panel.id_edit.editingFinished.emit()
     panel.set_recording(False)
-    from teaching_mode.recorder import StepBuilder
+    from qcedge.teaching_mode.recorder import StepBuilder
 
     builder = StepBuilder(panel.flow_dir, prefix="ris_register")
     builder.steps, builder.boxes = panel.data["steps"], panel.boxes
@@ -155,7 +155,7 @@ def main() -> int:
     win.close()
 
     # 4. the Chinese interface proposing fields on the RIS registration form
-    from teaching_mode import i18n
+    from qcedge.teaching_mode import i18n
 
     i18n.install(app, "zh_CN")
     win = MainWindow()

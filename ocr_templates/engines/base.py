@@ -58,7 +58,7 @@ def get_engine(name: str = "ppocr") -> OcrEngine:
     if name not in _INSTANCES:
         import importlib
 
-        for mod in ("ocr_templates.engines.ppocr", "ocr_templates.engines.tesseract"):
+        for mod in ("qcedge.ocr_templates.engines.ppocr", "qcedge.ocr_templates.engines.tesseract"):
             try:
                 importlib.import_module(mod)
             except ImportError:

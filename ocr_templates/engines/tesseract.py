@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ocr_templates.engines.base import OcrEngine, Recognition, TextBox, register
+from qcedge.ocr_templates.engines.base import OcrEngine, Recognition, TextBox, register
 
 log = logging.getLogger(__name__)
 

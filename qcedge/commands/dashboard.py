@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _adduser(args: argparse.Namespace) -> int:
     import getpass
 
-    from central.web.users import UsersError, add_user
+    from qcedge.central.web.users import UsersError, add_user
 
     if not args.name or not args.role:
         raise UsageError("adduser needs NAME and --role")
@@ -55,10 +55,10 @@ def _adduser(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     if args.action == "adduser":
         return _adduser(args)
-    from central.stores import SchemaError, StoreUnavailable, open_store
-    from central.web.app import create_app, serve
-    from central.web.users import Users, UsersError, load_secret
-    from qc_client.rules import RulesError, load_rules
+    from qcedge.central.stores import SchemaError, StoreUnavailable, open_store
+    from qcedge.central.web.app import create_app, serve
+    from qcedge.central.web.users import Users, UsersError, load_secret
+    from qcedge.qc_client.rules import RulesError, load_rules
 
     host, _, port = args.bind.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:

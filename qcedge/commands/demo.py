@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
         "logging": {"level": "WARNING", "json": False},
     }, "<demo>")
 
-    from qc_client.receiver import Receiver
+    from qcedge.qc_client.receiver import Receiver
     from qcedge.daemon import Daemon
     from qcedge.notify import Notifier
 

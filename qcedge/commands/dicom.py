@@ -156,7 +156,7 @@ def _help(p: argparse.ArgumentParser) -> int:
 # --------------------------------------------------------------------------- helpers
 
 def _peer(text: str):
-    from connectors.peer import parse_peer
+    from qcedge.connectors.peer import parse_peer
 
     try:
         return parse_peer(text)
@@ -165,7 +165,7 @@ def _peer(text: str):
 
 
 def _timeouts(args: argparse.Namespace):
-    from connectors.dicom_net import Timeouts
+    from qcedge.connectors.dicom_net import Timeouts
 
     if not 0 < args.timeout <= 86400:  # NaN fails this too
         raise UsageError(f"--timeout {args.timeout} must be a number of seconds above 0")
@@ -176,7 +176,7 @@ def _tls_client(args: argparse.Namespace):
     """An ssl context when any --tls option is given, else None."""
     if not (args.tls or args.tls_ca or args.tls_cert or args.tls_no_verify):
         return None
-    from connectors.tls import TlsConfigError, client_context
+    from qcedge.connectors.tls import TlsConfigError, client_context
 
     if args.tls_key and not args.tls_cert:
         raise UsageError("--tls-key needs --tls-cert")
@@ -218,11 +218,11 @@ def _screen_reader(spec: str | None, engine: str):
 
 def _make_screen_reader(spec: str, engine: str):
     try:
-        from ocr_templates.loader import load_template, load_templates
-        from ocr_templates.reader import ScreenReader
+        from qcedge.ocr_templates.loader import load_template, load_templates
+        from qcedge.ocr_templates.reader import ScreenReader
     except ImportError as exc:
         raise UsageError(f"OCR of screen saves is not available in this build ({exc})") from None
-    from ocr_templates import TemplateError
+    from qcedge.ocr_templates import TemplateError
 
     path = Path(spec)
     try:
@@ -306,8 +306,8 @@ def _summary(path: str, kind: str, record, show_personal: bool) -> str:
 # --------------------------------------------------------------------------- read
 
 def cmd_read(args: argparse.Namespace) -> int:
-    from connectors.dicom_files import read_dicom
-    from connectors.errors import ConnectorError
+    from qcedge.connectors.dicom_files import read_dicom
+    from qcedge.connectors.errors import ConnectorError
 
     _quiet_libraries(args.verbose)
     ocr = _screen_reader(args.templates, args.engine)
@@ -371,7 +371,7 @@ class _OutboxSink:
     """The station's privacy policy, then its durable outbox: the feed client sends from there."""
 
     def __init__(self, config_path: str) -> None:
-        from qc_client.outbox import Outbox
+        from qcedge.qc_client.outbox import Outbox
         from qcedge.config import ConfigError, load_config
         from qcedge.privacy import PrivacyPolicy
 
@@ -396,8 +396,8 @@ class _OutboxSink:
 def make_store_handler(station: str, site: str, sink: Callable[[Any], None],
                        ocr: Callable | None = None) -> Callable:
     """The receiver's callback: stored file -> record (or OCR'd screen record) -> sink."""
-    from connectors.dicom_files import read_dicom
-    from connectors.errors import ConnectorError
+    from qcedge.connectors.dicom_files import read_dicom
+    from qcedge.connectors.errors import ConnectorError
 
     def handle(stored) -> None:
         source = f"dicom:{stored.calling_aet}"
@@ -424,7 +424,7 @@ def make_store_handler(station: str, site: str, sink: Callable[[Any], None],
 
 
 def cmd_receive(args: argparse.Namespace) -> int:
-    from connectors.receiver import Receiver, ReceiverConfig
+    from qcedge.connectors.receiver import Receiver, ReceiverConfig
 
     if not 0 <= args.port < 65536:
         raise UsageError(f"port {args.port} is out of range")
@@ -444,7 +444,7 @@ def cmd_receive(args: argparse.Namespace) -> int:
     _quiet_libraries(args.verbose)
     ssl_context = None
     if args.tls_cert:
-        from connectors.tls import TlsConfigError, server_context
+        from qcedge.connectors.tls import TlsConfigError, server_context
 
         try:
             ssl_context = server_context(cert=args.tls_cert, key=args.tls_key, ca=args.tls_ca)
@@ -497,8 +497,8 @@ def _jsonable(obj: Any) -> Any:
 
 
 def cmd_find(args: argparse.Namespace) -> int:
-    from connectors.errors import ConnectorError
-    from connectors.query import accession_for, find_studies, find_worklist
+    from qcedge.connectors.errors import ConnectorError
+    from qcedge.connectors.query import accession_for, find_studies, find_worklist
 
     peer = _peer(args.peer)
     kwargs = dict(calling_aet=args.calling_aet, timeouts=_timeouts(args), tls=_tls_client(args))
@@ -546,8 +546,8 @@ def cmd_find(args: argparse.Namespace) -> int:
 
 
 def cmd_echo(args: argparse.Namespace) -> int:
-    from connectors.dicom_net import echo
-    from connectors.errors import ConnectorError
+    from qcedge.connectors.dicom_net import echo
+    from qcedge.connectors.errors import ConnectorError
 
     peer = _peer(args.peer)
     try:
@@ -560,8 +560,8 @@ def cmd_echo(args: argparse.Namespace) -> int:
 
 
 def cmd_send(args: argparse.Namespace) -> int:
-    from connectors.dicom_net import send
-    from connectors.errors import ConnectorError
+    from qcedge.connectors.dicom_net import send
+    from qcedge.connectors.errors import ConnectorError
 
     peer = _peer(args.peer)
     _quiet_libraries(args.verbose)
@@ -592,8 +592,8 @@ def _load_image(path: str):
     with open(p, "rb") as f:
         head = f.read(132)
     if head[128:132] == b"DICM":
-        from connectors.dicom_files import read_dataset, screen_image
-        from connectors.errors import ConnectorError
+        from qcedge.connectors.dicom_files import read_dataset, screen_image
+        from qcedge.connectors.errors import ConnectorError
 
         try:
             ds = read_dataset(p)
@@ -607,7 +607,7 @@ def _load_image(path: str):
 
 
 def _load_mapping(path: str | None):
-    from connectors.rdsr import DoseFieldMap
+    from qcedge.connectors.rdsr import DoseFieldMap
 
     if not path:
         return DoseFieldMap()
@@ -624,7 +624,7 @@ def _load_mapping(path: str | None):
 
 def _record_for_rdsr(args: argparse.Namespace):
     """(record, the screen save's dataset or None)."""
-    from qc_client.record import Record
+    from qcedge.qc_client.record import Record
 
     if args.record:
         try:
@@ -645,7 +645,7 @@ def _record_for_rdsr(args: argparse.Namespace):
 
 
 def _device(args: argparse.Namespace, from_save):
-    from connectors.rdsr import DeviceObserver
+    from qcedge.connectors.rdsr import DeviceObserver
 
     base = from_save or DeviceObserver()
     return DeviceObserver(name=args.device_name or base.name, manufacturer=args.device_manufacturer or base.manufacturer,
@@ -654,10 +654,10 @@ def _device(args: argparse.Namespace, from_save):
 
 
 def cmd_rdsr(args: argparse.Namespace) -> int:
-    from connectors.dicom_net import send
-    from connectors.errors import ConnectorError, RdsrError
-    from connectors.query import accession_for
-    from connectors.rdsr import (
+    from qcedge.connectors.dicom_net import send
+    from qcedge.connectors.errors import ConnectorError, RdsrError
+    from qcedge.connectors.query import accession_for
+    from qcedge.connectors.rdsr import (
         StudyContext, build_ct_rdsr, exam_context, same_person_name, screen_text, study_from_dataset, write_rdsr,
     )
 
@@ -751,7 +751,7 @@ def cmd_rdsr(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- plugins
 
 def cmd_plugins(args: argparse.Namespace) -> int:
-    from connectors.plugins import load_plugins
+    from qcedge.connectors.plugins import load_plugins
 
     plugins = load_plugins()
     if not plugins:

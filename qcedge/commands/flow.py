@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _load(path: Path):
-    from rpa_flows import FlowError, load_flow
+    from qcedge.rpa_flows import FlowError, load_flow
 
     try:
         return load_flow(path)
@@ -49,9 +49,9 @@ def _load(path: Path):
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from rpa_flows import unguarded_input_steps, walk
-    from rpa_flows.loader import targets_of
-    from rpa_flows.model import action_of
+    from qcedge.rpa_flows import unguarded_input_steps, walk
+    from qcedge.rpa_flows.loader import targets_of
+    from qcedge.rpa_flows.model import action_of
 
     flow = _load(args.flow)
     steps = list(walk(flow.steps))
@@ -73,7 +73,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from rpa_flows.variables import done_records, load_records, load_var_file, parse_var_args, vars_from_env
+    from qcedge.rpa_flows.variables import done_records, load_records, load_var_file, parse_var_args, vars_from_env
 
     flow = _load(args.flow)
     try:
@@ -92,8 +92,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError("no X display: DISPLAY is not set (for a dry run on a saved screenshot use "
                          "--dry-run --screen-image FILE)")
 
-    from rpa_flows.player import Player
-    from rpa_flows.screen import StillScreen
+    from qcedge.rpa_flows.player import Player
+    from qcedge.rpa_flows.screen import StillScreen
 
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     log_dir = args.log / f"{flow.id}-{stamp}{'-dry' if args.dry_run else ''}"

@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import cv2
 
-    from capture import NoSignalDetector, SettleDetector, SourceError, open_source
+    from qcedge.capture import NoSignalDetector, SettleDetector, SourceError, open_source
 
     if args.frames < 0 or args.every < 0:
         raise UsageError("--frames and --every must not be negative")

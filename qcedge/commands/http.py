@@ -79,7 +79,7 @@ def _secret(env: str | None, file: str | None, what: str) -> str | None:
 
 
 def _client(args: argparse.Namespace, url: str):
-    from connectors.http_client import HttpClient, make_auth
+    from qcedge.connectors.http_client import HttpClient, make_auth
 
     if not url.startswith(("http://", "https://")):
         raise UsageError(f"'{url}' is not an http:// or https:// URL")
@@ -111,8 +111,8 @@ def _fail(exc: Exception) -> int:
 def cmd_get(args: argparse.Namespace) -> int:
     import httpx
 
-    from connectors.errors import ConnectorError
-    from connectors.http_client import parse_json
+    from qcedge.connectors.errors import ConnectorError
+    from qcedge.connectors.http_client import parse_json
 
     params = _params(args.param)
     try:  # the URL as given (no slash added to its path); -q parameters join its own query
@@ -149,7 +149,7 @@ INSTANCE_COLUMNS = (("00080018", "instance"), ("00080016", "sop_class"), ("00200
 
 
 def _row(obj: dict[str, Any], columns) -> str:
-    from connectors.dicomweb import value
+    from qcedge.connectors.dicomweb import value
 
     parts = []
     for tag, name in columns:
@@ -163,8 +163,8 @@ def _row(obj: dict[str, Any], columns) -> str:
 
 
 def cmd_qido(args: argparse.Namespace) -> int:
-    from connectors.dicomweb import DicomWebClient
-    from connectors.errors import ConnectorError
+    from qcedge.connectors.dicomweb import DicomWebClient
+    from qcedge.connectors.errors import ConnectorError
 
     if args.series and not args.study:
         raise UsageError("--series needs --study")
@@ -191,8 +191,8 @@ def cmd_qido(args: argparse.Namespace) -> int:
 
 
 def cmd_wado_metadata(args: argparse.Namespace) -> int:
-    from connectors.dicomweb import DicomWebClient
-    from connectors.errors import ConnectorError
+    from qcedge.connectors.dicomweb import DicomWebClient
+    from qcedge.connectors.errors import ConnectorError
 
     if args.instance and not args.series:
         raise UsageError("--instance needs --series")

@@ -65,8 +65,8 @@ def _validator(release: Path, manifest) -> None:
 
 
 def run_keys(args: argparse.Namespace) -> int:
-    from central.kb import generate_signing_key
-    from qc_client.kb import KbError
+    from qcedge.central.kb import generate_signing_key
+    from qcedge.qc_client.kb import KbError
 
     try:
         secret, public = generate_signing_key(args.folder, args.name)
@@ -77,8 +77,8 @@ def run_keys(args: argparse.Namespace) -> int:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from central.kb import build_release, parse_targets
-    from qc_client.kb import KbError
+    from qcedge.central.kb import build_release, parse_targets
+    from qcedge.qc_client.kb import KbError
 
     if args.version < 1:
         raise UsageError("--version must be >= 1")
@@ -96,7 +96,7 @@ def run_build(args: argparse.Namespace) -> int:
 def run_verify(args: argparse.Namespace) -> int:
     import tempfile
 
-    from qc_client.kb import KbError, load_public_key, unpack, verify_release
+    from qcedge.qc_client.kb import KbError, load_public_key, unpack, verify_release
 
     try:
         with tempfile.TemporaryDirectory(prefix="kb-verify-") as tmp:
@@ -111,7 +111,7 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def _central(folder: str):
-    from central.kb import KbCentral
+    from qcedge.central.kb import KbCentral
 
     if not Path(folder).is_dir():
         raise UsageError(f"--kb {folder}: not a folder")
@@ -119,7 +119,7 @@ def _central(folder: str):
 
 
 def run_publish(args: argparse.Namespace) -> int:
-    from qc_client.kb import KbError
+    from qcedge.qc_client.kb import KbError
 
     kb = _central(args.kb)
     try:
@@ -133,7 +133,7 @@ def run_publish(args: argparse.Namespace) -> int:
 
 
 def run_rollback(args: argparse.Namespace) -> int:
-    from qc_client.kb import KbError
+    from qcedge.qc_client.kb import KbError
 
     kb = _central(args.kb)
     try:

@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def generate(args: argparse.Namespace) -> int:
-    from qc_client.keys import KeyFileError, generate_keypair, load_public
+    from qcedge.qc_client.keys import KeyFileError, generate_keypair, load_public
 
     try:
         public_path, secret_path = generate_keypair(args.dir, args.name, overwrite=args.force)

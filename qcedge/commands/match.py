@@ -21,11 +21,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ocr_templates import TemplateError, load_templates
-    from ocr_templates.match import Matcher
+    from qcedge.ocr_templates import TemplateError, load_templates
+    from qcedge.ocr_templates.match import Matcher
     from qcedge.commands.ocr import load_image
 
-    from ocr_templates.engines.base import get_engine
+    from qcedge.ocr_templates.engines.base import get_engine
 
     try:
         templates = load_templates(args.templates)

@@ -95,10 +95,10 @@ def print_reading(path: str, reading, out=None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ocr_templates import TemplateError, load_template
-    from ocr_templates.engines.base import get_engine
-    from ocr_templates.match import Matcher
-    from ocr_templates.read import read_screen
+    from qcedge.ocr_templates import TemplateError, load_template
+    from qcedge.ocr_templates.engines.base import get_engine
+    from qcedge.ocr_templates.match import Matcher
+    from qcedge.ocr_templates.read import read_screen
 
     try:
         template = load_template(args.template)

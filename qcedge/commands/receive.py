@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _line(arrival) -> str:
-    from qc_client.receiver import summarize
+    from qcedge.qc_client.receiver import summarize
 
     s = summarize(arrival.record, max_values=4)
     values = " ".join(f"{k}={v}" for k, v in s["values"].items())
@@ -51,10 +51,10 @@ def _line(arrival) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from qc_client.keys import KeyFileError, ServerKeys
-    from qc_client.protocol import DEFAULT_MAX_BYTES
-    from qc_client.receiver import Receiver
-    from qc_client.rules import RulesError, load_rules
+    from qcedge.qc_client.keys import KeyFileError, ServerKeys
+    from qcedge.qc_client.protocol import DEFAULT_MAX_BYTES
+    from qcedge.qc_client.receiver import Receiver
+    from qcedge.qc_client.rules import RulesError, load_rules
 
     try:
         rules = load_rules(args.rules) if args.rules else None
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             emit(f"  feedback {body['level']} [{body.get('rule')}] {body['message']} -> record {record_id}")
 
-    from central.stores import SchemaError, StoreUnavailable, is_postgres, open_store
+    from qcedge.central.stores import SchemaError, StoreUnavailable, is_postgres, open_store
 
     try:
         store = open_store(args.db)
@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     where = store.where if is_postgres(args.db) else args.db  # type: ignore[attr-defined]
     kb = None
     if args.kb:
-        from central.kb import KbCentral
+        from qcedge.central.kb import KbCentral
 
         if not Path(args.kb).is_dir():
             store.close()

@@ -71,8 +71,8 @@ def _value(text: str | None):
 
 
 def run(args: argparse.Namespace) -> int:
-    from central import review
-    from central.stores import SchemaError, StoreUnavailable, open_store
+    from qcedge.central import review
+    from qcedge.central.stores import SchemaError, StoreUnavailable, open_store
 
     try:
         store = open_store(args.db)

@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     if problems:
         raise UsageError("\n".join(problems))
     if args.check:
-        from ocr_templates import TemplateError, load_templates
+        from qcedge.ocr_templates import TemplateError, load_templates
 
         try:
             templates = load_templates(config.templates.folder)
@@ -46,8 +46,8 @@ def run(args: argparse.Namespace) -> int:
                          f"{getattr(exc, 'strerror', None) or exc}") from None
     _status_writable(config, args.config)
 
-    from ocr_templates import TemplateError
-    from qc_client.keys import KeyFileError
+    from qcedge.ocr_templates import TemplateError
+    from qcedge.qc_client.keys import KeyFileError
     from qcedge.daemon import Daemon
 
     daemon = Daemon(config, file_pace=0.0 if args.fast else None)

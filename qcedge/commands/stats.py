@@ -38,8 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _open(args: argparse.Namespace):
-    from central.stores import SchemaError, StoreUnavailable, open_store
-    from qc_client.rules import RulesError, load_rules
+    from qcedge.central.stores import SchemaError, StoreUnavailable, open_store
+    from qcedge.qc_client.rules import RulesError, load_rules
 
     try:
         rules = load_rules(args.rules) if args.rules else None
@@ -52,8 +52,8 @@ def _open(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from central.api import query_from, serve
-    from central.stats import StatsError, compute, to_csv
+    from qcedge.central.api import query_from, serve
+    from qcedge.central.stats import StatsError, compute, to_csv
 
     params = {"from": args.since or "", "to": args.until or "", "by": args.by}
     params.update({d: getattr(args, d) for d in ("site", "station", "modality", "template", "technologist",

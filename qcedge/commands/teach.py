@@ -32,7 +32,7 @@ def handler(args: argparse.Namespace) -> int:
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")
             or args.screenshot):
         raise UsageError("no display: set DISPLAY (or QT_QPA_PLATFORM=offscreen for a headless screenshot)")
-    from teaching_mode.app import run
+    from qcedge.teaching_mode.app import run
 
     return run(args.source, template=args.template, language=args.lang, engine=args.engine,
                screenshot=args.screenshot, live_ocr=not args.no_live_ocr)

@@ -20,7 +20,7 @@ import mss
 import numpy as np
 import yaml
 
-from capture.xvfb import VirtualDisplay
+from qcedge.capture.xvfb import VirtualDisplay
 from samples.ris_app.display import RisProcess
 from samples.ris_app.fields import EXAM_FIELDS, WINDOW_GEOMETRY
 

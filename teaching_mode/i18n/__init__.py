@@ -1,6 +1,6 @@
 """Interface translations: Qt .qm files compiled from the .ts files here (pyside6-lrelease).
 
-`python -m teaching_mode.i18n.build` refreshes the .ts from the sources (pyside6-lupdate),
+`python -m qcedge.teaching_mode.i18n.build` refreshes the .ts from the sources (pyside6-lupdate),
 fills in the Chinese from `zh_CN.py` and compiles the .qm that ships with the package.
 """
 from __future__ import annotations

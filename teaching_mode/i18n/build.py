@@ -1,4 +1,4 @@
-"""Refresh the translation files: `python -m teaching_mode.i18n.build`.
+"""Refresh the translation files: `python -m qcedge.teaching_mode.i18n.build`.
 
 1. pyside6-lupdate collects every self.tr() text of teaching_mode into qcedge_teach_zh_CN.ts;
 2. the Chinese texts come from ZH_CN in teaching_mode/i18n/zh_CN.py (by English source text);
@@ -13,8 +13,8 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from teaching_mode.i18n import HERE
-from teaching_mode.i18n.zh_CN import ZH_CN
+from qcedge.teaching_mode.i18n import HERE
+from qcedge.teaching_mode.i18n.zh_CN import ZH_CN
 
 PACKAGE = HERE.parent
 

@@ -1,6 +1,6 @@
 """Chinese (zh_CN) texts of the teaching window, by English source text.
 
-Edit here, then run `python -m teaching_mode.i18n.build` to refresh the .ts and the shipped .qm.
+Edit here, then run `python -m qcedge.teaching_mode.i18n.build` to refresh the .ts and the shipped .qm.
 """
 
 ZH_CN: dict[str, str] = {

@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from capture import ChangeDetector, NoSignalDetector, SettleDetector, open_source
+from qcedge.capture import ChangeDetector, NoSignalDetector, SettleDetector, open_source
 
 from capture_helpers import console_screen, no_signal_screen, write_video
 

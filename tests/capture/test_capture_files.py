@@ -13,7 +13,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.pixels import convert_color_space
 from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
 
-from capture import DicomSource, ImageFolderSource, NotAnImageError, SourceError, open_source
+from qcedge.capture import DicomSource, ImageFolderSource, NotAnImageError, SourceError, open_source
 
 from capture_helpers import console_screen
 

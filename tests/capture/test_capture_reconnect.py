@@ -10,9 +10,9 @@ import time
 import numpy as np
 import pytest
 
-from capture import Backoff, ReconnectingSource, SourceError, StreamSource, open_source
-from capture.frame import Frame
-from capture.source import FrameSource
+from qcedge.capture import Backoff, ReconnectingSource, SourceError, StreamSource, open_source
+from qcedge.capture.frame import Frame
+from qcedge.capture.source import FrameSource
 
 from capture_helpers import free_port, numbered_frames, wait_until, write_video
 
@@ -53,7 +53,7 @@ class FlakySource(FrameSource):
 def test_failures_are_retried_counted_and_logged_without_spam(caplog):
     flaky = FlakySource(opens=[True] * 20 + [False], reads=[False, True, False])
     source = ReconnectingSource(flaky, initial=0.001, maximum=0.001)
-    with caplog.at_level(logging.DEBUG, logger="capture.reconnect"):
+    with caplog.at_level(logging.DEBUG, logger="qcedge.capture.reconnect"):
         source.open()  # fails once, does not raise
         first = source.read()
         second = source.read()  # one read failure, then a reopen
@@ -75,7 +75,7 @@ def test_a_flapping_source_backs_off_and_stays_quiet(caplog):
     """A source that gives one frame and then fails, over and over: waits grow, the log does not."""
     flaky = FlakySource(opens=[], reads=[False, True] * 12)
     source = ReconnectingSource(flaky, initial=0.001, maximum=0.016)
-    with caplog.at_level(logging.DEBUG, logger="capture.reconnect"):
+    with caplog.at_level(logging.DEBUG, logger="qcedge.capture.reconnect"):
         source.open()
         delays = []
         for _ in range(12):
@@ -170,7 +170,7 @@ def test_a_stream_killed_and_restarted_recovers_by_itself(ffmpeg, picture_png, c
         except BaseException as exc:  # the wrapper must never raise here
             errors.append(exc)
 
-    with caplog.at_level(logging.INFO, logger="capture.reconnect"):
+    with caplog.at_level(logging.INFO, logger="qcedge.capture.reconnect"):
         thread = threading.Thread(target=reader)
         thread.start()
         try:

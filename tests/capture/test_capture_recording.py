@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from capture import ChangeDetector, NoSignalDetector, SettleDetector, open_source
+from qcedge.capture import ChangeDetector, NoSignalDetector, SettleDetector, open_source
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pytest
 
-from capture import ChangeDetector, ReconnectingSource, ScreenSource, SettleDetector, SourceError, open_source
+from qcedge.capture import ChangeDetector, ReconnectingSource, ScreenSource, SettleDetector, SourceError, open_source
 
 from capture_helpers import XWindow, wait_until
 

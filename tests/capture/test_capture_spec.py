@@ -6,7 +6,7 @@ import tomllib
 import pytest
 from pydantic import BaseModel
 
-from capture import (DeviceSource, DicomSource, ImageFolderSource, ReconnectingSource, ScreenSource, SourceError,
+from qcedge.capture import (DeviceSource, DicomSource, ImageFolderSource, ReconnectingSource, ScreenSource, SourceError,
                      SourceSpec, StreamSource, VideoFileSource, make_source, open_source)
 
 

@@ -8,8 +8,8 @@ import time
 import numpy as np
 import pytest
 
-from capture import ChangeDetector, DeviceSource, SourceError, StreamSource, open_source
-from capture.source import FrameSource
+from qcedge.capture import ChangeDetector, DeviceSource, SourceError, StreamSource, open_source
+from qcedge.capture.source import FrameSource
 
 from capture_helpers import free_port
 
@@ -142,7 +142,7 @@ def test_missing_capture_devices_fail_clearly():
 @pytest.mark.display
 def test_hdmi_stand_in_a_value_changed_on_screen_is_seen_through_the_encoder(xvfb, ffmpeg):
     """Screen -> x11grab -> H.264 over UDP -> StreamSource -> change and settle detection."""
-    from capture import SettleDetector
+    from qcedge.capture import SettleDetector
 
     from capture_helpers import XWindow, wait_until
 

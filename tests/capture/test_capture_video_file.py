@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 
-from capture import SourceError, VideoFileSource, open_source
+from qcedge.capture import SourceError, VideoFileSource, open_source
 
 from capture_helpers import console_screen, numbered_frames, write_video
 

@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "qc_client"))
 
-from central.pg_local import LocalPostgres, PostgresMissing, find_bindir  # noqa: E402
+from qcedge.central.pg_local import LocalPostgres, PostgresMissing, find_bindir  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,8 @@ import psycopg
 import pytest
 
 from feedtools import PY, ROOT, CliProcess, RawStation, make_record, record_frames, wait_for
-from qc_client.receiver import Receiver
-from central.stores import open_store
+from qcedge.qc_client.receiver import Receiver
+from qcedge.central.stores import open_store
 
 STATION = ROOT / "tests" / "qc_client" / "station_proc.py"
 RULES = ROOT / "samples" / "rules" / "rules.yaml"
@@ -131,8 +131,8 @@ def test_two_receivers_kill_9_of_either_and_a_postgres_restart_lose_and_double_n
 
 def test_a_station_whose_first_endpoint_is_down_fails_over_and_bad_lists_are_refused(pg_url, tmp_path):
     from feedtools import FAST
-    from qc_client.client import FeedClient
-    from qc_client.outbox import Outbox
+    from qcedge.qc_client.client import FeedClient
+    from qcedge.qc_client.outbox import Outbox
 
     dead = f"tcp://127.0.0.1:{_free_port()}"
     rx = Receiver("tcp://127.0.0.1:*", open_store(pg_url)).start()

@@ -9,12 +9,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from central import review
-from central.stores import open_store
+from qcedge.central import review
+from qcedge.central.stores import open_store
 from feedtools import ROOT
-from qc_client.record import FieldValue, Record, TemplateRef
-from qc_client.rules import load_rules
-from qc_client.store import Incoming
+from qcedge.qc_client.record import FieldValue, Record, TemplateRef
+from qcedge.qc_client.rules import load_rules
+from qcedge.qc_client.store import Incoming
 
 RULES = ROOT / "samples" / "rules" / "rules.yaml"
 T0 = datetime(2025, 3, 1, tzinfo=timezone.utc)

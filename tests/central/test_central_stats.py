@@ -16,11 +16,11 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
-from central.stores import open_store
+from qcedge.central.stores import open_store
 from feedtools import ROOT, CliProcess, wait_for
-from qc_client.record import CheckValue, FieldValue, Record, TemplateRef
-from qc_client.rules import load_rules
-from qc_client.store import Incoming
+from qcedge.qc_client.record import CheckValue, FieldValue, Record, TemplateRef
+from qcedge.qc_client.rules import load_rules
+from qcedge.qc_client.store import Incoming
 
 RULES = ROOT / "samples" / "rules" / "rules.yaml"
 JAN, FEB = datetime(2025, 1, 1, tzinfo=timezone.utc), datetime(2025, 2, 1, tzinfo=timezone.utc)
@@ -73,8 +73,8 @@ def _q(values: list[float]) -> tuple[float, float]:
 
 
 def test_a_month_by_hospital_and_modality(archive):
-    from central.api import query_from
-    from central.stats import compute
+    from qcedge.central.api import query_from
+    from qcedge.central.stats import compute
 
     db, records, rules = archive
     store = open_store(db)
@@ -120,8 +120,8 @@ def test_a_month_by_hospital_and_modality(archive):
 
 
 def test_by_technologist_and_filters(archive):
-    from central.api import query_from
-    from central.stats import compute
+    from qcedge.central.api import query_from
+    from qcedge.central.stats import compute
 
     db, records, _ = archive
     store = open_store(db)

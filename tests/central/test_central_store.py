@@ -13,14 +13,14 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from central.pg_schema import LATEST, MIGRATIONS
-from central.stores import SchemaError, StoreUnavailable, open_store
+from qcedge.central.pg_schema import LATEST, MIGRATIONS
+from qcedge.central.stores import SchemaError, StoreUnavailable, open_store
 from feedtools import FAST, ROOT, RawStation, make_record, record_frames, wait_for
-from qc_client.client import FeedClient
-from qc_client.outbox import Outbox
-from qc_client.receiver import Receiver
-from qc_client.record import FieldValue, Record, TemplateRef
-from qc_client.store import SCHEMA_VERSION, Incoming
+from qcedge.qc_client.client import FeedClient
+from qcedge.qc_client.outbox import Outbox
+from qcedge.qc_client.receiver import Receiver
+from qcedge.qc_client.record import FieldValue, Record, TemplateRef
+from qcedge.qc_client.store import SCHEMA_VERSION, Incoming
 
 RULES = ROOT / "samples" / "rules" / "rules.yaml"
 

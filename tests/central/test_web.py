@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from central import review
-from central.stores import open_store
-from central.web.app import create_app
-from central.web.users import Users, add_user, hash_password, verify_password
+from qcedge.central import review
+from qcedge.central.stores import open_store
+from qcedge.central.web.app import create_app
+from qcedge.central.web.users import Users, add_user, hash_password, verify_password
 from feedtools import ROOT
-from qc_client.record import Evidence, FieldValue, Record, TemplateRef
-from qc_client.rules import load_rules
-from qc_client.store import Incoming
+from qcedge.qc_client.record import Evidence, FieldValue, Record, TemplateRef
+from qcedge.qc_client.rules import load_rules
+from qcedge.qc_client.store import Incoming
 
 RULES = ROOT / "samples" / "rules" / "rules.yaml"
 PASSWORDS = {"admin": "admin-pass-1", "dr.zhang": "reviewer-pass-1", "viewer-a": "viewer-a-pass", "viewer-b": "viewer-b-pass"}

@@ -20,7 +20,7 @@ from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian
 
 
-from qc_client.record import CheckValue, FieldValue, Record, TemplateRef
+from qcedge.qc_client.record import CheckValue, FieldValue, Record, TemplateRef
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable

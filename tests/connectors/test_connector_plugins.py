@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from conn_helpers import ROOT, run_cli
-from connectors import plugins
-from connectors.dicom_files import read_dicom
-from connectors.errors import UnknownSopClassError
+from qcedge.connectors import plugins
+from qcedge.connectors.dicom_files import read_dicom
+from qcedge.connectors.errors import UnknownSopClassError
 
 PLUGIN = ROOT / "samples" / "plugin"
 
@@ -90,7 +90,7 @@ def test_entry_point_plugin_parses_the_vendor_object(plugin_path, acme_file):
 
 
 def test_a_record_from_the_plugin_feeds_the_rdsr_builder(plugin_path, acme_file):
-    from connectors.rdsr import build_ct_rdsr
+    from qcedge.connectors.rdsr import build_ct_rdsr
 
     rec = read_dicom(acme_file, "st", "site").record
     ds = build_ct_rdsr(rec)

@@ -20,9 +20,9 @@ import pytest
 from conn_helpers import (
     ORTHANC_PASSWORD, ORTHANC_USER, PYTHON, ROOT, ct_dose_record, free_port, http_reply, wait_port,
 )
-from connectors.dicom_net import send
-from connectors.peer import Peer
-from qc_client.record import Record
+from qcedge.connectors.dicom_net import send
+from qcedge.connectors.peer import Peer
+from qcedge.qc_client.record import Record
 from qcedge.cli import main
 
 
@@ -94,7 +94,7 @@ file = "status.json"
 def test_receive_command_stores_puts_private_records_in_the_outbox_and_stops_cleanly(tmp_path):
     """`qcedge dicom receive --config station.toml`: records go through the station's privacy
     policy into its durable outbox, where the feed client picks them up."""
-    from qc_client.outbox import Outbox
+    from qcedge.qc_client.outbox import Outbox
 
     port, store = free_port(), tmp_path / "in"
     (tmp_path / "templates").mkdir()

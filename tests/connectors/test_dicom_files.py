@@ -10,9 +10,9 @@ from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from connectors.dicom_files import classify, read_dataset, read_dicom, record_from_dataset, screen_image
-from connectors.errors import DicomReadError, UnknownSopClassError
-from qc_client.record import Record
+from qcedge.connectors.dicom_files import classify, read_dataset, read_dicom, record_from_dataset, screen_image
+from qcedge.connectors.errors import DicomReadError, UnknownSopClassError
+from qcedge.qc_client.record import Record
 
 
 def test_ct_image_header_becomes_record_with_personal_data_flagged():

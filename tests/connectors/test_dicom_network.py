@@ -15,10 +15,10 @@ from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 from pynetdicom import AE
 
-from connectors.dicom_net import echo, send
-from connectors.errors import DicomNetworkError
-from connectors.peer import Peer, parse_peer
-from connectors.receiver import Receiver, ReceiverConfig
+from qcedge.connectors.dicom_net import echo, send
+from qcedge.connectors.errors import DicomNetworkError
+from qcedge.connectors.peer import Peer, parse_peer
+from qcedge.connectors.receiver import Receiver, ReceiverConfig
 from qcedge.commands.dicom import make_store_handler
 
 PLAIN = ["CT_small.dcm", "MR_small.dcm", "rtplan.dcm", "SC_rgb_small_odd.dcm", "waveform_ecg.dcm"]
@@ -76,7 +76,7 @@ def test_storescu_objects_are_stored_intact_and_become_records(receiver, tmp_sto
 
 
 def test_unknown_calling_ae_is_rejected_and_logged(receiver, caplog):
-    with caplog.at_level(logging.WARNING, logger="connectors.receiver"):
+    with caplog.at_level(logging.WARNING, logger="qcedge.connectors.receiver"):
         out = dcmtk("echoscu", "-aet", "INTRUDER", "-aec", "QCEDGE", "127.0.0.1", str(receiver.port))
     assert out.returncode != 0 and "Calling AE Title Not Recognized" in out.stderr
     assert receiver.stats["rejected"] == 1
@@ -95,7 +95,7 @@ def test_wrong_called_ae_title_is_rejected(receiver):
 def test_callers_from_other_addresses_are_refused(tmp_store, caplog):
     rx = Receiver(ReceiverConfig(port=0, store_dir=tmp_store, allowed_hosts=["10.20.30.0/24"])).start()
     try:
-        with caplog.at_level(logging.WARNING, logger="connectors.receiver"):
+        with caplog.at_level(logging.WARNING, logger="qcedge.connectors.receiver"):
             out = dcmtk("echoscu", "-aec", "QCEDGE", "127.0.0.1", str(rx.port))
         assert out.returncode != 0
         assert rx.stats["refused"] == 1 and rx.stats["echo"] == 0

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 import pytest
 from pydicom.data import get_testdata_file
 
-from connectors.dicom_net import send
-from connectors.errors import DicomNetworkError
-from connectors.peer import Peer
-from connectors.query import accession_for, find_studies, find_worklist
+from qcedge.connectors.dicom_net import send
+from qcedge.connectors.errors import DicomNetworkError
+from qcedge.connectors.peer import Peer
+from qcedge.connectors.query import accession_for, find_studies, find_worklist
 
 
 @pytest.fixture

@@ -17,10 +17,10 @@ from pynetdicom import AE, StoragePresentationContexts, evt
 from pynetdicom.sop_class import StorageCommitmentPushModel  # type: ignore[attr-defined]
 
 from conn_helpers import Peer as PeerProcess, ct_dose_record, free_port, run_cli
-from connectors.dicom_net import send
-from connectors.peer import Peer
-from connectors.receiver import Receiver, ReceiverConfig
-from connectors.tls import server_context
+from qcedge.connectors.dicom_net import send
+from qcedge.connectors.peer import Peer
+from qcedge.connectors.receiver import Receiver, ReceiverConfig
+from qcedge.connectors.tls import server_context
 
 JPEG = "SC_rgb_jpeg_dcmtk.dcm"
 BIG_ENDIAN = "MR_small_bigendian.dcm"

@@ -13,9 +13,9 @@ import pydicom
 import pytest
 
 from conn_helpers import secondary_capture
-from connectors.dicom_files import read_dicom
-from connectors.receiver import Receiver, ReceiverConfig
-from qc_client.record import Record
+from qcedge.connectors.dicom_files import read_dicom
+from qcedge.connectors.receiver import Receiver, ReceiverConfig
+from qcedge.qc_client.record import Record
 from qcedge.cli import main
 from qcedge.commands.dicom import _screen_reader, make_store_handler
 

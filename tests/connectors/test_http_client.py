@@ -8,11 +8,11 @@ import pytest
 from pydicom.data import get_testdata_file
 
 from conn_helpers import ORTHANC_PASSWORD, ORTHANC_USER, http_reply
-from connectors.dicom_net import send
-from connectors.dicomweb import DicomWebClient, datasets, value
-from connectors.errors import HttpConnectError, HttpGarbageError, HttpStatusError, HttpTimeout
-from connectors.http_client import BearerAuth, HttpClient, make_auth
-from connectors.peer import Peer
+from qcedge.connectors.dicom_net import send
+from qcedge.connectors.dicomweb import DicomWebClient, datasets, value
+from qcedge.connectors.errors import HttpConnectError, HttpGarbageError, HttpStatusError, HttpTimeout
+from qcedge.connectors.http_client import BearerAuth, HttpClient, make_auth
+from qcedge.connectors.peer import Peer
 
 CT_STUDY = "1.3.6.1.4.1.5962.1.2.1.20040119072730.12322"
 
@@ -88,7 +88,7 @@ def test_gives_up_after_retries_on_persistent_5xx(tiny_server):
 
 
 def test_backoff_grows_and_retry_after_is_honoured(tiny_server, monkeypatch):
-    import connectors.http_client as hc
+    import qcedge.connectors.http_client as hc
 
     sleeps = []
     monkeypatch.setattr(hc.time, "sleep", sleeps.append)
@@ -139,7 +139,7 @@ def test_connection_refused_is_retried_then_named(tiny_server, caplog):
     server = tiny_server(lambda n, req: None)
     port = server.port
     server.stop()
-    with caplog.at_level(logging.INFO, logger="connectors.http_client"):
+    with caplog.at_level(logging.INFO, logger="qcedge.connectors.http_client"):
         with HttpClient(f"http://127.0.0.1:{port}", retries=2, backoff=0.01) as client:
             with pytest.raises(HttpConnectError, match="cannot connect.*gave up after 3 attempts"):
                 client.get_json("api", params={"PatientID": "0012345678"})

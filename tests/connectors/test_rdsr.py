@@ -9,12 +9,12 @@ import pydicom
 import pytest
 
 from conn_helpers import CT_SERIES, ct_dose_record, fv
-from connectors.dicom_files import read_dicom
-from connectors.dicom_net import send
-from connectors.errors import RdsrError
-from connectors.peer import Peer
-from connectors.rdsr import DoseFieldMap, StudyContext, build_ct_rdsr, write_rdsr
-from qc_client.record import FieldValue
+from qcedge.connectors.dicom_files import read_dicom
+from qcedge.connectors.dicom_net import send
+from qcedge.connectors.errors import RdsrError
+from qcedge.connectors.peer import Peer
+from qcedge.connectors.rdsr import DoseFieldMap, StudyContext, build_ct_rdsr, write_rdsr
+from qcedge.qc_client.record import FieldValue
 
 
 def dciodvfy(path) -> tuple[list[str], list[str]]:

@@ -10,8 +10,8 @@ import pydicom
 import pytest
 
 from conn_helpers import ct_dose_record, fv, run_cli, write_worklist_item
-from connectors.errors import RdsrError
-from connectors.rdsr import DeviceObserver, StudyContext, age_at, build_ct_rdsr, same_person_name, write_rdsr
+from qcedge.connectors.errors import RdsrError
+from qcedge.connectors.rdsr import DeviceObserver, StudyContext, age_at, build_ct_rdsr, same_person_name, write_rdsr
 
 
 def items(ds) -> dict[str, object]:

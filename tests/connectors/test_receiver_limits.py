@@ -10,7 +10,7 @@ import pytest
 from pydicom.data import get_testdata_file
 
 from conn_helpers import PYTHON, ROOT
-from connectors.receiver import Receiver, ReceiverConfig
+from qcedge.connectors.receiver import Receiver, ReceiverConfig
 
 
 def run(*args: str) -> subprocess.CompletedProcess:

@@ -22,7 +22,7 @@ class Central:
     """A real qc_client Receiver (ROUTER socket, SQLite store) in this process."""
 
     def __init__(self, db: Path, keys: Any = None, allowed: Path | None = None, bind: str = "tcp://127.0.0.1:*") -> None:
-        from qc_client.receiver import Receiver
+        from qcedge.qc_client.receiver import Receiver
 
         self.receiver = Receiver(bind, db, rules=RULES if RULES.is_file() else None,
                                  keys=keys, allowed_station_keys=allowed)

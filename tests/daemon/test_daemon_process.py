@@ -123,7 +123,7 @@ def test_sample_recording_gives_the_expected_records_privately(central, make_sta
 
 def test_sigterm_stops_cleanly_over_curve_and_keeps_the_outbox(make_station, session_video, tmp_path):
     """CURVE keys from the config (central allows only this station's key); SIGTERM mid-stream."""
-    from qc_client.keys import ServerKeys, generate_keypair
+    from qcedge.qc_client.keys import ServerKeys, generate_keypair
 
     generate_keypair(tmp_path / "central-keys", "server")
     generate_keypair(tmp_path / "stations", "test-st")
@@ -159,7 +159,7 @@ def test_sigterm_stops_cleanly_over_curve_and_keeps_the_outbox(make_station, ses
     assert "state: stopped" in shown.stdout
     assert f"made {status['records_made']}, acked {status['records_acked']}, outbox depth 0" in shown.stdout
     # The outbox is a valid SQLite file the next start reuses.
-    from qc_client.outbox import Outbox
+    from qcedge.qc_client.outbox import Outbox
 
     with Outbox(tmp_path / "var" / "outbox.sqlite") as ob:
         assert ob.depth() == 0 and ob.last_seq("test-st") == status["records_made"]

@@ -54,7 +54,7 @@ class Receive:
 @pytest.fixture
 def keys(tmp_path: Path) -> Path:
     """Server and station key pairs, the station's public key on the allow-list."""
-    from qc_client.keys import generate_keypair
+    from qcedge.qc_client.keys import generate_keypair
 
     folder = tmp_path / "keys"
     generate_keypair(folder / "server", "server")
@@ -177,7 +177,7 @@ def test_central_refuses_the_keys(tmp_path, keys, curve_central):
     assert central.ok is False and "CURVE" in central.detail and "wrong server key" in central.detail
     assert clock.ok is None
 
-    from qc_client.keys import generate_keypair
+    from qcedge.qc_client.keys import generate_keypair
 
     generate_keypair(tmp_path / "stranger", "doc-st")  # a station key central never saw
     unknown = station(tmp_path, curve_central.endpoint, source='kind = "screen"', keys=keys, name="b.toml")
@@ -209,7 +209,7 @@ def test_a_clock_ten_minutes_off_is_named(tmp_path):
 def test_no_display_and_missing_model_are_named(tmp_path):
     from qcedge.config import load_config
     from qcedge.doctor import check_display, check_ocr
-    from ocr_templates.engines.ppocr import MODEL_FILES, _model_dir
+    from qcedge.ocr_templates.engines.ppocr import MODEL_FILES, _model_dir
 
     config = load_config(station(tmp_path, "tcp://127.0.0.1:9", source='kind = "screen"',
                                  extra='[service]\ndisplay = ":97"'))

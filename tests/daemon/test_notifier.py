@@ -110,10 +110,10 @@ def _wait_acks(store, n: int, timeout: float = 15.0) -> list[dict]:
 
 def test_acknowledgement_reaches_central_and_is_stored(tmp_path: Path):
     """A real FeedClient sends the technologist's acknowledgement to a real Receiver on loopback, which stores it."""
-    from qc_client.client import FeedClient
-    from qc_client.outbox import Outbox
-    from qc_client.protocol import encode
-    from qc_client.receiver import Receiver
+    from qcedge.qc_client.client import FeedClient
+    from qcedge.qc_client.outbox import Outbox
+    from qcedge.qc_client.protocol import encode
+    from qcedge.qc_client.receiver import Receiver
 
     receiver = Receiver("tcp://127.0.0.1:*", tmp_path / "central.sqlite").start()
     client = FeedClient(receiver.endpoint, Outbox(tmp_path / "outbox.sqlite"), "ct-3", heartbeat=0.2)
@@ -149,7 +149,7 @@ def test_acknowledgement_reaches_central_and_is_stored(tmp_path: Path):
 
 
 def test_feedback_ack_wire_checks():
-    from qc_client.protocol import ProtocolError, decode, encode
+    from qcedge.qc_client.protocol import ProtocolError, decode, encode
 
     msg = decode(encode("feedback_ack", {"station": "ct-3", "record_id": "r"}, {"rule": "x", "by": None}))
     assert msg.kind == "feedback_ack" and msg.body["rule"] == "x"
@@ -166,7 +166,7 @@ def test_daemon_with_notify_window_shows_feedback_and_sends_the_acknowledgement(
     """[notify] window = true: the daemon's feedback path shows the window; Acknowledge is stored at central."""
     from daemon_helpers import Central, station_toml
 
-    from qc_client.client import Feedback as FeedFeedback
+    from qcedge.qc_client.client import Feedback as FeedFeedback
     from qcedge.config import load_config
     from qcedge.daemon import Daemon
 

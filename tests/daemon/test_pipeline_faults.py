@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from capture import Frame
+from qcedge.capture import Frame
 from daemon_helpers import TEMPLATES
 from qcedge.config import PrivacySection
 from qcedge.health import Health
@@ -33,8 +33,8 @@ class FailsOnce:
 
 
 def test_bad_frames_and_ocr_errors_never_stop_the_pipeline(tmp_path: Path, samples_dir: Path, caplog):
-    from ocr_templates import load_templates
-    from ocr_templates.reader import ScreenReader
+    from qcedge.ocr_templates import load_templates
+    from qcedge.ocr_templates.reader import ScreenReader
 
     templates = load_templates(TEMPLATES)
     reader = FailsOnce(ScreenReader(templates))

@@ -1,7 +1,7 @@
 """Privacy policy on records and the record-identity memory (real SQLite file)."""
 from __future__ import annotations
 
-from qc_client.record import CheckValue, Evidence, FieldValue, Record, TemplateRef
+from qcedge.qc_client.record import CheckValue, Evidence, FieldValue, Record, TemplateRef
 from qcedge.config import PrivacySection
 from qcedge.privacy import HASH_PREFIX, PrivacyPolicy
 from qcedge.seen import SeenScreens

@@ -153,7 +153,7 @@ def test_daemon_says_ready_feeds_the_watchdog_and_says_stopping(central, make_st
 def test_a_frozen_capture_stops_the_watchdog_pings(central, tmp_path, listener):
     """A screen source on an X server that stops answering (SIGSTOP): the grab never returns, so the pings stop
     (systemd then kills and restarts the daemon); when the X server answers again, the pings come back."""
-    from capture.xvfb import VirtualDisplay
+    from qcedge.capture.xvfb import VirtualDisplay
 
     (tmp_path / "station.toml").write_text(f"""
 [station]
@@ -322,8 +322,8 @@ def _v1_outbox(path: Path, n: int) -> list[str]:
     """An outbox as the first qcedge left it (schema 1) with `n` records waiting; their ids."""
     import sqlite3
 
-    from qc_client.outbox import Outbox
-    from qc_client.record import Record
+    from qcedge.qc_client.outbox import Outbox
+    from qcedge.qc_client.record import Record
 
     ids = []
     with Outbox(path) as box:
@@ -342,7 +342,7 @@ def _v1_outbox(path: Path, n: int) -> list[str]:
 def test_an_upgrade_keeps_the_outbox_and_migrates_it(tmp_path):
     import sqlite3
 
-    from qc_client.outbox import SCHEMA_VERSION, Outbox, read_schema
+    from qcedge.qc_client.outbox import SCHEMA_VERSION, Outbox, read_schema
 
     path = tmp_path / "outbox.sqlite"
     ids = _v1_outbox(path, 3)
@@ -359,7 +359,7 @@ def test_a_newer_outbox_is_refused_in_one_line_and_left_alone(tmp_path, central,
     import hashlib
     import sqlite3
 
-    from qc_client.outbox import Outbox, OutboxSchemaError
+    from qcedge.qc_client.outbox import Outbox, OutboxSchemaError
 
     config = make_station(central.endpoint, session_video.video)
     path = config.parent / "var" / "outbox.sqlite"

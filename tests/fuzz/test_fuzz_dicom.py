@@ -20,9 +20,9 @@ from pydicom.data import get_testdata_file
 from pynetdicom import AE, _config
 from pynetdicom.dsutils import split_dataset
 
-from connectors.dicom_files import read_dicom
-from connectors.errors import ConnectorError
-from connectors.receiver import Receiver, ReceiverConfig
+from qcedge.connectors.dicom_files import read_dicom
+from qcedge.connectors.errors import ConnectorError
+from qcedge.connectors.receiver import Receiver, ReceiverConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 FUZZ = settings(derandomize=True, database=None, deadline=None, max_examples=150,
@@ -42,7 +42,7 @@ def _rdsr() -> bytes:
     sys.path.insert(0, str(ROOT / "tests" / "connectors"))
     from conn_helpers import ct_dose_record
 
-    from connectors.rdsr import build_ct_rdsr
+    from qcedge.connectors.rdsr import build_ct_rdsr
 
     buf = io.BytesIO()
     build_ct_rdsr(ct_dose_record()).save_as(buf, enforce_file_format=True)
@@ -230,8 +230,8 @@ def test_receiver_keeps_what_it_acknowledges_and_keeps_serving(fuzz_receiver, tm
 @given(mutated_files)
 def test_capture_source_on_mutated_files(tmp_path_factory, case):
     """The capture side (`capture.dicom_source`): frames, or a SourceError naming the file."""
-    from capture.dicom_source import DicomSource
-    from capture.source import SourceError
+    from qcedge.capture.dicom_source import DicomSource
+    from qcedge.capture.source import SourceError
 
     seed, steps = case
     path = tmp_path_factory.mktemp("cap") / f"{seed}.dcm"

@@ -15,9 +15,9 @@ import zmq
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qc_client.protocol import KINDS, PROTOCOL, decode, encode
-from qc_client.receiver import Receiver
-from qc_client.record import FieldValue, Record, TemplateRef
+from qcedge.qc_client.protocol import KINDS, PROTOCOL, decode, encode
+from qcedge.qc_client.receiver import Receiver
+from qcedge.qc_client.record import FieldValue, Record, TemplateRef
 
 RULES = Path(__file__).resolve().parents[2] / "samples" / "rules" / "rules.yaml"
 STATION = "fz-1"

@@ -17,7 +17,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ocr_templates import TemplateError, load_template, load_templates
+from qcedge.ocr_templates import TemplateError, load_template, load_templates
 from qcedge.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]

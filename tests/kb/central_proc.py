@@ -7,8 +7,8 @@ from __future__ import annotations
 import signal
 import sys
 
-from central.kb import KbCentral
-from qc_client.receiver import Receiver
+from qcedge.central.kb import KbCentral
+from qcedge.qc_client.receiver import Receiver
 
 kb_dir, db, bind = sys.argv[1:4]
 receiver = Receiver(bind, db, kb=KbCentral(kb_dir, recheck=0.2))

@@ -13,7 +13,7 @@ from kbtools import make_source  # noqa: E402
 
 @pytest.fixture()
 def keys(tmp_path):
-    from central.kb import generate_signing_key
+    from qcedge.central.kb import generate_signing_key
 
     secret, public = generate_signing_key(tmp_path / "keys")
     return secret, public

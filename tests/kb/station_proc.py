@@ -12,9 +12,9 @@ import sys
 import threading
 from pathlib import Path
 
-from qc_client.client import FeedClient
-from qc_client.kb import MAX_RELEASE_BYTES, KbAgent, ReleaseStore, load_public_key
-from qc_client.outbox import Outbox
+from qcedge.qc_client.client import FeedClient
+from qcedge.qc_client.kb import MAX_RELEASE_BYTES, KbAgent, ReleaseStore, load_public_key
+from qcedge.qc_client.outbox import Outbox
 from qcedge.kb import validate_release
 
 logging.basicConfig(level=logging.WARNING)

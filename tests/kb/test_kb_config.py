@@ -25,7 +25,7 @@ def _data(endpoint, kb=None):
 def test_feed_endpoints(tmp_path, endpoint, expected):
     cfg = parse_config(_data(endpoint), base=tmp_path, check_secret=False)
     assert cfg.feed.endpoint == expected
-    from qc_client.client import _endpoint_list
+    from qcedge.qc_client.client import _endpoint_list
     assert _endpoint_list(cfg.feed.endpoint) == expected.split(",")
 
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import cv2
 import yaml
 
-from capture import Frame
-from central.kb import KbCentral, build_release
+from qcedge.capture import Frame
+from qcedge.central.kb import KbCentral, build_release
 from kbtools import SAMPLES, make_source
-from qc_client.kb import ReleaseStore, load_public_key
-from qc_client.receiver import Receiver
+from qcedge.qc_client.kb import ReleaseStore, load_public_key
+from qcedge.qc_client.receiver import Receiver
 from qcedge.config import load_config
 from qcedge.daemon import Daemon
 
@@ -158,7 +158,7 @@ interval = 0.2
 
 
 def test_a_release_altered_on_disk_is_not_run_and_a_missing_key_is_one_line(tmp_path, keys):
-    from central.kb import build_release as build
+    from qcedge.central.kb import build_release as build
     from qcedge.cli import main
 
     secret, public = keys

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from central.kb import KbCentral, build_release
+from qcedge.central.kb import KbCentral, build_release
 from kbtools import ROOT, make_source, rewrite_bundle
-from qc_client.kb import sha256_file
+from qcedge.qc_client.kb import sha256_file
 from qcedge.cli import main
 
 HERE = Path(__file__).parent

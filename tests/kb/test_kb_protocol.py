@@ -9,11 +9,11 @@ import time
 import pytest
 import zmq
 
-from central.kb import KbCentral, build_release
+from qcedge.central.kb import KbCentral, build_release
 from kbtools import make_source
-from qc_client.kb import CHUNK_MAX, KbAgent, ReleaseStore, load_public_key
-from qc_client.protocol import PROTOCOL, ProtocolError, decode, encode
-from qc_client.receiver import Receiver
+from qcedge.qc_client.kb import CHUNK_MAX, KbAgent, ReleaseStore, load_public_key
+from qcedge.qc_client.protocol import PROTOCOL, ProtocolError, decode, encode
+from qcedge.qc_client.receiver import Receiver
 
 SHA = "ab" * 32
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from central.kb import build_release, generate_signing_key
+from qcedge.central.kb import build_release, generate_signing_key
 from kbtools import rewrite_bundle
-from qc_client.kb import KbError, ReleaseStore, load_public_key, unpack, verify_release
+from qcedge.qc_client.kb import KbError, ReleaseStore, load_public_key, unpack, verify_release
 from qcedge.cli import main
 from qcedge.kb import validate_release
 

@@ -19,21 +19,21 @@ def pack(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def dose_template(pack):
-    from ocr_templates import load_template
+    from qcedge.ocr_templates import load_template
 
     return load_template(pack / "synth_dose.yaml")
 
 
 @pytest.fixture(scope="session")
 def form_template(pack):
-    from ocr_templates import load_template
+    from qcedge.ocr_templates import load_template
 
     return load_template(pack / "synth_form.yaml")
 
 
 @pytest.fixture(scope="session")
 def engine():
-    from ocr_templates.engines import get_engine
+    from qcedge.ocr_templates.engines import get_engine
 
     return get_engine("ppocr")
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ocr_templates.checks import run_checks
-from ocr_templates.model import Template
-from ocr_templates.results import FieldResult
+from qcedge.ocr_templates.checks import run_checks
+from qcedge.ocr_templates.model import Template
+from qcedge.ocr_templates.results import FieldResult
 
 
 def _template(checks):

@@ -5,8 +5,8 @@ import datetime as dt
 
 import pytest
 
-from ocr_templates.fields import parse_value
-from ocr_templates.model import ValueSpec
+from qcedge.ocr_templates.fields import parse_value
+from qcedge.ocr_templates.model import ValueSpec
 
 
 def spec(**kw) -> ValueSpec:

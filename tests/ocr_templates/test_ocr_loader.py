@@ -6,8 +6,8 @@ import shutil
 import pytest
 import yaml
 
-from ocr_templates import TemplateError, dump_template, load_template, load_templates, save_template
-from ocr_templates.model import Template
+from qcedge.ocr_templates import TemplateError, dump_template, load_template, load_templates, save_template
+from qcedge.ocr_templates.model import Template
 
 
 def test_dump_reads_like_a_hand_written_file(dose_template):
@@ -21,7 +21,7 @@ def test_dump_reads_like_a_hand_written_file(dose_template):
 
 
 def test_gui_saved_template_loads_and_reads_like_the_hand_written_one(pack, dose_template, screens, engine, tmp_path):
-    from ocr_templates.read import read_screen
+    from qcedge.ocr_templates.read import read_screen
 
     # what the teaching GUI does: build the model in memory, save YAML + reference PNG
     built = Template.model_validate(dose_template.model_dump(by_alias=True))

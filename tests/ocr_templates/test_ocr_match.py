@@ -5,8 +5,8 @@ import cv2
 import numpy as np
 import pytest
 
-from ocr_templates import TemplateError
-from ocr_templates.match import Matcher, match_template
+from qcedge.ocr_templates import TemplateError
+from qcedge.ocr_templates.match import Matcher, match_template
 from tests.ocr_templates import synth
 
 

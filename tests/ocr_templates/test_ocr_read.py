@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from ocr_templates.engines import OcrEngine, Recognition, get_engine
-from ocr_templates.match import match_template
-from ocr_templates.preprocess import prepare_crop
-from ocr_templates.read import read_screen
-from ocr_templates.reader import ScreenReader
+from qcedge.ocr_templates.engines import OcrEngine, Recognition, get_engine
+from qcedge.ocr_templates.match import match_template
+from qcedge.ocr_templates.preprocess import prepare_crop
+from qcedge.ocr_templates.read import read_screen
+from qcedge.ocr_templates.reader import ScreenReader
 from tests.ocr_templates import synth
 
 
@@ -158,7 +158,7 @@ def test_bitmap_font_keeps_its_one_pixel_decimal_point(engine):
 
 def test_tight_box_keeps_the_strokes_of_ones(engine):
     """A box drawn tight around its text: a '1' is nearly as tall as the box, yet it is no grid line."""
-    from ocr_templates.read import crop_box
+    from qcedge.ocr_templates.read import crop_box
 
     img = Image.new("RGB", (200, 40), (255, 255, 255))
     ImageDraw.Draw(img).text((20, 10), "15.10.2025", font=ImageFont.truetype(synth.CJK, 14), fill=(0, 0, 0))

@@ -13,10 +13,10 @@ from typing import Callable, Iterator
 import pytest
 import zmq
 
-from qc_client.record import CheckValue, FieldValue, Record, TemplateRef
-from qc_client.keys import ClientKeys
-from qc_client.protocol import decode, encode
-from qc_client.receiver import Receiver
+from qcedge.qc_client.record import CheckValue, FieldValue, Record, TemplateRef
+from qcedge.qc_client.keys import ClientKeys
+from qcedge.qc_client.protocol import decode, encode
+from qcedge.qc_client.receiver import Receiver
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable

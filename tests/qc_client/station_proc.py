@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from feedtools import FAST, make_record  # noqa: E402
-from qc_client.client import FeedClient  # noqa: E402
-from qc_client.outbox import Outbox  # noqa: E402
+from qcedge.qc_client.client import FeedClient  # noqa: E402
+from qcedge.qc_client.outbox import Outbox  # noqa: E402
 
 
 def main() -> int:

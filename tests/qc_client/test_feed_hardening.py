@@ -12,12 +12,12 @@ import pytest
 import zmq
 
 from feedtools import FAST, RawStation, make_record, record_frames, wait_for
-from qc_client.client import FeedClient
-from qc_client.keys import ClientKeys, ServerKeys, generate_keypair
-from qc_client.outbox import Outbox
-from qc_client.protocol import PROTOCOL, decode, encode
-from qc_client.receiver import Receiver
-from qc_client.store import CentralStore, Incoming
+from qcedge.qc_client.client import FeedClient
+from qcedge.qc_client.keys import ClientKeys, ServerKeys, generate_keypair
+from qcedge.qc_client.outbox import Outbox
+from qcedge.qc_client.protocol import PROTOCOL, decode, encode
+from qcedge.qc_client.receiver import Receiver
+from qcedge.qc_client.store import CentralStore, Incoming
 
 RULES = Path(__file__).resolve().parents[2] / "samples" / "rules" / "rules.yaml"
 

@@ -3,8 +3,8 @@ import threading
 import pytest
 
 from feedtools import make_record
-from qc_client.outbox import Outbox
-from qc_client.protocol import MessageTooLarge
+from qcedge.qc_client.outbox import Outbox
+from qcedge.qc_client.protocol import MessageTooLarge
 
 
 def test_sequence_numbers_stay_monotonic_across_restarts_and_acks(tmp_path):

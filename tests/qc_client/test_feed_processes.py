@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from feedtools import FAST, PY, make_record, wait_for
-from qc_client.client import FeedClient
-from qc_client.outbox import Outbox
+from qcedge.qc_client.client import FeedClient
+from qcedge.qc_client.outbox import Outbox
 
 HERE = Path(__file__).resolve().parent
 RULES = HERE.parents[1] / "samples" / "rules" / "rules.yaml"
@@ -130,7 +130,7 @@ def test_keys_generate_writes_owner_only_secret_and_never_prints_it(tmp_path):
     assert ((tmp_path / "k").stat().st_mode & 0o077) == 0
     secret = re.search(r'secret-key = "(.{40})"', secret_file.read_text()).group(1)
     assert secret not in r.stdout + r.stderr
-    from qc_client.keys import load_public, load_secret
+    from qcedge.qc_client.keys import load_public, load_secret
     public, sec = load_secret(secret_file)
     assert sec.decode() == secret and load_public(tmp_path / "k" / "ct-1.key") == public
     again = subprocess.run([PY, "-m", "qcedge", "keys", "generate", str(tmp_path / "k"), "--name", "ct-1"],

@@ -1,6 +1,6 @@
 import pytest
 
-from qc_client.protocol import (PROTOCOL, MessageTooLarge, ProtocolError, decode, encode)
+from qcedge.qc_client.protocol import (PROTOCOL, MessageTooLarge, ProtocolError, decode, encode)
 
 
 def test_record_message_round_trip_keeps_header_body_and_attachments():

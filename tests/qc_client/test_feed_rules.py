@@ -3,8 +3,8 @@ from pathlib import Path
 import pytest
 
 from feedtools import make_record
-from qc_client.record import CheckValue, FieldValue
-from qc_client.rules import RulesError, load_rules, parse_rules
+from qcedge.qc_client.record import CheckValue, FieldValue
+from qcedge.qc_client.rules import RulesError, load_rules, parse_rules
 
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "rules" / "rules.yaml"
 

@@ -9,10 +9,10 @@ import pytest
 import zmq
 
 from feedtools import FAST, RawStation, make_record, record_frames, wait_for
-from qc_client.client import FeedClient
-from qc_client.keys import ClientKeys, ServerKeys, generate_keypair
-from qc_client.outbox import Outbox
-from qc_client.protocol import decode, encode
+from qcedge.qc_client.client import FeedClient
+from qcedge.qc_client.keys import ClientKeys, ServerKeys, generate_keypair
+from qcedge.qc_client.outbox import Outbox
+from qcedge.qc_client.protocol import decode, encode
 
 SAMPLE_RULES = Path(__file__).resolve().parents[2] / "samples" / "rules" / "rules.yaml"
 

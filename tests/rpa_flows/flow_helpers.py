@@ -29,7 +29,7 @@ def events_of(run_log: Path) -> list[dict]:
 
 def make_player(flow, tmp_path: Path, **kw):
     """A live player as the tests use it: fail-safe off (tests move the pointer), short pauses."""
-    from rpa_flows.player import Player
+    from qcedge.rpa_flows.player import Player
 
     kw.setdefault("key_pause", 0.01)
     return Player(flow, log_dir=tmp_path / "log", failsafe=False, **kw)

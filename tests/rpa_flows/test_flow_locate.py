@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from rpa_flows.locate import find_image
+from qcedge.rpa_flows.locate import find_image
 
 ROOT = Path(__file__).resolve().parents[2]
 ANCHORS = ROOT / "samples" / "flows" / "ris" / "anchors"

@@ -8,10 +8,10 @@ import cv2
 import numpy as np
 import yaml
 
-from rpa_flows import parse_flow
-from rpa_flows.inputs import DryRunInput
-from rpa_flows.player import Player
-from rpa_flows.screen import StillScreen
+from qcedge.rpa_flows import parse_flow
+from qcedge.rpa_flows.inputs import DryRunInput
+from qcedge.rpa_flows.player import Player
+from qcedge.rpa_flows.screen import StillScreen
 
 ROOT = Path(__file__).resolve().parents[2]
 RIS = ROOT / "samples" / "flows" / "ris"

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rpa_flows import FlowError, load_flow, parse_flow, unguarded_input_steps
-from rpa_flows.model import Target, parse_locator
-from rpa_flows.variables import VariableError, load_records, parse_var_args, substitute
+from qcedge.rpa_flows import FlowError, load_flow, parse_flow, unguarded_input_steps
+from qcedge.rpa_flows.model import Target, parse_locator
+from qcedge.rpa_flows.variables import VariableError, load_records, parse_var_args, substitute
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "samples" / "flows" / "ris_enter_exams.yaml"
@@ -128,7 +128,7 @@ def test_cli_check_lists_steps_and_rejects_bad_flow(tmp_path):
 
 
 def test_var_file_and_env_secrets(tmp_path):
-    from rpa_flows.variables import load_var_file, vars_from_env
+    from qcedge.rpa_flows.variables import load_var_file, vars_from_env
 
     f = tmp_path / "s.env"
     f.write_text("# secrets\npassword=Pa$$w0rd<1>\n\nuser = tech01\n", encoding="utf-8")

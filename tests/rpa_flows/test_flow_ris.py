@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
-from rpa_flows import load_flow
+from qcedge.rpa_flows import load_flow
 from samples.ris_app.fields import LOGIN_PASSWORD
 
 from flow_helpers import FLOWS, ROOT, events_of, load_records, make_player, x_idle_seconds
@@ -182,7 +182,7 @@ def test_person_typing_aborts_the_flow_when_configured(ris, tmp_path):
 def test_dry_run_sends_nothing_and_draws_the_clicks(ris, tmp_path):
     app = ris()  # login screen
     flow = load_flow(SAMPLE)
-    from rpa_flows.player import Player
+    from qcedge.rpa_flows.player import Player
 
     player = Player(flow, log_dir=tmp_path / "log", dry_run=True)
     idle_before, t0 = x_idle_seconds(), time.monotonic()
@@ -225,7 +225,7 @@ def test_cli_dry_run_on_a_saved_screenshot_needs_no_display(tmp_path, monkeypatc
 
 
 def test_failsafe_corner_stops_the_flow_before_any_input(ris, tmp_path):
-    from rpa_flows.player import Player
+    from qcedge.rpa_flows.player import Player
 
     app = ris("--show", "search")
     subprocess.run(["xdotool", "mousemove", "0", "0"], check=True)  # the person slams the pointer into a corner

@@ -11,7 +11,7 @@ import time
 import pytest
 import yaml
 
-from rpa_flows import parse_flow
+from qcedge.rpa_flows import parse_flow
 
 from flow_helpers import make_player
 from tk_helpers import RECORDS, TkOrder, order_flow

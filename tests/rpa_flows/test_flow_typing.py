@@ -41,7 +41,7 @@ def settle_read(path: Path, want: str, timeout: float = 5.0) -> str:
 
 @pytest.mark.parametrize("method", ["auto", "clipboard"])
 def test_every_printable_ascii_and_chinese_arrive_exactly(echo, method):
-    from rpa_flows.inputs import LiveInput
+    from qcedge.rpa_flows.inputs import LiveInput
 
     text = "".join(chr(c) for c in range(32, 127)) + "患者姓名：欧阳娜娜，检查（CT）；备注。" + "a<b>c" + "𠀀é€"
     inp = LiveInput(failsafe=False, pause=0.01)
@@ -66,8 +66,8 @@ def test_pyautogui_alone_would_not_do(echo):
 
 def test_default_clear_keys_empty_a_qt_field(echo):
     """`clear: true` sends End, Shift+Home, Delete (not Ctrl+A, which is "line start" in Tk and Emacs keys)."""
-    from rpa_flows.inputs import LiveInput
-    from rpa_flows.model import Settings
+    from qcedge.rpa_flows.inputs import LiveInput
+    from qcedge.rpa_flows.model import Settings
 
     inp = LiveInput(failsafe=False, pause=0.01)
     try:
@@ -85,7 +85,7 @@ def test_default_clear_keys_empty_a_qt_field(echo):
 def test_the_persons_clipboard_is_put_back_after_a_paste(echo):
     import subprocess
 
-    from rpa_flows.inputs import LiveInput
+    from qcedge.rpa_flows.inputs import LiveInput
 
     subprocess.run(["xclip", "-selection", "clipboard", "-i"], input="the person's own text".encode(), check=True)
     inp = LiveInput(failsafe=False, pause=0.01)
@@ -125,7 +125,7 @@ def test_pasted_text_is_served_only_to_the_target_program(xvfb):
 
     from Xlib import X, display
 
-    from rpa_flows.clipboard import ClipboardOwner
+    from qcedge.rpa_flows.clipboard import ClipboardOwner
 
     target, other = display.Display(), display.Display()
     twin = target.screen().root.create_window(0, 0, 1, 1, 0, X.CopyFromParent)

@@ -60,8 +60,8 @@ class TkOrder:
 
     def make_anchors(self, into: Path) -> Path:
         """Cut anchor images from the live window: title, field labels, save, notice popup, confirm dialog."""
-        from rpa_flows.screen import LiveScreen
-        from rpa_flows.x11 import X11Desktop
+        from qcedge.rpa_flows.screen import LiveScreen
+        from qcedge.rpa_flows.x11 import X11Desktop
 
         into.mkdir(parents=True, exist_ok=True)
         screen = LiveScreen()
@@ -260,9 +260,9 @@ def run_disturbed(app: TkOrder, flow_text: str, records: list[dict], workdir: Pa
     """Enter `records` while `disturbances` are injected; resume after every stop. What reached where."""
     import yaml
 
-    from rpa_flows import parse_flow
-    from rpa_flows.player import Player
-    from rpa_flows.variables import done_records
+    from qcedge.rpa_flows import parse_flow
+    from qcedge.rpa_flows.player import Player
+    from qcedge.rpa_flows.variables import done_records
 
     flow = parse_flow(yaml.safe_load(flow_text), workdir / "flow.yaml")
     dist = Disturber(app, seed, disturbances, gap=gap).start()

@@ -11,8 +11,8 @@ import cv2
 import numpy as np
 import pytest
 
-from ocr_templates import load_template, load_templates
-from ocr_templates.model import TableField
+from qcedge.ocr_templates import load_template, load_templates
+from qcedge.ocr_templates.model import TableField
 from samples.generate import TEMPLATES, foreign_screens, instance, screens
 from samples.disturb import DISTURBANCES
 from samples.screens.base import VARIANTS

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from ocr_templates import load_template
+from qcedge.ocr_templates import load_template
 from samples.generate import TEMPLATES, SEED
 from samples.recording import make_recording, session
 from samples.truth import load_recording

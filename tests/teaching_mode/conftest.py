@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from teaching_mode.draft import read_image
+from qcedge.teaching_mode.draft import read_image
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -53,14 +53,14 @@ def ct_clean(ct_frames: list[dict]) -> dict:
 
 @pytest.fixture(scope="session")
 def engine():
-    from ocr_templates.engines import get_engine
+    from qcedge.ocr_templates.engines import get_engine
 
     return get_engine("ppocr")
 
 
 @pytest.fixture
 def window(qtbot, engine):
-    from teaching_mode.main_window import MainWindow
+    from qcedge.teaching_mode.main_window import MainWindow
 
     win = MainWindow()
     win.quiet_errors = True  # errors go to the status bar, no modal boxes in tests

@@ -13,8 +13,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from teaching_mode.app import make_app  # noqa: E402
-from teaching_mode.main_window import MainWindow  # noqa: E402
+from qcedge.teaching_mode.app import make_app  # noqa: E402
+from qcedge.teaching_mode.main_window import MainWindow  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import driver_events  # noqa: E402

@@ -22,9 +22,9 @@ sys.path.insert(0, str(ROOT))
 from PySide6.QtCore import QPoint, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit, QWidget  # noqa: E402
 
-from ocr_templates import load_template  # noqa: E402
-from teaching_mode.app import make_app  # noqa: E402
-from teaching_mode.main_window import MainWindow  # noqa: E402
+from qcedge.ocr_templates import load_template  # noqa: E402
+from qcedge.teaching_mode.app import make_app  # noqa: E402
+from qcedge.teaching_mode.main_window import MainWindow  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import driver_events  # noqa: E402

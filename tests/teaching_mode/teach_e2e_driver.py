@@ -21,9 +21,9 @@ sys.path.insert(0, str(ROOT))
 from PySide6.QtCore import QPoint  # noqa: E402
 from PySide6.QtWidgets import QWidget  # noqa: E402
 
-from ocr_templates import load_template  # noqa: E402
-from teaching_mode.app import make_app  # noqa: E402
-from teaching_mode.main_window import MainWindow  # noqa: E402
+from qcedge.ocr_templates import load_template  # noqa: E402
+from qcedge.teaching_mode.app import make_app  # noqa: E402
+from qcedge.teaching_mode.main_window import MainWindow  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from driver_events import pump, until  # noqa: E402

@@ -1,10 +1,10 @@
 """Match diagnostics: each anchor's score, the failing anchors, 'outside the frame'; weak-anchor warnings."""
 from __future__ import annotations
 
-from ocr_templates import load_template
-from ocr_templates.match import match_template
-from teaching_mode.diagnostics import anchor_warnings, explain, pack_references
-from teaching_mode.draft import TemplateDraft, read_image
+from qcedge.ocr_templates import load_template
+from qcedge.ocr_templates.match import match_template
+from qcedge.teaching_mode.diagnostics import anchor_warnings, explain, pack_references
+from qcedge.teaching_mode.draft import TemplateDraft, read_image
 from tests.conftest import ROOT
 
 CT = ROOT / "samples" / "templates" / "ct_dose_report.yaml"

@@ -8,11 +8,11 @@ import re
 
 import pytest
 
-from ocr_templates import load_template
-from teaching_mode.draft import read_image
-from teaching_mode.live_read import read_all
-from teaching_mode.propose import infer_spec, merge_frames, propose_fields
-from teaching_mode.slots import find_slot
+from qcedge.ocr_templates import load_template
+from qcedge.teaching_mode.draft import read_image
+from qcedge.teaching_mode.live_read import read_all
+from qcedge.teaching_mode.propose import infer_spec, merge_frames, propose_fields
+from qcedge.teaching_mode.slots import find_slot
 from tests.conftest import ROOT
 
 RIS_TEMPLATE = ROOT / "samples" / "templates" / "ris_registration.yaml"
@@ -115,7 +115,7 @@ def test_types_inferred_across_values():
 def test_drawn_box_on_free_text_covers_the_space_to_the_next_column(ct_clean):
     image = read_image(ct_clean["abspath"])
     wx, wy = ct_clean["window"][:2]
-    from teaching_mode.slots import ink_bbox
+    from qcedge.teaching_mode.slots import ink_bbox
 
     # the protocol value is free text ("Protocol  Thorax-Abdomen"), drawn a little around its ink
     ink = ink_bbox(image, [wx + 300, wy + 190, 200, 22])
@@ -131,7 +131,7 @@ def test_slots_on_an_hdmi_capture(engine, manifest, samples_dir):
     """Blurred, scaled, JPEG'd (an HDMI capture card): the proposals still box the input widgets."""
     frame = ris_frames(manifest, samples_dir, "hdmi")[0]
     image = read_image(frame["abspath"])
-    from teaching_mode.propose import label_key
+    from qcedge.teaching_mode.propose import label_key
 
     # (OCR may read a label in its traditional form, 性別: it is looked up folded)
     proposals = {label_key(p.label): p for p in propose_fields(engine.detect(image), image)}

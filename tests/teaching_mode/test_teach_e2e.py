@@ -86,7 +86,7 @@ RIS_TEMPLATE = ROOT / "samples" / "templates" / "ris_registration.yaml"
 def test_propose_accept_test_save_with_x_input_reads_longer_values(xvfb, manifest, samples_dir, tmp_path):
     """A new integrator on the RIS form, X input only: anchors, propose, accept the likely ones, test on
     other frames, save; the saved template reads frames with longer values right, none valid-but-wrong."""
-    from ocr_templates import load_template
+    from qcedge.ocr_templates import load_template
 
     ris = [{**f, "abspath": samples_dir / f["path"]} for f in manifest["frames"] if f["kind"] == "ris_registration"]
     clean = [f for f in ris if f["variant"] == "clean"]

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from teaching_mode.recorder import InputEvent, StepBuilder, unique_patch
+from qcedge.teaching_mode.recorder import InputEvent, StepBuilder, unique_patch
 from tests.conftest import ROOT
 
 DRIVER = Path(__file__).with_name("flow_e2e_driver.py")
@@ -64,7 +64,7 @@ def test_events_become_steps(tmp_path):
     off = click.get("offset", [0, 0])
     assert (found[0] + patch.shape[1] // 2 + off[0], found[1] + patch.shape[0] // 2 + off[1]) == (345, 415)
     # the recorded flow is a valid rpa_flows flow
-    from rpa_flows.loader import parse_flow
+    from qcedge.rpa_flows.loader import parse_flow
 
     flow = parse_flow({"schema": "qcedge.flow/1", "id": "rec", "steps": b.steps}, tmp_path / "rec.yaml")
     assert len(flow.steps) == 6
@@ -73,7 +73,7 @@ def test_events_become_steps(tmp_path):
 @pytest.mark.display
 @pytest.mark.slow
 def test_record_then_replay_step_by_step_after_the_window_moved(xvfb, tmp_path):
-    pytest.importorskip("rpa_flows.player")
+    pytest.importorskip("qcedge.rpa_flows.player")
     env = {**os.environ, "QT_QPA_PLATFORM": "xcb", "DISPLAY": xvfb.name, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run([sys.executable, str(DRIVER), str(tmp_path)], env=env, cwd=ROOT, capture_output=True,
                           text=True, timeout=150)

@@ -8,9 +8,9 @@ import pytest
 import yaml
 from PySide6.QtCore import Qt
 
-from ocr_templates import dump_template, load_template
-from ocr_templates.model import Template
-from teaching_mode.draft import TemplateDraft, read_image
+from qcedge.ocr_templates import dump_template, load_template
+from qcedge.ocr_templates.model import Template
+from qcedge.teaching_mode.draft import TemplateDraft, read_image
 from tests.conftest import ROOT
 from tests.teaching_mode.teach_helpers import drag
 
@@ -192,7 +192,7 @@ def test_live_ocr_follows_the_box(qtbot, window, ct_clean, manifest):
 
 
 def test_stale_result_never_overwrites_newer(qtbot, window):
-    from ocr_templates.results import FieldResult
+    from qcedge.ocr_templates.results import FieldResult
 
     live = window.live
     live.enabled = True
@@ -253,10 +253,10 @@ def test_propose_offers_label_value_pairs(qtbot, window, ct_clean):
 
 
 def test_propose_on_a_chinese_registration_form(engine, manifest, samples_dir):
-    from teaching_mode.propose import propose_fields
+    from qcedge.teaching_mode.propose import propose_fields
 
     frame = next(f for f in manifest["frames"] if f["kind"] == "ris_registration" and f["variant"] == "clean")
-    from ocr_templates.engines.base import TextBox
+    from qcedge.ocr_templates.engines.base import TextBox
 
     image = read_image(samples_dir / frame["path"])
     x, y, w, _ = frame["window"]  # detect in the form part of the window (as the GUI does when zoomed in on it)
@@ -337,7 +337,7 @@ def test_test_table_over_frames(qtbot, window, ct_frames, tmp_path):
 
 
 def test_template_pack_roundtrip(window, ct_clean, tmp_path):
-    from teaching_mode.pack import load_pack, save_pack
+    from qcedge.teaching_mode.pack import load_pack, save_pack
 
     draft = TemplateDraft.load(SAMPLE_TEMPLATE)
     save_pack(tmp_path / "pack", [draft], version="7", title="CT screens")
@@ -352,8 +352,8 @@ def test_template_pack_roundtrip(window, ct_clean, tmp_path):
 def test_chinese_interface(qtbot):
     from PySide6.QtWidgets import QApplication
 
-    from teaching_mode import i18n
-    from teaching_mode.main_window import MainWindow
+    from qcedge.teaching_mode import i18n
+    from qcedge.teaching_mode.main_window import MainWindow
 
     app = QApplication.instance()
     translator = i18n.install(app, "zh_CN")
@@ -380,7 +380,7 @@ def test_chinese_interface(qtbot):
         assert not english, english
         assert win.act_lang["zh_CN"].isChecked() and not win.act_lang["en"].isChecked()
         assert win.test_panel.status_text("needs_review") == "需复核" and win.test_panel.status_text("no match") == "未匹配"
-        from teaching_mode.editor import type_name
+        from qcedge.teaching_mode.editor import type_name
 
         assert type_name("decimal") == "小数"
         # Qt's own dialogs (the file dialog) speak Chinese too
@@ -394,10 +394,10 @@ def test_chinese_interface(qtbot):
 
 
 def test_every_interface_text_has_a_chinese_translation():
-    """The shipped .ts (refreshed by `python -m teaching_mode.i18n.build`) leaves nothing unfinished."""
+    """The shipped .ts (refreshed by `python -m qcedge.teaching_mode.i18n.build`) leaves nothing unfinished."""
     import xml.etree.ElementTree as ET
 
-    from teaching_mode.i18n import HERE
+    from qcedge.teaching_mode.i18n import HERE
 
     root = ET.parse(HERE / "qcedge_teach_zh_CN.ts").getroot()
     unfinished = [m.findtext("source") for m in root.iter("message")
@@ -482,7 +482,7 @@ def test_onboarding_fit_title_recent_help_and_test_again(qtbot, engine, ct_frame
     unsaved changes; recent files; the Help menu shows the guide; a test runs again on the same frames."""
     from PySide6.QtCore import QSettings
 
-    from teaching_mode.main_window import MainWindow
+    from qcedge.teaching_mode.main_window import MainWindow
 
     QSettings().remove("recent")
     QSettings().remove("test/last")
@@ -546,7 +546,7 @@ def test_no_frames_left_in_the_temp_folder(qtbot, window, ct_frames, tmp_path, m
     import sys
     import tempfile
 
-    from teaching_mode.privacy import clean_stale
+    from qcedge.teaching_mode.privacy import clean_stale
 
     before = {p.name for p in Path(tempfile.gettempdir()).glob("qcedge-teach-*")}
     win = window

@@ -96,7 +96,7 @@ def test_live_source_with_a_template_follows_it(qtbot, window, ct_frames, tmp_pa
     screen is (the window moves between frames); the reference image stays the template's."""
     from pathlib import Path
 
-    from teaching_mode.draft import read_image
+    from qcedge.teaching_mode.draft import read_image
     from tests.conftest import ROOT
 
     win = window

@@ -35,7 +35,7 @@ class AcmeDoseParser:
             return False
 
     def parse(self, ds: Dataset, record):
-        from qc_client.record import FieldValue  # qcedge's record schema
+        from qcedge.qc_client.record import FieldValue  # qcedge's record schema
 
         block = ds.private_block(GROUP, PRIVATE_CREATOR)
         if 0x01 in block:
