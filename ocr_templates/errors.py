@@ -1,8 +1,16 @@
-"""Errors that name the file, the place in it and the problem."""
+"""Errors of templates and OCR: files that name the place and the problem, engines that cannot run."""
 from __future__ import annotations
 
 
-class TemplateError(ValueError):
+class OcrError(Exception):
+    """Base of every error raised on purpose by `ocr_templates`."""
+
+
+class EngineUnavailable(OcrError, RuntimeError):
+    """An OCR engine that cannot run here (its package or its model files are missing)."""
+
+
+class TemplateError(OcrError, ValueError):
     """A template file that cannot be used. `str()` is the message for a person."""
 
     def __init__(self, path: str, problem: str, where: str | None = None) -> None:

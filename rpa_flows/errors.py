@@ -4,7 +4,11 @@ from __future__ import annotations
 from pathlib import Path
 
 
-class FlowError(ValueError):
+class RpaError(Exception):
+    """Base of every error raised on purpose by `rpa_flows`."""
+
+
+class FlowError(RpaError, ValueError):
     """A flow file that cannot be used. `str()` names the file, the place (step) and the problem."""
 
     def __init__(self, path: str | Path, problem: str, where: str | None = None) -> None:
@@ -13,7 +17,7 @@ class FlowError(ValueError):
         super().__init__(f"{self.path}{place}: {problem}")
 
 
-class StepFailed(RuntimeError):
+class StepFailed(RpaError, RuntimeError):
     """A step could not do its work; no input was sent for it after the failure was seen."""
 
     def __init__(self, step: str, problem: str, screenshot: Path | None = None, log_problem: str | None = None) -> None:
