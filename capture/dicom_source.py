@@ -25,15 +25,12 @@ from pydicom.pixels import apply_color_lut, apply_modality_lut, pixel_array
 from qcedge.capture.folder import natural_key
 from qcedge.capture.frame import Frame
 from qcedge.capture.pacing import Pacer
-from qcedge.capture.source import FrameSource, SourceError
+from qcedge.capture.errors import NotAnImageError, SourceError, SourceSpecError
+from qcedge.capture.source import FrameSource
 
 log = logging.getLogger(__name__)
 
 PIXEL_TAGS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
-
-
-class NotAnImageError(SourceError):
-    """The DICOM object holds no image (an SR, a presentation state, ...)."""
 
 
 def _sop_class_name(ds: Dataset) -> str:
@@ -114,9 +111,9 @@ def read_dataset(path: Path) -> Dataset:
             warnings.simplefilter("ignore")  # about this file: our error names it
             return pydicom.dcmread(str(path))
     except InvalidDicomError as exc:
-        raise SourceError(f"{path.name} is not a DICOM file") from exc
+        raise SourceSpecError(f"{path.name} is not a DICOM file") from exc
     except Exception as exc:  # truncated or corrupt files raise many kinds (EOFError, struct.error, ...)
-        raise SourceError(f"cannot read DICOM file {path.name}: {_one_line(exc)}") from exc
+        raise SourceSpecError(f"cannot read DICOM file {path.name}: {_one_line(exc)}") from exc
 
 
 class DicomSource(FrameSource):
@@ -153,7 +150,7 @@ class DicomSource(FrameSource):
             self.files = sorted((p for p in self.path.rglob("*") if p.is_file()),
                                 key=lambda p: natural_key(str(p.relative_to(self.path))))
             if not self.files:
-                raise SourceError(f"DICOM folder {self.path} is empty")
+                raise SourceSpecError(f"DICOM folder {self.path} is empty")
         elif self.path.is_file():
             ds = read_dataset(self.path)
             check_image(ds, self.path.name)
@@ -161,7 +158,7 @@ class DicomSource(FrameSource):
             self._current = ds
             self._frames = frame_count(ds)
         else:
-            raise SourceError(f"DICOM file or folder {self.path} not found")
+            raise SourceSpecError(f"DICOM file or folder {self.path} not found")
         self._file_pos = 0
         self._frame_pos = 0
         self._index = 0

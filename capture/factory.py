@@ -1,4 +1,4 @@
-"""Build frame sources from specs: `make_source` (not opened) and `open_source`."""
+"""Build frame sources from specs: `make_source` (not opened), `reconnecting_source`, `open_source`."""
 from __future__ import annotations
 
 import threading
@@ -7,13 +7,14 @@ from typing import Any
 from qcedge.capture.dicom_source import DicomSource
 from qcedge.capture.folder import ImageFolderSource
 from qcedge.capture.opencv_source import DeviceSource, StreamSource, VideoFileSource
+from qcedge.capture.reconnect import ReconnectingSource
 from qcedge.capture.screen import ScreenSource
 from qcedge.capture.source import FrameSource
 from qcedge.capture.spec import SourceSpec, as_spec
 
 
 def make_source(spec: SourceSpec | str | dict[str, Any]) -> FrameSource:
-    """The source a spec names, not yet opened. Bad specs raise ValueError."""
+    """The source a spec names, not yet opened. Bad specs raise SourceSpecError (a ValueError)."""
     spec = as_spec(spec)
     sid = spec.source_id
     if spec.kind == "screen":
@@ -36,6 +37,17 @@ def make_source(spec: SourceSpec | str | dict[str, Any]) -> FrameSource:
     raise ValueError(f"unknown source kind {spec.kind!r}")  # unreachable: the model checks kinds
 
 
+def reconnecting_source(spec: SourceSpec | str | dict[str, Any], *, stop: threading.Event | None = None,
+                        max_failures: int | None = None, initial: float | None = None,
+                        maximum: float | None = None) -> ReconnectingSource:
+    """A ReconnectingSource over the source a spec names, with the spec's backoff (unless given here)."""
+    spec = as_spec(spec)
+    return ReconnectingSource(lambda: make_source(spec), stop=stop, max_failures=max_failures,
+                              initial=spec.backoff_initial if initial is None else initial,
+                              maximum=spec.backoff_max if maximum is None else maximum,
+                              source_id=spec.source_id, live=spec.live)
+
+
 def open_source(spec: SourceSpec | str | dict[str, Any], *, reconnect: bool = False,
                 stop: threading.Event | None = None) -> FrameSource:
     """Make the source a spec names and open it.
@@ -44,13 +56,11 @@ def open_source(spec: SourceSpec | str | dict[str, Any], *, reconnect: bool = Fa
     reconnect=True: a ReconnectingSource with the spec's backoff policy (if the
         spec allows reconnecting); it never raises for a failing source but keeps
         trying, and ends waits promptly when `stop` is set.
-    Bad specs raise ValueError either way.
+    Bad specs raise SourceSpecError (a ValueError) either way.
     """
     spec = as_spec(spec)
     if reconnect and spec.reconnect:
-        from qcedge.capture.reconnect import ReconnectingSource
-
-        source: FrameSource = ReconnectingSource.from_spec(spec, stop=stop)
+        source: FrameSource = reconnecting_source(spec, stop=stop)
     else:
         source = make_source(spec)
     source.open()

@@ -12,7 +12,8 @@ import numpy as np
 from qcedge.capture.frame import Frame
 from qcedge.capture.opencv_source import to_bgr
 from qcedge.capture.pacing import Pacer
-from qcedge.capture.source import FrameSource, SourceError
+from qcedge.capture.errors import SourceError, SourceSpecError
+from qcedge.capture.source import FrameSource
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +69,10 @@ class ImageFolderSource(FrameSource):
         if self._open:
             return
         if not self.folder.is_dir():
-            raise SourceError(f"image folder {self.folder} not found")
+            raise SourceSpecError(f"image folder {self.folder} not found")
         self.files = list_images(self.folder)
         if not self.files:
-            raise SourceError(f"image folder {self.folder} has no images ({', '.join(IMAGE_SUFFIXES)})")
+            raise SourceSpecError(f"image folder {self.folder} has no images ({', '.join(IMAGE_SUFFIXES)})")
         self._pos = 0
         self._index = 0
         self._open = True

@@ -29,7 +29,8 @@ import numpy as np
 
 from qcedge.capture.frame import Frame
 from qcedge.capture.pacing import Pacer
-from qcedge.capture.source import FrameSource, SourceError
+from qcedge.capture.errors import SourceError, SourceSpecError
+from qcedge.capture.source import FrameSource
 
 log = logging.getLogger(__name__)
 
@@ -310,7 +311,7 @@ class DeviceSource(OpenCVSource):
             path = Path(f"/dev/video{self.target}")
         if path is not None and not path.exists():
             present = sorted(str(p) for p in Path("/dev").glob("video*"))
-            raise SourceError(f"capture device {self.target} ({path}) does not exist; "
+            raise SourceSpecError(f"capture device {self.target} ({path}) does not exist; "
                               f"video devices present: {', '.join(present) or 'none'}")
 
     def _configure(self, cap: cv2.VideoCapture) -> None:
@@ -391,7 +392,7 @@ class VideoFileSource(OpenCVSource):
 
     def _check_target(self) -> None:
         if not self.path.is_file():
-            raise SourceError(f"video file {self.path} not found")
+            raise SourceSpecError(f"video file {self.path} not found")
 
     def _configure(self, cap: cv2.VideoCapture) -> None:
         self.frame_count = max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT)))

@@ -7,7 +7,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from qcedge.capture.frame import Frame
 from qcedge.capture.source import FrameSource, SourceError
@@ -52,11 +51,11 @@ class ReconnectStats:
 class ReconnectingSource(FrameSource):
     """Wraps a source; when it fails or vanishes, closes it and opens it again.
 
-    source: a FrameSource (reopened with close()/open()), a factory returning a
-        fresh one, or a spec (string, SourceSpec or mapping).
-    live: whether the source is live (default: from the spec or the source).
+    source: a FrameSource (reopened with close()/open()) or a factory returning a
+        fresh one (`capture.factory.reconnecting_source` builds one from a spec).
+    live: whether the source is live (default: the source's own answer, else True).
     initial, maximum, factor: the backoff between attempts (1 s doubling to 32 s
-        by default, or the spec's backoff_initial/backoff_max); it resets once
+        by default); it resets once
         frames have flowed again for `stable_after` seconds (10), so a source
         that fails right after each reopen keeps backing off.
     max_failures: raise SourceError after this many consecutive failures
@@ -75,7 +74,7 @@ class ReconnectingSource(FrameSource):
 
     def __init__(
         self,
-        source: FrameSource | Callable[[], FrameSource] | Any,
+        source: FrameSource | Callable[[], FrameSource],
         *,
         initial: float | None = None,
         maximum: float | None = None,
@@ -90,18 +89,8 @@ class ReconnectingSource(FrameSource):
         if isinstance(source, FrameSource):
             self._factory: Callable[[], FrameSource] | None = None
             self.inner: FrameSource | None = source
-        elif callable(source):
-            self._factory, self.inner = source, None
         else:
-            from qcedge.capture.factory import make_source
-            from qcedge.capture.spec import as_spec
-
-            spec = as_spec(source)
-            self._factory, self.inner = (lambda: make_source(spec)), None
-            source_id = source_id or spec.source_id
-            live = spec.live
-            initial = spec.backoff_initial if initial is None else initial
-            maximum = spec.backoff_max if maximum is None else maximum
+            self._factory, self.inner = source, None
         initial = 1.0 if initial is None else initial
         self.backoff = Backoff(initial, max(initial, 32.0) if maximum is None else maximum, factor)
         self.max_failures = max_failures
@@ -120,17 +109,6 @@ class ReconnectingSource(FrameSource):
         self.source_id = source_id or getattr(self.inner, "source_id", "source")
         # Known before the first successful open (a spec says it; a factory's source may not exist yet).
         self.live = live if live is not None else getattr(self.inner, "live", True)
-
-    @classmethod
-    def from_spec(cls, spec: Any, *, stop: threading.Event | None = None,
-                  max_failures: int | None = None) -> "ReconnectingSource":
-        """A reconnecting source with the spec's backoff settings."""
-        from qcedge.capture.factory import make_source
-        from qcedge.capture.spec import as_spec
-
-        spec = as_spec(spec)
-        return cls(lambda: make_source(spec), initial=spec.backoff_initial, maximum=spec.backoff_max,
-                   stop=stop, max_failures=max_failures, source_id=spec.source_id, live=spec.live)
 
     # -- FrameSource -----------------------------------------------------------
     def open(self) -> None:

@@ -10,7 +10,8 @@ import numpy as np
 
 from qcedge.capture.frame import Frame
 from qcedge.capture.pacing import Pacer
-from qcedge.capture.source import FrameSource, SourceError
+from qcedge.capture.errors import SourceError, SourceSpecError
+from qcedge.capture.source import FrameSource
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ class ScreenSource(FrameSource):
         monitors = sct.monitors
         if self.monitor >= len(monitors):
             self.close()
-            raise SourceError(
+            raise SourceSpecError(
                 f"monitor {self.monitor} not found: the display has {len(monitors) - 1} monitor(s) "
                 f"(use 0 for all, 1..{len(monitors) - 1} for one)")
         mon = monitors[self.monitor]
@@ -86,7 +87,7 @@ class ScreenSource(FrameSource):
             x, y, w, h = self.region
             if x + w > mon["width"] or y + h > mon["height"]:
                 self.close()
-                raise SourceError(
+                raise SourceSpecError(
                     f"region {x},{y},{w},{h} does not fit monitor {self.monitor} "
                     f"({mon['width']}x{mon['height']})")
             box = {"left": mon["left"] + x, "top": mon["top"] + y, "width": w, "height": h}

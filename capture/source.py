@@ -4,11 +4,10 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterator
 
+from qcedge.capture.errors import SourceError
 from qcedge.capture.frame import Frame
 
-
-class SourceError(RuntimeError):
-    """A source could not be opened or stopped delivering frames."""
+__all__ = ["FrameSource", "SourceError"]
 
 
 class FrameSource(abc.ABC):

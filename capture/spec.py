@@ -35,6 +35,7 @@ from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from qcedge.capture.errors import SourceSpecError
 from qcedge.capture.opencv_source import BACKENDS, STREAM_SCHEMES
 
 Kind = Literal["screen", "device", "stream", "file", "folder", "dicom"]
@@ -86,7 +87,7 @@ class SourceSpec(BaseModel):
     loop: bool = False
     # screen rate limit, device mode, folder/dicom pacing
     fps: float | None = Field(None, gt=0)
-    # reconnect policy (used by ReconnectingSource.from_spec / open_source(reconnect=True))
+    # reconnect policy (used by capture.factory.reconnecting_source / open_source(reconnect=True))
     reconnect: bool = True
     backoff_initial: float = Field(1.0, gt=0, description="first wait after a failure, seconds")
     backoff_max: float = Field(32.0, gt=0, description="longest wait between attempts, seconds")
@@ -169,7 +170,7 @@ class SourceSpec(BaseModel):
             return cls.model_validate(text)
         except ValidationError as exc:
             msg = _first_error(exc)
-            raise ValueError(msg if msg.startswith("bad source spec") else f"bad source spec {text!r}: {msg}") from None
+            raise SourceSpecError(msg if msg.startswith("bad source spec") else f"bad source spec {text!r}: {msg}") from None
 
     @property
     def live(self) -> bool:
@@ -205,7 +206,7 @@ def _options(query: str, text: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in parse_qsl(query, keep_blank_values=True, strict_parsing=False):
         if key in out:
-            raise ValueError(f"bad source spec {text!r}: option {key!r} given twice")
+            raise SourceSpecError(f"bad source spec {text!r}: option {key!r} given twice")
         out[key] = value
     if query and not out:
         raise ValueError(f"bad source spec {text!r}: cannot read options {query!r} (use key=value&key=value)")
@@ -281,4 +282,4 @@ def as_spec(spec: SourceSpec | str | dict[str, Any]) -> SourceSpec:
         return SourceSpec.model_validate(spec)
     except ValidationError as exc:
         msg = _first_error(exc)
-        raise ValueError(msg if msg.startswith("bad source spec") else f"bad source spec: {msg}") from None
+        raise SourceSpecError(msg if msg.startswith("bad source spec") else f"bad source spec: {msg}") from None

@@ -9,12 +9,12 @@ import sys
 
 import qcedge
 import qcedge.commands
+from qcedge import errors
+from qcedge.errors import UsageError
+
+__all__ = ["UsageError", "build_parser", "main", "one_line"]
 
 log = logging.getLogger("qcedge")
-
-
-class UsageError(Exception):
-    """Bad input from the command line or a file: shown as one line, exit code 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,21 +45,35 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.verbose)
     try:
         return int(args.func(args) or 0)
-    except UsageError as exc:
-        print(f"qcedge {args.command}: {one_line(str(exc))}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
-        return 130
+        return errors.INTERRUPTED
     except BrokenPipeError:
         # the reader of our output went away (`| head`): nothing more to say, and nobody to say it to
         _silence_stdout()
-        return 0
-    except Exception as exc:  # an internal error: one line for the person, the trace in a private file
-        where = _write_trace(args.command)
-        kind = type(exc).__name__
+        return errors.OK
+    except Exception as exc:
+        return _report(args.command, exc)
+
+
+def _report(command: str, exc: Exception) -> int:
+    """One line on stderr for an exception that ended a command; its exit code (qcedge.errors)."""
+    code = errors.exit_code(exc)
+    if code == errors.INTERNAL:  # a bug: one line for the person, the trace in a private file
+        where = _write_trace(command)
         tail = f"; the full trace is in {where}" if where else ""
-        print(f"qcedge {args.command}: internal error ({kind}){tail}", file=sys.stderr)
-        return 3
+        message = f"internal error ({type(exc).__name__}){tail}"
+    else:
+        log.debug("%s failed", command, exc_info=True)
+        message = _message(exc)
+    print(f"qcedge {command}: {one_line(message)}", file=sys.stderr)
+    return code
+
+
+def _message(exc: Exception) -> str:
+    """What an error says to a person: its own text, or for an OSError the reason and the file."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    return str(exc) or type(exc).__name__
 
 
 ONE_LINE_MAX = 400

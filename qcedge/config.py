@@ -13,10 +13,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from qcedge.errors import QcedgeError
+
 Policy = Literal["send", "hash", "drop"]
 
 
-class ConfigError(Exception):
+class ConfigError(QcedgeError, ValueError):
     """A station config that cannot be used; the message names the file and the key."""
 
 

@@ -281,7 +281,7 @@ class Daemon:
         if self._source_override is not None:
             src = self._source_override
         else:
-            from qcedge.capture import ReconnectingSource
+            from qcedge.capture import reconnecting_source
 
             spec = self.config.source_spec()
             if spec.kind == "file":
@@ -289,7 +289,7 @@ class Daemon:
                 # source would: the file's own pacer would pause the video instead.
                 self._pace = spec.pace if self.file_pace is None else self.file_pace
                 spec = spec.model_copy(update={"pace": 0.0})
-            src = ReconnectingSource.from_spec(spec, stop=self._stop)
+            src = reconnecting_source(spec, stop=self._stop)
         src.open()
         return src
 

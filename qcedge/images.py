@@ -12,12 +12,14 @@ from pathlib import Path
 
 import numpy as np
 
+from qcedge.errors import QcedgeError
+
 MAX_BYTES = 200 * 1024 * 1024
 DAMAGED = ("premature end", "corrupt", "crc error", "invalid", "bad huffman", "truncated", "unexpected end",
            "error")
 
 
-class ImageFileError(ValueError):
+class ImageFileError(QcedgeError, ValueError):
     """An image file that cannot be used; `str()` names the file and says why, on one line."""
 
 

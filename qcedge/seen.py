@@ -23,6 +23,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from qcedge.errors import QcedgeError
+
 _NS = uuid.UUID("6f1c7d2e-3b0a-4c55-9a59-0f3e1f7d9a10")
 
 SCHEMA_VERSION = 2  # PRAGMA user_version of a file this code made or migrated (a file with none is version 1)
@@ -34,7 +36,7 @@ _MIGRATIONS = {
 }
 
 
-class SeenSchemaError(RuntimeError):
+class SeenSchemaError(QcedgeError, RuntimeError):
     """A remembered-screens file this code cannot use (a newer schema); one line, naming the file."""
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from samples.screens.base import Instance, Screen
+from samples.screens.catalogue import foreign_screens, screens
 from samples.variants import DISTURBANCES, FRAME_H, FRAME_W, VARIANTS, Shot, compose
 
 HERE = Path(__file__).resolve().parent
@@ -25,31 +26,7 @@ SEED = 20251128
 SCHEMA = "qcedge.samples/1"
 
 
-def screens() -> list[Screen]:
-    """The taught screen kinds, in a fixed order."""
-    from samples.screens.ct_dose import CtDoseReport
-
-    kinds: list[Screen] = [CtDoseReport()]
-    try:
-        from samples.screens.dr_exposure import DrExposurePanel
-        kinds.append(DrExposurePanel())
-    except ImportError:
-        pass
-    try:
-        from samples.screens.ris_registration import RisRegistration
-        kinds.append(RisRegistration())
-    except ImportError:
-        pass
-    return kinds
-
-
-def foreign_screens() -> list[Screen]:
-    """Screens no template may match: other programs, a bare desktop, near misses."""
-    try:
-        from samples.screens.foreign import FOREIGN
-    except ImportError:
-        return []
-    return [cls() for cls in FOREIGN]
+__all__ = ["TEMPLATES", "SEED", "foreign_screens", "generate", "instance", "screens"]
 
 
 def instance(screen: Screen, seed: int, index: int) -> Instance:

@@ -10,6 +10,7 @@ import yaml
 
 from qcedge.ocr_templates import load_template, parse_template
 from samples.screens.base import Screen
+from samples.screens.catalogue import screens as all_screens
 
 REFERENCE_SEED = "reference"
 
@@ -41,8 +42,7 @@ def reference_image(screen: Screen):
 
 
 def write_templates(folder: Path, screens: list[Screen] | None = None) -> list[Path]:
-    from samples.generate import screens as all_screens
-
+    """Write each taught screen's template (YAML + reference PNG) into `folder`; the paths written."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -65,10 +65,6 @@ def write_tight_templates(folder: Path, screens: list[Screen] | None = None, mar
     `margin` px), as a hurried integrator or a proposal boxing one value's ink would draw it. Other screens'
     longer values then run past their boxes: the benchmark's "tight" variant reads the clean frames with these.
     """
-    import random as _random
-
-    from samples.generate import screens as all_screens
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -76,7 +72,7 @@ def write_tight_templates(folder: Path, screens: list[Screen] | None = None, mar
         data = copy.deepcopy(screen.template())   # the screen's own template data stays as it is
         if data is None:
             continue
-        inst = screen.make(_random.Random(f"{REFERENCE_SEED}:{screen.kind}"), 0)
+        inst = screen.make(random.Random(f"{REFERENCE_SEED}:{screen.kind}"), 0)
         inst.look = screen.reference_look()
         inst.extra.pop("selected_row", None)
         img, canvas = screen.render(inst, 1.0)

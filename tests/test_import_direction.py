@@ -113,3 +113,55 @@ def test_central_runs_without_capture_ocr_rpa_or_qt():
             f"print(sorted(m for m in {sorted(heavy)!r} if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr[-2000:]
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[0] in ALLOWED:
+        parts.insert(0, "qcedge")
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the modules of ours it imports, at the top or inside functions alike."""
+    modules = {_module_name(p): p for top in [*ALLOWED, "qcedge", *REPOSITORY_ONLY - {"tests"}]
+               for p in (ROOT / top).rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+        edges: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                edges |= {a.name for a in node.names if a.name in modules}
+            elif isinstance(node, ast.ImportFrom):
+                base = ".".join(package[:len(package) - node.level + 1] + [node.module or ""]).strip(".") \
+                    if node.level else node.module
+                for alias in node.names:
+                    target = f"{base}.{alias.name}"
+                    edges |= {target} if target in modules else {base} if base in modules else set()
+        graph[name] = edges - {name}
+    return graph
+
+
+def test_no_import_circles():
+    """No module reaches itself through imports (a circle breaks on import order and hides a design knot)."""
+    graph = _import_graph()
+    circles, done = [], set()
+    for start in sorted(graph):
+        if start in done:
+            continue
+        reach = _reachable(graph, start)
+        if start in reach:
+            circle = sorted(m for m in reach if start in _reachable(graph, m))
+            circles.append(circle)
+            done |= set(circle)
+    assert not circles, "import circles:\n" + "\n".join(" <-> ".join(c) for c in circles)
+
+
+def _reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        for nxt in graph[todo.pop()] - seen:
+            seen.add(nxt)
+            todo.append(nxt)
+    return seen

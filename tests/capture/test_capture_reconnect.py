@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from qcedge.capture import Backoff, ReconnectingSource, SourceError, StreamSource, open_source
+from qcedge.capture import Backoff, ReconnectingSource, SourceError, StreamSource, open_source, reconnecting_source
 from qcedge.capture.frame import Frame
 from qcedge.capture.source import FrameSource
 
@@ -109,7 +109,7 @@ def test_max_failures_gives_up_with_source_error():
 
 
 def test_stop_ends_a_long_backoff_wait_promptly(tmp_path):
-    source = ReconnectingSource(f"file:{tmp_path}/absent.mp4", initial=30, maximum=30)
+    source = reconnecting_source(f"file:{tmp_path}/absent.mp4", initial=30, maximum=30)
     source.open()
     result: list[object] = []
     reader = threading.Thread(target=lambda: result.append(source.read()))
@@ -138,7 +138,7 @@ def test_a_file_that_vanishes_and_reappears_is_picked_up_again(tmp_path):
     source.close()
     # it vanishes; a reading station keeps trying until it is back
     path.unlink()
-    source = ReconnectingSource(f"file:{path}", initial=0.1, maximum=0.2)
+    source = reconnecting_source(f"file:{path}", initial=0.1, maximum=0.2)
     source.open()
     write_video(tmp_path / "staging2.avi", frames[::-1], fourcc="FFV1")
     threading.Timer(0.5, lambda: os.rename(tmp_path / "staging2.avi", path)).start()
@@ -196,7 +196,8 @@ def test_a_stream_killed_and_restarted_recovers_by_itself(ffmpeg, picture_png, c
 
 
 def test_a_spec_brings_its_backoff_policy(tmp_path):
-    source = ReconnectingSource(f"file:{tmp_path}/x.mp4?backoff_initial=0.5&backoff_max=4")
+    source = reconnecting_source(f"file:{tmp_path}/x.mp4?backoff_initial=0.5&backoff_max=4")
     assert (source.backoff.initial, source.backoff.maximum) == (0.5, 4)
-    assert ReconnectingSource(f"file:{tmp_path}/x.mp4", maximum=8).backoff.maximum == 8
-    assert (ReconnectingSource.from_spec("screen").backoff.initial, ReconnectingSource.from_spec("screen").backoff.maximum) == (1, 32)
+    assert reconnecting_source(f"file:{tmp_path}/x.mp4", maximum=8).backoff.maximum == 8
+    default = reconnecting_source("screen")
+    assert (default.backoff.initial, default.backoff.maximum) == (1, 32)

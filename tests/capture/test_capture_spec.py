@@ -7,7 +7,8 @@ import pytest
 from pydantic import BaseModel
 
 from qcedge.capture import (DeviceSource, DicomSource, ImageFolderSource, ReconnectingSource, ScreenSource, SourceError,
-                     SourceSpec, StreamSource, VideoFileSource, make_source, open_source)
+                            SourceSpec, StreamSource, VideoFileSource, make_source, open_source,
+                            reconnecting_source)
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -142,7 +143,7 @@ def test_open_source_with_reconnect_does_not_raise_for_a_missing_file(tmp_path):
 def test_live_is_known_from_the_spec_before_the_source_ever_opens(tmp_path):
     assert [SourceSpec.parse(s).live for s in ("screen", "device:0", "udp://127.0.0.1:9")] == [True] * 3
     assert [SourceSpec.parse(s).live for s in ("file:a.mp4?loop=1", "folder:x", "dicom:y")] == [False] * 3
-    missing = ReconnectingSource.from_spec(f"file:{tmp_path}/not_yet.mp4")
+    missing = reconnecting_source(f"file:{tmp_path}/not_yet.mp4")
     assert missing.live is False
     for text in (f"file:{tmp_path}/not_yet.mp4", "udp://127.0.0.1:9"):
-        assert ReconnectingSource(text).live is SourceSpec.parse(text).live
+        assert reconnecting_source(text).live is SourceSpec.parse(text).live
