@@ -5,6 +5,7 @@ import datetime as dt
 import operator
 from typing import Any
 
+from qcedge.ocr_templates.errors import OcrError
 from qcedge.ocr_templates.model import Check, Template
 from qcedge.ocr_templates.results import CheckResult, FieldResult
 
@@ -12,8 +13,8 @@ _OPS = {"<": operator.lt, "<=": operator.le, "==": operator.eq, ">=": operator.g
         "!=": operator.ne}
 
 
-class _Missing(Exception):
-    pass
+class _Missing(OcrError):
+    """A value a check needs was not read (the check is then not run)."""
 
 
 def _value(ref: str | float, fields: dict[str, FieldResult]) -> Any:

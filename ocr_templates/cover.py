@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from qcedge.ocr_templates.pointer import PointerHit, find_pointers
+from qcedge.ocr_templates.preprocess import to_grey
 
 if TYPE_CHECKING:
     from qcedge.ocr_templates.model import Template
@@ -291,8 +292,7 @@ def placement(image: np.ndarray, template: "Template", scale: float, offset: tup
     ref = reference if reference is not None else reference_grey(template)
     if ref is None:
         return None
-    grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    place = Placement(grey, ref, scale, offset)
+    place = Placement(to_grey(image), ref, scale, offset)
     pairs = []
     for box in (anchors if anchors is not None else (a.box.as_tuple() for a in template.anchors)):
         frm, r, valid = place.region(box)

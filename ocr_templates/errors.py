@@ -10,6 +10,10 @@ class EngineUnavailable(OcrError, RuntimeError):
     """An OCR engine that cannot run here (its package or its model files are missing)."""
 
 
+class UnknownEngine(OcrError, ValueError):
+    """An OCR engine name no engine answers to (a setting a person can fix)."""
+
+
 class TemplateError(OcrError, ValueError):
     """A template file that cannot be used. `str()` is the message for a person."""
 

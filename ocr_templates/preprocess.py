@@ -35,6 +35,7 @@ FAINT = 12   # darker than the background by this much: part of a (faint) line
 
 
 def to_grey(image: np.ndarray) -> np.ndarray:
+    """A grey copy of a BGR or BGRA image (a grey image as it is)."""
     if image.ndim == 2:
         return image
     if image.shape[2] == 4:

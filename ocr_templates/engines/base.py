@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qcedge.ocr_templates.errors import UnknownEngine
+
 
 @dataclass(frozen=True, slots=True)
 class Recognition:
@@ -64,6 +66,6 @@ def get_engine(name: str = "ppocr") -> OcrEngine:
             except ImportError:
                 pass
         if name not in _ENGINES:
-            raise ValueError(f"unknown OCR engine '{name}' (known: {', '.join(sorted(_ENGINES)) or 'none'})")
+            raise UnknownEngine(f"unknown OCR engine '{name}' (known: {', '.join(sorted(_ENGINES)) or 'none'})")
         _INSTANCES[name] = _ENGINES[name]()
     return _INSTANCES[name]

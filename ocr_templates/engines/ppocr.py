@@ -13,6 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from qcedge.ocr_templates.engines.base import OcrEngine, Recognition, TextBox, register
+from qcedge.ocr_templates.errors import EngineUnavailable
+
+__all__ = ["EngineUnavailable", "MODEL_FILES", "PpOcrEngine", "default_model_dir"]
 
 log = logging.getLogger(__name__)
 
@@ -26,16 +29,16 @@ MODEL_FILES = {
 MIN_REC_WIDTH = 48
 
 
-class EngineUnavailable(RuntimeError):
-    """The OCR runtime or its models are not installed."""
-
-
-def _model_dir() -> Path:
+def default_model_dir() -> Path:
+    """Where the `rapidocr` wheel keeps its model files."""
     try:
         import rapidocr
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise EngineUnavailable(f"the 'ppocr' engine needs the rapidocr package ({exc})") from None
     return Path(rapidocr.__file__).resolve().parent / "models"
+
+
+_model_dir = default_model_dir   # the old name (tests/daemon/test_doctor.py imports it)
 
 
 @register("ppocr")
@@ -52,7 +55,7 @@ class PpOcrEngine(OcrEngine):
 
     def __init__(self, model_dir: str | Path | None = None, threads: int | None = 1,
                  det_limit_side_len: int = 960, min_rec_width: int = MIN_REC_WIDTH, workers: int = 2) -> None:
-        model_dir = Path(model_dir) if model_dir else _model_dir()
+        model_dir = Path(model_dir) if model_dir else default_model_dir()
         paths = {task: model_dir / name for task, name in MODEL_FILES.items()}
         missing = [str(p) for p in paths.values() if not p.is_file()]
         if missing:

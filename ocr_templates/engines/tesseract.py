@@ -10,15 +10,14 @@ from pathlib import Path
 import numpy as np
 
 from qcedge.ocr_templates.engines.base import OcrEngine, Recognition, TextBox, register
+from qcedge.ocr_templates.errors import EngineUnavailable
+
+__all__ = ["EngineUnavailable", "TesseractEngine"]
 
 log = logging.getLogger(__name__)
 
 TESSDATA_DIRS = ("/usr/share/tesseract-ocr/5/tessdata", "/usr/share/tesseract-ocr/4.00/tessdata",
                  "/usr/share/tessdata")
-
-
-class EngineUnavailable(RuntimeError):
-    """tesserocr or the language data are not installed."""
 
 
 def _tessdata(langs: str) -> str:

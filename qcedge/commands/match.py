@@ -4,8 +4,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from qcedge.cli import UsageError
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("match", help="say which template each image shows",
@@ -21,28 +19,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from qcedge.ocr_templates import TemplateError, load_templates
-    from qcedge.ocr_templates.match import Matcher
-    from qcedge.commands.ocr import load_image
+    from qcedge.images import read_image
+    from qcedge.ocr_templates import EngineUnavailable, Matcher, get_engine, load_templates
 
-    from qcedge.ocr_templates.engines.base import get_engine
-
-    try:
-        templates = load_templates(args.templates)
-    except TemplateError as exc:
-        raise UsageError(str(exc)) from None
+    templates = load_templates(args.templates)
     engine = None
     if args.engine != "none" and any(a.text for t in templates for a in t.anchors):
         try:
             engine = get_engine(args.engine)
-        except Exception as exc:  # engine missing its runtime or models
-            raise UsageError(f"OCR engine '{args.engine}' is not available: {exc} (--engine none matches "
-                             "on pictures only)") from None
-    try:
-        matcher = Matcher(templates, engine=engine)
-    except TemplateError as exc:
-        raise UsageError(str(exc)) from None
-    images = [(p, load_image(p)) for p in args.images]
+        except EngineUnavailable as exc:   # the error cannot know that pictures alone are an option
+            raise EngineUnavailable(f"{exc} (--engine none matches on pictures only)") from None
+    matcher = Matcher(templates, engine=engine)
+    images = [(p, read_image(p)) for p in args.images]
     missed = 0
     for path, img in images:
         results = matcher.match_all(img)

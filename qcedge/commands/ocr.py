@@ -7,8 +7,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from qcedge.cli import UsageError
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("ocr", help="read a template's fields from images",
@@ -19,15 +17,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON document per image (JSON lines)")
     p.add_argument("images", nargs="+", metavar="IMAGE")
     p.set_defaults(func=run)
-
-
-def load_image(path: str):
-    from qcedge.images import ImageFileError, read_image
-
-    try:
-        return read_image(path)
-    except ImageFileError as exc:
-        raise UsageError(str(exc)) from None
 
 
 def jsonable(value: Any) -> Any:
@@ -95,24 +84,13 @@ def print_reading(path: str, reading, out=None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from qcedge.ocr_templates import TemplateError, load_template
-    from qcedge.ocr_templates.engines.base import get_engine
-    from qcedge.ocr_templates.match import Matcher
-    from qcedge.ocr_templates.read import read_screen
+    from qcedge.images import read_image
+    from qcedge.ocr_templates import Matcher, get_engine, load_template, read_screen
 
-    try:
-        template = load_template(args.template)
-    except TemplateError as exc:
-        raise UsageError(str(exc)) from None
-    images = [(p, load_image(p)) for p in args.images]
-    try:
-        engine = get_engine(args.engine)
-    except Exception as exc:  # engine missing its runtime or models
-        raise UsageError(f"OCR engine '{args.engine}' is not available: {exc}") from None
-    try:
-        matcher = Matcher([template], engine=engine)
-    except TemplateError as exc:
-        raise UsageError(str(exc)) from None
+    template = load_template(args.template)
+    images = [(p, read_image(p)) for p in args.images]
+    engine = get_engine(args.engine)
+    matcher = Matcher([template], engine=engine)
     worst = 0
     for path, img in images:
         m = matcher.match(img, template.id)

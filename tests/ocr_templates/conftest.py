@@ -33,7 +33,7 @@ def form_template(pack):
 
 @pytest.fixture(scope="session")
 def engine():
-    from qcedge.ocr_templates.engines import get_engine
+    from qcedge.ocr_templates import get_engine
 
     return get_engine("ppocr")
 

@@ -91,3 +91,19 @@ def test_broken_template_in_pack_is_named(pack, frames, tmp_path):
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert "synth_form.yaml (fields[2] 'age' > type)" in proc.stderr
+
+
+@pytest.mark.parametrize("command", ["ocr", "match"])
+def test_missing_engine_is_a_failed_operation_exit_1(pack, frames, monkeypatch, capsys, command):
+    import qcedge.ocr_templates
+    from qcedge.ocr_templates import EngineUnavailable
+
+    def unavailable(name: str = "ppocr"):
+        raise EngineUnavailable(f"the '{name}' engine needs the rapidocr package")
+
+    monkeypatch.setattr(qcedge.ocr_templates, "get_engine", unavailable)
+    where = ["--template", str(pack / "synth_dose.yaml")] if command == "ocr" else ["--templates", str(pack)]
+    assert main([command, *where, str(frames["moved"])]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"qcedge {command}: the 'ppocr' engine needs")
+    assert ("--engine none" in err[0]) == (command == "match")

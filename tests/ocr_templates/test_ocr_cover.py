@@ -15,9 +15,7 @@ import pytest
 import yaml
 from PIL import Image, ImageDraw, ImageFont
 
-from qcedge.ocr_templates import load_template
-from qcedge.ocr_templates.match import Matcher
-from qcedge.ocr_templates.read import read_screen
+from qcedge.ocr_templates import Matcher, load_template, read_screen
 from tests.ocr_templates import synth
 
 ARROW = [(0, 0), (0, 17), (4, 13), (7, 20), (10, 19), (7, 12), (12, 12)]   # tip at (0, 0)

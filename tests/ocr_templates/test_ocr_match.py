@@ -5,8 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from qcedge.ocr_templates import TemplateError
-from qcedge.ocr_templates.match import Matcher, match_template
+from qcedge.ocr_templates import Matcher, TemplateError, match_template
 from tests.ocr_templates import synth
 
 
@@ -61,10 +60,19 @@ def test_matcher_warm_start_follows_a_moved_window(dose_template):
     matcher = Matcher([dose_template])
     s = synth.random_screen(7)
     first = matcher.best(synth.render(s, pos=(100, 100)))
+    assert matcher.counts.warm_starts == 0 and matcher.counts.frame_searches >= 1   # cold: searched the frame
+    searched = matcher.counts.frame_searches
     again = matcher.best(synth.render(s, pos=(100, 100)))
+    # the same screen again: found where it was, with no search over the frame
+    assert matcher.counts.warm_starts == 1 and matcher.counts.frame_searches == searched
+    assert first.offset == pytest.approx(again.offset, abs=0.5) and again.score == pytest.approx(first.score)
     moved = matcher.best(synth.render(s, pos=(400, 250)))
-    assert first.offset == pytest.approx(again.offset, abs=0.5)
+    # moved: the warm start fails and the frame is searched again
+    assert matcher.counts.warm_starts == 1 and matcher.counts.frame_searches > searched
     assert moved.offset == pytest.approx((200, 130), abs=1.5)
+    matcher.reset()
+    cold = matcher.best(synth.render(s, pos=(400, 250)))
+    assert matcher.counts.warm_starts == 1 and cold.offset == pytest.approx(moved.offset, abs=0.5)
 
 
 def test_flat_anchor_is_a_template_error(pack, dose_template):

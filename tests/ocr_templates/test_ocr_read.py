@@ -6,11 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from qcedge.ocr_templates.engines import OcrEngine, Recognition, get_engine
-from qcedge.ocr_templates.match import match_template
+from qcedge.ocr_templates import OcrEngine, ScreenReader, get_engine, match_template, read_screen
+from qcedge.ocr_templates.engines import Recognition
 from qcedge.ocr_templates.preprocess import prepare_crop
-from qcedge.ocr_templates.read import read_screen
-from qcedge.ocr_templates.reader import ScreenReader
 from tests.ocr_templates import synth
 
 
