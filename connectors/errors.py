@@ -1,4 +1,12 @@
-"""Errors of the direct interfaces. `str()` of each is a message for a person."""
+"""Errors of the direct interfaces. `str()` of each is a message for a person.
+
+Two kinds below the root `ConnectorError` (see qcedge.errors):
+- bad input a person can fix also derives from ValueError: a DICOM file that cannot be read
+  (DicomReadError), an unknown SOP class, a setting that cannot be used (ConnectorConfigError,
+  TlsConfigError), a record that gives no dose report (RdsrError), a broken plugin (PluginError);
+- a failed operation derives from the root only: a DICOM peer that cannot be reached, rejects
+  or refuses (DicomNetworkError and below), an HTTP request that failed (HttpError and below).
+"""
 from __future__ import annotations
 
 
@@ -6,7 +14,16 @@ class ConnectorError(Exception):
     """Base of every error raised by `connectors`."""
 
 
-class DicomReadError(ConnectorError):
+class ConnectorConfigError(ConnectorError, ValueError):
+    """A setting that cannot be used: an AE title, a peer address, a port, a timeout, an allowed
+    host, a character set, a dose field mapping."""
+
+
+class TlsConfigError(ConnectorConfigError):
+    """A certificate, key or CA file that cannot be used; the message names the file."""
+
+
+class DicomReadError(ConnectorError, ValueError):
     """A file that is not DICOM, is truncated or cannot be decoded."""
 
     def __init__(self, source: str, problem: str) -> None:
@@ -15,7 +32,7 @@ class DicomReadError(ConnectorError):
         super().__init__(f"{self.source}: {self.problem}")
 
 
-class UnknownSopClassError(ConnectorError):
+class UnknownSopClassError(ConnectorError, ValueError):
     """A DICOM object whose SOP class neither the kit nor any plugin knows."""
 
     def __init__(self, source: str, sop_class_uid: str) -> None:
@@ -38,7 +55,7 @@ class DicomSendError(DicomNetworkError):
     """A C-STORE that the peer did not accept."""
 
 
-class RdsrError(ConnectorError):
+class RdsrError(ConnectorError, ValueError):
     """A record that cannot be turned into a dose report (missing or invalid dose values)."""
 
 
@@ -70,5 +87,5 @@ class HttpGarbageError(HttpError):
     """The server answered something that is not what the protocol promises."""
 
 
-class PluginError(ConnectorError):
+class PluginError(ConnectorError, ValueError):
     """A plugin that cannot be loaded or misbehaves."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from qcedge.connectors.errors import ConnectorConfigError
+
 _AE_CHARS = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}$")  # default repertoire without backslash
 
 
@@ -18,10 +20,10 @@ class Peer:
 
 
 def check_ae_title(value: str) -> str:
-    """Return the AE title stripped; ValueError when it cannot be one (1-16 chars, no backslash)."""
+    """Return the AE title stripped; ConnectorConfigError (a ValueError) when it cannot be one (1-16 chars, no backslash)."""
     title = value.strip()
     if not title or not _AE_CHARS.match(title):
-        raise ValueError(f"'{value}' is not an AE title (1 to 16 printable characters, no backslash)")
+        raise ConnectorConfigError(f"'{value}' is not an AE title (1 to 16 printable characters, no backslash)")
     return title
 
 
@@ -29,15 +31,15 @@ def parse_peer(text: str) -> Peer:
     """Parse `AE@host:port` (IPv6 hosts in brackets: `AE@[::1]:104`)."""
     ae, at, rest = text.rpartition("@")
     if not at:
-        raise ValueError(f"'{text}' is not AE@host:port")
+        raise ConnectorConfigError(f"'{text}' is not AE@host:port")
     host, colon, port = rest.rpartition(":")
     if not colon or not host:
-        raise ValueError(f"'{text}' is not AE@host:port (no port)")
+        raise ConnectorConfigError(f"'{text}' is not AE@host:port (no port)")
     host = host.strip("[]")
     try:
         number = int(port)
     except ValueError:
-        raise ValueError(f"'{text}': port '{port}' is not a number") from None
+        raise ConnectorConfigError(f"'{text}': port '{port}' is not a number") from None
     if not 0 < number < 65536:
-        raise ValueError(f"'{text}': port {number} is out of range")
+        raise ConnectorConfigError(f"'{text}': port {number} is out of range")
     return Peer(check_ae_title(ae), host, number)

@@ -19,7 +19,7 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 )
 
 from qcedge.connectors.dicom_net import DEFAULT_CALLING_AET, Timeouts, associate
-from qcedge.connectors.errors import DicomNetworkError, DicomQueryError
+from qcedge.connectors.errors import ConnectorConfigError, DicomNetworkError, DicomQueryError
 from qcedge.connectors.peer import Peer
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def _with_charset(identifier: Dataset, charset: str | None) -> Dataset:
     if charset is None:
         return identifier
     if charset not in CHARSETS:
-        raise ValueError(f"character set '{charset}' is not one of {', '.join(CHARSETS)}")
+        raise ConnectorConfigError(f"character set '{charset}' is not one of {', '.join(CHARSETS)}")
     q = Dataset()
     q.SpecificCharacterSet = charset
     for element in identifier:

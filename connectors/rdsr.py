@@ -28,7 +28,7 @@ from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID
 
 from qcedge.connectors import sr_codes as C
-from qcedge.connectors.errors import RdsrError
+from qcedge.connectors.errors import ConnectorConfigError, RdsrError
 from qcedge.connectors.sr_tree import (
     code_item, coded_item, container, datetime_item, num_item, text_item, uid_item,
 )
@@ -97,7 +97,7 @@ class DoseFieldMap:
         known = {f.name for f in dc_fields(cls)}
         unknown = set(data) - known
         if unknown:
-            raise ValueError(f"unknown dose field mapping keys: {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
+            raise ConnectorConfigError(f"unknown dose field mapping keys: {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
         return cls(**{k: [v] if isinstance(v, str) else list(v) for k, v in data.items()})
 
 

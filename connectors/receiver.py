@@ -40,6 +40,7 @@ from pynetdicom.presentation import negotiate_as_acceptor, negotiate_unrestricte
 from pynetdicom.sop_class import _STORAGE_CLASSES, Verification  # type: ignore[attr-defined]
 from pynetdicom.transport import ThreadedAssociationServer
 
+from qcedge.connectors.errors import ConnectorConfigError
 from qcedge.connectors.peer import check_ae_title
 
 log = logging.getLogger(__name__)
@@ -110,12 +111,20 @@ class ReceiverConfig:
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_associations, int) or not 1 <= self.max_associations <= 1000:
-            raise ValueError(f"max associations {self.max_associations!r} must be between 1 and 1000")
+            raise ConnectorConfigError(f"max associations {self.max_associations!r} must be between 1 and 1000")
         for name in ("acse_timeout", "dimse_timeout", "network_timeout"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0 < value <= 86400:  # NaN fails this too
-                raise ValueError(f"{name.replace('_', ' ')} {value!r} must be a number of seconds above 0 "
+                raise ConnectorConfigError(f"{name.replace('_', ' ')} {value!r} must be a number of seconds above 0 "
                                  "(at most 86400)")
+
+
+def allowed_network(host: str) -> Any:
+    """An allowed-hosts entry (an address or a network) as a network; ConnectorConfigError if it is neither."""
+    try:
+        return ip_network(host if "/" in host else f"{host}/{128 if ':' in host else 32}", strict=False)
+    except ValueError as exc:
+        raise ConnectorConfigError(f"allowed host '{host}': {exc}") from None
 
 
 class _Server(ThreadedAssociationServer):
@@ -175,11 +184,10 @@ class Receiver:
         self._worker: threading.Thread | None = None
         self._server: _Server | None = None
         self._ae: AE | None = None
-        # validated here, so a bad setting is a ValueError before anything listens
+        # validated here, so a bad setting is a ConnectorConfigError (a ValueError) before anything listens
         self._ae_title = check_ae_title(config.ae_title)
         self._allowed_aets = [check_ae_title(a) for a in config.allowed_aets]
-        self._networks = [ip_network(h if "/" in h else f"{h}/{128 if ':' in h else 32}", strict=False)
-                          for h in config.allowed_hosts]
+        self._networks = [allowed_network(h) for h in config.allowed_hosts]
 
     # ------------------------------------------------------------------ life cycle
     @property

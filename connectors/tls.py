@@ -10,9 +10,9 @@ import os
 import ssl
 from pathlib import Path
 
+from qcedge.connectors.errors import TlsConfigError
 
-class TlsConfigError(ValueError):
-    """A certificate, key or CA file that cannot be used; the message names the file."""
+__all__ = ["TlsConfigError", "client_context", "server_context"]
 
 
 def _load(action, what: str, *paths: str | os.PathLike | None) -> None:
