@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from qcedge.qc_client.kb import (CHUNK_MAX, MANIFEST, SIGNATURE, KbError, Manifest, load_public_key, pack, sha256_file,
-                          unpack, utc_now, verify_release)
+from qcedge.qc_client.kb_release import (CHUNK_MAX, MANIFEST, SIGNATURE, KbError, Manifest, load_public_key, pack,
+                                         sha256_file, unpack, utc_now, verify_release)
 from qcedge.qc_client.rules import RulesError, load_rules
 
 log = logging.getLogger(__name__)

@@ -14,14 +14,15 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 from urllib.parse import quote
 
 import psycopg
 
+from qcedge.central.errors import CentralError
 
-class PostgresMissing(RuntimeError):
+
+class PostgresMissing(CentralError, RuntimeError):
     """No PostgreSQL server binaries on this machine (Debian: apt-get install postgresql)."""
 
 

@@ -9,7 +9,7 @@ import logging
 
 import psycopg
 
-from qcedge.qc_client.store import SchemaError
+from qcedge.qc_client.store_schema import SchemaError
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +17,7 @@ _LOCK_KEY = 0x71636564  # advisory lock: receivers started together migrate one 
 
 # MIGRATIONS[i] brings a database from version i to i + 1
 MIGRATIONS: list[str] = [
-    # 1: the receiver's tables, with the values derived for statistics (qc_client.store.derive)
+    # 1: the receiver's tables, with the values derived for statistics (qc_client.derived.derive)
     """
     CREATE TABLE records(
         station          text NOT NULL,

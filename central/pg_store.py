@@ -23,15 +23,13 @@ from typing import Any, Iterable
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
+from qcedge.central.errors import StoreUnavailable
 from qcedge.central.pg_schema import migrate
 from qcedge.qc_client.outbox import pack_attachments
-from qcedge.qc_client.store import Evaluate, Gap, Incoming, Stored, clean_text, derive
+from qcedge.qc_client.derived import clean_text, derive
+from qcedge.qc_client.store import Evaluate, Gap, Incoming, Stored
 
 log = logging.getLogger(__name__)
-
-
-class StoreUnavailable(RuntimeError):
-    """The database cannot be reached (one line, no password)."""
 
 
 def redact(conninfo: str) -> str:

@@ -17,13 +17,14 @@ from datetime import date
 from typing import Any
 
 from qcedge.qc_client.record import Record
+from qcedge.central.errors import CentralError
 from qcedge.qc_client.store import Store
 
 VERDICTS = ("complete", "needs_review", "abnormal")
 SCOPES = {"site": "site", "station": "station", "technologist": "technologist"}
 
 
-class ReviewError(ValueError):
+class ReviewError(CentralError, ValueError):
     """Bad input for a review action (unknown record, empty reason, bad date): one line."""
 
 

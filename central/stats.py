@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable, Sequence
 
+from qcedge.central.errors import CentralError
 from qcedge.qc_client.rules import RuleSet
 from qcedge.qc_client.store import Store
 
@@ -25,7 +26,7 @@ _IN_FEEDBACK = {"site", "station", "modality", "template"}  # columns the feedba
 TABLES = ("groups", "findings", "doses")
 
 
-class StatsError(ValueError):
+class StatsError(CentralError, ValueError):
     """A query that cannot be answered as asked (unknown dimension, empty range)."""
 
 

@@ -3,13 +3,11 @@ from __future__ import annotations
 
 import re
 
-from qcedge.qc_client.store import CentralStore, SchemaError, Store
+from qcedge.central.errors import StoreUnavailable
+from qcedge.qc_client.store import CentralStore, Store
+from qcedge.qc_client.store_schema import SchemaError
 
 __all__ = ["open_store", "is_postgres", "SchemaError", "StoreUnavailable"]
-
-
-class StoreUnavailable(RuntimeError):
-    """The store cannot be opened (PostgreSQL not reachable, psycopg missing)."""
 
 
 def is_postgres(target: str) -> bool:
@@ -25,7 +23,4 @@ def open_store(target: str, *, synchronous: str = "FULL") -> Store:
         from qcedge.central import pg_store
     except ImportError as exc:  # psycopg is in the `central` extra
         raise StoreUnavailable(f"PostgreSQL needs psycopg (pip install 'qcedge[central]'): {exc}") from None
-    try:
-        return pg_store.PostgresStore(target)
-    except pg_store.StoreUnavailable as exc:
-        raise StoreUnavailable(str(exc)) from None
+    return pg_store.PostgresStore(target)

@@ -30,7 +30,7 @@ from typing import Any, Callable, Sequence
 
 import zmq
 
-from qcedge.qc_client.kb import KbAgent
+from qcedge.qc_client.kb_agent import KbAgent
 from qcedge.qc_client.keys import ClientKeys
 from qcedge.qc_client.outbox import RESEND_NOW, Outbox, OutboxItem
 from qcedge.qc_client.protocol import (DEFAULT_MAX_BYTES, FEED_LEVEL, FEEDBACK_LEVELS, MAX_ACK_TEXT, MAX_RECORD_ID, Message,

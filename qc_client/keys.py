@@ -17,10 +17,12 @@ from pathlib import Path
 import zmq
 import zmq.auth
 
+from qcedge.qc_client.errors import QcClientError
+
 log = logging.getLogger(__name__)
 
 
-class KeyFileError(ValueError):
+class KeyFileError(QcClientError, ValueError):
     """A key file that is missing, malformed or unsafe."""
 
 

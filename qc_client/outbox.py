@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from qcedge.qc_client.errors import QcClientError
 from qcedge.qc_client.protocol import DEFAULT_MAX_BYTES, encode
 from qcedge.qc_client.record import Record
 
@@ -50,7 +51,7 @@ CREATE INDEX IF NOT EXISTS outbox_due ON outbox(state, next_attempt, seq);
 """  # version 1, as the first qcedge wrote it; later versions are _MIGRATIONS applied on top
 
 
-class OutboxSchemaError(RuntimeError):
+class OutboxSchemaError(QcClientError, RuntimeError):
     """An outbox this code cannot use (a newer schema, or not an outbox); one line, naming the file."""
 
 

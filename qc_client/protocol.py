@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
+from qcedge.qc_client.errors import QcClientError
+
 PROTOCOL = b"qcedge-feed/1"
 KINDS = ("record", "ack", "feedback", "heartbeat", "kb_get", "kb_chunk", "feedback_ack")
 FEED_LEVEL = 2  # in heartbeats (`feed`): 2 = knows kb_get/kb_chunk; absent = 1
@@ -42,7 +44,7 @@ REQUIRED_HEADER: dict[str, dict[str, type | tuple[type, ...]]] = {
 MAX_ACK_TEXT = 256  # characters of a feedback_ack's rule, level, by and at
 
 
-class ProtocolError(ValueError):
+class ProtocolError(QcClientError, ValueError):
     """A message that does not follow qcedge-feed/1.
 
     `header` is the message's header when it was a readable JSON object (so a receiver can

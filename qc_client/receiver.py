@@ -26,7 +26,8 @@ import zmq
 from pydantic import ValidationError
 from zmq.auth.thread import ThreadAuthenticator
 
-from qcedge.qc_client.kb import CHUNK_MAX, KbSource
+from qcedge.qc_client.kb_agent import KbSource
+from qcedge.qc_client.kb_release import CHUNK_MAX
 from qcedge.qc_client.keys import ServerKeys, load_allowed
 from qcedge.qc_client.protocol import (DEFAULT_MAX_BYTES, FEED_LEVEL, MAX_RECORD_ID, Message, MessageTooLarge, ProtocolError,
                                 decode, encode, message_size, peek_header, utc_now_iso)

@@ -27,6 +27,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
+from qcedge.qc_client.errors import QcClientError
 from qcedge.qc_client.record import FieldValue, Record
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ LAYERS = ("national", "consortium", "hospital", "station")
 LEVEL_ORDER = {"ok": 0, "info": 1, "warn": 2, "alert": 3}
 
 
-class RulesError(ValueError):
+class RulesError(QcClientError, ValueError):
     """A rules file that cannot be used: names the file, the place and the problem."""
 
 

@@ -2,14 +2,14 @@
 
 `CentralStore` is the embedded default; `central.pg_store.PostgresStore` keeps the same
 interface (`Store`) on PostgreSQL. Both keep a few values derived from each record
-(`derive`: capture time, technologist, protocol or body part, CTDIvol, DLP) in columns of
-their own, so statistics need not parse the bodies.
+(qc_client.derived: capture time, technologist, protocol or body part, CTDIvol, DLP) in columns
+of their own, so statistics need not parse the bodies. The schema and its migration:
+qc_client.store_schema.
 """
 from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import sqlite3
 import threading
@@ -18,201 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Protocol, Sequence
 
+from qcedge.qc_client.derived import PROTOCOL_FIELDS, TECHNOLOGIST_FIELDS, Derived, clean_text, derive
 from qcedge.qc_client.outbox import pack_attachments
+from qcedge.qc_client.store_schema import SCHEMA_VERSION, SchemaError, migrate
+
+__all__ = ["CentralStore", "Store", "Gap", "Incoming", "Stored", "Evaluate", "SchemaError", "SCHEMA_VERSION",
+           "Derived", "derive", "clean_text", "TECHNOLOGIST_FIELDS", "PROTOCOL_FIELDS"]
 
 log = logging.getLogger(__name__)
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS records(
-    station          TEXT NOT NULL,
-    record_id        TEXT NOT NULL,
-    seq              INTEGER NOT NULL,
-    received_at      REAL NOT NULL,
-    site             TEXT,
-    template         TEXT,
-    template_version TEXT,
-    modality         TEXT,
-    status           TEXT,
-    captured_at      TEXT,
-    body             TEXT NOT NULL,
-    attachments      BLOB,
-    PRIMARY KEY(station, record_id)
-);
-CREATE INDEX IF NOT EXISTS records_seq ON records(station, seq);
-CREATE TABLE IF NOT EXISTS stations(
-    station     TEXT PRIMARY KEY,
-    max_seq     INTEGER NOT NULL DEFAULT 0,
-    records     INTEGER NOT NULL DEFAULT 0,
-    duplicates  INTEGER NOT NULL DEFAULT 0,
-    first_seen  REAL,
-    last_seen   REAL
-);
-CREATE TABLE IF NOT EXISTS gap_events(
-    station     TEXT NOT NULL,
-    first_seq   INTEGER NOT NULL,
-    last_seq    INTEGER NOT NULL,
-    detected_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS feedback(
-    id          INTEGER PRIMARY KEY,
-    station     TEXT NOT NULL,
-    record_id   TEXT NOT NULL,
-    seq         INTEGER,
-    rule        TEXT,
-    layer       TEXT,
-    level       TEXT NOT NULL,
-    body        TEXT NOT NULL,
-    created_at  REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS feedback_record ON feedback(station, record_id);
-CREATE TABLE IF NOT EXISTS seq_aliases(
-    station     TEXT NOT NULL,
-    seq         INTEGER NOT NULL,
-    record_id   TEXT NOT NULL,
-    PRIMARY KEY(station, seq)
-);
-"""
-
-SCHEMA_VERSION = 3  # PRAGMA user_version of a store this code made or migrated
-
-# version 2: values derived from each record (statistics), feedback placed in time, site and modality
-_DERIVED_COLUMNS = (("records", "captured_ts", "REAL"), ("records", "technologist", "TEXT"),
-                    ("records", "protocol", "TEXT"), ("records", "ctdivol", "REAL"), ("records", "dlp", "REAL"),
-                    ("feedback", "site", "TEXT"), ("feedback", "modality", "TEXT"), ("feedback", "template", "TEXT"),
-                    ("feedback", "captured_ts", "REAL"))
-_DERIVED_INDEXES = """
-CREATE INDEX IF NOT EXISTS records_time ON records(captured_ts);
-CREATE INDEX IF NOT EXISTS records_site_time ON records(site, captured_ts);
-CREATE INDEX IF NOT EXISTS feedback_time ON feedback(captured_ts);
-CREATE TABLE IF NOT EXISTS corrections(
-    id          INTEGER PRIMARY KEY,
-    station     TEXT NOT NULL,
-    record_id   TEXT NOT NULL,
-    field       TEXT,
-    old_value   TEXT,
-    new_value   TEXT NOT NULL,
-    reviewer    TEXT NOT NULL,
-    reason      TEXT NOT NULL,
-    created_at  REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS corrections_record ON corrections(station, record_id);
-CREATE TABLE IF NOT EXISTS rectifications(
-    id          INTEGER PRIMARY KEY,
-    scope       TEXT NOT NULL,
-    target      TEXT NOT NULL,
-    problem     TEXT NOT NULL,
-    plan        TEXT NOT NULL,
-    due         TEXT NOT NULL,
-    opened_by   TEXT NOT NULL,
-    opened_at   REAL NOT NULL,
-    status      TEXT NOT NULL DEFAULT 'open',
-    closed_by   TEXT,
-    closed_at   REAL,
-    outcome     TEXT
-);
-"""  # version 3: review (corrections keep the original) and rectification items
-
-
-# Acknowledgements of feedback by a station's technologist (feedback_ack). An additive table, made
-# on open by any version: a store that has it stays readable by a qcedge that does not know it.
-_ACKS = """
-CREATE TABLE IF NOT EXISTS feedback_acks(
-    id              INTEGER PRIMARY KEY,
-    station         TEXT NOT NULL,
-    record_id       TEXT NOT NULL,
-    rule            TEXT,
-    level           TEXT,
-    acknowledged_by TEXT,
-    acknowledged_at TEXT,
-    received_at     REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS feedback_acks_record ON feedback_acks(station, record_id)
-"""
-
-
-class SchemaError(RuntimeError):
-    """A store whose schema this qcedge cannot use (made by a newer qcedge, or not a qcedge store)."""
-
-
-TECHNOLOGIST_FIELDS = ("technologist", "operator", "radiographer")
-PROTOCOL_FIELDS = ("protocol", "body_part", "bodypart", "exam", "scan_protocol")
-
-
-@dataclass(frozen=True)
-class Derived:
-    """Values taken from a record for statistics (None when the record has no valid one)."""
-
-    captured_ts: float | None
-    technologist: str | None
-    protocol: str | None
-    ctdivol: float | None  # mGy: the field `ctdivol`, else the highest valid `ctdivol` of a table's rows
-    dlp: float | None      # mGy·cm: `total_dlp`, else `dlp`, else the sum of a table's valid `dlp` column
-
-
-def _field(fields: dict, name: str):
-    if name in fields:
-        return fields[name]
-    low = name.lower()
-    return next((v for k, v in fields.items() if k.lower() == low), None)
-
-
-def _num(fv) -> float | None:
-    if fv is None or not fv.valid or isinstance(fv.value, bool):
-        return None
-    value = fv.value
-    if isinstance(value, str):
-        try:
-            value = float(value.strip().replace(",", "."))
-        except ValueError:
-            return None
-    if isinstance(value, (int, float)) and math.isfinite(value):
-        return float(value)
-    return None
-
-
-def _text(fields: dict, names: Sequence[str]) -> str | None:
-    for name in names:
-        fv = _field(fields, name)
-        if fv is not None and fv.valid and isinstance(fv.value, str) and fv.value.strip():
-            return clean_text(fv.value.strip()[:200])
-    return None
-
-
-def _column(fields: dict, column: str) -> list[float | None]:
-    out: list[float | None] = []
-    for fv in fields.values():
-        for row in fv.rows or ():
-            cell = _field(row, column)
-            if cell is not None:
-                out.append(_num(cell))
-    return out
-
-
-def clean_text(value: str | None) -> str | None:
-    """A value for a derived text column: NUL (which PostgreSQL text refuses) becomes U+FFFD.
-    The record's body keeps the original (as a JSON escape)."""
-    return value.replace("\0", "\ufffd") if value is not None and "\0" in value else value
-
-
-def derive(record: Any) -> Derived:
-    """The statistics values of a record (see Derived)."""
-    fields = record.fields
-    try:
-        ts = record.captured_at.timestamp()
-    except (OverflowError, OSError, ValueError):
-        ts = None
-    ctdivol = _num(_field(fields, "ctdivol"))
-    if ctdivol is None:
-        rows = [v for v in _column(fields, "ctdivol") if v is not None]
-        ctdivol = max(rows) if rows else None
-    dlp = _num(_field(fields, "total_dlp"))
-    if dlp is None:
-        dlp = _num(_field(fields, "dlp"))
-    if dlp is None:
-        rows = _column(fields, "dlp")
-        dlp = sum(rows) if rows and all(v is not None for v in rows) else None  # type: ignore[arg-type]
-    return Derived(captured_ts=ts, technologist=_text(fields, TECHNOLOGIST_FIELDS),
-                   protocol=_text(fields, PROTOCOL_FIELDS), ctdivol=ctdivol, dlp=dlp)
 
 
 Evaluate = Callable[[Any], list[dict[str, Any]]]
@@ -284,9 +97,7 @@ class CentralStore:
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={synchronous}")
-            self._migrate()
-            for statement in _ACKS.split(";"):
-                self._db.execute(statement)
+            migrate(self._db, self.path)
         except sqlite3.DatabaseError as exc:
             self._db.close()
             raise SchemaError(f"{self.path}: not a usable qcedge central store ({exc})") from None
@@ -294,54 +105,6 @@ class CentralStore:
             self._db.close()
             raise
         self._max_seq: dict[str, int] = {}  # cache of stations.max_seq
-
-    def _migrate(self) -> None:
-        """Create the schema, or bring an older one up to SCHEMA_VERSION; refuse a newer one."""
-        db = self._db
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise SchemaError(f"{self.path}: schema version {version} is newer than this qcedge understands "
-                              f"({SCHEMA_VERSION}); use the qcedge that made it, or a newer one")
-        if version == SCHEMA_VERSION:
-            return
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            for table, column, kind in _DERIVED_COLUMNS:
-                have = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
-                if column not in have:
-                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
-            for statement in _DERIVED_INDEXES.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            self._backfill(db)
-            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        if version:
-            log.info("central store %s migrated from schema version %d to %d", self.path, version, SCHEMA_VERSION)
-
-    @staticmethod
-    def _backfill(db: sqlite3.Connection) -> None:
-        """Derived values of records stored before version 2."""
-        from qcedge.qc_client.record import Record
-
-        rows = db.execute("SELECT rowid, body FROM records WHERE captured_ts IS NULL").fetchall()
-        for rowid, body in rows:
-            try:
-                d = derive(Record.model_validate_json(body))
-            except ValueError:
-                continue
-            db.execute("UPDATE records SET captured_ts=?, technologist=?, protocol=?, ctdivol=?, dlp=? WHERE rowid=?",
-                       (d.captured_ts, d.technologist, d.protocol, d.ctdivol, d.dlp, rowid))
-        if rows:
-            db.execute("UPDATE feedback SET site=r.site, modality=r.modality, template=r.template, "
-                       "captured_ts=r.captured_ts FROM records r WHERE r.station=feedback.station "
-                       "AND r.record_id=feedback.record_id AND feedback.captured_ts IS NULL")
 
     def save(self, batch: Iterable[Incoming], evaluate) -> list[Stored]:
         """Store a batch in ONE transaction (committed on return). `evaluate(record)` -> feedback bodies,
@@ -467,11 +230,8 @@ class CentralStore:
 
     def gap_events(self, station: str | None = None) -> list[tuple[str, int, int, float]]:
         """Every gap seen on arrival (also those filled later by a late record)."""
-        with self._lock:
-            q = "SELECT station, first_seq, last_seq, detected_at FROM gap_events"
-            if station is None:
-                return self._db.execute(q + " ORDER BY rowid").fetchall()
-            return self._db.execute(q + " WHERE station=? ORDER BY rowid", (station,)).fetchall()
+        return self._rows("SELECT station, first_seq, last_seq, detected_at FROM gap_events", "station", station,
+                          "rowid")
 
     def count(self, station: str | None = None) -> int:
         with self._lock:
@@ -481,17 +241,10 @@ class CentralStore:
 
     def records(self, station: str | None = None) -> list[tuple[str, int, str, str]]:
         """(station, seq, record_id, body JSON) ordered by station and seq."""
-        with self._lock:
-            q = "SELECT station, seq, record_id, body FROM records"
-            if station is None:
-                return self._db.execute(q + " ORDER BY station, seq").fetchall()
-            return self._db.execute(q + " WHERE station=? ORDER BY seq", (station,)).fetchall()
+        return self._rows("SELECT station, seq, record_id, body FROM records", "station", station, "station, seq")
 
     def feedback(self, record_id: str | None = None) -> list[dict[str, Any]]:
-        with self._lock:
-            q = "SELECT station, record_id, seq, body FROM feedback"
-            rows = (self._db.execute(q + " ORDER BY id").fetchall() if record_id is None
-                    else self._db.execute(q + " WHERE record_id=? ORDER BY id", (record_id,)).fetchall())
+        rows = self._rows("SELECT station, record_id, seq, body FROM feedback", "record_id", record_id, "id")
         return [{"station": s, "record_id": r, "seq": q_, **json.loads(b)} for s, r, q_, b in rows]
 
     def acknowledge(self, station: str, record_id: str, *, rule: str | None = None, level: str | None = None,
@@ -505,10 +258,7 @@ class CentralStore:
     def acknowledgements(self, record_id: str | None = None) -> list[dict[str, Any]]:
         """The acknowledgements of feedback, oldest first (of one record, or all)."""
         cols = ("station", "record_id", "rule", "level", "acknowledged_by", "acknowledged_at", "received_at")
-        q = f"SELECT {', '.join(cols)} FROM feedback_acks"
-        with self._lock:
-            rows = (self._db.execute(q + " ORDER BY id").fetchall() if record_id is None
-                    else self._db.execute(q + " WHERE record_id=? ORDER BY id", (record_id,)).fetchall())
+        rows = self._rows(f"SELECT {', '.join(cols)} FROM feedback_acks", "record_id", record_id, "id")
         return [dict(zip(cols, r)) for r in rows]
 
     def stations(self) -> list[dict[str, Any]]:
@@ -516,6 +266,12 @@ class CentralStore:
             rows = self._db.execute("SELECT station, max_seq, records, duplicates, first_seen, last_seen "
                                     "FROM stations ORDER BY station").fetchall()
         return [dict(zip(("station", "max_seq", "records", "duplicates", "first_seen", "last_seen"), r)) for r in rows]
+
+    def _rows(self, select: str, column: str, value: str | None, order: str) -> list[tuple]:
+        """Rows of `select` whose `column` is `value` (every row when value is None), ordered by `order`."""
+        where, params = ("", ()) if value is None else (f" WHERE {column}=?", (value,))
+        with self._lock:
+            return self._db.execute(f"{select}{where} ORDER BY {order}", params).fetchall()
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         """Rows of a read-only query (statistics, review); `?` placeholders."""

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from qcedge.central import review
+from qcedge.central.errors import CentralError
 from qcedge.central.stats import StatsQuery, compute
 from qcedge.central.web.users import User
 from qcedge.qc_client.record import Record
@@ -18,7 +19,7 @@ PERSONAL_POLICIES = ("hide", "reviewers", "all")
 _PNG = b"\x89PNG\r\n\x1a\n"
 
 
-class NotFound(LookupError):
+class NotFound(CentralError, LookupError):
     """No such record or item for this user (another hospital's is 'not found' too)."""
 
 

@@ -23,11 +23,13 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from qcedge.central.errors import CentralError
+
 ROLES = ("admin", "reviewer", "viewer")
 _N, _R, _P = 2 ** 14, 8, 1
 
 
-class UsersError(ValueError):
+class UsersError(CentralError, ValueError):
     """A users file or entry that cannot be used: one line."""
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from qcedge.cli import UsageError
+from qcedge.errors import UsageError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,15 +39,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _adduser(args: argparse.Namespace) -> int:
     import getpass
 
-    from qcedge.central.web.users import UsersError, add_user
+    from qcedge.central.web.users import add_user
 
     if not args.name or not args.role:
         raise UsageError("adduser needs NAME and --role")
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("password: ")
-    try:
-        add_user(args.users, args.name, args.role, password, site=args.site)
-    except (UsersError, OSError) as exc:
-        raise UsageError(str(exc)) from None
+    add_user(args.users, args.name, args.role, password, site=args.site)
     print(f"{args.name} ({args.role}) written to {args.users}")
     return 0
 
@@ -55,26 +52,20 @@ def _adduser(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     if args.action == "adduser":
         return _adduser(args)
-    from qcedge.central.stores import SchemaError, StoreUnavailable, open_store
+    from qcedge.central.stores import open_store
     from qcedge.central.web.app import create_app, serve
-    from qcedge.central.web.users import Users, UsersError, load_secret
-    from qcedge.qc_client.rules import RulesError, load_rules
+    from qcedge.central.web.users import Users, load_secret
+    from qcedge.qc_client.rules import load_rules
 
     host, _, port = args.bind.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise UsageError(f"--bind {args.bind}: give HOST:PORT, e.g. 127.0.0.1:8080")
     if bool(args.tls_cert) != bool(args.tls_key):
         raise UsageError("--tls-cert and --tls-key go together")
-    try:
-        users = Users.load(args.users)
-        secret = load_secret(args.secret_file or args.users + ".secret")
-        rules = load_rules(args.rules) if args.rules else None
-    except (UsersError, RulesError, OSError) as exc:
-        raise UsageError(str(exc)) from None
-    try:
-        store = open_store(args.db)
-    except (SchemaError, StoreUnavailable, OSError) as exc:
-        raise UsageError(str(exc)) from None
+    users = Users.load(args.users)
+    secret = load_secret(args.secret_file or args.users + ".secret")
+    rules = load_rules(args.rules) if args.rules else None
+    store = open_store(args.db)
     app = create_app(store, users, secret, rules=rules, personal=args.personal, secure_cookie=bool(args.tls_cert))
     scheme = "https" if args.tls_cert else "http"
     print(f"serving the dashboard on {scheme}://{host}:{port}/", flush=True)

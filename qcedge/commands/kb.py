@@ -14,9 +14,11 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Iterator
 
-from qcedge.cli import UsageError
+from qcedge.errors import UsageError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -66,29 +68,20 @@ def _validator(release: Path, manifest) -> None:
 
 def run_keys(args: argparse.Namespace) -> int:
     from qcedge.central.kb import generate_signing_key
-    from qcedge.qc_client.kb import KbError
 
-    try:
-        secret, public = generate_signing_key(args.folder, args.name)
-    except KbError as exc:
-        raise UsageError(str(exc)) from None
+    secret, public = generate_signing_key(args.folder, args.name)  # KbError (a key there already): exit 2
     print(f"signing key {secret} (keep it at central, owner-only); public key {public} (give it to stations)")
     return 0
 
 
 def run_build(args: argparse.Namespace) -> int:
     from qcedge.central.kb import build_release, parse_targets
-    from qcedge.qc_client.kb import KbError
 
     if args.version < 1:
         raise UsageError("--version must be >= 1")
     out = Path(args.out or f"kb-{args.version}.tar")
-    try:
-        build_release(args.source, out, args.key, version=args.version, who=args.who or getpass.getuser(),
-                      targets=parse_targets(args.target), note=args.note,
-                      validate=None if args.no_check else _validator)
-    except KbError as exc:
-        raise UsageError(str(exc)) from None
+    build_release(args.source, out, args.key, version=args.version, who=args.who or getpass.getuser(),
+                  targets=parse_targets(args.target), note=args.note, validate=None if args.no_check else _validator)
     print(f"release {args.version} built and signed: {out}")
     return 0
 
@@ -104,55 +97,44 @@ def run_verify(args: argparse.Namespace) -> int:
             unpack(args.bundle, folder)
             manifest = verify_release(folder, load_public_key(args.public_key))
             _validator(folder, manifest)
-    except KbError as exc:
-        raise UsageError(f"refused: {exc}") from None
+    except KbError as exc:  # the reason alone does not say that the bundle is refused
+        raise KbError(f"refused: {exc}") from None
     print(f"release {manifest.version} ({len(manifest.files)} files, by {manifest.who}, {manifest.created}) is good")
     return 0
 
 
-def _central(folder: str):
+@contextmanager
+def _central(folder: str) -> Iterator[Any]:
+    """Central's knowledge-base folder, closed on leaving."""
     from qcedge.central.kb import KbCentral
 
     if not Path(folder).is_dir():
         raise UsageError(f"--kb {folder}: not a folder")
-    return KbCentral(folder)
+    kb = KbCentral(folder)
+    try:
+        yield kb
+    finally:
+        kb.close()
 
 
 def run_publish(args: argparse.Namespace) -> int:
-    from qcedge.qc_client.kb import KbError
-
-    kb = _central(args.kb)
-    try:
+    with _central(args.kb) as kb:
         manifest = kb.publish(args.bundle, args.who or getpass.getuser())
-    except KbError as exc:
-        raise UsageError(str(exc)) from None
-    finally:
-        kb.close()
     print(f"release {manifest.version} published: stations get it with their next heartbeat")
     return 0
 
 
 def run_rollback(args: argparse.Namespace) -> int:
-    from qcedge.qc_client.kb import KbError
-
-    kb = _central(args.kb)
-    try:
+    with _central(args.kb) as kb:
         version = kb.rollback(args.who or getpass.getuser(), args.to)
-    except KbError as exc:
-        raise UsageError(str(exc)) from None
-    finally:
-        kb.close()
     print(f"rolled back: release {version} is offered again")
     return 0
 
 
 def run_status(args: argparse.Namespace) -> int:
-    kb = _central(args.kb)
-    try:
+    with _central(args.kb) as kb:
         cur = kb.current()
         rows = kb.status()
-    finally:
-        kb.close()
     if args.json:
         print(json.dumps({"current": cur and cur["version"], "stations": [vars(r) for r in rows]}, indent=1))
         return 0

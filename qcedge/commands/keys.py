@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import argparse
 
-from qcedge.cli import UsageError
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("keys", help="CURVE keys for the feed", description=__doc__)
@@ -18,14 +16,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def generate(args: argparse.Namespace) -> int:
-    from qcedge.qc_client.keys import KeyFileError, generate_keypair, load_public
+    from qcedge.qc_client.keys import generate_keypair, load_public
 
-    try:
-        public_path, secret_path = generate_keypair(args.dir, args.name, overwrite=args.force)
-    except KeyFileError as exc:
-        raise UsageError(str(exc)) from None
-    except OSError as exc:
-        raise UsageError(f"cannot write keys in {args.dir}: {exc.strerror}") from None
+    public_path, secret_path = generate_keypair(args.dir, args.name, overwrite=args.force)
     print(f"public key: {public_path}  ({load_public(public_path).decode()})")
     print(f"secret key: {secret_path}  (mode 0600; keep it on this machine, never share it)")
     if args.name == "server":

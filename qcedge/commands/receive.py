@@ -14,7 +14,7 @@ import threading
 from datetime import datetime
 from pathlib import Path
 
-from qcedge.cli import UsageError
+from qcedge.errors import UsageError
 
 log = logging.getLogger(__name__)
 
@@ -51,16 +51,13 @@ def _line(arrival) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from qcedge.qc_client.keys import KeyFileError, ServerKeys
+    from qcedge.qc_client.keys import ServerKeys
     from qcedge.qc_client.protocol import DEFAULT_MAX_BYTES
     from qcedge.qc_client.receiver import Receiver
-    from qcedge.qc_client.rules import RulesError, load_rules
+    from qcedge.qc_client.rules import load_rules
 
-    try:
-        rules = load_rules(args.rules) if args.rules else None
-        keys = ServerKeys.from_dir(args.keys, args.key_name) if args.keys else None
-    except (RulesError, KeyFileError) as exc:
-        raise UsageError(str(exc)) from None
+    rules = load_rules(args.rules) if args.rules else None  # RulesError, KeyFileError: bad input, exit 2
+    keys = ServerKeys.from_dir(args.keys, args.key_name) if args.keys else None
     if args.allow and not keys:
         raise UsageError("--allow needs --keys (the allow-list is checked with CURVE)")
     if args.allow and not Path(args.allow).is_dir():
@@ -83,12 +80,9 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             emit(f"  feedback {body['level']} [{body.get('rule')}] {body['message']} -> record {record_id}")
 
-    from qcedge.central.stores import SchemaError, StoreUnavailable, is_postgres, open_store
+    from qcedge.central.stores import is_postgres, open_store
 
-    try:
-        store = open_store(args.db)
-    except (SchemaError, StoreUnavailable, OSError) as exc:
-        raise UsageError(str(exc)) from None
+    store = open_store(args.db)  # SchemaError, StoreUnavailable: the store cannot be used, exit 1
     where = store.where if is_postgres(args.db) else args.db  # type: ignore[attr-defined]
     kb = None
     if args.kb:
@@ -99,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--kb {args.kb}: not a folder (make it with `qcedge kb keys`)")
         try:
             kb = KbCentral(args.kb)
-        except (OSError, ValueError) as exc:
+        except OSError as exc:  # the message names no option: say which
             store.close()
             raise UsageError(f"--kb {args.kb}: {exc}") from None
     try:
@@ -107,10 +101,10 @@ def run(args: argparse.Namespace) -> int:
                             allowed_station_keys=args.allow if args.allow else None,
                             on_record=on_record, on_feedback=on_feedback, max_bytes=max_bytes, pub_bind=args.pub,
                             kb=kb)
-        receiver.open()
-    except (OSError, ValueError, KeyFileError) as exc:
+        receiver.open()  # KeyFileError in --allow: exit 2; an endpoint it cannot bind (OSError): exit 1
+    except BaseException:
         store.close()
-        raise UsageError(str(exc)) from None
+        raise
 
     def stop(signum, frame) -> None:
         receiver.stop(timeout=0)
@@ -121,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
         def reload(signum, frame) -> None:
             try:
                 emit(f"allow-list reloaded: {receiver.reload_allowed()} station keys")
-            except Exception as exc:  # a broken key file: keep the old list
+            except (ValueError, OSError) as exc:  # a broken key file (KeyFileError): keep the old list
                 emit(f"allow-list NOT reloaded: {exc}")
 
         signal.signal(signal.SIGHUP, reload)

@@ -16,7 +16,7 @@ import argparse
 import json
 import sys
 
-from qcedge.cli import UsageError
+from qcedge.errors import UsageError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -72,20 +72,17 @@ def _value(text: str | None):
 
 def run(args: argparse.Namespace) -> int:
     from qcedge.central import review
-    from qcedge.central.stores import SchemaError, StoreUnavailable, open_store
+    from qcedge.central.stores import open_store
 
-    try:
-        store = open_store(args.db)
-    except (SchemaError, StoreUnavailable, OSError) as exc:
-        raise UsageError(str(exc)) from None
+    if args.action == "correct" and args.field is not None and args.value is None:
+        raise UsageError("--field needs --value")
+    store = open_store(args.db)
     try:
         if args.action == "queue":
             out = review.queue(store, site=args.site, limit=args.limit)
         elif args.action == "show":
             out = review.show(store, args.station, args.record_id)
         elif args.action == "correct":
-            if args.field is not None and args.value is None:
-                raise review.ReviewError("--field needs --value")
             cid = review.correct(store, args.station, args.record_id, reviewer=args.by, reason=args.reason,
                                  field=args.field, value=_value(args.value), verdict=args.verdict)
             out = {"correction": cid, **review.show(store, args.station, args.record_id)}
@@ -97,8 +94,6 @@ def run(args: argparse.Namespace) -> int:
             out = {"closed": args.id}
         else:
             out = [{**item.as_dict(), "rates": review.rates(store, item)} for item in review.items(store, status=args.status)]
-    except review.ReviewError as exc:
-        raise UsageError(str(exc)) from None
     finally:
         store.close()
     json.dump(out, sys.stdout, ensure_ascii=False, indent=1)

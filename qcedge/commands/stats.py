@@ -13,7 +13,7 @@ import json
 import logging
 import sys
 
-from qcedge.cli import UsageError
+from qcedge.errors import UsageError
 
 log = logging.getLogger(__name__)
 
@@ -38,22 +38,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _open(args: argparse.Namespace):
-    from qcedge.central.stores import SchemaError, StoreUnavailable, open_store
-    from qcedge.qc_client.rules import RulesError, load_rules
+    from qcedge.central.stores import open_store
+    from qcedge.qc_client.rules import load_rules
 
-    try:
-        rules = load_rules(args.rules) if args.rules else None
-    except RulesError as exc:
-        raise UsageError(str(exc)) from None
-    try:
-        return open_store(args.db), rules
-    except (SchemaError, StoreUnavailable, OSError) as exc:
-        raise UsageError(str(exc)) from None
+    rules = load_rules(args.rules) if args.rules else None
+    return open_store(args.db), rules
 
 
 def run(args: argparse.Namespace) -> int:
     from qcedge.central.api import query_from, serve
-    from qcedge.central.stats import StatsError, compute, to_csv
+    from qcedge.central.stats import compute, to_csv
 
     params = {"from": args.since or "", "to": args.until or "", "by": args.by}
     params.update({d: getattr(args, d) for d in ("site", "station", "modality", "template", "technologist",
@@ -69,10 +63,7 @@ def run(args: argparse.Namespace) -> int:
         finally:
             store.close()
         return 0
-    try:
-        q = query_from(params)
-    except StatsError as exc:
-        raise UsageError(str(exc)) from None
+    q = query_from(params)
     store, rules = _open(args)
     try:
         result = compute(store, q, rules=rules, tables=(args.table,) if args.format == "csv" else

@@ -129,7 +129,7 @@ def test_records_the_database_refuses_are_rejected_alone(db, seed):
 def test_sqlite_store_of_an_older_qcedge_is_migrated_and_a_newer_one_refused(tmp_path):
     path = tmp_path / "old.sqlite"
     con = sqlite3.connect(path)
-    old = Path(ROOT / "qc_client" / "store.py").read_text(encoding="utf-8").split('_SCHEMA = """', 1)[1].split('"""')[0]
+    old = Path(ROOT / "qc_client" / "store_schema.py").read_text(encoding="utf-8").split('SCHEMA = """', 1)[1].split('"""')[0]
     con.executescript(old)  # the schema before version 2 (user_version 0)
     rec = make_record(1, ctdivol=12.5, total_dlp=400.0, technologist="Li")
     con.execute("INSERT INTO records(station, record_id, seq, received_at, body) VALUES('st1', ?, 1, 0, ?)",
@@ -167,10 +167,10 @@ def test_postgres_schema_is_migrated_from_version_1_and_a_newer_one_refused(pg_u
         conn.execute("INSERT INTO qcedge_schema(version) VALUES (%s)", (LATEST + 5,))
     with pytest.raises(SchemaError, match=f"schema version {LATEST + 5} is newer than this qcedge"):
         open_store(pg_url)
-    # the command line says so in one line, exit 2, and binds nothing
+    # the command line says so in one line, exit 1 (the store cannot be used), and binds nothing
     run = subprocess.run([sys.executable, "-m", "qcedge", "receive", "--bind", "tcp://127.0.0.1:*", "--db", pg_url],
                          capture_output=True, text=True, timeout=60, cwd=ROOT)
-    assert run.returncode == 2 and run.stdout == ""
+    assert run.returncode == 1 and run.stdout == ""
     assert run.stderr.count("\n") == 1 and "is newer than this qcedge" in run.stderr
 
 
@@ -181,7 +181,7 @@ def test_unreachable_postgres_is_one_line_without_the_password(postgres, tmp_pat
     assert "s3cret-pw" not in str(err.value) and "cannot connect" in str(err.value)
     run = subprocess.run([sys.executable, "-m", "qcedge", "receive", "--db", url], capture_output=True, text=True,
                          timeout=60, cwd=ROOT)
-    assert run.returncode == 2 and "s3cret-pw" not in run.stderr + run.stdout and run.stderr.count("\n") == 1
+    assert run.returncode == 1 and "s3cret-pw" not in run.stderr + run.stdout and run.stderr.count("\n") == 1  # down
 
 
 def test_a_postgres_restart_loses_nothing(pg_url, postgres, tmp_path):
