@@ -1,7 +1,8 @@
 """`qcedge http`: talk to RIS/HIS REST APIs and DICOMweb servers (QIDO-RS, WADO-RS metadata).
 
 Credentials never go on the command line (other users can read it): a password or token is
-taken from an environment variable or a file.
+taken from an environment variable or a file. A request that fails (HttpError) propagates to
+`qcedge.cli.main`: one line, exit 1.
 """
 from __future__ import annotations
 
@@ -12,15 +13,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from qcedge.cli import UsageError, one_line
+from qcedge.cli import UsageError
+from qcedge.commands.connector_args import action_group
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("http", help="RIS/HIS REST and DICOMweb (QIDO-RS, WADO-RS) requests",
-                       description="Send GET requests to REST APIs and DICOMweb servers with timeouts, retries "
-                                   "and authentication.")
-    p.set_defaults(func=lambda args: _help(p))
-    h = p.add_subparsers(dest="http_command", metavar="ACTION")
+    h = action_group(sub, "http", help="RIS/HIS REST and DICOMweb (QIDO-RS, WADO-RS) requests",
+                     description="Send GET requests to REST APIs and DICOMweb servers with timeouts, retries "
+                                 "and authentication.")
 
     def common(q: argparse.ArgumentParser) -> None:
         q.add_argument("--user", help="basic auth user name (password from --password-env or --password-file)")
@@ -62,11 +62,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(func=cmd_wado_metadata)
 
 
-def _help(p: argparse.ArgumentParser) -> int:
-    p.print_help()
-    return 2
-
-
 def _secret(env: str | None, file: str | None, what: str) -> str | None:
     if file:
         try:
@@ -103,15 +98,9 @@ def _params(items: list[str]) -> list[tuple[str, str]]:
     return out
 
 
-def _fail(exc: Exception) -> int:
-    print(f"qcedge http: {one_line(str(exc))}", file=sys.stderr)
-    return 1
-
-
 def cmd_get(args: argparse.Namespace) -> int:
     import httpx
 
-    from qcedge.connectors.errors import ConnectorError
     from qcedge.connectors.http_client import parse_json
 
     params = _params(args.param)
@@ -120,10 +109,7 @@ def cmd_get(args: argparse.Namespace) -> int:
     except (httpx.InvalidURL, ValueError, TypeError) as exc:
         raise UsageError(f"'{args.url[:200]}' is not a URL ({exc})") from None
     with _client(args, args.url) as client:
-        try:
-            data = parse_json(client.get(url, headers={"Accept": "application/json"}))
-        except ConnectorError as exc:
-            return _fail(exc)
+        data = parse_json(client.get(url, headers={"Accept": "application/json"}))
     return _emit(json.dumps(data, ensure_ascii=False, indent=2))
 
 
@@ -164,23 +150,19 @@ def _row(obj: dict[str, Any], columns) -> str:
 
 def cmd_qido(args: argparse.Namespace) -> int:
     from qcedge.connectors.dicomweb import DicomWebClient
-    from qcedge.connectors.errors import ConnectorError
 
     if args.series and not args.study:
         raise UsageError("--series needs --study")
     filters = dict(_params(args.param))
     with _client(args, args.url) as client:
         web = DicomWebClient(client)
-        try:
-            if args.level == "studies":
-                found = web.search_studies(includefield=args.include, limit=args.limit, **filters)
-            elif args.level == "series":
-                found = web.search_series(args.study, includefield=args.include, limit=args.limit, **filters)
-            else:
-                found = web.search_instances(args.study, args.series, includefield=args.include, limit=args.limit,
-                                             **filters)
-        except ConnectorError as exc:
-            return _fail(exc)
+        if args.level == "studies":
+            found = web.search_studies(includefield=args.include, limit=args.limit, **filters)
+        elif args.level == "series":
+            found = web.search_series(args.study, includefield=args.include, limit=args.limit, **filters)
+        else:
+            found = web.search_instances(args.study, args.series, includefield=args.include, limit=args.limit,
+                                         **filters)
     if args.json:
         return _emit(json.dumps(found, ensure_ascii=False, indent=1))
     columns = {"studies": STUDY_COLUMNS, "series": SERIES_COLUMNS, "instances": INSTANCE_COLUMNS}[args.level]
@@ -192,13 +174,9 @@ def cmd_qido(args: argparse.Namespace) -> int:
 
 def cmd_wado_metadata(args: argparse.Namespace) -> int:
     from qcedge.connectors.dicomweb import DicomWebClient
-    from qcedge.connectors.errors import ConnectorError
 
     if args.instance and not args.series:
         raise UsageError("--instance needs --series")
     with _client(args, args.url) as client:
-        try:
-            found = DicomWebClient(client).retrieve_metadata(args.study, args.series, args.instance)
-        except ConnectorError as exc:
-            return _fail(exc)
+        found = DicomWebClient(client).retrieve_metadata(args.study, args.series, args.instance)
     return _emit(json.dumps(found, ensure_ascii=False, indent=1))

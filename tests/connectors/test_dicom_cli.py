@@ -229,3 +229,19 @@ def test_http_get_with_a_bearer_token_from_the_environment_and_wado_metadata(cli
     assert meta.returncode == 0, meta.stderr
     objs = json.loads(meta.stdout)
     assert float(objs[0]["00180060"]["Value"][0]) == 120.0  # KVP of CT_small
+
+
+def test_a_bad_dicom_file_exits_2_and_a_peer_that_is_down_exits_1(cli, tmp_path):
+    """Our errors reach qcedge.cli.main unwrapped: bad input (a DICOM file) 2, a failed operation 1."""
+    broken = tmp_path / "screen.dcm"
+    broken.write_bytes(b"\0" * 128 + b"DICM" + b"\x02\x00\x10")  # the prefix, then a cut-off element
+    bad = cli("dicom", "rdsr", "--template", str(tmp_path / "t.yaml"), str(broken), "--out", str(tmp_path / "sr.dcm"))
+    assert bad.returncode == 2, bad.stderr
+    assert bad.stderr.startswith("qcedge dicom: ") and "screen.dcm" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
+    down = f"DEST@127.0.0.1:{free_port()}"
+    sent = cli("dicom", "send", down, get_testdata_file("CT_small.dcm"), "--timeout", "5")
+    assert sent.returncode == 1 and "cannot connect to DEST@127.0.0.1" in sent.stderr
+    assert len(sent.stderr.strip().splitlines()) == 1
+    http = cli("http", "get", f"http://127.0.0.1:{free_port()}/api", "--retries", "0")
+    assert http.returncode == 1 and http.stderr.startswith("qcedge http: ") and "cannot connect" in http.stderr

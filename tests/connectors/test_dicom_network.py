@@ -19,7 +19,7 @@ from qcedge.connectors.dicom_net import echo, send
 from qcedge.connectors.errors import DicomNetworkError
 from qcedge.connectors.peer import Peer, parse_peer
 from qcedge.connectors.receiver import Receiver, ReceiverConfig
-from qcedge.commands.dicom import make_store_handler
+from qcedge.intake import make_store_handler
 
 PLAIN = ["CT_small.dcm", "MR_small.dcm", "rtplan.dcm", "SC_rgb_small_odd.dcm", "waveform_ecg.dcm"]
 

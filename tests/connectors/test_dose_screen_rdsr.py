@@ -17,7 +17,7 @@ from qcedge.connectors.dicom_files import read_dicom
 from qcedge.connectors.receiver import Receiver, ReceiverConfig
 from qcedge.qc_client.record import Record
 from qcedge.cli import main
-from qcedge.commands.dicom import _screen_reader, make_store_handler
+from qcedge.intake import make_store_handler, screen_reader
 
 TEMPLATE = "samples/templates/ct_dose_report.yaml"
 
@@ -91,7 +91,7 @@ def test_screen_save_file_becomes_a_valid_rdsr_with_the_true_values(dose_frame, 
 def test_receiver_sends_screen_saves_to_ocr(dose_frame, screen_save, tmp_store):
     frame, sc = dose_frame[0], screen_save
     records = []
-    handler = make_store_handler("ct-room-1", "site-a", records.append, _screen_reader(TEMPLATE, "ppocr"))
+    handler = make_store_handler("ct-room-1", "site-a", records.append, screen_reader(TEMPLATE, "ppocr"))
     rx = Receiver(ReceiverConfig(port=0, store_dir=tmp_store), handler).start()
     try:
         out = subprocess.run(["storescu", "-aec", "QCEDGE", "127.0.0.1", str(rx.port), str(sc)],

@@ -20,7 +20,7 @@ from pynetdicom import AE, _config
 
 from conn_helpers import PYTHON, ROOT, free_port, wait_port
 from qcedge.connectors.receiver import Receiver, ReceiverConfig, variant_path
-from qcedge.commands.dicom import make_store_handler
+from qcedge.intake import make_store_handler
 
 CT = "1.2.840.10008.5.1.4.1.1.2"
 

@@ -171,7 +171,7 @@ def test_read_command_one_line_per_bad_file_and_no_library_noise(tmp_path):
 @pytest.fixture(scope="module")
 def fuzz_receiver(tmp_path_factory):
     sys.path.insert(0, str(ROOT))
-    from qcedge.commands.dicom import make_store_handler
+    from qcedge.intake import make_store_handler
 
     store = tmp_path_factory.mktemp("fuzz-store")
     records: list = []
