@@ -3,15 +3,14 @@
 CT (TID 10011): the accumulated DLP (TID 10012) and, per irradiation event (TID 10013),
 protocol, target region, acquisition type, kV, tube current, exposure, CTDIvol, DLP and
 phantom. Projection X-ray (TID 10001): the accumulated and per-event dose area product.
+The report and its events are the CT dose model of connectors.ct_dose (importable from here too).
 """
 from __future__ import annotations
-
-from dataclasses import dataclass, field
-from typing import Any
 
 from pydicom.dataset import Dataset
 
 from qcedge.connectors import sr_codes as C
+from qcedge.connectors.ct_dose import CtEvent, DoseReport, event_columns
 from qcedge.connectors.sr_tree import code_value, find, find_all, is_concept, num, num_of, text_of
 
 DOSE_SR_CLASSES = {
@@ -20,43 +19,8 @@ DOSE_SR_CLASSES = {
 }
 SR_CLASS_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
 
-
-@dataclass(slots=True)
-class CtEvent:
-    """One CT irradiation event (one acquisition / series on a dose screen)."""
-
-    protocol: str | None = None
-    target_region: str | None = None
-    acquisition_type: str | None = None
-    event_uid: str | None = None
-    kv: float | None = None
-    ma: float | None = None
-    max_ma: float | None = None
-    mas: float | None = None
-    rotation_time: float | None = None
-    exposure_time: float | None = None
-    scan_length: float | None = None
-    pitch: float | None = None
-    ctdivol: float | None = None
-    dlp: float | None = None
-    phantom: str | None = None
-    ssde: float | None = None
-
-
-@dataclass(slots=True)
-class DoseReport:
-    """What a dose SR says, in plain values (units: mGy, mGy.cm, kV, mA, mAs, s, mm)."""
-
-    kind: str  # "CT" or "XR" (projection)
-    total_dlp: float | None = None
-    total_events: int | None = None
-    total_dap: float | None = None  # Gy.m2
-    events: list[CtEvent] = field(default_factory=list)
-    event_daps: list[float | None] = field(default_factory=list)
-    observer: dict[str, str] = field(default_factory=dict)
-    procedure: str | None = None
-    start: str | None = None
-    sources_of_dose: list[str] = field(default_factory=list)
+__all__ = ["DOSE_SR_CLASSES", "SR_CLASS_PREFIX", "CtEvent", "DoseReport", "event_columns", "is_dose_report",
+           "read_dose_report"]
 
 
 def is_dose_report(ds: Dataset) -> bool:
@@ -71,11 +35,11 @@ def _phantom(item: Dataset) -> str | None:
     cv = code_value(find(item, C.PHANTOM_TYPE))
     if cv is None:
         return None
-    if cv[0] == C.HEAD_PHANTOM[0]:
+    if cv.value == C.HEAD_PHANTOM.value:
         return "head 16 cm"
-    if cv[0] == C.BODY_PHANTOM[0]:
+    if cv.value == C.BODY_PHANTOM.value:
         return "body 32 cm"
-    return cv[2] or cv[0]
+    return cv.meaning or cv.value
 
 
 def _ct_event(item: Dataset) -> CtEvent:
@@ -132,7 +96,7 @@ def read_dose_report(ds: Dataset) -> DoseReport:
     report.observer = _observer(ds)
     report.procedure = text_of(ds, C.PROCEDURE_REPORTED)
     report.start = text_of(ds, C.START_IRRADIATION)
-    report.sources_of_dose = [cv[2] for cv in (code_value(i) for i in find_all(ds, C.SOURCE_OF_DOSE)) if cv]
+    report.sources_of_dose = [cv.meaning for cv in (code_value(i) for i in find_all(ds, C.SOURCE_OF_DOSE)) if cv]
     if report.kind == "CT":
         report.events = [_ct_event(item) for item in ct_events]
         if accumulated_ct is not None:
@@ -147,8 +111,3 @@ def read_dose_report(ds: Dataset) -> DoseReport:
             report.total_events = int(events) if events is not None else None
         report.event_daps = [num_of(item, C.DAP) for item in find_all(ds, C.IRRADIATION_EVENT_XRAY)]
     return report
-
-
-def event_columns(ev: CtEvent) -> dict[str, Any]:
-    """The event as the record's `series` table row (only the values present)."""
-    return {k: getattr(ev, k) for k in CtEvent.__slots__ if getattr(ev, k) is not None}

@@ -21,6 +21,7 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 from qcedge.connectors.dicom_net import DEFAULT_CALLING_AET, Timeouts, associate
 from qcedge.connectors.errors import ConnectorConfigError, DicomNetworkError, DicomQueryError
 from qcedge.connectors.peer import Peer
+from qcedge.connectors.sr_codes import Code
 
 log = logging.getLogger(__name__)
 
@@ -158,8 +159,8 @@ class WorklistItem:
     patient_weight: float | None = None  # kg
     patient_size: float | None = None  # m
     admitting_diagnoses: str | None = None
-    procedure_codes: list[tuple[str, str, str]] = field(default_factory=list)  # requested procedure code
-    admitting_codes: list[tuple[str, str, str]] = field(default_factory=list)
+    procedure_codes: list[Code] = field(default_factory=list)  # requested procedure code
+    admitting_codes: list[Code] = field(default_factory=list)
     raw: Dataset = field(repr=False, default_factory=Dataset)
 
     PERSONAL = ("patient_name", "patient_id", "patient_birth_date")
@@ -173,12 +174,12 @@ def _float(ds: Dataset, keyword: str) -> float | None:
         return None
 
 
-def _codes(ds: Dataset, keyword: str) -> list[tuple[str, str, str]]:
+def _codes(ds: Dataset, keyword: str) -> list[Code]:
     out = []
     for item in ds.get(keyword) or []:
         value, scheme, meaning = (_s(item, k) for k in ("CodeValue", "CodingSchemeDesignator", "CodeMeaning"))
         if value and scheme and meaning:
-            out.append((value, scheme, meaning))
+            out.append(Code(value, scheme, meaning))
     return out
 
 
@@ -313,8 +314,8 @@ class Fill:
     patient_weight: float | None = None
     patient_size: float | None = None
     admitting_diagnoses: str | None = None
-    procedure_codes: list[tuple[str, str, str]] = field(default_factory=list)
-    admitting_codes: list[tuple[str, str, str]] = field(default_factory=list)
+    procedure_codes: list[Code] = field(default_factory=list)
+    admitting_codes: list[Code] = field(default_factory=list)
 
 
 def accession_for(

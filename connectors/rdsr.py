@@ -2,474 +2,114 @@
 (PS3.17 AA.3.2): X-Ray Radiation Dose SR, TID 10011 with TID 10012 (accumulated DLP) and one
 TID 10013 per acquisition (CTDIvol, DLP, kV, tube current and mAs, phantom).
 
-The record's field names come from the screen's template; `DoseFieldMap` says which names to
-look for (defaults cover the sample CT template and common variants; a station can override
-them). Values the screen does not show but TID 10013 requires (exposure time, scanning length,
-collimation) are written as NUM items with the qualifier "Value unknown", and "Source of Dose
-Information" says "Derived From Human-Readable Reports".
+The record's field names come from the screen's template; `DoseFieldMap` (connectors.dose_record)
+says which names to look for (defaults cover the sample CT template and common variants; a
+station can override them). Values the screen does not show but TID 10013 requires (exposure
+time, scanning length, collimation) are written as NUM items with the qualifier "Value
+unknown", and "Source of Dose Information" says "Derived From Human-Readable Reports".
 
 A record that needs review is refused (RdsrError) unless `allow_review=True`: then the SR is
 written with Completion Flag PARTIAL and a comment naming what needs review. A wrong dose figure
 that looks right must never reach the PACS as a clean one.
+
+This module builds the SR: one small function per content group and per module of the IOD.
+The model is connectors.ct_dose, reading the record connectors.dose_record; their public names
+are importable from here too.
 """
 from __future__ import annotations
 
 import os
 import re
-import uuid
-from dataclasses import dataclass, field, fields as dc_fields
-from datetime import date, datetime, time, timezone
-from decimal import Decimal
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID
 
 from qcedge.connectors import sr_codes as C
-from qcedge.connectors.errors import ConnectorConfigError, RdsrError
+from qcedge.connectors.ct_dose import (
+    XRAY_DOSE_SR, CtEvent, DeviceObserver, ReportingStation, StudyContext, derived_uid,
+)
+from qcedge.connectors.dose_record import (
+    DoseFieldMap, DoseRecordReader, acquisition_type, age_at, exam_context, exam_end, exam_start, parse_age,
+    phantom_code, region_code, review_reasons, same_person_name, screen_text, study_from_dataset,
+)
+from qcedge.connectors.errors import RdsrError
 from qcedge.connectors.sr_tree import (
     code_item, coded_item, container, datetime_item, num_item, text_item, uid_item,
 )
-from qcedge.qc_client.record import FieldValue, Record
+from qcedge.qc_client.record import Record
 
-XRAY_DOSE_SR = "1.2.840.10008.5.1.4.1.1.88.67"
-_NAMESPACE = uuid.UUID("0b7c6f0e-4e0c-4f7e-9d43-7a1c8a5e2d10")  # qcedge's namespace for derived UIDs
-
-
-def derived_uid(*parts: str) -> str:
-    """A stable UID (2.25 form) derived from `parts`: same inputs, same UID."""
-    return f"2.25.{uuid.uuid5(_NAMESPACE, '|'.join(parts)).int}"
+__all__ = [
+    "XRAY_DOSE_SR", "DeviceObserver", "DoseFieldMap", "ReportingStation", "StudyContext", "acquisition_type",
+    "age_at", "build_ct_rdsr", "derived_uid", "exam_context", "phantom_code", "region_code", "review_reasons",
+    "same_person_name", "screen_text", "study_from_dataset", "write_rdsr",
+]
 
 
 @dataclass
-class DoseFieldMap:
-    """Which record field (or table column) names hold each value; the first present wins.
-
-    Names compare case-insensitively. Override any entry, e.g. from a station's TOML:
-    `DoseFieldMap.from_mapping({"total_dlp": ["dlp_gesamt"], "kv": ["kv", "spannung"]})`.
-    """
-
-    # record fields
-    total_dlp: list[str] = field(default_factory=lambda: ["total_dlp", "dlp_total", "total_dlp_mgycm", "total"])
-    series: list[str] = field(default_factory=lambda: ["series", "acquisitions", "events", "dose_table", "scans"])
-    total_events: list[str] = field(default_factory=lambda: ["total_events", "series_count", "event_count"])
-    patient_name: list[str] = field(default_factory=lambda: ["patient_name", "name"])
-    patient_id: list[str] = field(default_factory=lambda: ["patient_id", "mrn", "patient_number"])
-    patient_birth_date: list[str] = field(default_factory=lambda: ["patient_birth_date", "birth_date", "dob"])
-    patient_sex: list[str] = field(default_factory=lambda: ["patient_sex", "sex", "gender"])
-    accession_number: list[str] = field(default_factory=lambda: ["accession_number", "accession", "acc_no"])
-    study_instance_uid: list[str] = field(default_factory=lambda: ["study_instance_uid", "study_uid"])
-    exam_datetime: list[str] = field(default_factory=lambda: ["exam_datetime", "study_datetime", "scan_datetime", "exam_time"])
-    exam_date: list[str] = field(default_factory=lambda: ["exam_date", "study_date", "scan_date", "date"])
-    exam_clock: list[str] = field(default_factory=lambda: ["exam_clock", "study_time", "scan_time", "time"])
-    exam_end: list[str] = field(default_factory=lambda: ["exam_end", "end_of_irradiation", "end_time", "exam_end_time"])
-    patient_age: list[str] = field(default_factory=lambda: ["patient_age", "age"])
-    patient_weight: list[str] = field(default_factory=lambda: ["patient_weight", "patient_weight_kg", "weight", "weight_kg"])
-    patient_size: list[str] = field(default_factory=lambda: ["patient_size", "patient_height", "height", "height_cm", "size"])
-    station_name: list[str] = field(default_factory=lambda: ["station_name", "station", "scanner"])
-    manufacturer: list[str] = field(default_factory=lambda: ["manufacturer", "vendor"])
-    model: list[str] = field(default_factory=lambda: ["model", "scanner_model"])
-    device_serial: list[str] = field(default_factory=lambda: ["device_serial", "serial_number"])
-    study_description: list[str] = field(default_factory=lambda: ["study_description", "exam", "exam_name"])
-    # table columns (one row per acquisition)
-    series_number: list[str] = field(default_factory=lambda: ["series_no", "series_number", "no", "series_nr"])
-    protocol: list[str] = field(default_factory=lambda: ["protocol", "series_description", "description", "scan", "series_name", "name"])
-    scan_type: list[str] = field(default_factory=lambda: ["scan_type", "type", "acquisition_type", "mode"])
-    target_region: list[str] = field(default_factory=lambda: ["target_region", "region", "body_part", "anatomy"])
-    kv: list[str] = field(default_factory=lambda: ["kv", "kvp", "kilovolt"])
-    ma: list[str] = field(default_factory=lambda: ["ma", "tube_current", "current"])
-    max_ma: list[str] = field(default_factory=lambda: ["max_ma", "maximum_ma"])
-    mas: list[str] = field(default_factory=lambda: ["mas", "effective_mas", "eff_mas", "ref_mas", "exposure"])
-    rotation_time: list[str] = field(default_factory=lambda: ["rotation_time", "rot_time", "rotation"])
-    exposure_time: list[str] = field(default_factory=lambda: ["exposure_time", "scan_time_s"])
-    scan_length: list[str] = field(default_factory=lambda: ["scan_length", "length"])
-    pitch: list[str] = field(default_factory=lambda: ["pitch", "pitch_factor"])
-    collimation_single: list[str] = field(default_factory=lambda: ["single_collimation", "slice_collimation"])
-    collimation_total: list[str] = field(default_factory=lambda: ["total_collimation", "collimation"])
-    ctdivol: list[str] = field(default_factory=lambda: ["ctdivol", "ctdi_vol", "ctdi", "ctdivol_mgy"])
-    dlp: list[str] = field(default_factory=lambda: ["dlp", "dlp_mgycm"])
-    phantom: list[str] = field(default_factory=lambda: ["phantom", "phantom_type", "ctdi_phantom", "phantom_cm"])
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, str | list[str]]) -> "DoseFieldMap":
-        known = {f.name for f in dc_fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ConnectorConfigError(f"unknown dose field mapping keys: {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
-        return cls(**{k: [v] if isinstance(v, str) else list(v) for k, v in data.items()})
-
-
-@dataclass
-class StudyContext:
-    """What the screen may lack, filled in from a worklist or PACS query (or given)."""
-
-    study_instance_uid: str | None = None
-    accession_number: str | None = None
-    patient_name: str | None = None
-    patient_id: str | None = None
-    patient_birth_date: str | None = None  # YYYYMMDD
-    patient_sex: str | None = None
-    study_id: str | None = None
-    study_description: str | None = None
-    referring_physician: str | None = None
-    patient_age: str | None = None  # DICOM AS: "045Y"
-    patient_weight: float | None = None  # kg
-    patient_size: float | None = None  # m
-    admitting_diagnoses: str | None = None
-    procedure_codes: list[tuple[str, str, str]] = field(default_factory=list)  # (value, scheme, meaning)
-    admitting_codes: list[tuple[str, str, str]] = field(default_factory=list)
-    referenced_pps: list[tuple[str, str]] = field(default_factory=list)  # (SOP class, SOP instance) of the MPPS
-    source: str | None = None  # where this came from, named in the SR's comment
-
-    def merged(self, other: "StudyContext") -> "StudyContext":
-        """This context with its gaps filled from `other` (this one wins where both have a value)."""
-        out = StudyContext()
-        for f in dc_fields(StudyContext):
-            mine = getattr(self, f.name)
-            setattr(out, f.name, mine if mine not in (None, "", []) else getattr(other, f.name))
-        return out
-
-
-@dataclass
-class DeviceObserver:
-    """The CT the dose was read from (TID 1004 Device Observer). The station config (or a DICOM
-    screen save's header) gives these; the host name of the station is not the CT's name."""
-
-    name: str | None = None
-    manufacturer: str | None = None
-    model: str | None = None
-    serial: str | None = None
-    location: str | None = None
-    uid: str | None = None
-
-
-@dataclass
-class ReportingStation:
-    """The equipment that writes the SR: this kit, on the station (Enhanced General Equipment)."""
-
-    manufacturer: str = "qcedge"
-    model: str = "qcedge dose reporting station"
-    serial: str = "0"
-    software: str = "qcedge"
-    institution: str | None = None
-
-
-@dataclass
-class _Event:
-    series_number: str | None = None
-    protocol: str | None = None
-    scan_type: str | None = None
-    target_region: str | None = None
-    kv: float | None = None
-    ma: float | None = None
-    max_ma: float | None = None
-    mas: float | None = None
-    rotation_time: float | None = None
-    exposure_time: float | None = None
-    scan_length: float | None = None
-    pitch: float | None = None
-    collimation_single: float | None = None
-    collimation_total: float | None = None
-    ctdivol: float | None = None
-    dlp: float | None = None
-    phantom: str | None = None
-
-
-# --------------------------------------------------------------------------- reading the record
-
-def _lookup(values: Mapping[str, Any], names: list[str]) -> Any:
-    lowered = {k.lower(): v for k, v in values.items()}
-    for name in names:
-        if name.lower() in lowered:
-            return lowered[name.lower()]
-    return None
-
-
-_NUMBER = re.compile(r"[-+]?\d+(?:[.,]\d+)?")
-
-
-def _number(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float, Decimal)):
-        return float(value)
-    match = _NUMBER.search(str(value))
-    return float(match.group().replace(",", ".")) if match else None
-
-
-class _Reader:
-    """Takes values out of a record by the mapping and remembers what needs review."""
-
-    def __init__(self, record: Record, mapping: DoseFieldMap) -> None:
-        self.record, self.map = record, mapping
-        self.review: list[str] = []
-
-    def field(self, key: str) -> FieldValue | None:
-        names = getattr(self.map, key)
-        lowered = {k.lower(): (k, v) for k, v in self.record.fields.items()}
-        for name in names:
-            if name.lower() in lowered:
-                real, fv = lowered[name.lower()]
-                if not fv.valid and (fv.reasons or fv.rows is None):  # a table's cells say why themselves
-                    self.review.append(f"{real}: {'; '.join(fv.reasons) or 'marked invalid'}")
-                return fv
-        return None
-
-    def value(self, key: str) -> Any:
-        fv = self.field(key)
-        return None if fv is None else fv.value
-
-    def text(self, key: str) -> str | None:
-        v = self.value(key)
-        return None if v in (None, "") else str(v)
-
-    def number(self, key: str) -> float | None:
-        return _number(self.value(key))
-
-    def cell(self, row: Mapping[str, FieldValue], key: str, where: str) -> Any:
-        names = getattr(self.map, key)
-        lowered = {k.lower(): (k, v) for k, v in row.items()}
-        for name in names:
-            if name.lower() in lowered:
-                real, fv = lowered[name.lower()]
-                if isinstance(fv, FieldValue):
-                    if not fv.valid:
-                        self.review.append(f"{where}.{real}: {'; '.join(fv.reasons) or 'marked invalid'}")
-                    return fv.value
-                return fv
-        return None
-
-    def events(self) -> list[_Event]:
-        table = self.field("series")
-        if table is None:
-            return []
-        rows: list[Mapping[str, Any]]
-        if table.rows is not None:
-            rows = table.rows
-        elif isinstance(table.value, list):
-            rows = [{k: FieldValue(value=v) for k, v in r.items()} for r in table.value if isinstance(r, dict)]
-        else:
-            return []
-        out: list[_Event] = []
-        numeric = {"kv", "ma", "max_ma", "mas", "rotation_time", "exposure_time", "scan_length", "pitch",
-                   "collimation_single", "collimation_total", "ctdivol", "dlp"}
-        for i, row in enumerate(rows):
-            ev = _Event()
-            for f in dc_fields(_Event):
-                raw = self.cell(row, f.name, f"series[{i}]")
-                if f.name in numeric:
-                    setattr(ev, f.name, _number(raw))
-                elif raw not in (None, ""):
-                    setattr(ev, f.name, str(raw))
-            if any(getattr(ev, k) is not None for k in ("ctdivol", "dlp", "kv", "mas", "ma")):
-                out.append(ev)
-        return out
-
-
-def _exam_datetime(r: _Reader, fallback: datetime) -> datetime:
-    value = r.value("exam_datetime")
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value)
-        except ValueError:
-            pass
-    d, t = r.value("exam_date"), r.value("exam_clock")
-    try:
-        if isinstance(d, str):
-            d = date.fromisoformat(d)
-        if isinstance(t, str):
-            t = time.fromisoformat(t)
-        if isinstance(d, date):
-            return datetime.combine(d, t if isinstance(t, time) else time(0, 0))
-    except ValueError:
-        pass
-    return fallback
-
-
-def _exam_end(r: _Reader, start: datetime) -> datetime | None:
-    """The end of irradiation the screen shows (a date-time, or a clock time on the start's day)."""
-    value = r.value("exam_end")
-    try:
-        if isinstance(value, datetime):
-            end = value
-        elif isinstance(value, time):
-            end = datetime.combine(start.date(), value)
-        elif isinstance(value, str) and value.strip():
-            text = value.strip()
-            end = datetime.combine(start.date(), time.fromisoformat(text)) if len(text) <= 8 else datetime.fromisoformat(text)
-        else:
-            return None
-    except ValueError:
-        return None
-    if end.tzinfo is None and start.tzinfo is not None:
-        end = end.replace(tzinfo=start.tzinfo)
-    elif end.tzinfo is not None and start.tzinfo is None:
-        end = end.astimezone().replace(tzinfo=None)
-    return end
-
-
-def age_at(birth_date: str | None, when: date) -> str | None:
-    """DICOM AS ('045Y') from a YYYYMMDD birth date at `when`; None if unknown or implausible."""
-    try:
-        born = datetime.strptime(birth_date or "", "%Y%m%d").date()
-    except ValueError:
-        return None
-    years = when.year - born.year - ((when.month, when.day) < (born.month, born.day))
-    if years >= 1:
-        return f"{min(years, 999):03d}Y" if years < 1000 else None
-    months = (when.year - born.year) * 12 + when.month - born.month - (when.day < born.day)
-    if months >= 1:
-        return f"{months:03d}M"
-    days = (when - born).days
-    return f"{days:03d}D" if days >= 0 else None
-
-
-_AGE = re.compile(r"^\d{3}[DWMY]$")
-
-
-def _age(text: str | None) -> str | None:
-    """'45', '45Y', '045Y', '45岁' -> '045Y'; None when it cannot be an age."""
-    if not text:
-        return None
-    t = text.strip().upper().replace("岁", "Y").replace(" ", "")
-    if _AGE.match(t):
-        return t
-    m = re.match(r"^(\d{1,3})([DWMY]?)$", t)
-    return f"{int(m.group(1)):03d}{m.group(2) or 'Y'}" if m else None
-
-
-def review_reasons(record: Record) -> list[str]:
-    """Why a record needs review: every invalid field and table cell (with its reasons) and
-    every failed check, named."""
-    out: list[str] = []
-    for name, fv in record.fields.items():
-        if fv.rows is not None:
-            for i, row in enumerate(fv.rows):
-                for col, cell in row.items():
-                    if isinstance(cell, FieldValue) and not cell.valid:
-                        out.append(f"{name}[{i}].{col}: {'; '.join(cell.reasons) or 'marked invalid'}")
-            if not fv.valid and fv.reasons:
-                out.append(f"{name}: {'; '.join(fv.reasons)}")
-        elif not fv.valid:
-            out.append(f"{name}: {'; '.join(fv.reasons) or 'marked invalid'}")
-    out += [f"check {c.name}: {c.message or 'failed'}" for c in record.checks if not c.ok]
-    return out
-
-
-def screen_text(record: Record, key: str, mapping: DoseFieldMap | None = None) -> str | None:
-    """The text of one DoseFieldMap entry (e.g. "patient_name") as the screen shows it."""
-    return _Reader(record, mapping or DoseFieldMap()).text(key)
-
-
-def same_person_name(a: str, b: str) -> bool:
-    """Whether two person names are the same name written differently ('ZHANG^SAN' and
-    'Zhang San', '张三' and '张^三'): compared without case, separators and ideographic groups."""
-    def norm(name: str) -> str:
-        first = name.split("=")[0] or name
-        return re.sub(r"[\s^,.\-]+", "", first).casefold()
-    return norm(a) == norm(b)
-
-
-def study_from_dataset(ds: Dataset, source: str) -> tuple[StudyContext, DeviceObserver]:
-    """The study, patient and device a DICOM object (a CT's screen save) carries."""
-    def text(keyword: str) -> str | None:
-        value = ds.get(keyword)
-        return str(value).strip() or None if value not in (None, "") else None
-
-    def number(keyword: str) -> float | None:
-        try:
-            value = ds.get(keyword)
-            return float(value) if value not in (None, "") else None
-        except (TypeError, ValueError):
-            return None
-
-    study = StudyContext(
-        study_instance_uid=text("StudyInstanceUID"), accession_number=text("AccessionNumber"),
-        patient_name=text("PatientName"), patient_id=text("PatientID"), patient_birth_date=text("PatientBirthDate"),
-        patient_sex=text("PatientSex"), study_id=text("StudyID"), study_description=text("StudyDescription"),
-        referring_physician=text("ReferringPhysicianName"), patient_age=text("PatientAge"),
-        patient_weight=number("PatientWeight"), patient_size=number("PatientSize"),
-        admitting_diagnoses=text("AdmittingDiagnosesDescription"), source=source,
-    )
-    device = DeviceObserver(name=text("StationName"), manufacturer=text("Manufacturer"),
-                            model=text("ManufacturerModelName"), serial=text("DeviceSerialNumber"))
-    return study, device
-
-
-def exam_context(record: Record, mapping: DoseFieldMap | None = None) -> tuple[str | None, datetime]:
-    """(patient ID, exam time) as the screen shows them: what a worklist query needs."""
-    r = _Reader(record, mapping or DoseFieldMap())
-    return r.text("patient_id"), _exam_datetime(r, record.captured_at)
-
-
-# --------------------------------------------------------------------------- interpreting values
-
-def phantom_code(text: str | None, protocol: str | None, region: str | None) -> tuple[C.Code, bool]:
-    """(phantom code, inferred?) from '16', '32 cm', 'Head', 'BODY32', '头部'..."""
-    if text:
-        t = text.lower()
-        if "16" in t or "head" in t or "头" in t:
-            return C.HEAD_PHANTOM, False
-        if "32" in t or "body" in t or "体" in t:
-            return C.BODY_PHANTOM, False
-    hint = f"{protocol or ''} {region or ''}".lower()
-    if any(w in hint for w in ("head", "brain", "skull", "头", "颅", "脑")):
-        return C.HEAD_PHANTOM, True
-    return C.BODY_PHANTOM, True
-
-
-def acquisition_type(text: str | None, protocol: str | None) -> tuple[C.Code, bool]:
-    """(CT acquisition type code, inferred?) from the screen's scan type or the protocol name."""
-    for candidate, inferred in ((text, False), (protocol, True)):
-        if not candidate:
-            continue
-        t = candidate.lower().replace("-", "_").replace(" ", "_")
-        for key, code in C.ACQUISITION_TYPES.items():
-            if key in t:
-                return code, inferred
-        if any(w in candidate for w in ("定位", "平扫定位")):
-            return C.CONSTANT_ANGLE, inferred
-        if "螺旋" in candidate:
-            return C.SPIRAL, inferred
-        if "轴扫" in candidate or "序列" in candidate:
-            return C.SEQUENCED, inferred
-    return C.SPIRAL, True
-
-
-def region_code(text: str | None, protocol: str | None) -> tuple[C.Code, bool]:
-    """(target region code, inferred?) from the screen's region or the protocol name."""
-    code = _region(text, protocol)
-    if code is None:
-        return C.UNKNOWN_REGION, True
-    return code, not text
-
-
-def _region(text: str | None, protocol: str | None) -> C.Code | None:
-    for candidate in (text, protocol):
-        if not candidate:
-            continue
-        t = candidate.lower()
-        if "chest" in t and "abd" in t and "pelv" in t:
-            return C.TARGET_REGIONS["chest_abdomen_pelvis"]
-        if "abd" in t and "pelv" in t:
-            return C.TARGET_REGIONS["abdomen_pelvis"]
-        for key, code in C.TARGET_REGIONS.items():
-            if key.split("_")[0] in t:
-                return code
-        for word, key in (("胸", "chest"), ("腹", "abdomen"), ("盆", "pelvis"), ("头", "head"), ("颅", "head"),
-                          ("颈", "neck"), ("脊", "spine"), ("thor", "chest"), ("lung", "chest"), ("skull", "head")):
-            if word in t:
-                return C.TARGET_REGIONS[key]
-    return None
-
-
-# --------------------------------------------------------------------------- building the SR
-
-def _observer_context(r: _Reader, device: DeviceObserver, station: str, notes: list[str]) -> list[Dataset]:
+class _Sr:
+    """What the SR's parts are built from: the record read, the exam and the identity of the SR."""
+
+    record: Record
+    read: DoseRecordReader
+    study: StudyContext
+    reporter: ReportingStation
+    now: datetime
+    events: list[CtEvent]
+    total_dlp: float
+    review: list[str]
+    exam: datetime = field(init=False)
+    identity: str = field(init=False)
+    study_uid: str = field(init=False)
+    notes: list[str] = field(default_factory=list)  # said in the SR's comment
+
+    def __post_init__(self) -> None:
+        exam = exam_start(self.read, self.record.captured_at)
+        self.exam = exam.astimezone() if exam.tzinfo is not None else exam  # local wall time, as the console showed it
+        self.identity = self.record.identity or self.record.id  # the screen's identity: the same screen, the same UIDs
+        self.study_uid = (self.study.study_instance_uid or self.read.text("study_instance_uid")
+                          or derived_uid("study", self.record.station, self.identity))
+        if self.study.source:
+            self.notes.append(f"Study and patient from {self.study.source}")
+
+    def uid(self, kind: str, *more: str) -> str:
+        return derived_uid(kind, self.record.station, *more)
+
+
+# --------------------------------------------------------------------------- what the record gives
+
+def _events_and_total(r: DoseRecordReader, record: Record, mapping: DoseFieldMap) -> tuple[list[CtEvent], float]:
+    """The acquisitions and the total DLP (shown, else the sum of the acquisitions'); RdsrError without."""
+    events = r.events()
+    if not events:
+        raise RdsrError(f"record {record.id} has no acquisitions with dose values "
+                        f"(looked for a table field named {' / '.join(mapping.series)})")
+    total_dlp = r.number("total_dlp")
+    if total_dlp is None:
+        dlps = [e.dlp for e in events if e.dlp is not None]
+        if len(dlps) != len(events):
+            raise RdsrError(f"record {record.id} shows no total DLP and not every acquisition has a DLP")
+        total_dlp = round(sum(dlps), 2)
+    return events, total_dlp
+
+
+def _review(r: DoseRecordReader, record: Record, flags: list[str]) -> list[str]:
+    """Every reason the record needs review: its invalid values, failed checks and the caller's flags."""
+    review = sorted(set(r.review)) + [f"check {c.name}: {c.message}" for c in record.checks if not c.ok]
+    if record.status == "needs_review":
+        review += [reason for reason in review_reasons(record) if reason not in review]
+        if not review:
+            review.append("the record is marked needs_review, but no field or check says why")
+    return review + list(flags)
+
+
+# --------------------------------------------------------------------------- content (TID 10011)
+
+def _observer_context(r: DoseRecordReader, device: DeviceObserver, station: str, notes: list[str]) -> list[Dataset]:
     """TID 1002/1004: the CT console as the device observer, from `device` (station config or
     the screen save's header), else from the screen; its name falls back to the station id."""
     manufacturer = device.manufacturer or r.text("manufacturer")
@@ -492,14 +132,28 @@ def _observer_context(r: _Reader, device: DeviceObserver, station: str, notes: l
     return items
 
 
-def _event_item(ev: _Event, uid: str, notes: list[str], index: int) -> Dataset:
-    label = ev.protocol or (f"series {ev.series_number}" if ev.series_number else f"acquisition {index + 1}")
-    atype, atype_inferred = acquisition_type(ev.scan_type, ev.protocol)
-    if atype_inferred:
-        notes.append(f"{label}: acquisition type {atype[2]} assumed")
-    region, region_inferred = region_code(ev.target_region, ev.protocol)
-    if region_inferred:
-        notes.append(f"{label}: target region {region[2]} " + ("from the protocol name" if ev.protocol and region != C.UNKNOWN_REGION else "assumed (not shown)"))
+def _irradiation_times(sr: _Sr) -> list[Dataset]:
+    """Start and end of irradiation; an end not shown (or before the start) is the start, noted."""
+    end = exam_end(sr.read, sr.exam)
+    if end is None or end < sr.exam:
+        sr.notes.append("End of irradiation not shown on the screen" + (" (or before the start)" if end else "")
+                        + ": set to the start")
+        end = sr.exam
+    return [datetime_item("HAS OBS CONTEXT", C.START_IRRADIATION, sr.exam),
+            datetime_item("HAS OBS CONTEXT", C.END_IRRADIATION, end)]
+
+
+def _accumulated(sr: _Sr) -> Dataset:
+    """TID 10012 CT Accumulated Dose Data."""
+    return container("CONTAINS", C.CT_ACCUMULATED, [
+        num_item("CONTAINS", C.TOTAL_EVENTS, len(sr.events), "events"),
+        num_item("CONTAINS", C.DLP_TOTAL, sr.total_dlp, "mGy.cm"),
+    ], template="10012")
+
+
+def _source_parameters(ev: CtEvent, atype: C.Code) -> Dataset:
+    """CT X-Ray Source Parameters: kV, tube currents (mA from mAs and rotation time when not
+    shown), rotation time (rotating acquisitions only) and exposure."""
     ma, max_ma = ev.ma, ev.max_ma
     if ma is None and ev.mas is not None and ev.rotation_time:
         ma = round(ev.mas / ev.rotation_time, 2)
@@ -515,6 +169,11 @@ def _event_item(ev: _Event, uid: str, notes: list[str], index: int) -> Dataset:
         source.append(num_item("CONTAINS", C.ROTATION_TIME, ev.rotation_time, "s"))
     if ev.mas is not None:
         source.append(num_item("CONTAINS", C.EXPOSURE, ev.mas * 1000.0, "uA.s"))
+    return container("CONTAINS", C.SOURCE_PARAMETERS, source)
+
+
+def _acquisition_parameters(ev: CtEvent, atype: C.Code) -> Dataset:
+    """CT Acquisition Parameters (values not shown are 'Value unknown'); pitch for spirals only."""
     params = [
         num_item("CONTAINS", C.EXPOSURE_TIME, ev.exposure_time, "s"),
         num_item("CONTAINS", C.SCANNING_LENGTH, ev.scan_length, "mm"),
@@ -523,30 +182,75 @@ def _event_item(ev: _Event, uid: str, notes: list[str], index: int) -> Dataset:
     ]
     if atype == C.SPIRAL:
         params.append(num_item("CONTAINS", C.PITCH_FACTOR, ev.pitch, "ratio"))
-    params += [
-        num_item("CONTAINS", C.NUMBER_OF_SOURCES, 1, "sources"),
-        container("CONTAINS", C.SOURCE_PARAMETERS, source),
-    ]
-    items = []
-    if ev.protocol:
-        items.append(text_item("CONTAINS", C.ACQUISITION_PROTOCOL, ev.protocol[:1024]))
+    params += [num_item("CONTAINS", C.NUMBER_OF_SOURCES, 1, "sources"), _source_parameters(ev, atype)]
+    return container("CONTAINS", C.CT_ACQUISITION_PARAMETERS, params)
+
+
+def _ct_dose(ev: CtEvent, label: str, notes: list[str]) -> Dataset:
+    """CT Dose: CTDIvol, its phantom (assumed from the protocol when not shown, noted) and DLP."""
+    phantom, inferred = phantom_code(ev.phantom, ev.protocol, ev.target_region)
+    if inferred:
+        notes.append(f"{label}: phantom {phantom.meaning} assumed")
+    return container("CONTAINS", C.CT_DOSE, [
+        num_item("CONTAINS", C.MEAN_CTDIVOL, ev.ctdivol, "mGy"),
+        coded_item("CONTAINS", C.PHANTOM_TYPE, phantom),
+        num_item("CONTAINS", C.DLP, ev.dlp, "mGy.cm"),
+    ])
+
+
+def _event_item(ev: CtEvent, uid: str, notes: list[str], index: int) -> Dataset:
+    """TID 10013 CT Irradiation Event Data for one acquisition; what was assumed is noted."""
+    label = ev.label(index)
+    atype, atype_inferred = acquisition_type(ev.acquisition_type, ev.protocol)
+    if atype_inferred:
+        notes.append(f"{label}: acquisition type {atype.meaning} assumed")
+    region, region_inferred = region_code(ev.target_region, ev.protocol)
+    if region_inferred:
+        notes.append(f"{label}: target region {region.meaning} " + (
+            "from the protocol name" if ev.protocol and region != C.UNKNOWN_REGION else "assumed (not shown)"))
+    items = [text_item("CONTAINS", C.ACQUISITION_PROTOCOL, ev.protocol[:1024])] if ev.protocol else []
     items += [
         coded_item("CONTAINS", C.TARGET_REGION, region),
         coded_item("CONTAINS", C.CT_ACQUISITION_TYPE, atype),
         uid_item("CONTAINS", C.IRRADIATION_EVENT_UID, uid),
-        container("CONTAINS", C.CT_ACQUISITION_PARAMETERS, params),
+        _acquisition_parameters(ev, atype),
     ]
     if ev.ctdivol is not None or ev.dlp is not None:
-        phantom, inferred = phantom_code(ev.phantom, ev.protocol, ev.target_region)
-        if inferred:
-            notes.append(f"{label}: phantom {phantom[2]} assumed")
-        items.append(container("CONTAINS", C.CT_DOSE, [
-            num_item("CONTAINS", C.MEAN_CTDIVOL, ev.ctdivol, "mGy"),
-            coded_item("CONTAINS", C.PHANTOM_TYPE, phantom),
-            num_item("CONTAINS", C.DLP, ev.dlp, "mGy.cm"),
-        ]))
+        items.append(_ct_dose(ev, label, notes))
     return container("CONTAINS", C.CT_ACQUISITION, items, template="10013")
 
+
+def _comment(sr: _Sr) -> list[Dataset]:
+    """The Comment: what needs review, which template read the screen, and every note."""
+    comment = ["NEEDS REVIEW: " + "; ".join(sr.review)] if sr.review else []
+    if sr.record.template is not None:
+        comment.append(f"Read from screen by qcedge template {sr.record.template.id} {sr.record.template.version}")
+    comment += sr.notes
+    return [text_item("CONTAINS", C.COMMENT, ". ".join(comment)[:10240])] if comment else []
+
+
+def _content(sr: _Sr, device: DeviceObserver) -> list[Dataset]:
+    """The root container's items (TID 10011), in template order (the notes in the order found)."""
+    times = _irradiation_times(sr)
+    events = [_event_item(ev, sr.uid("event", sr.identity, str(i)), sr.notes, i) for i, ev in enumerate(sr.events)]
+    observer = _observer_context(sr.read, device, sr.record.station, sr.notes)
+    items = [
+        coded_item("HAS CONCEPT MOD", C.PROCEDURE_REPORTED, C.CT_PROCEDURE, items=[
+            coded_item("HAS CONCEPT MOD", C.HAS_INTENT, C.DIAGNOSTIC_INTENT),
+        ]),
+        *observer,
+        *times,
+        coded_item("HAS OBS CONTEXT", C.SCOPE_OF_ACCUMULATION, C.STUDY, items=[
+            uid_item("HAS PROPERTIES", C.STUDY_INSTANCE_UID, sr.study_uid),
+        ]),
+        _accumulated(sr),
+        *events,
+        coded_item("CONTAINS", C.SOURCE_OF_DOSE, C.FROM_HUMAN_READABLE),
+    ]
+    return items + _comment(sr)
+
+
+# --------------------------------------------------------------------------- the IOD's modules
 
 def _pn(value: str | None) -> str:
     """A person name as shown. Without '^' the whole name is taken as the family name
@@ -560,6 +264,104 @@ def _da(value: Any) -> str:
         return value.strftime("%Y%m%d")
     text = re.sub(r"[^0-9]", "", str(value or ""))
     return text[:8] if len(text) >= 8 else ""
+
+
+def _patient(ds: Dataset, sr: _Sr) -> None:
+    """Patient module: name, ID, birth date and sex (the study context first, else the screen)."""
+    study, r = sr.study, sr.read
+    ds.PatientName = _pn(study.patient_name or r.text("patient_name"))
+    ds.PatientID = (study.patient_id or r.text("patient_id") or "")[:64]
+    ds.PatientBirthDate = study.patient_birth_date or _da(r.value("patient_birth_date"))
+    sex = (study.patient_sex or r.text("patient_sex") or "").upper()[:1]
+    ds.PatientSex = {"男": "M", "女": "F"}.get(sex, sex if sex in ("M", "F", "O") else "")
+
+
+def _patient_study(ds: Dataset, sr: _Sr) -> None:
+    """Patient Study module (IHE REM asks for age, size and weight: given where the screen or
+    worklist has them) and the admitting diagnoses."""
+    study, r = sr.study, sr.read
+    age = parse_age(study.patient_age) or parse_age(r.text("patient_age")) or age_at(ds.PatientBirthDate, sr.exam.date())
+    if age:
+        ds.PatientAge = age
+    weight = study.patient_weight if study.patient_weight is not None else r.number("patient_weight")
+    if weight is not None and 0 < weight < 1000:
+        ds.PatientWeight = f"{weight:.6g}"
+    size = study.patient_size if study.patient_size is not None else r.number("patient_size")
+    if size is not None and size > 3:  # a screen shows centimetres; DICOM wants metres
+        size = size / 100.0
+    if size is not None and 0 < size < 3:
+        ds.PatientSize = f"{size:.4g}"
+    if study.admitting_diagnoses:
+        ds.AdmittingDiagnosesDescription = study.admitting_diagnoses[:64]
+    if study.admitting_codes:
+        ds.AdmittingDiagnosesCodeSequence = Sequence([code_item(c) for c in study.admitting_codes])
+
+
+def _general_study(ds: Dataset, sr: _Sr) -> None:
+    study, r = sr.study, sr.read
+    ds.StudyInstanceUID = sr.study_uid
+    ds.StudyDate = sr.exam.strftime("%Y%m%d")
+    ds.StudyTime = sr.exam.strftime("%H%M%S")
+    ds.ReferringPhysicianName = study.referring_physician or ""
+    ds.StudyID = (study.study_id or study.accession_number or r.text("accession_number") or "")[:16]
+    ds.AccessionNumber = (study.accession_number or r.text("accession_number") or "")[:16]
+    description = study.study_description or r.text("study_description")
+    if description:
+        ds.StudyDescription = description[:64]
+
+
+def _sr_series(ds: Dataset, sr: _Sr) -> None:
+    """SR Document Series module, with the MPPS the study context references."""
+    ds.Modality = "SR"
+    ds.SeriesInstanceUID = sr.uid("rdsr-series", sr.study_uid)
+    ds.SeriesNumber = 9901
+    ds.SeriesDescription = "Radiation Dose Report (from screen)"
+    pps = []
+    for sop_class, sop_instance in sr.study.referenced_pps:
+        item = Dataset()
+        item.ReferencedSOPClassUID, item.ReferencedSOPInstanceUID = sop_class, sop_instance
+        pps.append(item)
+    ds.ReferencedPerformedProcedureStepSequence = Sequence(pps)
+
+
+def _equipment(ds: Dataset, sr: _Sr) -> None:
+    """General and Enhanced General Equipment: the reporting station."""
+    reporter = sr.reporter
+    ds.Manufacturer = reporter.manufacturer
+    ds.ManufacturerModelName = reporter.model
+    ds.DeviceSerialNumber = reporter.serial[:64] or "0"
+    ds.SoftwareVersions = reporter.software
+    ds.StationName = sr.record.station[:16]
+    if reporter.institution:
+        ds.InstitutionName = reporter.institution
+
+
+def _sr_document(ds: Dataset, sr: _Sr, content: list[Dataset]) -> None:
+    """SR Document General and SR Document Content: the root container, TID 10011."""
+    ds.InstanceNumber = 1
+    ds.CompletionFlag = "PARTIAL" if sr.review else "COMPLETE"
+    ds.VerificationFlag = "UNVERIFIED"
+    ds.ContentDate = sr.now.strftime("%Y%m%d")
+    ds.ContentTime = sr.now.strftime("%H%M%S")
+    ds.PerformedProcedureCodeSequence = Sequence([code_item(c) for c in sr.study.procedure_codes])
+    ds.ValueType = "CONTAINER"
+    ds.ConceptNameCodeSequence = Sequence([code_item(C.XRAY_DOSE_REPORT)])
+    ds.ContinuityOfContent = "SEPARATE"
+    tpl = Dataset()
+    tpl.MappingResource = "DCMR"
+    tpl.TemplateIdentifier = "10011"
+    ds.ContentTemplateSequence = Sequence([tpl])
+    ds.ContentSequence = Sequence(content)
+
+
+def _file_meta(ds: Dataset) -> FileMetaDataset:
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
+    meta.ImplementationVersionName = "QCEDGE"
+    return meta
 
 
 def build_ct_rdsr(
@@ -585,155 +387,26 @@ def build_ct_rdsr(
     with `write_rdsr`.
     """
     mapping = mapping or DoseFieldMap()
-    study = study or StudyContext()
-    reporter = reporter or ReportingStation(serial=record.station)
-    now = (now or datetime.now(timezone.utc)).astimezone()
-    r = _Reader(record, mapping)
-    events = r.events()
-    if not events:
-        raise RdsrError(f"record {record.id} has no acquisitions with dose values "
-                        f"(looked for a table field named {' / '.join(mapping.series)})")
-    total_dlp = r.number("total_dlp")
-    if total_dlp is None:
-        dlps = [e.dlp for e in events if e.dlp is not None]
-        if len(dlps) != len(events):
-            raise RdsrError(f"record {record.id} shows no total DLP and not every acquisition has a DLP")
-        total_dlp = round(sum(dlps), 2)
-    failed_checks = [f"check {c.name}: {c.message}" for c in record.checks if not c.ok]
-    review = sorted(set(r.review)) + failed_checks
-    if record.status == "needs_review":
-        review += [reason for reason in review_reasons(record) if reason not in review]
-        if not review:
-            review.append("the record is marked needs_review, but no field or check says why")
-    review += list(flags or [])
+    r = DoseRecordReader(record, mapping)
+    events, total_dlp = _events_and_total(r, record, mapping)
+    review = _review(r, record, flags or [])
     if review and not allow_review:
         raise RdsrError(f"record {record.id} needs review before a dose report is sent: " + "; ".join(review))
-
-    exam = _exam_datetime(r, record.captured_at)
-    if exam.tzinfo is not None:
-        exam = exam.astimezone()  # local wall time, as the console showed it
-    identity = record.identity or record.id  # the screen's identity: the same screen, the same UIDs
-    study_uid = study.study_instance_uid or r.text("study_instance_uid") or derived_uid("study", record.station, identity)
-    notes: list[str] = []
-    if study.source:
-        notes.append(f"Study and patient from {study.source}")
-    end = _exam_end(r, exam)
-    if end is None or end < exam:
-        notes.append("End of irradiation not shown on the screen" + (" (or before the start)" if end else "")
-                     + ": set to the start")
-        end = exam
-    event_items = [
-        _event_item(ev, derived_uid("event", record.station, identity, str(i)), notes, i) for i, ev in enumerate(events)
-    ]
-    observer = _observer_context(r, device or DeviceObserver(), record.station, notes)
-    root_items: list[Dataset] = [
-        coded_item("HAS CONCEPT MOD", C.PROCEDURE_REPORTED, C.CT_PROCEDURE, items=[
-            coded_item("HAS CONCEPT MOD", C.HAS_INTENT, C.DIAGNOSTIC_INTENT),
-        ]),
-        *observer,
-        datetime_item("HAS OBS CONTEXT", C.START_IRRADIATION, exam),
-        datetime_item("HAS OBS CONTEXT", C.END_IRRADIATION, end),
-        coded_item("HAS OBS CONTEXT", C.SCOPE_OF_ACCUMULATION, C.STUDY, items=[
-            uid_item("HAS PROPERTIES", C.STUDY_INSTANCE_UID, study_uid),
-        ]),
-        container("CONTAINS", C.CT_ACCUMULATED, [
-            num_item("CONTAINS", C.TOTAL_EVENTS, len(events), "events"),
-            num_item("CONTAINS", C.DLP_TOTAL, total_dlp, "mGy.cm"),
-        ], template="10012"),
-        *event_items,
-        coded_item("CONTAINS", C.SOURCE_OF_DOSE, C.FROM_HUMAN_READABLE),
-    ]
-    comment = []
-    if review:
-        comment.append("NEEDS REVIEW: " + "; ".join(review))
-    if record.template is not None:
-        comment.append(f"Read from screen by qcedge template {record.template.id} {record.template.version}")
-    comment += notes
-    if comment:
-        root_items.append(text_item("CONTAINS", C.COMMENT, ". ".join(comment)[:10240]))
+    sr = _Sr(record, r, study or StudyContext(), reporter or ReportingStation(serial=record.station),
+             (now or datetime.now(timezone.utc)).astimezone(), events, total_dlp, review)
+    content = _content(sr, device or DeviceObserver())
 
     ds = Dataset()
     ds.SpecificCharacterSet = "ISO_IR 192"
     ds.SOPClassUID = XRAY_DOSE_SR
-    ds.SOPInstanceUID = derived_uid("rdsr", record.station, identity)
-    ds.InstanceCreationDate = now.strftime("%Y%m%d")
-    ds.InstanceCreationTime = now.strftime("%H%M%S")
-    ds.TimezoneOffsetFromUTC = now.strftime("%z")
-    # Patient
-    ds.PatientName = _pn(study.patient_name or r.text("patient_name"))
-    ds.PatientID = (study.patient_id or r.text("patient_id") or "")[:64]
-    ds.PatientBirthDate = study.patient_birth_date or _da(r.value("patient_birth_date"))
-    sex = (study.patient_sex or r.text("patient_sex") or "").upper()[:1]
-    ds.PatientSex = {"男": "M", "女": "F"}.get(sex, sex if sex in ("M", "F", "O") else "")
-    # Patient Study (IHE REM asks for age, size and weight: given where the screen or worklist has them)
-    age = _age(study.patient_age) or _age(r.text("patient_age")) or age_at(ds.PatientBirthDate, exam.date())
-    if age:
-        ds.PatientAge = age
-    weight = study.patient_weight if study.patient_weight is not None else r.number("patient_weight")
-    if weight is not None and 0 < weight < 1000:
-        ds.PatientWeight = f"{weight:.6g}"
-    size = study.patient_size if study.patient_size is not None else r.number("patient_size")
-    if size is not None and size > 3:  # a screen shows centimetres; DICOM wants metres
-        size = size / 100.0
-    if size is not None and 0 < size < 3:
-        ds.PatientSize = f"{size:.4g}"
-    if study.admitting_diagnoses:
-        ds.AdmittingDiagnosesDescription = study.admitting_diagnoses[:64]
-    if study.admitting_codes:
-        ds.AdmittingDiagnosesCodeSequence = Sequence([code_item(c) for c in study.admitting_codes])
-    # General Study
-    ds.StudyInstanceUID = study_uid
-    ds.StudyDate = exam.strftime("%Y%m%d")
-    ds.StudyTime = exam.strftime("%H%M%S")
-    ds.ReferringPhysicianName = study.referring_physician or ""
-    ds.StudyID = (study.study_id or study.accession_number or r.text("accession_number") or "")[:16]
-    ds.AccessionNumber = (study.accession_number or r.text("accession_number") or "")[:16]
-    description = study.study_description or r.text("study_description")
-    if description:
-        ds.StudyDescription = description[:64]
-    # SR Document Series
-    ds.Modality = "SR"
-    ds.SeriesInstanceUID = derived_uid("rdsr-series", record.station, study_uid)
-    ds.SeriesNumber = 9901
-    ds.SeriesDescription = "Radiation Dose Report (from screen)"
-    pps = []
-    for sop_class, sop_instance in study.referenced_pps:
-        item = Dataset()
-        item.ReferencedSOPClassUID, item.ReferencedSOPInstanceUID = sop_class, sop_instance
-        pps.append(item)
-    ds.ReferencedPerformedProcedureStepSequence = Sequence(pps)
-    # General and Enhanced General Equipment (the reporting station)
-    ds.Manufacturer = reporter.manufacturer
-    ds.ManufacturerModelName = reporter.model
-    ds.DeviceSerialNumber = reporter.serial[:64] or "0"
-    ds.SoftwareVersions = reporter.software
-    ds.StationName = record.station[:16]
-    if reporter.institution:
-        ds.InstitutionName = reporter.institution
-    # SR Document General
-    ds.InstanceNumber = 1
-    ds.CompletionFlag = "PARTIAL" if review else "COMPLETE"
-    ds.VerificationFlag = "UNVERIFIED"
-    ds.ContentDate = now.strftime("%Y%m%d")
-    ds.ContentTime = now.strftime("%H%M%S")
-    ds.PerformedProcedureCodeSequence = Sequence([code_item(c) for c in study.procedure_codes])
-    # SR Document Content: the root container, TID 10011
-    ds.ValueType = "CONTAINER"
-    ds.ConceptNameCodeSequence = Sequence([code_item(C.XRAY_DOSE_REPORT)])
-    ds.ContinuityOfContent = "SEPARATE"
-    tpl = Dataset()
-    tpl.MappingResource = "DCMR"
-    tpl.TemplateIdentifier = "10011"
-    ds.ContentTemplateSequence = Sequence([tpl])
-    ds.ContentSequence = Sequence(root_items)
-
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = ds.SOPClassUID
-    meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
-    meta.ImplementationVersionName = "QCEDGE"
-    ds.file_meta = meta
+    ds.SOPInstanceUID = sr.uid("rdsr", sr.identity)
+    ds.InstanceCreationDate = sr.now.strftime("%Y%m%d")
+    ds.InstanceCreationTime = sr.now.strftime("%H%M%S")
+    ds.TimezoneOffsetFromUTC = sr.now.strftime("%z")
+    for module in (_patient, _patient_study, _general_study, _sr_series, _equipment):
+        module(ds, sr)
+    _sr_document(ds, sr, content)
+    ds.file_meta = _file_meta(ds)
     return ds
 
 

@@ -24,7 +24,7 @@ def concept(item: Dataset) -> tuple[str, str] | None:
 
 
 def is_concept(item: Dataset, code: Code) -> bool:
-    return concept(item) == (code[0], code[1])
+    return concept(item) == (code.value, code.scheme_designator)
 
 
 def children(item: Dataset) -> list[Dataset]:
@@ -71,15 +71,15 @@ def num_of(item: Dataset, code: Code, *, deep: bool = False) -> float | None:
     return num(find(item, code, deep=deep))[0]
 
 
-def code_value(item: Dataset | None) -> tuple[str, str, str] | None:
-    """(value, scheme, meaning) of a CODE item's concept code."""
+def code_value(item: Dataset | None) -> Code | None:
+    """The concept code of a CODE item."""
     if item is None:
         return None
     seq = item.get("ConceptCodeSequence")
     if not seq:
         return None
     c = seq[0]
-    return (str(c.get("CodeValue", "")), str(c.get("CodingSchemeDesignator", "")), str(c.get("CodeMeaning", "")))
+    return Code(str(c.get("CodeValue", "")), str(c.get("CodingSchemeDesignator", "")), str(c.get("CodeMeaning", "")))
 
 
 def text_of(item: Dataset, code: Code, *, deep: bool = False) -> str | None:
@@ -93,7 +93,7 @@ def text_of(item: Dataset, code: Code, *, deep: bool = False) -> str | None:
         return str(found.get("UID", ""))
     if vt == "CODE":
         cv = code_value(found)
-        return cv[2] if cv else None
+        return cv.meaning if cv else None
     if vt == "DATETIME":
         return str(found.get("DateTime", ""))
     return None
