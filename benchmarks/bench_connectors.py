@@ -60,8 +60,8 @@ def bench_read(n: int) -> tuple[float, float]:
     return _ms(times)
 
 
-def bench_store(n: int, workdir: Path) -> tuple[float, int]:
-    """n distinct CT objects in one association from a pynetdicom SCU to our receiver."""
+def _distinct_cts(n: int) -> tuple[pydicom.Dataset, list[pydicom.Dataset]]:
+    """CT_small and n copies of it, each with its own SOP Instance UID."""
     base = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
     datasets = []
     for _ in range(n):
@@ -69,6 +69,12 @@ def bench_store(n: int, workdir: Path) -> tuple[float, int]:
         ds.SOPInstanceUID = generate_uid()
         ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
         datasets.append(ds)
+    return base, datasets
+
+
+def bench_store(n: int, workdir: Path) -> tuple[float, int]:
+    """n distinct CT objects in one association from a pynetdicom SCU to our receiver."""
+    base, datasets = _distinct_cts(n)
     done = []
     rx = Receiver(ReceiverConfig(port=0, store_dir=workdir / "store"), done.append).start()
     try:
@@ -92,13 +98,7 @@ def bench_store_concurrent(n: int, senders: int, workdir: Path) -> tuple[float, 
     writer per UID, compare, keep one). (acknowledged objects/s, acknowledged, stored, records)."""
     import threading
 
-    base = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
-    datasets = []
-    for _ in range(n):
-        ds = copy.deepcopy(base)  # Dataset.copy() is shallow: setting a UID would change every copy
-        ds.SOPInstanceUID = generate_uid()
-        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-        datasets.append(ds)
+    base, datasets = _distinct_cts(n)
     done: list = []
     acked = [0] * senders
     rx = Receiver(ReceiverConfig(port=0, store_dir=workdir / "store-concurrent"), done.append).start()

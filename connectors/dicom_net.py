@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -177,16 +177,26 @@ _STORE_WARNINGS = {0xB000: "coercion of data elements", 0xB007: "data set does n
                    0xB006: "elements discarded"}
 
 
-def _prepare(item: Dataset | str | os.PathLike) -> tuple[str, Dataset | Path, str, str, str]:
-    """(label, what to send, SOP class, transfer syntax, SOP instance) for a dataset or a file."""
+class _Prepared(NamedTuple):
+    """One object to send: how results name it, what is sent, and its SOP class, transfer syntax and UID."""
+
+    label: str
+    payload: Dataset | Path
+    sop_class: str
+    transfer_syntax: str
+    uid: str
+
+
+def _prepare(item: Dataset | str | os.PathLike) -> _Prepared:
+    """What to send for a dataset or a file."""
     if isinstance(item, Dataset):
         ts = getattr(getattr(item, "file_meta", None), "TransferSyntaxUID", None) or ExplicitVRLittleEndian
         uid = str(item.get("SOPInstanceUID", ""))
-        return (uid or "dataset", item, str(item.SOPClassUID), str(ts), uid)
+        return _Prepared(uid or "dataset", item, str(item.SOPClassUID), str(ts), uid)
     path = Path(item)
     ds = read_dataset(path, stop_before_pixels=True)
     ts = str(ds.file_meta.get("TransferSyntaxUID") or ImplicitVRLittleEndian)
-    return (str(path), path, str(ds.SOPClassUID), ts, str(ds.get("SOPInstanceUID", "")))
+    return _Prepared(str(path), path, str(ds.SOPClassUID), ts, str(ds.get("SOPInstanceUID", "")))
 
 
 _NATIVE_LE = (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
@@ -221,12 +231,12 @@ def _little_endian(payload: Dataset | Path) -> Dataset:
     return read_dataset(io.BytesIO(buf.getvalue()))
 
 
-def _contexts(prepared: list[tuple[str, Dataset | Path, str, str, str]]) -> list[tuple[str, list[str]]]:
+def _contexts(prepared: list[_Prepared]) -> list[tuple[str, list[str]]]:
     """Per SOP class: one context per transfer syntax other than the little-endian native ones
     (each alone, so the peer says yes or no to exactly that), and one for the native ones."""
     contexts: list[tuple[str, list[str]]] = []
-    for sop_class in dict.fromkeys(p[2] for p in prepared):
-        for ts in dict.fromkeys(p[3] for p in prepared if p[2] == sop_class):
+    for sop_class in dict.fromkeys(p.sop_class for p in prepared):
+        for ts in dict.fromkeys(p.transfer_syntax for p in prepared if p.sop_class == sop_class):
             if ts not in _NATIVE_LE:
                 contexts.append((sop_class, [ts]))
         contexts.append((sop_class, list(_NATIVE_LE)))

@@ -3,6 +3,7 @@
 CT (TID 10011): the accumulated DLP (TID 10012) and, per irradiation event (TID 10013),
 protocol, target region, acquisition type, kV, tube current, exposure, CTDIvol, DLP and
 phantom. Projection X-ray (TID 10001): the accumulated and per-event dose area product.
+`dose_fields` gives them as a record's fields.
 The report and its events are the CT dose model of connectors.ct_dose (importable from here too).
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pydicom.dataset import Dataset
 from qcedge.connectors import sr_codes as C
 from qcedge.connectors.ct_dose import CtEvent, DoseReport, event_columns
 from qcedge.connectors.sr_tree import code_value, find, find_all, is_concept, num, num_of, text_of
+from qcedge.qc_client.record import CheckValue, FieldValue
 
 DOSE_SR_CLASSES = {
     "1.2.840.10008.5.1.4.1.1.88.67": "X-Ray Radiation Dose SR",
@@ -19,8 +21,8 @@ DOSE_SR_CLASSES = {
 }
 SR_CLASS_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
 
-__all__ = ["DOSE_SR_CLASSES", "SR_CLASS_PREFIX", "CtEvent", "DoseReport", "event_columns", "is_dose_report",
-           "read_dose_report"]
+__all__ = ["DOSE_SR_CLASSES", "SR_CLASS_PREFIX", "CtEvent", "DoseReport", "dose_fields", "event_columns",
+           "is_dose_report", "read_dose_report"]
 
 
 def is_dose_report(ds: Dataset) -> bool:
@@ -111,3 +113,49 @@ def read_dose_report(ds: Dataset) -> DoseReport:
             report.total_events = int(events) if events is not None else None
         report.event_daps = [num_of(item, C.DAP) for item in find_all(ds, C.IRRADIATION_EVENT_XRAY)]
     return report
+
+
+# --------------------------------------------------------------------------- as record fields
+
+def _num(value: float | None, unit: str = "") -> FieldValue:
+    return FieldValue(value=value, text="" if value is None else f"{value:g}" + (f" {unit}" if unit else ""))
+
+
+def dose_fields(report: DoseReport) -> tuple[dict[str, FieldValue], list[CheckValue]]:
+    """A dose report as record fields (CT: `total_dlp` and the `series` table; projection: DAP)
+    and the check that the total DLP is the sum of the acquisitions'."""
+    fields: dict[str, FieldValue] = {}
+    checks: list[CheckValue] = []
+    if report.kind == "CT":
+        if report.total_dlp is not None:
+            fields["total_dlp"] = _num(report.total_dlp, "mGy.cm")
+        rows = []
+        for ev in report.events:
+            row = {k: FieldValue(value=v, text=f"{v:g}" if isinstance(v, float) else str(v))
+                   for k, v in event_columns(ev).items()}
+            rows.append(row)
+        fields["series"] = FieldValue(
+            value=[{k: fv.value for k, fv in row.items()} for row in rows], text=f"{len(rows)} acquisitions", rows=rows,
+        )
+        dlps = [ev.dlp for ev in report.events if ev.dlp is not None]
+        if report.total_dlp is not None and dlps:
+            total = sum(dlps)
+            ok = abs(total - report.total_dlp) <= max(0.5, 0.01 * report.total_dlp)
+            checks.append(CheckValue(
+                name="total_dlp_is_sum", ok=ok,
+                message=f"total DLP {report.total_dlp:g} vs sum of acquisitions {total:g} mGy.cm",
+            ))
+    else:
+        if report.total_dap is not None:
+            fields["total_dap"] = _num(report.total_dap, "Gy.m2")
+        if report.event_daps:
+            fields["event_dap"] = FieldValue(value=report.event_daps, text=f"{len(report.event_daps)} events")
+    if report.total_events is not None:
+        fields["total_events"] = FieldValue(value=report.total_events, text=str(report.total_events))
+    for key, value in report.observer.items():
+        fields[f"device_observer_{key}"] = FieldValue(value=value, text=value)
+    if report.procedure:
+        fields["procedure_reported"] = FieldValue(value=report.procedure, text=report.procedure)
+    if report.sources_of_dose:
+        fields["source_of_dose"] = FieldValue(value=report.sources_of_dose, text=", ".join(report.sources_of_dose))
+    return fields, checks

@@ -9,6 +9,16 @@ Two kinds below the root `ConnectorError` (see qcedge.errors):
 """
 from __future__ import annotations
 
+import re
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def scrubbed(exc: BaseException) -> str:
+    """An exception's type and text with quoted values taken out (they may be patient data), for
+    the messages of our errors about a file."""
+    return _QUOTED.sub("'...'", f"{type(exc).__name__}: {exc}")[:300]
+
 
 class ConnectorError(Exception):
     """Base of every error raised by `connectors`."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple, TypedDict, Unpack
 
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
@@ -109,6 +109,15 @@ def c_find(
     return matches
 
 
+class FindOptions(TypedDict, total=False):
+    """How a query is made (see `c_find`): our AE title, timeouts, the query's character set, TLS."""
+
+    calling_aet: str
+    timeouts: Timeouts | None
+    charset: str | None
+    tls: Any
+
+
 def _s(ds: Dataset, keyword: str) -> str | None:
     value = ds.get(keyword)
     if value is None:
@@ -208,12 +217,9 @@ def find_worklist(
     modality: str | None = None,
     station_aet: str | None = None,
     accession_number: str | None = None,
-    calling_aet: str = DEFAULT_CALLING_AET,
-    timeouts: Timeouts | None = None,
-    charset: str | None = DEFAULT_CHARSET,
-    tls: Any = None,
+    **options: Unpack[FindOptions],
 ) -> list[WorklistItem]:
-    """Query a modality worklist (C-FIND, MWL information model)."""
+    """Query a modality worklist (C-FIND, MWL information model); `options` as for `c_find`."""
     q = Dataset()
     q.PatientName = patient_name or ""
     q.PatientID = patient_id or ""
@@ -237,7 +243,7 @@ def find_worklist(
     sps.ScheduledProcedureStepDescription = ""
     q.ScheduledProcedureStepSequence = Sequence([sps])
     items = []
-    for ds in c_find(peer, q, "worklist", calling_aet=calling_aet, timeouts=timeouts, charset=charset, tls=tls):
+    for ds in c_find(peer, q, "worklist", **options):
         step = ds.ScheduledProcedureStepSequence[0] if ds.get("ScheduledProcedureStepSequence") else Dataset()
         items.append(WorklistItem(
             patient_name=_s(ds, "PatientName"), patient_id=_s(ds, "PatientID"),
@@ -267,12 +273,9 @@ def find_studies(
     accession_number: str | None = None,
     modality: str | None = None,
     study_instance_uid: str | None = None,
-    calling_aet: str = DEFAULT_CALLING_AET,
-    timeouts: Timeouts | None = None,
-    charset: str | None = DEFAULT_CHARSET,
-    tls: Any = None,
+    **options: Unpack[FindOptions],
 ) -> list[StudyMatch]:
-    """Query a PACS at study level (C-FIND, study root)."""
+    """Query a PACS at study level (C-FIND, study root); `options` as for `c_find`."""
     q = Dataset()
     q.QueryRetrieveLevel = "STUDY"
     q.PatientName = patient_name or ""
@@ -285,7 +288,7 @@ def find_studies(
     q.StudyDescription = ""
     q.ModalitiesInStudy = modality or ""
     out = []
-    for ds in c_find(peer, q, "study", calling_aet=calling_aet, timeouts=timeouts, charset=charset, tls=tls):
+    for ds in c_find(peer, q, "study", **options):
         mods = ds.get("ModalitiesInStudy") or []
         out.append(StudyMatch(
             patient_name=_s(ds, "PatientName"), patient_id=_s(ds, "PatientID"),
@@ -318,6 +321,11 @@ class Fill:
     admitting_codes: list[Code] = field(default_factory=list)
 
 
+class _Candidate(NamedTuple):
+    seconds_off: float  # from the exam time
+    match: Any  # WorklistItem or StudyMatch
+
+
 def accession_for(
     peer: Peer,
     patient_id: str,
@@ -326,35 +334,31 @@ def accession_for(
     window: timedelta = timedelta(hours=6),
     modality: str | None = None,
     source: Literal["worklist", "study"] = "worklist",
-    calling_aet: str = DEFAULT_CALLING_AET,
-    timeouts: Timeouts | None = None,
-    tls: Any = None,
+    **options: Unpack[FindOptions],
 ) -> Fill | None:
     """The accession number of the patient's procedure closest in time to `when`.
 
     Looks in the worklist (scheduled steps) or the PACS (studies) within `window` of `when`;
     None when nothing matches. `alternatives` says how many other candidates there were.
+    `options` as for `c_find`.
     """
     if when.tzinfo is not None:
         when = when.astimezone().replace(tzinfo=None)  # worklists and PACS speak local wall time
-    candidates: list[tuple[float, Any]] = []
+    found: list[Any]
     if source == "worklist":
-        for item in find_worklist(peer, patient_id=patient_id, scheduled=when, window=window, modality=modality,
-                                  calling_aet=calling_aet, timeouts=timeouts, tls=tls):
-            if item.accession_number:
-                t = item.scheduled_start
-                candidates.append((abs((t - when).total_seconds()) if t else window.total_seconds(), item))
+        found = find_worklist(peer, patient_id=patient_id, scheduled=when, window=window, modality=modality, **options)
     else:
-        for study in find_studies(peer, patient_id=patient_id, study_date=when, window=window, modality=modality,
-                                  calling_aet=calling_aet, timeouts=timeouts, tls=tls):
-            if study.accession_number:
-                t = study.study_datetime
-                candidates.append((abs((t - when).total_seconds()) if t else window.total_seconds(), study))
-    candidates = [c for c in candidates if c[0] <= window.total_seconds()]
+        found = find_studies(peer, patient_id=patient_id, study_date=when, window=window, modality=modality, **options)
+    candidates = []
+    for match in found:
+        if match.accession_number:
+            t = getattr(match, "scheduled_start", None) or getattr(match, "study_datetime", None)
+            candidates.append(_Candidate(abs((t - when).total_seconds()) if t else window.total_seconds(), match))
+    candidates = [c for c in candidates if c.seconds_off <= window.total_seconds()]
     if not candidates:
         return None
-    candidates.sort(key=lambda c: c[0])
-    best = candidates[0][1]
+    candidates.sort(key=lambda c: c.seconds_off)
+    best = candidates[0].match
     return Fill(
         accession_number=best.accession_number, study_instance_uid=best.study_instance_uid,
         patient_name=best.patient_name, patient_birth_date=best.patient_birth_date,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from typing import NamedTuple
 
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
@@ -51,24 +52,31 @@ def find_all(item: Dataset, code: Code, *, deep: bool = False) -> list[Dataset]:
     return [c for c in (walk(item) if deep else children(item)) if is_concept(c, code)]
 
 
-def num(item: Dataset | None) -> tuple[float | None, str]:
-    """(value, unit) of a NUM item; (None, "") when absent or without a value."""
+class Measured(NamedTuple):
+    """A NUM item's value (None when it has none) and its unit's code value."""
+
+    value: float | None
+    unit: str
+
+
+def num(item: Dataset | None) -> Measured:
+    """The value and unit of a NUM item; (None, "") when absent or without a value."""
     if item is None or item.get("ValueType") != "NUM":
-        return (None, "")
+        return Measured(None, "")
     mv = item.get("MeasuredValueSequence")
     if not mv:
-        return (None, "")
+        return Measured(None, "")
     value = mv[0].get("NumericValue")
     units = mv[0].get("MeasurementUnitsCodeSequence")
     unit = str(units[0].get("CodeValue", "")) if units else ""
     try:
-        return (float(value), unit) if value not in (None, "") else (None, unit)
+        return Measured(float(value) if value not in (None, "") else None, unit)
     except (TypeError, ValueError):
-        return (None, unit)
+        return Measured(None, unit)
 
 
 def num_of(item: Dataset, code: Code, *, deep: bool = False) -> float | None:
-    return num(find(item, code, deep=deep))[0]
+    return num(find(item, code, deep=deep)).value
 
 
 def code_value(item: Dataset | None) -> Code | None:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from conn_helpers import (
-    ORTHANC_PASSWORD, ORTHANC_USER, WORKLIST, OrthancPeer, Peer, TinyServer, _dicomweb_plugin, free_port,
-    wait_port, write_worklist_item,
+    ORTHANC_PASSWORD, ORTHANC_USER, WORKLIST, OrthancPeer, Peer, TinyServer, dicomweb_plugin, free_port,
+    wait_port, worklist_scp,
 )
 
 
@@ -34,7 +34,7 @@ def orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OrthancPeer]:
         "HttpPort": http_port, "DicomPort": dicom_port, "DicomAet": "ORTHANC",
         "RemoteAccessAllowed": False, "AuthenticationEnabled": True,
         "RegisteredUsers": {ORTHANC_USER: ORTHANC_PASSWORD},
-        "Plugins": [_dicomweb_plugin()], "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
+        "Plugins": [dicomweb_plugin()], "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
         "DicomAlwaysAllowEcho": True, "DicomAlwaysAllowFind": True, "DicomAlwaysAllowStore": True,
         "DicomCheckCalledAet": True, "ConcurrentJobs": 1, "HttpThreadsCount": 4, "StorageCompression": False,
         "SaveJobs": False, "HttpDescribeErrors": True,
@@ -52,18 +52,8 @@ def orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OrthancPeer]:
 @pytest.fixture(scope="session")
 def worklist(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Peer]:
     """dcmtk's worklist SCP (wlmscpfs) serving WORKLIST under the AE title WLQ."""
-    base = tmp_path_factory.mktemp("wlm")
-    folder = base / "WLQ"
-    folder.mkdir()
-    (folder / "lockfile").touch()
-    for item in WORKLIST:
-        write_worklist_item(folder, **item)
-    port = free_port()
-    peer = Peer(["wlmscpfs", "-dfp", str(base), str(port)], port)
-    try:
+    with worklist_scp(tmp_path_factory.mktemp("wlm"), WORKLIST) as peer:
         yield peer
-    finally:
-        peer.stop()
 
 
 @pytest.fixture

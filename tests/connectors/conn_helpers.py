@@ -2,7 +2,6 @@
 servers, CLI runs."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
@@ -10,6 +9,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,7 @@ class Peer:
 
 
 ORTHANC_USER, ORTHANC_PASSWORD = "qc", "orthanc-test-password"
-def _dicomweb_plugin() -> str:
+def dicomweb_plugin() -> str:
     for candidate in ("/usr/share/orthanc/plugins/libOrthancDicomWeb.so", "/usr/lib/orthanc/libOrthancDicomWeb.so.1.7"):
         if Path(candidate).exists():
             return candidate
@@ -259,3 +260,20 @@ def secondary_capture(image_bgr, *, patient_id: str = "0000856885", name: str = 
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds.file_meta = meta
     return ds
+
+
+@contextmanager
+def worklist_scp(base: Path, items: Iterable[dict]) -> Iterator[Peer]:
+    """dcmtk's worklist SCP (wlmscpfs) serving `items` (write_worklist_item keywords) under the AE
+    title WLQ from a folder in `base`; stopped on exit."""
+    folder = base / "WLQ"
+    folder.mkdir()
+    (folder / "lockfile").touch()
+    for item in items:
+        write_worklist_item(folder, **item)
+    port = free_port()
+    peer = Peer(["wlmscpfs", "-dfp", str(base), str(port)], port)
+    try:
+        yield peer
+    finally:
+        peer.stop()

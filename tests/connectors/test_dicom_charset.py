@@ -12,26 +12,17 @@ from pydicom.dataset import Dataset
 from pynetdicom import AE, evt
 from pynetdicom.sop_class import ModalityWorklistInformationFind  # type: ignore[attr-defined]
 
-from conn_helpers import Peer, free_port, run_cli, write_worklist_item
+from conn_helpers import run_cli, worklist_scp
 
 NAMES = [("张^三", "P1"), ("张^伟", "P2"), ("李^四", "P3"), ("ZHANG^SAN", "P4"), ("弓长^张", "P5"), ("张", "P6")]
 
 
 @pytest.fixture(scope="module")
 def cjk_worklist(tmp_path_factory):
-    base = tmp_path_factory.mktemp("wlm-cjk")
-    folder = base / "WLQ"
-    folder.mkdir()
-    (folder / "lockfile").touch()
-    for i, (name, pid) in enumerate(NAMES):
-        write_worklist_item(folder, name=name, patient_id=pid, accession=f"ACC{i}", date="20261127", time_="090000",
-                            study_uid=f"1.2.826.0.1.3680043.10.880.{i}")
-    port = free_port()
-    peer = Peer(["wlmscpfs", "-dfp", str(base), str(port)], port)
-    try:
-        yield port
-    finally:
-        peer.stop()
+    items = [dict(name=name, patient_id=pid, accession=f"ACC{i}", date="20261127", time_="090000",
+                  study_uid=f"1.2.826.0.1.3680043.10.880.{i}") for i, (name, pid) in enumerate(NAMES)]
+    with worklist_scp(tmp_path_factory.mktemp("wlm-cjk"), items) as peer:
+        yield peer.port
 
 
 def findscu_accessions(port: int, name: str) -> set[str]:
