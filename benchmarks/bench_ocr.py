@@ -219,9 +219,7 @@ def pctl(values: list[float], q: float) -> float:
 def run(args: argparse.Namespace) -> tuple[str, bool]:
     import tempfile
 
-    from qcedge.ocr_templates.engines import get_engine
-    from qcedge.ocr_templates.match import Matcher
-    from qcedge.ocr_templates.read import read_screen
+    from qcedge.ocr_templates import Matcher, get_engine, read_screen
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_ocr_"))
     sets = []

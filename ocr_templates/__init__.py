@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from qcedge.ocr_templates.errors import EngineUnavailable, OcrError, TemplateError
+from qcedge.ocr_templates.errors import EngineUnavailable, OcrError, TemplateError, UnknownEngine
 from qcedge.ocr_templates.loader import dump_template, load_template, load_templates, parse_template, save_template
 from qcedge.ocr_templates.model import Template
 from qcedge.ocr_templates.results import CheckResult, FieldResult, MatchResult, ScreenReading
@@ -31,8 +31,9 @@ _LAZY = {
 
 __all__ = [
     "CheckResult", "EngineUnavailable", "FieldResult", "MatchResult", "Matcher", "OcrEngine", "OcrError",
-    "ScreenReader", "ScreenReading", "Template", "TemplateError", "dump_template", "get_engine",
-    "load_template", "load_templates", "match_template", "parse_template", "read_screen", "save_template",
+    "ScreenReader", "ScreenReading", "Template", "TemplateError", "UnknownEngine", "dump_template",
+    "get_engine", "load_template", "load_templates", "match_template", "parse_template", "read_screen",
+    "save_template",
 ]
 
 

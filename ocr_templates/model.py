@@ -43,6 +43,14 @@ class Box(_Strict):
         return (self.x, self.y, self.w, self.h)
 
 
+class Reference(_Strict):
+    """The reference screenshot: its file (beside the template) and its size in pixels."""
+
+    image: str
+    width: int = Field(gt=0)
+    height: int = Field(gt=0)
+
+
 class Anchor(_Strict):
     """A region that identifies the screen and locates it in a frame.
 
@@ -185,12 +193,6 @@ class Check(_Strict):
         if missing:
             raise ValueError(f"a '{self.kind}' check needs {', '.join(missing)}")
         return self
-
-
-class Reference(_Strict):
-    image: str
-    width: int = Field(gt=0)
-    height: int = Field(gt=0)
 
 
 class Template(_Strict):
