@@ -16,80 +16,36 @@ release the station runs (also in every record header) and an offer in central's
 heartbeat answer is fetched in bounded chunks (docs/kb.md).
 `acknowledge` sends a `feedback_ack` (the technologist acknowledged a feedback) once central
 answers in the current connection; these wait in memory only (MAX_FEEDBACK_ACKS), not in the outbox.
+
+The records in flight are qc_client.send_window's, the feedback both ways qc_client.feedback's,
+the counters qc_client.feed_stats'. What stays here is one job, the connection to central: the
+I/O thread's loop (sessions, heartbeats, fail-over) and what central answers in it.
 """
 from __future__ import annotations
 
-import heapq
 import logging
-import socket
 import threading
 import time
-from collections import OrderedDict, deque
-from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Sequence
 
 import zmq
 
+from qcedge.qc_client.feed_stats import FeedCounters, FeedStats
+from qcedge.qc_client.feedback import MAX_FEEDBACK_ACKS, Feedback, FeedbackAcks, FeedbackSeen
 from qcedge.qc_client.kb_agent import KbAgent
 from qcedge.qc_client.keys import ClientKeys
 from qcedge.qc_client.outbox import RESEND_NOW, Outbox, OutboxItem
-from qcedge.qc_client.protocol import (DEFAULT_MAX_BYTES, FEED_LEVEL, FEEDBACK_LEVELS, MAX_ACK_TEXT, MAX_RECORD_ID, Message,
-                                ProtocolError, decode, encode, station_id_problem, utc_now_iso)
+from qcedge.qc_client.protocol import (DEFAULT_MAX_BYTES, FEED_LEVEL, Message, ProtocolError, decode, encode,
+                                       station_id_problem, utc_now_iso)
 from qcedge.qc_client.record import Record
+from qcedge.qc_client.send_window import ACK_FLUSH, SendWindow
+from qcedge.qc_client.waker import Waker
+
+__all__ = ["FeedClient", "FeedStats", "Feedback", "endpoint_list", "MARK_DELAY", "ACK_FLUSH", "MAX_FEEDBACK_ACKS"]
 
 log = logging.getLogger(__name__)
 
 MARK_DELAY = 0.5  # seconds before a first send still unacked is noted in the outbox
-ACK_FLUSH = 0.01  # acked records leave the outbox within this many seconds, many per transaction
-MAX_FEEDBACK_ACKS = 1000  # acknowledgements waiting for central; the oldest go first beyond this
-
-
-@dataclass(frozen=True)
-class Feedback:
-    """QC feedback from central about one record."""
-
-    record_id: str
-    level: str  # ok | info | warn | alert
-    message: str
-    rule: str | None = None
-    seq: int | None = None
-    station: str | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_message(cls, msg: Message) -> "Feedback":
-        return cls.from_body(msg.header, msg.body)
-
-    @classmethod
-    def from_body(cls, header: dict[str, Any], body: dict[str, Any]) -> "Feedback":
-        rule = body.get("rule")
-        return cls(record_id=header["record_id"], level=body["level"], message=body["message"],
-                   rule=rule if isinstance(rule, str) else None, seq=header.get("seq"),
-                   station=header.get("station"),
-                   details={k: v for k, v in body.items() if k not in ("level", "message", "rule")})
-
-
-@dataclass
-class FeedStats:
-    station: str
-    endpoint: str
-    outbox_depth: int = 0
-    in_flight: int = 0
-    sent: int = 0          # record messages sent, resends included
-    resent: int = 0
-    acked: int = 0         # records removed from the outbox on ack
-    duplicates: int = 0    # acks that said central had the record already
-    rejected: int = 0
-    feedback: int = 0
-    feedback_acks: int = 0  # feedback_ack messages sent
-    last_ack_at: float | None = None    # wall time
-    last_heard_at: float | None = None  # wall time, any message from central
-    connected: bool = False
-    reconnects: int = 0
-    last_error: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class FeedClient:
@@ -119,7 +75,7 @@ class FeedClient:
         problem = station_id_problem(station_id)
         if problem is not None:
             raise ValueError(f"station_id: {problem}")
-        self.endpoints = _endpoint_list(endpoint)
+        self.endpoints = endpoint_list(endpoint)
         self.endpoint = self.endpoints[0]  # the one in use; the next is tried when it falls silent
         self.outbox = outbox
         self.station_id = station_id
@@ -136,31 +92,21 @@ class FeedClient:
         self.window = window
         self.batch = batch
         self.max_bytes = max_bytes
-        self._stats = FeedStats(station=station_id, endpoint=self.endpoint)
-        self._stats_lock = threading.Lock()
+        self._counters = FeedCounters(FeedStats(station=station_id, endpoint=self.endpoint))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_r.setblocking(False)
-        self._wake_w.setblocking(False)
-        self._seen_feedback: OrderedDict[tuple, None] = OrderedDict()
-        self._inflight: dict[str, float] = {}
-        self._acked_buf: list[str] = []  # acked, to be removed from the outbox
-        self._acked_since = 0.0
-        # first sends are noted in the outbox only if still unacked after MARK_DELAY (most are acked
-        # sooner, which saves a write per record); until then they are skipped by seq (_upto)
-        self._unmarked: dict[str, float] = {}  # record id -> wall deadline
-        self._upto = 0  # every never-sent record of this station up to this seq went out this session
-        self._fresh: deque[OutboxItem] = deque()  # committed by submit, not yet sent (fast path)
+        self._waker = Waker()
+        self._seen_feedback = FeedbackSeen()
+        # what is in flight in the current connection (first sends are noted in the outbox after MARK_DELAY)
+        self._sending = SendWindow(outbox, station_id, window=window, batch=batch, ack_timeout=ack_timeout,
+                                   resend_max=resend_max, count=self._counters.count, wire_header=self._wire_header)
         self._dirty = False     # set by wake(): something new in the outbox
-        self._sleeping = False  # the I/O thread is (about to be) blocked in poll
-        self._deadlines: list[tuple[float, str]] = []
         self._boot: str | None = None  # central's run id, from its acks and heartbeats
         self._restarted = False  # central answered as a new run: resend everything unacked at once
         self.kb = kb
         self._hb_now = False  # the knowledge-base state changed: tell central with a heartbeat now
         self._kb_header: dict[str, Any] = kb.report_header() if kb is not None else {}
-        self._fb_acks: deque[tuple[dict[str, Any], dict[str, Any]]] = deque(maxlen=MAX_FEEDBACK_ACKS)
+        self._fb_acks = FeedbackAcks(station_id)  # in memory only: central hears them when it answers
         if kb is not None:
             kb.wake = self._kb_changed
 
@@ -184,44 +130,31 @@ class FeedClient:
                 raise ValueError(f"record is for station {record.station!r}, this client is {self.station_id!r}")
         items = self.outbox.put_items(list(records))
         # hand the committed items to the I/O thread: it sends them without reading them back
-        self._fresh.extend(item for item, new in items if new)
-        self._signal()
+        self._sending.fresh.extend(item for item, new in items if new)
+        self._waker.signal()
         return [item.seq for item, _ in items]
 
     def acknowledge(self, record_id: str, *, rule: str | None = None, level: str | None = None,
                     by: str | None = None, at: str | None = None) -> None:
         """Tell central the technologist acknowledged a feedback (sent once central answers)."""
-        if not isinstance(record_id, str) or not 0 < len(record_id) <= MAX_RECORD_ID:
-            raise ValueError(f"record_id must hold 1 to {MAX_RECORD_ID} characters")
-        header = {"station": self.station_id, "record_id": record_id}
-        body = {"rule": rule, "level": level, "by": by, "at": at or utc_now_iso()}
-        body = {k: (v[:MAX_ACK_TEXT] if isinstance(v, str) else None) for k, v in body.items()}
-        self._fb_acks.append((header, body))
+        self._fb_acks.add(record_id, rule=rule, level=level, by=by, at=at)
         self._dirty = True
-        self._signal()
+        self._waker.signal()
 
     def wake(self) -> None:
         """Tell the I/O thread there is something new in the outbox (e.g. after Outbox.put)."""
         self._dirty = True
-        self._signal()
+        self._waker.signal()
 
     def _kb_changed(self) -> None:
         self._hb_now = True
-        self._signal()
+        self._waker.signal()
 
     def _wire_header(self, item: OutboxItem, **kw: Any) -> dict[str, Any]:
         header = item.wire_header(**kw)
         if self._kb_header.get("kb_version") is not None:
             header["kb_version"] = self._kb_header["kb_version"]
         return header
-
-    def _signal(self) -> None:
-        if not self._sleeping:
-            return  # the I/O thread checks _dirty and _fresh before it sleeps
-        try:
-            self._wake_w.send(b"x")
-        except (BlockingIOError, OSError):
-            pass  # the pipe is full: the thread is being woken anyway
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the I/O thread. Unacked records stay in the outbox for the next start."""
@@ -231,16 +164,11 @@ class FeedClient:
             self._thread.join(timeout)
             if self._thread.is_alive():
                 log.error("feed client thread did not stop within %.1f s", timeout)
-        for s in (self._wake_r, self._wake_w):
-            try:
-                s.close()
-            except OSError:
-                pass
+        self._waker.close()
 
     def stats(self) -> FeedStats:
-        with self._stats_lock:
-            snap = FeedStats(**asdict(self._stats))
-        snap.in_flight = len(self._inflight)
+        snap = self._counters.snapshot()
+        snap.in_flight = len(self._sending.inflight)
         try:
             snap.outbox_depth = self.outbox.depth()
         except Exception:  # closed outbox at shutdown
@@ -263,14 +191,6 @@ class FeedClient:
         self.stop()
 
     # -- I/O thread ----------------------------------------------------------------------------
-    def _count(self, **changes: Any) -> None:
-        with self._stats_lock:
-            for key, value in changes.items():
-                if key in ("last_ack_at", "last_heard_at", "connected", "last_error"):
-                    setattr(self._stats, key, value)
-                else:
-                    setattr(self._stats, key, getattr(self._stats, key) + value)
-
     def _open(self, ctx: zmq.Context) -> zmq.Socket:
         sock = ctx.socket(zmq.DEALER)
         sock.setsockopt(zmq.IDENTITY, self.station_id.encode("utf-8"))
@@ -297,7 +217,7 @@ class FeedClient:
         try:
             while not self._stop.is_set():
                 if not first:
-                    self._count(reconnects=1)
+                    self._counters.count(reconnects=1)
                 first = False
                 sock = self._open(ctx)
                 failed = False
@@ -305,18 +225,18 @@ class FeedClient:
                     heard = self._session(sock)
                 except Exception as exc:  # never let the I/O thread die (e.g. a full disk)
                     log.exception("feed client error; reopening the connection")
-                    self._count(last_error=f"{type(exc).__name__}: {exc}")
+                    self._counters.count(last_error=f"{type(exc).__name__}: {exc}")
                     heard, failed = False, True
                 finally:
                     sock.close(linger=0)
-                    self._count(connected=False)
+                    self._counters.count(connected=False)
                     self._settle_quietly()
                 if self._stop.is_set():
                     break
                 if failed:
                     self._sleep(self.reconnect_max)  # do not spin on an error that repeats
                 else:
-                    self._count(last_error=f"central silent for {self.liveness} heartbeats")
+                    self._counters.count(last_error=f"central silent for {self.liveness} heartbeats")
                     if heard:
                         log.warning("central at %s silent for %d heartbeats: opening a new connection",
                                     self.endpoint, self.liveness)
@@ -333,14 +253,13 @@ class FeedClient:
         now = self.endpoints[(self.endpoints.index(self.endpoint) + 1) % len(self.endpoints)]
         log.warning("central at %s silent: failing over to %s", self.endpoint, now)
         self.endpoint = now
-        with self._stats_lock:
-            self._stats.endpoint = now
+        self._counters.count(endpoint=now)
 
     def _settle_quietly(self) -> None:
         """Remove records already acked (so a restart does not send them again)."""
-        if self._acked_buf:
+        if self._sending.acked:
             try:
-                self._settle([], time.time())
+                self._settle(time.time())
             except Exception:
                 log.exception("could not remove acked records from the outbox")
 
@@ -352,24 +271,13 @@ class FeedClient:
                 return
             self._stop.wait(min(left, 0.05))
 
-    def _drain_wake(self) -> None:
-        try:
-            while self._wake_r.recv(4096):
-                pass
-        except (BlockingIOError, OSError):
-            pass
-
     def _session(self, sock: zmq.Socket) -> bool:
         """Run one connection until central falls silent or stop; True if central was heard from."""
-        self._inflight.clear()
-        self._deadlines.clear()
-        self._unmarked.clear()
-        self._upto = 0
-        self._fresh.clear()  # the outbox has them: this session starts from the outbox
+        self._sending.reset()  # what was fresh is in the outbox: this session starts from the outbox
         session_start = time.time()
         poller = zmq.Poller()
         poller.register(sock, zmq.POLLIN)
-        poller.register(self._wake_r.fileno(), zmq.POLLIN)
+        poller.register(self._waker.fileno(), zmq.POLLIN)
         monitor = sock.get_monitor_socket(zmq.EVENT_CONNECTED)
         poller.register(monitor, zmq.POLLIN)
         try:
@@ -392,26 +300,26 @@ class FeedClient:
             now = time.monotonic()
             if self._restarted:
                 self._restarted = False
-                self._resend_all()
+                self._sending.resend_all()
                 more_due = True
-            if self._expire(now):
+            if self._sending.expire(now):
                 more_due = True  # their ack timed out: send them again
             if now >= next_mark:
-                self._mark_unmarked()
+                self._sending.mark_unmarked()
                 next_mark = now + MARK_DELAY
             attempted = blocked = False
-            if self._fresh and len(self._inflight) < self.window:
+            if self._sending.fresh and self._sending.has_room():
                 attempted = True
-                blocked, needs_db = self._send_fresh(sock)
+                blocked, needs_db = self._sending.send_fresh(sock)
                 more_due = more_due or needs_db
-            if more_due and not blocked and len(self._inflight) < self.window:
+            if more_due and not blocked and self._sending.has_room():
                 attempted = True
-                blocked, more_due = self._send_due(sock)
+                blocked, more_due = self._sending.send_due(sock)
             if attempted and blocked != want_out:
                 want_out = blocked
                 poller.modify(sock, zmq.POLLIN | (zmq.POLLOUT if blocked else 0))
-            if self._acked_buf and (len(self._acked_buf) >= self.batch or now >= self._acked_since + ACK_FLUSH):
-                self._settle([], time.time())  # acked rows leave the outbox in batches (one transaction)
+            if self._sending.settle_due(now):
+                self._settle(time.time())  # acked rows leave the outbox in batches (one transaction)
             if self._hb_now:
                 self._hb_now = False
                 next_hb = now
@@ -429,23 +337,19 @@ class FeedClient:
             if now - last_heard > self.heartbeat * self.liveness:
                 return heard
             # how long to wait
-            wake_at = min(next_hb, last_heard + self.heartbeat * self.liveness + 0.001)
-            if self._acked_buf:
-                wake_at = min(wake_at, self._acked_since + ACK_FLUSH)
-            if self._deadlines:
-                wake_at = min(wake_at, self._deadlines[0][0])
-            self._sleeping = True
+            wake_at = self._sending.wake_at(min(next_hb, last_heard + self.heartbeat * self.liveness + 0.001))
+            self._waker.sleeping = True
             if self._dirty:
                 self._dirty = False
                 more_due = True  # woken by wake(): look in the outbox
-            timeout = 0.0 if ((more_due or self._fresh) and not want_out and len(self._inflight) < self.window) \
+            timeout = 0.0 if ((more_due or self._sending.fresh) and not want_out and self._sending.has_room()) \
                 else max(0.0, wake_at - time.monotonic())
             if heard and self._fb_acks and not fb_acks_blocked:
                 timeout = 0.0  # acknowledged since the send above: send it now
             events = dict(poller.poll(timeout * 1000))
-            self._sleeping = False
-            if self._wake_r.fileno() in events:
-                self._drain_wake()
+            self._waker.sleeping = False
+            if self._waker.fileno() in events:
+                self._waker.drain()
             if monitor in events:
                 self._drain_monitor(monitor)
                 next_hb = time.monotonic()  # a (new) TCP connection: ask central at once, it may be a new run
@@ -455,7 +359,7 @@ class FeedClient:
             if events.get(sock, 0) & zmq.POLLOUT:
                 more_due = True
             if events.get(sock, 0) & zmq.POLLIN:
-                was_full = len(self._inflight) >= self.window
+                was_full = not self._sending.has_room()
                 if self._receive(sock):
                     last_heard = time.monotonic()
                     if not heard:
@@ -464,25 +368,16 @@ class FeedClient:
                         # central is there: what waits in backoff from earlier connections goes now
                         if self.outbox.reschedule_all(RESEND_NOW, sent_before=session_start):
                             more_due = True
-                    self._count(connected=True, last_heard_at=time.time())
+                    self._counters.count(connected=True, last_heard_at=time.time())
                 if was_full:
                     more_due = True  # acks freed room in the window
         return heard
 
     def _send_fb_acks(self, sock: zmq.Socket) -> bool:
         """Send waiting acknowledgements of feedback; what the socket cannot take now waits (True: blocked)."""
-        sent = 0
-        while self._fb_acks:
-            header, body = self._fb_acks[0]
-            try:
-                sock.send_multipart(encode("feedback_ack", {**header, "sent_at": utc_now_iso()}, body),
-                                    flags=zmq.NOBLOCK)
-            except zmq.Again:
-                break
-            self._fb_acks.popleft()
-            sent += 1
+        sent = self._fb_acks.send(sock)
         if sent:
-            self._count(feedback_acks=sent)
+            self._counters.count(feedback_acks=sent)
         return bool(self._fb_acks)
 
     def _drain_monitor(self, monitor: zmq.Socket) -> None:
@@ -491,14 +386,6 @@ class FeedClient:
                 pass
         except zmq.Again:
             pass
-
-    def _resend_all(self) -> None:
-        """Central runs anew: what it had not acked is forgotten there; send it all again now."""
-        self._mark_unmarked()  # first sends become 'sent once', due at once
-        self._inflight.clear()
-        self._deadlines.clear()
-        self._upto = 0
-        self.outbox.reschedule_all(RESEND_NOW)
 
     def _saw_boot(self, header: dict[str, Any]) -> None:
         boot = header.get("boot")
@@ -509,117 +396,12 @@ class FeedClient:
             self._restarted = True
         self._boot = boot
 
-    def _expire(self, now: float) -> int:
-        """Drop in-flight entries whose ack timeout passed (they are due again in the outbox)."""
-        expired = 0
-        overdue: list[tuple[str, float]] = []
-        while self._deadlines and self._deadlines[0][0] <= now:
-            deadline, rid = heapq.heappop(self._deadlines)
-            if self._inflight.get(rid) == deadline:
-                del self._inflight[rid]
-                expired += 1
-                if self._unmarked.pop(rid, None) is not None:
-                    overdue.append((rid, RESEND_NOW))  # note the first send; due again at once
-        if overdue:
-            self.outbox.mark_sent(overdue)
-        return expired
-
-    def _mark_unmarked(self) -> None:
-        """Note in the outbox the first sends still waiting for their ack (attempts, next attempt)."""
-        if self._unmarked:
-            marks, self._unmarked = list(self._unmarked.items()), {}
-            self.outbox.mark_sent(marks)
-
-    def _send_fresh(self, sock: zmq.Socket) -> tuple[bool, bool]:
-        """Send records just submitted, straight from memory, while they continue the sequence.
-
-        Returns (blocked, the outbox must be looked at). A record whose seq does not follow `_upto`
-        (older ones wait in the outbox) is left to the outbox query, which sends in seq order.
-        """
-        blocked = needs_db = False
-        sent = 0
-        wall, mono = time.time(), time.monotonic()
-        sent_at = utc_now_iso()
-        while self._fresh and len(self._inflight) < self.window:
-            item = self._fresh[0]
-            if item.seq <= self._upto or item.record_id in self._inflight:
-                self._fresh.popleft()  # already sent through the outbox query
-                continue
-            if item.seq != self._upto + 1:
-                needs_db = True
-                break
-            frames = encode("record", self._wire_header(item, sent_at=sent_at, attempt=1), item.body, item.attachments,
-                            max_bytes=None)
-            try:
-                sock.send_multipart(frames, flags=zmq.NOBLOCK, copy=False)
-            except zmq.Again:
-                blocked = True
-                break
-            self._fresh.popleft()
-            self._unmarked[item.record_id] = wall + self.ack_timeout
-            self._upto = item.seq
-            self._inflight[item.record_id] = mono + self.ack_timeout
-            heapq.heappush(self._deadlines, (mono + self.ack_timeout, item.record_id))
-            sent += 1
-        if sent:
-            self._count(sent=sent)
-        return blocked, needs_db
-
-    def _send_due(self, sock: zmq.Socket) -> tuple[bool, bool]:
-        """Send due records up to the window. Returns (blocked, maybe more due)."""
-        room = self.window - len(self._inflight)
-        limit = min(room, self.batch)
-        wall, mono = time.time(), time.monotonic()
-        items = self.outbox.due(limit=limit, now=wall + 0.01,  # 10 ms slack: wall and monotonic clocks
-                                station=self.station_id, skip_unsent_upto=self._upto)
-        if not items:
-            return False, False
-        schedule: list[tuple[str, float]] = []
-        blocked = False
-        sent = resent = 0
-        sent_at = utc_now_iso()
-        for item in items:
-            if item.record_id in self._inflight:
-                continue
-            frames = encode("record", self._wire_header(item, sent_at=sent_at, attempt=item.attempts + 1), item.body,
-                            item.attachments, max_bytes=None)
-            try:
-                sock.send_multipart(frames, flags=zmq.NOBLOCK, copy=False)
-            except zmq.Again:
-                blocked = True
-                break
-            delay = min(self.ack_timeout * (2 ** min(item.attempts, 16)), self.resend_max)
-            if item.next_attempt == 0:  # never sent: noted later, if still unacked
-                self._unmarked[item.record_id] = wall + delay
-                self._upto = max(self._upto, item.seq)
-            else:
-                schedule.append((item.record_id, wall + delay))
-            self._inflight[item.record_id] = mono + delay
-            heapq.heappush(self._deadlines, (mono + delay, item.record_id))
-            sent += 1
-            resent += item.attempts > 0
-        if schedule:
-            self.outbox.mark_sent(schedule, sent_at=wall)
-        if sent:
-            self._count(sent=sent, resent=resent)
-        return blocked, (not blocked and sent > 0 and len(items) == limit)
-
-    def _settle(self, schedule: list[tuple[str, float]], wall: float) -> None:
-        """Acked records leave the outbox; sent ones get their next-attempt time."""
-        acked, self._acked_buf = self._acked_buf, []
-        # ack_many and mark_sent (not Outbox.settle): subclasses hook ack_many to learn what left
-        removed = self.outbox.ack_many(acked) if acked else 0
-        if schedule:
-            self.outbox.mark_sent(schedule, sent_at=wall)
-        for rid in acked:
-            self._unmarked.pop(rid, None)
+    def _settle(self, wall: float) -> None:
+        """Acked records leave the outbox (one transaction); on_acked hears which."""
+        acked, removed = self._sending.settle()
         if acked:
-            self._count(acked=removed, last_ack_at=wall)
-            if self.on_acked is not None:
-                try:
-                    self.on_acked(acked)
-                except Exception:
-                    log.exception("on_acked callback failed")
+            self._counters.count(acked=removed, last_ack_at=wall)
+            _call("on_acked", self.on_acked, acked)
 
     def _receive(self, sock: zmq.Socket) -> bool:
         """Handle what central sent (up to a bound); True if anything arrived."""
@@ -645,12 +427,7 @@ class FeedClient:
                 log.warning("central sent a record message; ignored")
             elif self.kb is not None and msg.kind in ("heartbeat", "kb_chunk"):
                 self._on_kb(sock, msg)
-        for rid in acked:
-            self._inflight.pop(rid, None)
-            self._unmarked.pop(rid, None)
-        if acked and not self._acked_buf:
-            self._acked_since = time.monotonic()
-        self._acked_buf.extend(acked)
+        self._sending.note_acked(acked)
         return got
 
     def _on_ack(self, msg: Message, acked: list[str]) -> None:
@@ -658,28 +435,18 @@ class FeedClient:
         status = msg.header["status"]
         if status in ("stored", "duplicate"):
             # feedback first: the row leaves the outbox only after what central said about it was shown
-            feedback = msg.body.get("feedback")
-            for body in feedback if isinstance(feedback, list) else ():
-                if isinstance(body, dict) and body.get("level") in FEEDBACK_LEVELS \
-                        and isinstance(body.get("message"), str):
-                    self._show(Feedback.from_body(msg.header, body))
-                else:
-                    log.warning("malformed feedback in an ack from central dropped")
+            for fb in Feedback.in_ack(msg):
+                self._show(fb)
             acked.append(rid)
             if status == "duplicate":
-                self._count(duplicates=1)
+                self._counters.count(duplicates=1)
         else:
             error = str(msg.header.get("error") or "rejected by central")
-            self._inflight.pop(rid, None)
-            self._unmarked.pop(rid, None)
+            self._sending.forget(rid)
             if self.outbox.reject(rid, error):
-                self._count(rejected=1, last_error=f"record {rid} rejected: {error}")
+                self._counters.count(rejected=1, last_error=f"record {rid} rejected: {error}")
                 log.error("central rejected record %s (seq %s): %s", rid, msg.header.get("seq"), error)
-                if self.on_rejected is not None:
-                    try:
-                        self.on_rejected(rid, error)
-                    except Exception:
-                        log.exception("on_rejected callback failed")
+                _call("on_rejected", self.on_rejected, rid, error)
 
     def _on_kb(self, sock: zmq.Socket, msg: Message) -> None:
         """An offer in a heartbeat answer, or a chunk of the release being fetched: ask for the next chunk."""
@@ -702,26 +469,29 @@ class FeedClient:
 
     def _show(self, fb: Feedback) -> None:
         """Hand a feedback to on_feedback, once per process (central sends it again with every ack)."""
-        key = (fb.record_id, fb.rule, fb.level, fb.message)
-        if key in self._seen_feedback:
+        if not self._seen_feedback.first(fb):
             return  # sent again with a duplicate ack: shown once
-        self._seen_feedback[key] = None
-        if len(self._seen_feedback) > 10000:
-            self._seen_feedback.popitem(last=False)
-        self._count(feedback=1)
+        self._counters.count(feedback=1)
         if self.on_feedback is None:
             log.info("feedback %s for record %s: %s", fb.level, fb.record_id, fb.rule)
             return
-        try:
-            self.on_feedback(fb)
-        except Exception:
-            log.exception("on_feedback callback failed")
+        _call("on_feedback", self.on_feedback, fb)
 
 
-def _endpoint_list(endpoint: str | Sequence[str]) -> list[str]:
+def endpoint_list(endpoint: str | Sequence[str]) -> list[str]:
     """One endpoint, several as a list, or several in one string separated by commas."""
     items = endpoint.split(",") if isinstance(endpoint, str) else list(endpoint)
     out = [e.strip() for e in items if isinstance(e, str) and e.strip()]
     if not out or len(out) != len(items):
         raise ValueError("endpoint: give one endpoint (tcp://host:port) or several separated by commas")
     return list(dict.fromkeys(out))
+
+
+def _call(name: str, callback: Callable[..., None] | None, *args: Any) -> None:
+    """Hand something to a user's callback; one that fails is logged and never stops the I/O thread."""
+    if callback is None:
+        return
+    try:
+        callback(*args)
+    except Exception:
+        log.exception("%s callback failed", name)

@@ -51,7 +51,7 @@ CREATE INDEX IF NOT EXISTS outbox_due ON outbox(state, next_attempt, seq);
 """  # version 1, as the first qcedge wrote it; later versions are _MIGRATIONS applied on top
 
 
-class OutboxSchemaError(QcClientError, RuntimeError):
+class OutboxSchemaError(QcClientError, ValueError):
     """An outbox this code cannot use (a newer schema, or not an outbox); one line, naming the file."""
 
 

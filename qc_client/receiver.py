@@ -12,7 +12,6 @@ release and `kb_get` requests are served in bounded `kb_chunk`s (docs/kb.md).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -23,17 +22,17 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
 import zmq
-from pydantic import ValidationError
-from zmq.auth.thread import ThreadAuthenticator
 
+from qcedge.qc_client.curve_auth import NamedAuthenticator, allowed_from
 from qcedge.qc_client.kb_agent import KbSource
-from qcedge.qc_client.kb_release import CHUNK_MAX
 from qcedge.qc_client.keys import ServerKeys, load_allowed
-from qcedge.qc_client.protocol import (DEFAULT_MAX_BYTES, FEED_LEVEL, MAX_RECORD_ID, Message, MessageTooLarge, ProtocolError,
-                                decode, encode, message_size, peek_header, utc_now_iso)
-from qcedge.qc_client.record import Record
+from qcedge.qc_client.protocol import DEFAULT_MAX_BYTES, utc_now_iso
+from qcedge.qc_client.receiver_intake import ReceiverIntake, ReceiverStats
+from qcedge.qc_client.record import Record, summarize
 from qcedge.qc_client.rules import RuleSet, load_rules
 from qcedge.qc_client.store import CentralStore, Gap, Incoming, Store, Stored
+
+__all__ = ["Receiver", "Arrival", "ReceiverStats", "summarize"]
 
 log = logging.getLogger(__name__)
 
@@ -50,50 +49,7 @@ class Arrival:
     feedback: list[dict[str, Any]] = field(default_factory=list)
 
 
-@dataclass
-class ReceiverStats:
-    stored: int = 0
-    duplicates: int = 0
-    rejected: int = 0
-    malformed: int = 0
-    oversized: int = 0
-    feedback_sent: int = 0
-    heartbeats: int = 0
-    feedback_acks: int = 0  # acknowledgements of feedback by a station's technologist, stored
-    gaps: int = 0
-    refused: int = 0   # from a CURVE key no longer on the allow-list (dropped, no answer)
-    failed: int = 0    # messages that met an error in the receiver itself (logged, dropped)
-
-
-class _NamedAuthenticator(ThreadAuthenticator):
-    """ZAP handler: CURVE keys from an allow-list. The User-Id of a connection is its public key
-    (z85), so every message can be checked against the allow-list of the moment (revocation
-    applies to open connections too)."""
-
-    def __init__(self, context: zmq.Context, allowed: Mapping[bytes, str]) -> None:
-        super().__init__(context, log=logging.getLogger(__name__ + ".zap"))
-        self._names = dict(allowed)
-
-    def set_allowed(self, allowed: Mapping[bytes, str]) -> None:
-        self._names = dict(allowed)
-        self.allow_any = False
-        for domain in ("*", "qcedge"):
-            self.certs[domain] = {key: True for key in self._names}
-
-    def curve_user_id(self, client_public_key: bytes) -> str:
-        return zmq.utils.z85.encode(client_public_key).decode("ascii")
-
-
-def _allowed_from(arg: Mapping[bytes, str] | str | os.PathLike | Iterable[bytes | str]) -> dict[bytes, str]:
-    if isinstance(arg, (str, os.PathLike)):
-        return load_allowed(arg)
-    if isinstance(arg, Mapping):
-        return {(k.encode() if isinstance(k, str) else k): v for k, v in arg.items()}
-    keys = [k.encode() if isinstance(k, str) else k for k in arg]
-    return {k: "" for k in keys}
-
-
-class Receiver:
+class Receiver(ReceiverIntake):
     """ROUTER bound at `bind`; see module docstring. `start()` runs it in a thread, `run()` in this one."""
 
     def __init__(
@@ -117,7 +73,7 @@ class Receiver:
         self.kb = kb
         self.rules = load_rules(rules) if isinstance(rules, (str, os.PathLike)) else rules
         self.keys = keys
-        self.allowed = _allowed_from(allowed_station_keys) if allowed_station_keys is not None else None
+        self.allowed = allowed_from(allowed_station_keys) if allowed_station_keys is not None else None
         self._allow_source = allowed_station_keys if isinstance(allowed_station_keys, (str, os.PathLike)) else None
         if self.allowed is not None and keys is None:
             raise ValueError("an allow-list of station keys needs the server's keys (CURVE)")
@@ -144,7 +100,7 @@ class Receiver:
         self._running = False
         self._thread: threading.Thread | None = None
         self._ctx: zmq.Context | None = None
-        self._auth: _NamedAuthenticator | None = None
+        self._auth: NamedAuthenticator | None = None
         self._sock: zmq.Socket | None = None
         self._pub: zmq.Socket | None = None
 
@@ -155,7 +111,7 @@ class Receiver:
             return
         self._ctx = zmq.Context()
         if self.keys is not None and self.allowed is not None:
-            self._auth = _NamedAuthenticator(self._ctx, self.allowed)
+            self._auth = NamedAuthenticator(self._ctx, self.allowed)
             self._auth.start()
             self._auth.set_allowed(self.allowed)
         elif self.keys is not None:
@@ -171,20 +127,13 @@ class Receiver:
             sock.curve_secretkey = self.keys.secret
             sock.curve_publickey = self.keys.public
             sock.zap_domain = b"qcedge"
-        try:
-            sock.bind(self.bind)
-        except zmq.ZMQError as exc:
-            sock.close(0)
-            self._shutdown_ctx()
-            raise OSError(f"cannot bind {self.bind}: {exc}") from None
+        self.endpoint = self._bind(sock, self.bind)
         self._sock = sock
-        self.endpoint = sock.getsockopt_string(zmq.LAST_ENDPOINT)
         if self.pub_bind:
             pub = self._ctx.socket(zmq.PUB)
             pub.setsockopt(zmq.LINGER, 0)
-            pub.bind(self.pub_bind)
+            self.pub_endpoint = self._bind(pub, self.pub_bind)
             self._pub = pub
-            self.pub_endpoint = pub.getsockopt_string(zmq.LAST_ENDPOINT)
         log.info("receiver listening on %s%s", self.endpoint, " (CURVE)" if self.keys else "")
 
     def start(self) -> "Receiver":
@@ -204,11 +153,7 @@ class Receiver:
             self._thread.join(timeout)
             self._thread = None
         elif self._sock is not None and not self._running:
-            self._sock.close(0)  # opened but never served
-            if self._pub is not None:
-                self._pub.close(0)
-            self._sock = self._pub = None
-            self._shutdown_ctx()
+            self._close_sockets()  # opened but never served
 
     def close(self) -> None:
         self.stop()
@@ -219,6 +164,23 @@ class Receiver:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _bind(self, sock: zmq.Socket, endpoint: str) -> str:
+        """Bind `sock`; the endpoint it got. One that cannot be bound closes all that is open: OSError."""
+        try:
+            sock.bind(endpoint)
+        except zmq.ZMQError as exc:
+            sock.close(0)
+            self._close_sockets()
+            raise OSError(f"cannot bind {endpoint}: {exc}") from None
+        return sock.getsockopt_string(zmq.LAST_ENDPOINT)
+
+    def _close_sockets(self) -> None:
+        for sock in (self._sock, self._pub):
+            if sock is not None:
+                sock.close(0)
+        self._sock = self._pub = None
+        self._shutdown_ctx()
 
     def _shutdown_ctx(self) -> None:
         if self._auth is not None:
@@ -270,11 +232,7 @@ class Receiver:
                     log.exception("receiver error while serving a batch")
                     time.sleep(0.1)
         finally:
-            sock.close(0)
-            if self._pub is not None:
-                self._pub.close(0)
-            self._sock = self._pub = None
-            self._shutdown_ctx()
+            self._close_sockets()
 
     def _serve_batch(self, sock: zmq.Socket) -> None:
         incoming: list[tuple[bytes, Incoming]] = []
@@ -323,174 +281,6 @@ class Receiver:
             log.exception("rules failed on record %s; stored without feedback", record.id)
             return []
 
-    def _reply(self, sock: zmq.Socket, identity: bytes, kind: str, header: dict[str, Any],
-               body: dict[str, Any] | None = None) -> None:
-        try:
-            sock.send_multipart([identity, *encode(kind, header, body, max_bytes=None)], flags=zmq.NOBLOCK)
-        except zmq.Again:
-            log.warning("reply to %s dropped (send queue full)", _name(identity))
-        except zmq.ZMQError as exc:  # the peer is gone (ROUTER_MANDATORY is off, but be safe)
-            log.warning("reply to %s dropped (%s)", _name(identity), exc)
-
-    def _reject(self, sock: zmq.Socket, identity: bytes, header: dict[str, Any], error: str,
-                count: bool = True) -> None:
-        """Count a refused record and, when its header names it, ack it `rejected` with the reason."""
-        if count:
-            self._stats.rejected += 1
-        if _answerable(header):
-            seq = header.get("seq")
-            self._reply(sock, identity, "ack", {"record_id": header["record_id"], "seq": seq if isinstance(seq, int) else None,
-                                                "status": "rejected", "error": error, "sent_at": utc_now_iso(),
-                                                "boot": self.boot})
-
-    def _key_name(self, key: str | None) -> str | None:
-        """The station a CURVE key may speak for now ("" for any), None if the key is not allowed (any more)."""
-        if self._auth is None:
-            return ""
-        if not key:
-            return None
-        return self.allowed.get(key.encode("ascii")) if self.allowed is not None else ""
-
-    def _refuse(self, key: str | None) -> None:
-        self._stats.refused += 1
-        tag = _digest(key or "")
-        if tag not in self._refused_logged:  # one line per key and allow-list, not one per message
-            self._refused_logged.add(tag)
-            log.warning("messages from CURVE key %s dropped: the key is not on the allow-list (any more)", tag)
-
-    def _accept(self, sock: zmq.Socket, frames: list) -> tuple[bytes, Incoming] | None:
-        """Check one message; answer heartbeats; return a record to store, or None.
-
-        Every message ends in exactly one bucket of the stats: stored/duplicate (later), rejected,
-        malformed, oversized, refused, heartbeats (or failed, by the caller).
-        """
-        if isinstance(frames[0], bytes):
-            identity, parts, key = frames[0], frames[1:], None
-        else:
-            identity, parts = frames[0].bytes, [f.bytes for f in frames[1:]]
-            key = _user_id(frames[1]) if self._auth is not None and len(frames) > 1 else None
-        if self._auth is not None and self._key_name(key) is None:
-            self._refuse(key)  # revoked since the connection was made: silence, as for an unknown key
-            return None
-        who = _name(identity)
-        size = message_size(parts)
-        if size > self.max_bytes:
-            self._stats.oversized += 1
-            err = str(MessageTooLarge(size, self.max_bytes))
-            log.warning("oversized message from %s dropped: %s", who, err)
-            header = peek_header(parts)
-            if header is not None and parts[1] == b"record":
-                self._reject(sock, identity, header, f"refused by central: {err}", count=False)  # counted oversized
-            return None
-        try:
-            msg = decode(parts, max_bytes=None, lazy_record_body=True)
-        except ProtocolError as exc:
-            if len(parts) > 1 and parts[1] == b"record" and _answerable(exc.header):
-                log.warning("record from %s rejected: %s", who, exc)
-                self._reject(sock, identity, exc.header, f"refused by central: {exc}")
-            else:
-                self._stats.malformed += 1
-                log.warning("malformed message from %s dropped: %s", who, exc)
-            return None
-        station = msg.header.get("station")
-        station_ok = isinstance(station, str) and station.encode("utf-8") == identity
-        if msg.kind == "heartbeat":
-            self._stats.heartbeats += 1
-            interval = msg.header.get("interval")
-            interval = float(interval) if isinstance(interval, (int, float)) and 0 < interval < 1e6 else 2.0
-            self._last_seen[station if station_ok or _generated(identity) and isinstance(station, str) else who] = \
-                (time.monotonic(), interval)
-            answer = {"server": "qcedge-receive", "boot": self.boot, "sent_at": utc_now_iso(), "feed": FEED_LEVEL}
-            if self.kb is not None and station_ok:
-                self._kb_heartbeat(station, msg.header, answer)
-            self._reply(sock, identity, "heartbeat", answer)
-            return None
-        if msg.kind == "kb_get":
-            if self.kb is not None and station_ok:
-                self._kb_get(sock, identity, msg.header)
-            else:
-                self._stats.malformed += 1
-                log.warning("kb_get from %s dropped (%s)", who, "no knowledge base here" if self.kb is None
-                            else "station does not match the connection")
-            return None
-        if msg.kind == "feedback_ack":
-            self._feedback_ack(station if station_ok else None, who, msg)
-            return None
-        if msg.kind != "record":
-            self._stats.malformed += 1
-            log.warning("unexpected %s message from %s dropped", msg.kind, who)
-            return None
-        header = msg.header
-        if not station_ok:
-            if not _generated(identity):
-                log.warning("record from connection %s claims station %s: rejected", who, _digest(station))
-                self._reject(sock, identity, header, "station in header does not match the connection's identity")
-                return None
-            # an identity ZeroMQ made up: the station's old connection, handed over to its new one
-            # (ROUTER_HANDOVER) with records still queued on it. Not a mismatch: checked as usual below.
-        self._last_seen[station] = (time.monotonic(), self._last_seen.get(station, (0, 2.0))[1])
-        if self._auth is not None:
-            user = self._key_name(key)
-            if user and user != station:
-                log.warning("record from the key of %s claims station %s: rejected", user, who)
-                self._reject(sock, identity, header, f"station {who!r} does not match its CURVE key, which the "
-                                                     f"allow-list names {user!r} (name the key file after the station)")
-                return None
-        try:
-            record = Record.model_validate_json(msg.raw_body)
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])[:60]}: {e['type']}" for e in exc.errors()[:5])
-            log.warning("invalid record %s (seq %s) from %s: %s", header["record_id"], header["seq"], who, problems)
-            self._reject(sock, identity, header, f"record does not follow qcedge.record/1: {problems}")
-            return None
-        if record.id != header["record_id"] or record.station != station:
-            log.warning("record %s (seq %s) from %s: body and header differ", header["record_id"], header["seq"], who)
-            self._reject(sock, identity, header, "record id or station in the body differ from the header")
-            return None
-        return identity, Incoming(station=station, seq=header["seq"], record_id=record.id, header=header,
-                                  body=msg.raw_body.decode("utf-8"),
-                                  record=record, attachments=msg.attachments, key=key)
-
-    def _feedback_ack(self, station: str | None, who: str, msg: Message) -> None:
-        """Store that a station's technologist acknowledged a feedback (no answer is sent)."""
-        acknowledge = getattr(self.store, "acknowledge", None)
-        if station is None or acknowledge is None:
-            self._stats.malformed += 1
-            log.warning("feedback_ack from %s dropped (%s)", who, "station does not match the connection"
-                        if station is None else "this store keeps no acknowledgements")
-            return
-        body = msg.body
-        acknowledge(station, msg.header["record_id"], rule=body.get("rule"), level=body.get("level"),
-                    by=body.get("by"), at=body.get("at"))
-        self._stats.feedback_acks += 1
-
-    def _kb_heartbeat(self, station: str, header: dict[str, Any], answer: dict[str, Any]) -> None:
-        """Note what the station runs (or refused) and offer it the release it should run."""
-        try:
-            if "kb_version" in header:
-                self.kb.note(station, header)
-            offer = self.kb.offer(station, header)
-            if offer:
-                answer.update(offer)
-        except Exception:  # noqa: BLE001 - the knowledge base never stops the feed
-            log.exception("knowledge-base offer for %s failed", station)
-
-    def _kb_get(self, sock: zmq.Socket, identity: bytes, header: dict[str, Any]) -> None:
-        """Serve one bounded chunk of a published release (empty and total=0 when it is unknown)."""
-        try:
-            got = self.kb.chunk(header["version"], header["sha256"], header["offset"], min(header["length"], CHUNK_MAX))
-        except Exception:  # noqa: BLE001
-            log.exception("knowledge-base chunk failed")
-            got = None
-        data, total = got if got is not None else (b"", 0)
-        try:
-            sock.send_multipart([identity, *encode("kb_chunk", {"version": header["version"], "sha256": header["sha256"],
-                                                                "offset": header["offset"], "total": total,
-                                                                "boot": self.boot}, None, [data], max_bytes=None)],
-                                flags=zmq.NOBLOCK)
-        except zmq.ZMQError as exc:
-            log.warning("kb chunk to %s dropped (%s)", _name(identity), exc)
-
     def _answer(self, sock: zmq.Socket, identity: bytes, result: Stored) -> None:
         inc = result.incoming
         if result.error is not None:
@@ -531,55 +321,6 @@ class Receiver:
             self._pub.send_multipart([b"record", json.dumps(summary, ensure_ascii=False).encode()], flags=zmq.NOBLOCK)
         except zmq.Again:
             pass
-
-
-def summarize(record: Record, max_values: int = 6) -> dict[str, Any]:
-    """A record's non-personal gist: ids, template, status and a few scalar values."""
-    values: dict[str, Any] = {}
-    for name, fv in record.fields.items():
-        if len(values) >= max_values:
-            break
-        if fv.personal or fv.rows is not None or fv.value is None or isinstance(fv.value, (dict, list)):
-            continue
-        values[name] = fv.value
-    return {"station": record.station, "site": record.site, "record_id": record.id,
-            "template": f"{record.template.id}@{record.template.version}" if record.template else None,
-            "modality": record.modality, "status": record.status, "values": values}
-
-
-def _user_id(frame: zmq.Frame) -> str:
-    try:
-        return frame.get("User-Id") or ""
-    except (zmq.ZMQError, KeyError, UnicodeDecodeError):
-        return ""
-
-
-def _answerable(header: dict[str, Any] | None) -> bool:
-    """A bad record message can be acked `rejected` when its header names the record."""
-    rid = header.get("record_id") if header is not None else None
-    return isinstance(rid, str) and 0 < len(rid) <= MAX_RECORD_ID
-
-
-def _generated(identity: bytes) -> bool:
-    """An identity ZeroMQ made up (a peer without one, or a connection handed over): starts with NUL."""
-    return identity[:1] == b"\0"
-
-
-def _digest(value: object) -> str:
-    """A short hash for logging a value that came from outside and may not be shown."""
-    raw = value.encode("utf-8", "surrogatepass") if isinstance(value, str) else repr(value).encode()
-    return "#" + hashlib.sha256(raw).hexdigest()[:10]
-
-
-def _name(identity: bytes) -> str:
-    """A connection identity for logs: a plain station id as it is, anything else as a hash."""
-    try:
-        text = identity.decode("ascii")
-    except UnicodeDecodeError:
-        text = ""
-    if text and len(text) <= 128 and all(c.isalnum() or c in "_.:-" for c in text):
-        return text
-    return "conn" + _digest(identity.hex())
 
 
 def _safe(fn: Callable, *args: Any) -> None:

@@ -81,3 +81,17 @@ class Record(BaseModel):
     @classmethod
     def from_json(cls, data: str | bytes) -> "Record":
         return cls.model_validate_json(data)
+
+
+def summarize(record: Record, max_values: int = 6) -> dict[str, Any]:
+    """A record's non-personal gist: ids, template, status and a few scalar values."""
+    values: dict[str, Any] = {}
+    for name, fv in record.fields.items():
+        if len(values) >= max_values:
+            break
+        if fv.personal or fv.rows is not None or fv.value is None or isinstance(fv.value, (dict, list)):
+            continue
+        values[name] = fv.value
+    return {"station": record.station, "site": record.site, "record_id": record.id,
+            "template": f"{record.template.id}@{record.template.version}" if record.template else None,
+            "modality": record.modality, "status": record.status, "values": values}

@@ -123,7 +123,7 @@ CREATE INDEX IF NOT EXISTS feedback_acks_record ON feedback_acks(station, record
 
 
 
-class SchemaError(QcClientError, RuntimeError):
+class SchemaError(QcClientError, ValueError):
     """A store whose schema this qcedge cannot use (made by a newer qcedge, or not a qcedge store)."""
 
 

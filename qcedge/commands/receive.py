@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _line(arrival) -> str:
-    from qcedge.qc_client.receiver import summarize
+    from qcedge.qc_client.record import summarize
 
     s = summarize(arrival.record, max_values=4)
     values = " ".join(f"{k}={v}" for k, v in s["values"].items())
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
 
     from qcedge.central.stores import is_postgres, open_store
 
-    store = open_store(args.db)  # SchemaError, StoreUnavailable: the store cannot be used, exit 1
+    store = open_store(args.db)  # SchemaError (a schema this qcedge cannot use): exit 2; StoreUnavailable: exit 1
     where = store.where if is_postgres(args.db) else args.db  # type: ignore[attr-defined]
     kb = None
     if args.kb:

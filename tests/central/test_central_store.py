@@ -167,10 +167,10 @@ def test_postgres_schema_is_migrated_from_version_1_and_a_newer_one_refused(pg_u
         conn.execute("INSERT INTO qcedge_schema(version) VALUES (%s)", (LATEST + 5,))
     with pytest.raises(SchemaError, match=f"schema version {LATEST + 5} is newer than this qcedge"):
         open_store(pg_url)
-    # the command line says so in one line, exit 1 (the store cannot be used), and binds nothing
+    # the command line says so in one line, exit 2 (a data file this qcedge cannot use), and binds nothing
     run = subprocess.run([sys.executable, "-m", "qcedge", "receive", "--bind", "tcp://127.0.0.1:*", "--db", pg_url],
                          capture_output=True, text=True, timeout=60, cwd=ROOT)
-    assert run.returncode == 1 and run.stdout == ""
+    assert run.returncode == 2 and run.stdout == ""
     assert run.stderr.count("\n") == 1 and "is newer than this qcedge" in run.stderr
 
 

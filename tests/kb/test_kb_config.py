@@ -25,8 +25,8 @@ def _data(endpoint, kb=None):
 def test_feed_endpoints(tmp_path, endpoint, expected):
     cfg = parse_config(_data(endpoint), base=tmp_path, check_secret=False)
     assert cfg.feed.endpoint == expected
-    from qcedge.qc_client.client import _endpoint_list
-    assert _endpoint_list(cfg.feed.endpoint) == expected.split(",")
+    from qcedge.qc_client.client import endpoint_list
+    assert endpoint_list(cfg.feed.endpoint) == expected.split(",")
 
 
 @pytest.mark.parametrize("endpoint", ["", [], ["tcp://a:1", "http://b"], "tcp://a:1,,tcp://b:2", [1], "tcp://a"])
