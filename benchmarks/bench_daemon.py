@@ -29,6 +29,7 @@ from typing import Any
 
 from benchmarks.run import RESULTS, header
 from qcedge.capture.xvfb import VirtualDisplay
+from qcedge.logs import read_events
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATED = ROOT / "samples" / "generated"
@@ -87,14 +88,7 @@ def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
 
 
 def _events(config: Path) -> list[dict[str, Any]]:
-    out = []
-    for line in config.with_suffix(".log").read_text(errors="replace").splitlines():
-        if line.startswith("{"):
-            try:
-                out.append(json.loads(line))
-            except ValueError:
-                pass
-    return out
+    return read_events(config.with_suffix(".log"))
 
 
 def _wait_running(config: Path, proc: subprocess.Popen, timeout: float = 120.0) -> None:

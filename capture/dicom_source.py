@@ -22,11 +22,9 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_color_lut, apply_modality_lut, pixel_array
 
-from qcedge.capture.folder import natural_key
+from qcedge.capture.folder import FileSequenceSource, natural_key
 from qcedge.capture.frame import Frame
-from qcedge.capture.pacing import Pacer
 from qcedge.capture.errors import NotAnImageError, SourceError, SourceSpecError
-from qcedge.capture.source import FrameSource
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +114,7 @@ def read_dataset(path: Path) -> Dataset:
         raise SourceSpecError(f"cannot read DICOM file {path.name}: {_one_line(exc)}") from exc
 
 
-class DicomSource(FrameSource):
+class DicomSource(FileSequenceSource):
     """Frames from a DICOM file, or from every image object in a folder.
 
     A multi-frame object gives one frame per DICOM frame. In a folder, files
@@ -124,23 +122,15 @@ class DicomSource(FrameSource):
     a single file that holds no image raises NotAnImageError at open().
     """
 
-    live = False
-
     def __init__(self, path: str | os.PathLike[str], *, fps: float | None = None, loop: bool = False,
                  source_id: str | None = None) -> None:
         self.path = Path(path)
-        self.fps = fps
-        self.loop = loop
-        self.source_id = source_id or f"dicom:{self.path.name}"
-        self.files: list[Path] = []
+        super().__init__(fps=fps, loop=loop, source_id=source_id or f"dicom:{self.path.name}")
         self.dataset: Dataset | None = None  # the object the last frame came from
         self._current: Dataset | None = None
         self._file_pos = 0
         self._frame_pos = 0
         self._frames = 0
-        self._index = 0
-        self._open = False
-        self._pacer = Pacer(fps) if fps else None
 
     def open(self) -> None:
         if self._open:
@@ -191,8 +181,7 @@ class DicomSource(FrameSource):
             return True
 
     def read(self) -> Frame | None:
-        if not self._open:
-            raise SourceError(f"{self.source_id} is not open")
+        self._require_open()
         if (self._current is None or self._frame_pos >= self._frames) and not self._next_dataset():
             return None
         ds, path = self._current, self.files[self._file_pos]
@@ -209,12 +198,8 @@ class DicomSource(FrameSource):
         origin = f"{path.name}#{self._frame_pos}" if self._frames > 1 else path.name
         self._frame_pos += 1
         self.dataset = ds
-        if self._pacer:
-            self._pacer.wait()
-        frame = Frame(image, self.source_id, self._index, origin=origin)
-        self._index += 1
-        return frame
+        return self._deliver(image, origin)
 
     def close(self) -> None:
-        self._open = False
+        super().close()
         self._current = None

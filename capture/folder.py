@@ -42,7 +42,40 @@ def read_image(path: Path) -> np.ndarray | None:
     return None if image is None else to_bgr(image)
 
 
-class ImageFolderSource(FrameSource):
+class FileSequenceSource(FrameSource):
+    """What the sources that read a list of files share: paced delivery, frame numbering, open state.
+
+    fps: deliver at most this many frames a second (0/None: unpaced). loop: start again after the last.
+    """
+
+    live = False
+
+    def __init__(self, *, fps: float | None, loop: bool, source_id: str) -> None:
+        self.fps = fps
+        self.loop = loop
+        self.source_id = source_id
+        self.files: list[Path] = []
+        self._index = 0
+        self._open = False
+        self._pacer = Pacer(fps) if fps else None
+
+    def _require_open(self) -> None:
+        if not self._open:
+            raise SourceError(f"{self.source_id} is not open")
+
+    def _deliver(self, image: np.ndarray, origin: str) -> Frame:
+        """The next frame (after the pacer's wait), numbered in delivery order."""
+        if self._pacer:
+            self._pacer.wait()
+        frame = Frame(image, self.source_id, self._index, origin=origin)
+        self._index += 1
+        return frame
+
+    def close(self) -> None:
+        self._open = False
+
+
+class ImageFolderSource(FileSequenceSource):
     """Frames from the PNG/JPEG (also BMP, TIFF, WebP) stills of a folder.
 
     Files are listed at open() and read in natural order (frame2 before
@@ -51,19 +84,11 @@ class ImageFolderSource(FrameSource):
     loop: start again at the first file after the last.
     """
 
-    live = False
-
     def __init__(self, folder: str | os.PathLike[str], *, fps: float | None = None, loop: bool = False,
                  source_id: str | None = None) -> None:
         self.folder = Path(folder)
-        self.fps = fps
-        self.loop = loop
-        self.source_id = source_id or f"folder:{self.folder.name}"
-        self.files: list[Path] = []
+        super().__init__(fps=fps, loop=loop, source_id=source_id or f"folder:{self.folder.name}")
         self._pos = 0
-        self._index = 0
-        self._open = False
-        self._pacer = Pacer(fps) if fps else None
 
     def open(self) -> None:
         if self._open:
@@ -79,8 +104,7 @@ class ImageFolderSource(FrameSource):
         log.info("image folder %s: %d images", self.folder, len(self.files))
 
     def read(self) -> Frame | None:
-        if not self._open:
-            raise SourceError(f"{self.source_id} is not open")
+        self._require_open()
         skipped = 0
         while True:
             if self._pos >= len(self.files):
@@ -94,11 +118,4 @@ class ImageFolderSource(FrameSource):
                 break
             skipped += 1
             log.warning("skipping %s: not a readable image", path.name)
-        if self._pacer:
-            self._pacer.wait()
-        frame = Frame(image, self.source_id, self._index, origin=path.name)
-        self._index += 1
-        return frame
-
-    def close(self) -> None:
-        self._open = False
+        return self._deliver(image, path.name)

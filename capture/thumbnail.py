@@ -20,12 +20,12 @@ def thumb_size(width: int, height: int, thumb_width: int) -> tuple[int, int]:
     return tw, th
 
 
+_TO_GREY = {3: cv2.COLOR_BGR2GRAY, 4: cv2.COLOR_BGRA2GRAY}
+
+
 def _grey(image: np.ndarray) -> np.ndarray:
-    if image.ndim == 2:
-        return image
-    if image.shape[2] == 4:
-        return cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY)
-    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    """BGR or BGRA to grey (capture imports no other part, so not ocr_templates.preprocess.to_grey)."""
+    return image if image.ndim == 2 else cv2.cvtColor(image, _TO_GREY[image.shape[2]])
 
 
 def shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:

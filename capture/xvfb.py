@@ -6,6 +6,17 @@ import shutil
 import subprocess
 
 
+def stop_process(proc: subprocess.Popen, grace: float = 5.0) -> None:
+    """End a child process: SIGTERM, then SIGKILL if it is still there after `grace` seconds."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class VirtualDisplay:
     """A real Xvfb on a free display number, found race-free with -displayfd.
 
@@ -34,13 +45,7 @@ class VirtualDisplay:
         self.size = (width, height)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
     def __enter__(self) -> "VirtualDisplay":
         return self

@@ -12,21 +12,23 @@ from __future__ import annotations
 import dataclasses
 import logging
 import signal
-from collections import OrderedDict
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from qcedge.capture import Frame, SourceError
 from qcedge.config import StationConfig
+from qcedge.feedback_relay import FeedbackRelay, remember
 from qcedge.health import Health, write_status
 from qcedge.notify import Acknowledgement, Feedback, Notifier, WindowNotifier
 from qcedge.pipeline import Detectors, Made, Pipeline
 from qcedge.privacy import PrivacyPolicy
 from qcedge.seen import SeenScreens
 from qcedge.service import SdNotify, Watchdog
+from qcedge.station_kb import StationKb
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +63,7 @@ class Daemon:
     ) -> None:
         self.config = config
         self._source_override = source
-        self.on_made_cb, self.on_ack_cb, self.on_feedback_cb = on_made, on_ack, on_feedback
+        self.on_made_cb, self.on_ack_cb = on_made, on_ack
         if notifier is None:
             # with [notify] window: the on-screen notifier, whose acknowledgements go to central
             notifier = Notifier(window=WindowNotifier(on_ack=self._on_notify_ack) if config.notify.window else None)
@@ -74,8 +76,8 @@ class Daemon:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._settled_at: dict[str, float] = {}
-        self._screens: OrderedDict[str, str] = OrderedDict()  # record id -> template id, for feedback shown later
         self._acked_ids: OrderedDict[str, None] = OrderedDict()
+        self.feedback = FeedbackRelay(self.notifier, self.health, on_feedback)
         self.client: Any = None
         self.outbox: Any = None
         self._outbox_closed = False
@@ -84,12 +86,8 @@ class Daemon:
         self.pipeline: Pipeline | None = None
         self.seen: SeenScreens | None = None
         self.made_count = 0
-        self.edge_feedback = 0  # findings shown from the rules at the edge
-        self._shown: OrderedDict[tuple, None] = OrderedDict()  # findings shown at the edge (record, rule, level)
-        self.kb_store: Any = None
-        self.kb_agent: Any = None
+        self.kb = StationKb(config)
         self._engine: Any = None
-        self._kb_key: Any = None
         self.last_frame_at: float | None = None  # wall time of the last frame read from the source
         self.sd = SdNotify()  # systemd readiness/watchdog; a no-op outside a service (docs/service.md)
         self.watchdog = Watchdog(self.sd, waiting=self._source_waiting, status=self._sd_status)
@@ -157,13 +155,12 @@ class Daemon:
                                                      "records_acked": h.records_acked, "state": h.state}})
 
     def _start(self) -> None:
-        from qcedge.ocr_templates import load_templates
-        from qcedge.ocr_templates.engines.base import get_engine
-        from qcedge.ocr_templates.reader import ScreenReader
+        from qcedge.kb import load_release_templates
+        from qcedge.ocr_templates import ScreenReader, get_engine, load_templates
 
         cfg = self.config
-        release, rules, kb_version = self._kb_current()
-        templates = load_templates(cfg.templates.folder) if release is None else self._release_templates(release)
+        release, rules, kb_version = self.kb.current()
+        templates = load_templates(cfg.templates.folder) if release is None else load_release_templates(release)
         engine = self._engine = get_engine(cfg.templates.engine)
         reader = ScreenReader(templates, engine=engine)
         if cfg.templates.warm_up:
@@ -183,98 +180,16 @@ class Daemon:
 
     # ---- knowledge base (docs/kb.md) ----------------------------------------------
 
-    def _kb_current(self) -> tuple[Path | None, Any, int | None]:
-        """The release this station runs (its folder if it has templates, its rules, its version): the current
-        one, or the previous one when the current no longer verifies on disk; (None, None, None) without one."""
-        from qcedge.qc_client.kb import KbError, ReleaseStore, verify_release
-        from qcedge.config import ConfigError
-        from qcedge.kb import load_release_rules, load_release_templates, template_folders
-
-        kb = self.config.kb
-        if kb is None:
-            return None, None, None
-        try:
-            self._kb_key = _load_kb_key(kb.public_key)
-        except KbError as exc:
-            raise ConfigError(f"{self.config.path}: [kb] public_key: {exc}") from None
-        store = self.kb_store = ReleaseStore(kb.folder)
-        state = store.state()
-        for version in (state.current, state.previous):
-            if version is None or not store.has(version):
-                continue
-            folder = store.path(version)
-            try:
-                verify_release(folder, self._kb_key)
-                rules = load_release_rules(folder)
-                if template_folders(folder):
-                    load_release_templates(folder)
-            except Exception as exc:  # noqa: BLE001 - fall back, say why
-                log.error("knowledge-base release %s on disk is unusable (%s): not run", version, exc)
-                if version == state.current:
-                    store.fall_back(f"release {version} on disk no longer usable: {exc}"[:300])
-                continue
-            return (folder if template_folders(folder) else None), rules, version
-        return None, None, None
-
-    def _release_templates(self, folder: Path) -> list[Any]:
-        from qcedge.kb import load_release_templates
-
-        return load_release_templates(folder)
-
-    def _kb_agent(self) -> Any:
-        from qcedge.qc_client.kb import KbAgent
-        from qcedge.kb import validate_release
-
-        kb = self.config.kb
-        if kb is None:
-            return None
-        validate = (lambda folder, manifest: validate_release(folder, manifest)) if kb.validate_templates else None
-        self.kb_agent = KbAgent(self.kb_store, self._kb_key, self.config.station.id,
-                                self.config.station.site, validate=validate, apply=self._kb_apply,
-                                max_bytes=kb.max_bytes)
-        return self.kb_agent
-
     def _kb_apply(self, folder: Path, manifest: Any) -> None:
         """Load the release (agent thread) and hand it to the frame thread, which switches between frames."""
-        from qcedge.ocr_templates import load_templates
-        from qcedge.ocr_templates.reader import ScreenReader
-        from qcedge.kb import load_release_rules, template_folders
+        from qcedge.kb import load_release_rules, load_release_templates, template_folders
+        from qcedge.ocr_templates import ScreenReader, load_templates
 
-        templates = self._release_templates(folder) if template_folders(folder) \
+        templates = load_release_templates(folder) if template_folders(folder) \
             else load_templates(self.config.templates.folder)
         # the OCR engine (warmed up at start) is shared: no second warm-up competing with the frame loop
         reader = ScreenReader(templates, engine=self._engine)
         self.pipeline.swap(reader, templates, load_release_rules(folder), manifest.version)  # type: ignore[union-attr]
-
-    def _edge_findings(self, made: Made) -> list[Any]:
-        """Evaluate the release's layered rules on the record (before it is sent: central's verdict for the
-        same finding, arriving later, is then not shown again)."""
-        rules = self.pipeline.rules if self.pipeline is not None else None
-        if rules is None:
-            return []
-        try:
-            findings = rules.evaluate(made.record)
-        except Exception:  # noqa: BLE001 - a rule never stops the daemon
-            log.exception("edge rules failed")
-            return []
-        for f in findings:
-            self._shown[(made.record.id, f.rule, f.level)] = None
-            if len(self._shown) > 10000:
-                self._shown.popitem(last=False)
-        return findings
-
-    def _show_edge(self, made: Made, findings: list[Any]) -> None:
-        """Show the edge findings at once, also when central is away."""
-        for f in findings:
-            fb = Feedback(record_id=made.record.id, level=f.level, message=f.message,
-                          template=made.record.template.id if made.record.template else None, rule=f.rule)
-            self.edge_feedback += 1
-            try:
-                self.notifier.show(fb)
-                if self.on_feedback_cb:
-                    self.on_feedback_cb(fb)
-            except Exception:  # noqa: BLE001
-                log.exception("feedback display failed")
 
     def _open_source(self) -> Any:
         """The configured source inside a ReconnectingSource (a failing source is reopened with backoff)."""
@@ -303,8 +218,8 @@ class Daemon:
         self.outbox = Outbox(cfg.outbox)
         keys = ClientKeys.from_files(cfg.station_key, cfg.server_key) if cfg.server_key and cfg.station_key else None
         self.client = FeedClient(cfg.endpoint, self.outbox, self.config.station.id,
-                                 on_feedback=self._on_feedback, on_rejected=self._on_rejected,
-                                 on_acked=self._on_acked, keys=keys, kb=self._kb_agent())
+                                 on_feedback=self.feedback.from_central, on_rejected=self._on_rejected,
+                                 on_acked=self._on_acked, keys=keys, kb=self.kb.make_agent(self._kb_apply))
         self.client.start()
 
     def _loop(self) -> None:
@@ -393,13 +308,10 @@ class Daemon:
 
     def _submit(self, made: Made) -> None:
         # Under the lock, so that an ack (feed thread) is handled after the record is registered and shown.
-        findings = self._edge_findings(made)
+        findings = self.feedback.edge_findings(self.pipeline.rules if self.pipeline else None, made)
         with self._lock:
             self._settled_at[made.record.id] = made.settled_t
-            if made.record.template is not None:
-                self._screens[made.record.id] = made.record.template.id
-                if len(self._screens) > 10000:
-                    self._screens.popitem(last=False)
+            self.feedback.record_made(made)
             self.client.submit(made.record)
             self.made_count += 1
             if self.on_made_cb:
@@ -407,7 +319,7 @@ class Daemon:
                     self.on_made_cb(made)
                 except Exception:  # noqa: BLE001 - display must not stop the daemon
                     log.exception("on_made callback failed")
-            self._show_edge(made, findings)
+            self.feedback.show_edge(made, findings)
 
     def _on_acked(self, record_ids: list[str]) -> None:
         for rid in record_ids:
@@ -423,9 +335,7 @@ class Daemon:
             settled = self._settled_at.pop(record_id, None)
             if record_id in self._acked_ids:
                 return  # acked again (a resend crossed the first ack)
-            self._acked_ids[record_id] = None
-            if len(self._acked_ids) > 10000:
-                self._acked_ids.popitem(last=False)
+            remember(self._acked_ids, record_id)
         h.records_acked += 1
         h.last_ack_at = time.time()
         latency = None if settled is None else now - settled
@@ -445,21 +355,6 @@ class Daemon:
             log.warning("feedback acknowledged before the feed started: not sent")
             return
         self.client.acknowledge(ack.record_id, rule=ack.rule, level=ack.level, by=_login_name(), at=ack.at or None)
-
-    def _on_feedback(self, item: Any) -> None:
-        fb = Feedback.from_any(item)
-        if fb.template is None and fb.record_id in self._screens:  # central names no screen: the record's
-            fb = dataclasses.replace(fb, template=self._screens[fb.record_id])
-        self.health.feedback_received += 1
-        self.health.last_feedback_at = time.time()
-        if (fb.record_id, fb.rule, fb.level) in self._shown:
-            return  # shown already by the rules at the edge
-        try:
-            self.notifier.show(fb)
-            if self.on_feedback_cb:
-                self.on_feedback_cb(fb)
-        except Exception:  # noqa: BLE001 - feedback display never stops the daemon
-            log.exception("feedback display failed")
 
     # ---- stop -------------------------------------------------------------------
 
@@ -496,7 +391,7 @@ class Daemon:
     def _shutdown(self) -> None:
         for name, closer in (("source", lambda: self.source and self.source.close()),
                              ("feed", lambda: self.client and self.client.stop()),
-                             ("kb", lambda: self.kb_agent and self.kb_agent.close()),
+                             ("kb", lambda: self.kb.agent and self.kb.agent.close()),
                              ("outbox", self._close_outbox),
                              ("seen", lambda: self.seen and self.seen.close())):
             try:
@@ -517,8 +412,8 @@ class Daemon:
 
         extra: dict[str, Any] = {"outbox_depth": self.outbox_depth(), "feed_endpoint": self.config.feed.endpoint,
                                  "version": __version__, "last_frame_at": _iso(self.last_frame_at)}
-        if self.kb_store is not None:
-            state = self.kb_store.state()
+        if self.kb.store is not None:
+            state = self.kb.store.state()
             extra["kb"] = {"running": self.pipeline.kb_version if self.pipeline else None, "current": state.current,
                            "previous": state.previous, "applied_at": state.applied_at, "refused": state.refused,
                            "refused_reason": state.refused_reason}
@@ -541,12 +436,6 @@ class Daemon:
     def _status_loop(self) -> None:
         while not self._stop.wait(self.config.status.interval):
             self._write_status()
-
-
-def _load_kb_key(path: Path) -> Any:
-    from qcedge.qc_client.kb import load_public_key
-
-    return load_public_key(path)
 
 
 def _iso(t: float | None) -> str | None:

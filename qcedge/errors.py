@@ -16,7 +16,8 @@ or pydicom's InvalidDicomError):
 
 Below each root, an error is one of two kinds, told by a second base class:
 - bad input a person can fix (a template, flow, config, key, rules or DICOM file, a source, an
-  argument): it also derives from ValueError (or LookupError); the command exits with 2;
+  argument, a data file this version cannot use): it also derives from ValueError (or
+  LookupError); the command exits with 2;
 - a failed operation (a peer refused, a store is down, a step did not happen): any other; exit 1.
 
 `qcedge.cli.main` prints either as one line, `qcedge COMMAND: message`. Anything else is an
@@ -55,6 +56,10 @@ class QcedgeError(Exception):
 
 class UsageError(QcedgeError, ValueError):
     """Bad input on the command line or in a file it names: one line, exit code 2."""
+
+
+class OperationFailed(QcedgeError):
+    """A command's work could not be done (a service manager refused, a status file is unreadable): exit 1."""
 
 
 def root(part: str) -> type[Exception]:

@@ -65,3 +65,15 @@ def configure(level: str = "INFO", json_lines: bool = True, file: Path | None = 
     root.setLevel(level)
     for name in _NOISY:
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+def read_events(path: Path) -> list[dict]:
+    """The JSON objects of a JSON-lines log file, in order (plain-text lines are passed over)."""
+    events = []
+    for line in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.startswith("{"):
+            try:
+                events.append(json.loads(line))
+            except ValueError:
+                pass
+    return events

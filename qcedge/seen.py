@@ -36,7 +36,7 @@ _MIGRATIONS = {
 }
 
 
-class SeenSchemaError(QcedgeError, RuntimeError):
+class SeenSchemaError(QcedgeError, ValueError):
     """A remembered-screens file this code cannot use (a newer schema); one line, naming the file."""
 
 

@@ -82,27 +82,26 @@ def test_installed_code_never_imports_the_repository_only_folders():
     assert not wrong, "\n".join(wrong)
 
 
+def _imports_of(part: str, libraries: set[str]) -> list[str]:
+    """Where a part's code imports one of `libraries`, as "file:line imports module"."""
+    return [
+        f"{path.relative_to(ROOT)}:{line} imports {module}"
+        for path in sorted((ROOT / part).rglob("*.py"))
+        for line, module in _imports(path)
+        if module.split(".")[0] in libraries
+    ]
+
+
 def test_ocr_templates_works_without_qt_display_or_network():
     """ocr_templates is shared by the daemon, GUI, flows and benchmarks: no Qt, no screen, no sockets."""
-    heavy = {"PySide6", "pyautogui", "mss", "zmq", "httpx", "pynetdicom"}
-    wrong = [
-        f"{path.relative_to(ROOT)}:{line} imports {module}"
-        for path in sorted((ROOT / "ocr_templates").rglob("*.py"))
-        for line, module in _imports(path)
-        if module.split(".")[0] in heavy
-    ]
+    wrong = _imports_of("ocr_templates", {"PySide6", "pyautogui", "mss", "zmq", "httpx", "pynetdicom"})
     assert not wrong, "\n".join(wrong)
 
 
 def test_central_runs_without_capture_ocr_rpa_or_qt():
     """A central site installs no OpenCV, Qt or OCR models: central imports none of them (qcedge -> central)."""
     heavy = {"cv2", "PySide6", "rapidocr", "onnxruntime", "tesserocr", "pyautogui", "mss", "Xlib", "numpy"}
-    wrong = [
-        f"{path.relative_to(ROOT)}:{line} imports {module}"
-        for path in sorted((ROOT / "central").rglob("*.py"))
-        for line, module in _imports(path)
-        if module.split(".")[0] in heavy
-    ]
+    wrong = _imports_of("central", heavy)
     assert not wrong, "\n".join(wrong)
     # and importing it for real pulls none of them in (qc_client's modules included)
     import subprocess

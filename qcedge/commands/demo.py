@@ -97,13 +97,13 @@ def _ensure_samples(recording: Path) -> None:
         print("qcedge demo: generating the samples first (python -m samples.generate) ...", flush=True)
         subprocess.run([sys.executable, "-m", "samples.generate", "--quiet"], cwd=ROOT, check=False)
     if not recording.is_file():
-        from qcedge.cli import UsageError
+        from qcedge.errors import UsageError
 
         raise UsageError(f"no recording at {recording} (run: python -m samples.generate)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from qcedge.cli import UsageError
+    from qcedge.errors import UsageError
     from qcedge.config import parse_config
     from qcedge.logs import configure
 

@@ -10,7 +10,6 @@ import argparse
 import json
 from pathlib import Path
 
-from qcedge.cli import UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,13 +22,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import qcedge
-    from qcedge.config import ConfigError, load_config
+    from qcedge.config import load_config
     from qcedge.doctor import run_checks
 
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from None
+    config = load_config(args.config)  # a ConfigError names the file and the key: exit 2
     checks = run_checks(config)
     ok = all(c.ok is not False for c in checks)
     if args.json:

@@ -6,7 +6,7 @@ import json
 import time
 from pathlib import Path
 
-from qcedge.cli import UsageError
+from qcedge.errors import OperationFailed, UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import cv2
 
-    from qcedge.capture import NoSignalDetector, SettleDetector, SourceError, open_source
+    from qcedge.capture import NoSignalDetector, SettleDetector, SourceError, SourceSpecError, open_source
 
     if args.frames < 0 or args.every < 0:
         raise UsageError("--frames and --every must not be negative")
@@ -36,10 +36,10 @@ def run(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
     try:
         source = open_source(args.source)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    except SourceSpecError:
+        raise  # says what is wrong with the spec: exit 2
     except SourceError as exc:
-        raise UsageError(f"cannot open {args.source}: {exc}") from None
+        raise SourceError(f"cannot open {args.source}: {exc}") from None
     settle, signal = SettleDetector(), NoSignalDetector()
     count = 0
     try:
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
                 try:
                     frame = source.read()
                 except SourceError as exc:
-                    raise UsageError(f"{args.source} failed after {count} frame(s): {exc}") from None
+                    raise SourceError(f"{args.source} failed after {count} frame(s): {exc}") from None
                 if frame is None:
                     break
                 count += 1
@@ -75,5 +75,5 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     if count == 0:
-        raise UsageError(f"{args.source} gave no frame")
+        raise OperationFailed(f"{args.source} gave no frame")
     return 0

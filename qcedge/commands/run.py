@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
 
 
@@ -18,14 +17,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from qcedge.cli import UsageError
-    from qcedge.config import ConfigError, check_paths, load_config
+    from qcedge.config import check_paths, load_config
+    from qcedge.errors import UsageError
     from qcedge.logs import configure
 
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from None
+    config = load_config(args.config)  # a ConfigError names the file and the key
     problems = check_paths(config)
     if problems:
         raise UsageError("\n".join(problems))
@@ -52,20 +48,19 @@ def run(args: argparse.Namespace) -> int:
 
     daemon = Daemon(config, file_pace=0.0 if args.fast else None)
     daemon.install_signal_handlers()
+    # The errors below gain the config key they come from; any other ends the command as qcedge.errors
+    # says (a failed operation exits 1, a bug 3 with its trace logged).
     try:
         return daemon.run()
     except TemplateError as exc:
         raise UsageError(f"{args.config}: [templates] folder: {exc}") from None
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from None
     except KeyFileError as exc:
         raise UsageError(f"{args.config}: [feed] server_key / station_key: {exc}") from None
-    except Exception as exc:  # noqa: BLE001 - one clear line, the details are in the log
-        logging.getLogger("qcedge.daemon").debug("daemon failed", exc_info=True)
-        key = _key_of(config, getattr(exc, "filename", None)) if isinstance(exc, OSError) else None
-        if key is not None:
-            raise UsageError(f"{args.config}: {key}: {exc.strerror or type(exc).__name__}: {exc.filename}") from None
-        raise UsageError(f"the daemon stopped: {type(exc).__name__}: {exc}") from None
+    except OSError as exc:
+        key = _key_of(config, exc.filename)
+        if key is None:
+            raise
+        raise UsageError(f"{args.config}: {key}: {exc.strerror or type(exc).__name__}: {exc.filename}") from None
 
 
 def _key_of(config, filename: object) -> str | None:
@@ -88,7 +83,7 @@ def _status_writable(config, where: Path) -> None:
     import os
     from datetime import datetime, timezone
 
-    from qcedge.cli import UsageError
+    from qcedge.errors import UsageError
     from qcedge.health import write_status
 
     try:

@@ -9,7 +9,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from qcedge.cli import UsageError
+from qcedge.errors import OperationFailed, UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,13 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _load(args: argparse.Namespace):
-    from qcedge.config import ConfigError, load_config
+    from qcedge.config import load_config
     from qcedge.service import SYSTEM_UNIT_DIR, unit_name
 
-    try:
-        config = load_config(args.config, check_secret=False)  # the secret may be readable by the service user only
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from None
+    config = load_config(args.config, check_secret=False)  # the secret may be readable by the service user only
     unit_dir = args.unit_dir or SYSTEM_UNIT_DIR
     return config, unit_dir / unit_name(config.station.id), args.unit_dir is None
 
@@ -84,7 +81,7 @@ def install(args: argparse.Namespace) -> int:
         tmp.chmod(0o644)
         tmp.replace(path)
     except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise OperationFailed(f"cannot write {path}: {exc.strerror or exc}") from None
     print(f"wrote {path}")
     ok, said = verify_unit(path)
     if ok is False:
@@ -98,7 +95,7 @@ def install(args: argparse.Namespace) -> int:
         for argv in (("daemon-reload",), ("enable", "--now", path.name)):
             rc, out = _systemctl(*argv)
             if rc != 0:
-                raise UsageError(f"systemctl {' '.join(argv)} failed: {out}")
+                raise OperationFailed(f"systemctl {' '.join(argv)} failed: {out}")
         print(f"enabled and started {path.name}; `qcedge service status --config {args.config}` shows it")
     else:
         print(f"next: systemctl daemon-reload && systemctl enable --now {path.name}")
@@ -110,9 +107,9 @@ def _create_user(user: str) -> None:
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     except OSError as exc:
-        raise UsageError(f"cannot create user {user}: {exc}") from None
+        raise OperationFailed(f"cannot create user {user}: {exc}") from None
     if proc.returncode != 0:
-        raise UsageError(f"cannot create user {user}: {proc.stderr.strip() or proc.returncode}")
+        raise OperationFailed(f"cannot create user {user}: {proc.stderr.strip() or proc.returncode}")
     print(f"created system user {user}")
 
 
@@ -128,11 +125,11 @@ def uninstall(args: argparse.Namespace) -> int:
     if system and systemd_running():
         rc, out = _systemctl("disable", "--now", path.name)
         if rc != 0:
-            raise UsageError(f"systemctl disable --now {path.name} failed: {out}")
+            raise OperationFailed(f"systemctl disable --now {path.name} failed: {out}")
     try:
         path.unlink()
     except OSError as exc:
-        raise UsageError(f"cannot remove {path}: {exc.strerror or exc}") from None
+        raise OperationFailed(f"cannot remove {path}: {exc.strerror or exc}") from None
     if system and systemd_running():
         _systemctl("daemon-reload")
     print(f"removed {path}; the outbox ({config.feed.outbox}), remembered screens and config stay")

@@ -70,22 +70,19 @@ def render(data: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from qcedge.cli import UsageError
+    from qcedge.errors import OperationFailed
 
     if args.config is not None:
-        from qcedge.config import ConfigError, load_config
+        from qcedge.config import load_config
 
-        try:
-            path = load_config(args.config, check_secret=False).status.file
-        except ConfigError as exc:
-            raise UsageError(str(exc)) from None
+        path = load_config(args.config, check_secret=False).status.file
     else:
         path = args.file
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UsageError(f"no status file at {path} (has the daemon been started with this config?)") from None
+        raise OperationFailed(f"no status file at {path} (has the daemon been started with this config?)") from None
     except (OSError, ValueError) as exc:
-        raise UsageError(f"cannot read the status file {path}: {exc}") from None
+        raise OperationFailed(f"cannot read the status file {path}: {exc}") from None
     print(json.dumps(data, indent=2, ensure_ascii=False) if args.json else render(data))
     return 0

@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from qcedge.capture.xvfb import stop_process
+
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,12 +51,6 @@ class RisProcess:
         return [e for e in map(json.loads, lines) if e.get("event") in ("key", "mouse")]
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         if self.proc.stderr:
             self.proc.stderr.close()

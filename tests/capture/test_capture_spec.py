@@ -1,6 +1,7 @@
 """Source specs: the strings and config tables a station names its source with."""
 from __future__ import annotations
 
+import textwrap
 import tomllib
 
 import pytest
@@ -96,16 +97,11 @@ def test_a_station_config_embeds_the_spec_as_string_or_table():
         station: str
         source: SourceSpec
 
-    doc = tomllib.loads('''
-station = "ct-1"
-[source]
-kind = "device"
-device = "/dev/video0"
-width = 1920
-height = 1080
-fourcc = "MJPG"
-backoff_max = 16
-''')
+    # the table the module's docstring shows, as a station config holds it
+    import qcedge.capture.spec as spec_module
+
+    example = spec_module.__doc__.split("[source]\n", 1)[1].split("\n\n", 1)[0]
+    doc = tomllib.loads('station = "ct-1"\n[source]\n' + textwrap.dedent(example) + "\nbackoff_max = 16\n")
     spec = Station.model_validate(doc).source
     assert (spec.kind, spec.device, spec.width, spec.fourcc, spec.backoff_max) == ("device", "/dev/video0", 1920, "MJPG", 16)
     spec = Station.model_validate(tomllib.loads('station = "x"\nsource = "screen:1@0,0,800,600"')).source

@@ -38,6 +38,17 @@ def assert_split_picture(image: np.ndarray) -> None:
     assert white.min() > 215, white
 
 
+def read_the_picture(source, count: int) -> list:
+    """Read `count` frames, close the source, and check each shows the sender's picture."""
+    try:
+        frames = [source.read() for _ in range(count)]
+    finally:
+        source.close()
+    for frame in frames:
+        assert_split_picture(frame.image)
+    return frames
+
+
 def udp_url(port: int) -> str:
     return f"udp://127.0.0.1:{port}?overrun_nonfatal=1&fifo_size=5000000"
 
@@ -69,13 +80,7 @@ def test_tcp_and_http_streams(ffmpeg, picture_png, protocol):
     else:
         ffmpeg.stream_picture(picture_png, f"http://127.0.0.1:{port}/hdmi.ts", "mpegts", "-listen", "1")
         url = f"http://127.0.0.1:{port}/hdmi.ts"
-    source = open_retrying(StreamSource(url, open_timeout=5, read_timeout=5))
-    try:
-        frames = [source.read() for _ in range(5)]
-    finally:
-        source.close()
-    for frame in frames:
-        assert_split_picture(frame.image)
+    read_the_picture(open_retrying(StreamSource(url, open_timeout=5, read_timeout=5)), 5)
 
 
 def test_rtsp_stream_with_ffmpeg_options_from_the_spec(ffmpeg, picture_png):
@@ -88,13 +93,8 @@ def test_rtsp_stream_with_ffmpeg_options_from_the_spec(ffmpeg, picture_png):
         source = open_source(f"{url}#rtsp_flags=listen&listen_timeout=15&open_timeout=20")
     finally:
         sender.join()
-    try:
-        assert source.options == {"rtsp_flags": "listen", "listen_timeout": "15"}
-        frames = [source.read() for _ in range(3)]
-    finally:
-        source.close()
-    for frame in frames:
-        assert_split_picture(frame.image)
+    assert source.options == {"rtsp_flags": "listen", "listen_timeout": "15"}
+    read_the_picture(source, 3)
 
 
 def test_a_stalled_stream_raises_source_error_within_the_read_timeout(ffmpeg, picture_png):

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
+from qcedge.logs import read_events
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "samples" / "rules" / "rules.yaml"
@@ -110,14 +110,7 @@ def read_status(config: Path) -> dict[str, Any]:
 
 
 def log_events(config: Path) -> list[dict[str, Any]]:
-    events = []
-    for line in config.with_suffix(".log").read_text(encoding="utf-8", errors="replace").splitlines():
-        if line.startswith("{"):
-            try:
-                events.append(json.loads(line))
-            except ValueError:
-                pass
-    return events
+    return read_events(config.with_suffix(".log"))
 
 
 # Screens of a short console session made from the generated sample frames (with their ground truth):

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from qcedge.capture.xvfb import stop_process
+
 from daemon_helpers import ROOT, SECRET, TEMPLATES
 
 pytestmark = pytest.mark.slow
@@ -42,13 +44,7 @@ class Receive:
             time.sleep(0.1)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, grace=10)
 
 
 @pytest.fixture

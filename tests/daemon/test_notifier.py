@@ -181,8 +181,8 @@ def test_daemon_with_notify_window_shows_feedback_and_sends_the_acknowledgement(
         daemon = Daemon(cfg)
         daemon._start_feed()
         assert daemon.notifier.window.start() and daemon.notifier.window.proc.poll() is None
-        daemon._screens["rec-9"] = "ct_dose_report"  # the record the daemon made for this screen
-        daemon._on_feedback(FeedFeedback(record_id="rec-9", level="warn", message="DLP above the reference level",
+        daemon.feedback.screens["rec-9"] = "ct_dose_report"  # the record the daemon made for this screen
+        daemon.feedback.from_central(FeedFeedback(record_id="rec-9", level="warn", message="DLP above the reference level",
                                          rule="ct-dlp"))
         window = daemon.notifier.window
         assert window.shown.wait(20)

@@ -190,7 +190,7 @@ file = "var/status.json"
 """, encoding="utf-8")
     config = load_config(tmp_path / "station.toml", check_secret=False)
     daemon = Daemon(config, source=Screen(cv2.imread(str(FRAMES / "ct_dose" / "ct_dose_000_clean.png"))))
-    release, rules_set, version = daemon._kb_current()
+    release, rules_set, version = daemon.kb.current()
     assert version == 1 and rules_set is not None and release == store.path(1)
     state = store.state()
     assert state.current == 1 and state.refused == 2 and "rules.yaml" in state.refused_reason
