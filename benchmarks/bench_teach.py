@@ -34,7 +34,7 @@ from qcedge.teaching_mode.app import make_app
 app = make_app(language="en")
 from qcedge.teaching_mode.main_window import MainWindow
 win = MainWindow()
-win.open_template(sys.argv[1])
+win.files.open_template(sys.argv[1])
 win.show()
 while not (win.windowHandle() and win.windowHandle().isExposed()):
     app.processEvents()
@@ -82,9 +82,8 @@ def measure_latency(template: Path, moves: int = 25) -> list[float]:
     from qcedge.teaching_mode.main_window import MainWindow
 
     app = make_app(language="en")
-    win = MainWindow()
-    win.quiet_errors = True
-    win.open_template(template)
+    win = MainWindow(quiet_errors=True)
+    win.files.open_template(template)
     win.show()
     names = [f["name"] for f in win.doc.draft.fields]
     while not all(n in win.items.results for n in names):

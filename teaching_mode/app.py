@@ -4,6 +4,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -15,6 +17,23 @@ def ensure_platform() -> None:
         return
     os.environ["QT_QPA_PLATFORM"] = "xcb" if os.environ.get("DISPLAY") else (
         "wayland" if os.environ.get("WAYLAND_DISPLAY") else "offscreen")
+
+
+def process_events_until(predicate: Callable[[], bool], timeout: float) -> bool:
+    """Handle Qt events until `predicate()` holds or `timeout` seconds passed; True when it held.
+
+    For scripts that drive the window without running its event loop (the GUI tests' drivers, the screenshots).
+    """
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        app.processEvents()
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
 
 
 def make_app(argv: list[str] | None = None, language: str | None = None):
@@ -45,7 +64,7 @@ def run(spec: str | None = None, template: str | None = None, language: str | No
 
     window = MainWindow(engine=engine, live_ocr=live_ocr)
     if template:
-        window.open_template(template)
+        window.files.open_template(template)
     if spec:
         window.open_path(spec)
     window.show()

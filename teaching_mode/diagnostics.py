@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from qcedge.ocr_templates.model import Template
+from qcedge.ocr_templates.preprocess import to_grey
 from qcedge.ocr_templates.results import MatchResult
 
 log = logging.getLogger(__name__)
@@ -96,10 +97,6 @@ def explain(template: Template, match: MatchResult, frame_shape: tuple[int, ...]
     return report
 
 
-def _grey(image: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
-
-
 def anchor_warnings(anchors: list[dict], reference: np.ndarray | None,
                     others: dict[str, np.ndarray] | None = None) -> dict[str, list[str]]:
     """Weak anchors: too small, at the edge of the frame or along a window border, or also found on
@@ -107,9 +104,9 @@ def anchor_warnings(anchors: list[dict], reference: np.ndarray | None,
     out: dict[str, list[str]] = {}
     if reference is None:
         return out
-    g = _grey(reference)
+    g = to_grey(reference)
     H, W = g.shape
-    greys = {tid: _grey(img) for tid, img in (others or {}).items() if img is not None}
+    greys = {tid: to_grey(img) for tid, img in (others or {}).items() if img is not None}
     for a in anchors:
         x, y, w, h = (int(v) for v in a["box"])
         notes: list[str] = []

@@ -7,7 +7,6 @@ a one-step flow that carries the expected screen of the steps before it.
 """
 from __future__ import annotations
 
-import copy
 import logging
 import shutil
 from pathlib import Path
@@ -21,43 +20,13 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFileDialog, QHBoxL
                                QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QSplitter, QVBoxLayout,
                                QWidget)
 
-from qcedge.teaching_mode.privacy import make_temp
 from qcedge.teaching_mode.canvas import Canvas
+from qcedge.teaching_mode.flow_steps import FLOW_SCHEMA, describe_step, images_of, step_alone, target_of
+from qcedge.teaching_mode.privacy import make_temp
 from qcedge.teaching_mode.recorder import InputEvent, StepBuilder, XInputRecorder
 from qcedge.teaching_mode.workers import Job
 
 log = logging.getLogger(__name__)
-FLOW_SCHEMA = "qcedge.flow/1"
-INPUT_KEYS = ("click", "double_click", "right_click")
-
-
-def describe_step(step: dict[str, Any]) -> str:
-    """One line for the step list: '3. click anchors/x.png (+4,0)'."""
-    for key in INPUT_KEYS:
-        if key in step:
-            t = step[key]
-            if isinstance(t, dict):
-                what = t.get("image") or t.get("text") or t.get("template") or t.get("point")
-                off = t.get("offset")
-                extra = f" ({off[0]:+d},{off[1]:+d})" if off else ""
-                return f"{key.replace('_', ' ')} {what}{extra}"
-            return f"{key.replace('_', ' ')} {t}"
-    if "type" in step:
-        return f"type «{step['type']}»"
-    if "hotkey" in step:
-        keys = step["hotkey"]
-        return "keys " + (keys if isinstance(keys, str) else "+".join(keys))
-    action = next((k for k in step if k not in ("name", "expect")), "?")
-    return f"{action} {yaml.safe_dump(step[action], default_flow_style=True, allow_unicode=True).strip()}"
-
-
-def target_of(step: dict[str, Any]) -> dict[str, Any] | None:
-    for key in INPUT_KEYS:
-        if key in step and isinstance(step[key], dict):
-            return step[key]
-    if "type" in step and isinstance(step.get("into"), dict):
-        return step["into"]
-    return None
 
 
 class FlowPanel(QWidget):
@@ -282,7 +251,7 @@ class FlowPanel(QWidget):
             path = path / f"{self.data.get('id', 'flow')}.yaml"
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.parent.resolve() != self.flow_dir.resolve():
-            for rel in self._images():
+            for rel in images_of(self.data):
                 src, dst = self.flow_dir / rel, path.parent / rel
                 if src.is_file() and not dst.exists():
                     dst.parent.mkdir(parents=True, exist_ok=True)
@@ -300,24 +269,6 @@ class FlowPanel(QWidget):
         self.flow_path = path
         self.status.setText(self.tr("Saved %1").replace("%1", str(path)))
         return True
-
-    def _images(self) -> list[str]:
-        out = []
-
-        def visit(node: Any) -> None:
-            if isinstance(node, dict):
-                for k, v in node.items():
-                    if k == "image":
-                        out.extend([v] if isinstance(v, str) else list(v))
-                    else:
-                        visit(v)
-            elif isinstance(node, list):
-                for v in node:
-                    visit(v)
-
-        visit(self.data.get("steps", []))
-        visit(self.data.get("screens", {}))
-        return out
 
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, self.tr("Open a flow"), "", self.tr("Flows (*.yaml *.yml)"))
@@ -380,13 +331,7 @@ class FlowPanel(QWidget):
 
     def _one_step_flow(self, index: int) -> Any:
         """Step `index` alone, carrying the expected screen of the steps before it."""
-        step = copy.deepcopy(self.data["steps"][index])
-        if "expect" not in step:
-            for earlier in reversed(self.data["steps"][:index]):
-                if "expect" in earlier:
-                    step["expect"] = copy.deepcopy(earlier["expect"])
-                    break
-        return self._validate({**self.data, "steps": [step]})
+        return self._validate({**self.data, "steps": [step_alone(self.data["steps"], index)]})
 
     def _locate(self, index: int, screen: np.ndarray) -> list[int] | None:
         t = target_of(self.data["steps"][index])

@@ -6,67 +6,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from qcedge.ocr_templates.engines.base import TextBox
+from qcedge.ocr_templates.preprocess import to_grey
+from qcedge.teaching_mode.labels import KNOWN_LABELS, PERSONAL_HINTS, label_key
 from qcedge.teaching_mode.slots import enclosing_frame, find_slot, ink_bbox, union
 
-# Chinese labels seen on consoles, RIS and HIS screens -> field name, personal flag.
-KNOWN_LABELS: dict[str, tuple[str, bool]] = {
-    "姓名": ("patient_name", True), "患者姓名": ("patient_name", True), "病人姓名": ("patient_name", True),
-    "患者id": ("patient_id", True), "病人id": ("patient_id", True), "病历号": ("patient_id", True),
-    "住院号": ("inpatient_no", True), "门诊号": ("outpatient_no", True), "身份证号": ("id_card", True),
-    "电话": ("phone", True), "联系电话": ("phone", True), "地址": ("address", True),
-    "检查号": ("accession", False), "登记号": ("accession", False), "检查单号": ("accession", False),
-    "性别": ("sex", False), "年龄": ("age", False), "出生日期": ("birth_date", True),
-    "检查日期": ("exam_date", False), "检查时间": ("exam_time", False), "登记时间": ("registered_at", False),
-    "检查部位": ("body_part", False), "部位": ("body_part", False), "设备": ("device", False),
-    "检查项目": ("procedure", False), "科室": ("department", False), "申请科室": ("department", False),
-    "技师": ("technologist", False), "医生": ("physician", False), "申请医生": ("physician", False),
-    "序列": ("series", False), "管电压": ("kv", False), "管电流": ("ma", False), "曝光时间": ("exposure_time", False),
-    "剂量": ("dose", False), "层厚": ("slice_thickness", False), "协议": ("protocol", False),
-    # RIS / HIS / modality screens: people and identifiers carry the personal flag
-    "患者编号": ("patient_id", True), "病人编号": ("patient_id", True), "患者号": ("patient_id", True),
-    "病人号": ("patient_id", True), "病案号": ("patient_id", True), "档案号": ("patient_id", True),
-    "就诊卡号": ("card_no", True), "卡号": ("card_no", True), "医保号": ("insurance_no", True),
-    "医保卡号": ("insurance_no", True), "证件号": ("id_card", True), "身份证": ("id_card", True),
-    "床号": ("bed_no", True), "英文名": ("name_pinyin", True), "拼音": ("name_pinyin", True),
-    "姓名拼音": ("name_pinyin", True), "出生年月": ("birth_date", True), "联系人": ("contact", True),
-    "检查技师": ("technologist", True), "技师": ("technologist", True), "操作技师": ("technologist", True),
-    "医生": ("physician", True), "申请医生": ("physician", True), "开单医生": ("physician", True),
-    "送检医生": ("physician", True), "报告医生": ("reporting_physician", True),
-    "审核医生": ("reviewing_physician", True), "登记员": ("registrar", True), "操作员": ("operator", True),
-    "检查流水号": ("accession", False), "影像号": ("image_no", False), "申请单号": ("request_no", False),
-    "检查类型": ("modality", False), "设备类型": ("modality", False), "检查设备": ("device", False),
-    "病区": ("ward", False), "临床诊断": ("clinical_diagnosis", False), "诊断": ("diagnosis", False),
-    "民族": ("ethnicity", False), "身高": ("height", False), "体重": ("weight", False), "费别": ("fee_type", False),
-    "预约时间": ("appointment_time", False), "检查状态": ("status", False), "状态": ("status", False),
-    "检查方法": ("method", False), "造影剂": ("contrast", False), "对比剂": ("contrast", False),
-    "扫描协议": ("protocol", False), "曝光次数": ("exposures", False), "拍片部位": ("body_part", False),
-    "kv": ("kv", False), "kvp": ("kv", False), "mas": ("mas", False), "ma": ("ma", False), "ms": ("ms", False),
-    "ei": ("ei", False), "di": ("di", False), "sid": ("sid", False), "dap": ("dap", False),
-    "ctdivol": ("ctdivol", False), "dlp": ("dlp", False),
-    "工作站": ("workstation", False), "patientname": ("patient_name", True), "name": ("patient_name", True),
-    "patientid": ("patient_id", True), "mrn": ("patient_id", True), "accessionno.": ("accession", False),
-    "accessionno": ("accession", False), "accession": ("accession", False), "birthdate": ("birth_date", True),
-    "dateofbirth": ("birth_date", True), "operator": ("operator", True), "technologist": ("technologist", True),
-    "physician": ("physician", True), "referringphysician": ("physician", True), "就诊类型": ("visit_type", False), "病人类型": ("visit_type", False),
-}
-# OCR (and some programs) write traditional forms of label characters: fold them before looking labels up
-_TRAD = str.maketrans("別號檢査時間醫師齡電話證類項備術診斷記錄單據費門診住院歲態託務職員編碼",
-                      "别号检查时间医师龄电话证类项备术诊断记录单据费门诊住院岁态托务职员编码")
-
-
-def label_key(text: str) -> str:
-    """A label as looked up in KNOWN_LABELS: no bracketed unit, no colon, no spaces, lower case, simplified."""
-    core = re.sub(r"[(（\[].*?[)）\]]", "", text).strip().rstrip(":：").strip()
-    return core.lower().replace(" ", "").translate(_TRAD)
-
-
-PERSONAL_HINTS = ("name", "patient_id", "patient id", "patientid", "birth", "phone", "address", "mrn")
 UNITS = ("mGy·cm", "mGy*cm", "mGycm", "mGy", "mAs", "mA", "kV", "kVp", "ms", "s", "mm", "cm", "cGy·cm²", "dGy·cm²",
          "µGy·m²", "uGy·m²", "%", "kg", "岁", "cm²")
 
@@ -352,11 +302,11 @@ def _score(p: Proposal, label: str, line: tuple[int, int, int, int] | list[int],
 
 def _column_line_between(image: np.ndarray, p: Proposal, line: tuple[int, int, int, int] | list[int]) -> bool:
     """A table's column line between the label and the value (taller than the text row: a grid, not a widget)."""
-    from qcedge.teaching_mode.slots import LINE_DIFF, _background, grey
+    from qcedge.teaching_mode.slots import LINE_DIFF, background_level
 
     if p.label_box is None:
         return False
-    g = grey(image)
+    g = to_grey(image)
     H, W = g.shape
     lx, ly, lw, lh = p.label_box
     vx = int(line[0])
@@ -365,7 +315,7 @@ def _column_line_between(image: np.ndarray, p: Proposal, line: tuple[int, int, i
         return False
     yc = ly + lh // 2
     reach = int(1.6 * lh)
-    bg = _background(g, [x0, ly, x1 - x0, lh])
+    bg = background_level(g, [x0, ly, x1 - x0, lh])
     col = np.abs(g[max(0, yc - reach):min(H, yc + reach), x0:x1].astype(np.int16) - bg) > LINE_DIFF / 2
     return bool(len(col) and (col.mean(axis=0) > 0.95).any())
 
@@ -373,9 +323,9 @@ def _column_line_between(image: np.ndarray, p: Proposal, line: tuple[int, int, i
 def _status_bar(image: np.ndarray, line: tuple[int, int, int, int] | list[int]) -> bool:
     """A text on a status bar or the taskbar: between long lines just above and below it (outside
     the panel it may sit in), or at the very bottom of the frame."""
-    from qcedge.teaching_mode.slots import LINE_DIFF, _background, grey
+    from qcedge.teaching_mode.slots import LINE_DIFF, background_level
 
-    g = grey(image)
+    g = to_grey(image)
     H, W = g.shape
     if line[1] + line[3] > 0.95 * H:
         return True
@@ -392,10 +342,20 @@ def _status_bar(image: np.ndarray, line: tuple[int, int, int, int] | list[int]) 
         rows = [r for r in rows if 0 <= r < H]
         if not rows:
             return False
-        bg = _background(g, [x0, rows[0], x1 - x0, len(rows)])
+        bg = background_level(g, [x0, rows[0], x1 - x0, len(rows)])
         return any((np.abs(g[r, x0:x1].astype(np.int16) - bg) > LINE_DIFF / 2).mean() > 0.9 for r in rows)
 
     return long_line(range(top - reach, top)) and long_line(range(bottom, bottom + reach))
+
+
+def _same_labels(mine: list[Proposal], by_label: dict[str, Proposal]
+                 ) -> Iterator[tuple[Proposal, Proposal, list[int], list[int]]]:
+    """Each of `mine` with the other frame's proposal of its label, and the box that places each of the
+    two (its label box, else its value box)."""
+    for p in mine:
+        q = by_label.get(p.label)
+        if q is not None:
+            yield p, q, p.label_box or p.box, q.label_box or q.box
 
 
 def merge_frames(reference: list[Proposal], others: list[list[Proposal]], min_labels: int = 2) -> list[Proposal]:
@@ -413,26 +373,13 @@ def merge_frames(reference: list[Proposal], others: list[list[Proposal]], min_la
         by_label: dict[str, Proposal] = {}
         for q in props:
             by_label.setdefault(q.label, q)
-        shifts = []
-        for p in reference:
-            q = by_label.get(p.label)
-            if q is None:
-                continue
-            a = p.label_box or p.box
-            b = q.label_box or q.box
-            if (p.label_box is None) != (q.label_box is None):
-                continue
-            shifts.append((a[0] - b[0], a[1] - b[1]))
+        shifts = [(a[0] - b[0], a[1] - b[1]) for p, q, a, b in _same_labels(reference, by_label)
+                  if (p.label_box is None) == (q.label_box is None)]
         if len(shifts) < min_labels:
             continue
         dx = float(np.median([s[0] for s in shifts]))
         dy = float(np.median([s[1] for s in shifts]))
-        for p in merged:
-            q = by_label.get(p.label)
-            if q is None:
-                continue
-            a = p.label_box or p.box
-            b = q.label_box or q.box
+        for p, q, a, b in _same_labels(merged, by_label):
             if abs(a[0] - b[0] - dx) > 4 or abs(a[1] - b[1] - dy) > 4:
                 continue  # the same label somewhere else: not this field
             moved = [int(round(q.box[0] + dx)), int(round(q.box[1] + dy)), q.box[2], q.box[3]]

@@ -20,6 +20,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from qcedge.ocr_templates.preprocess import to_grey
+
 log = logging.getLogger(__name__)
 
 PATCH_SIZES = ((64, 28), (96, 36), (140, 48), (200, 64), (280, 90), (400, 140), (560, 200))
@@ -56,7 +58,7 @@ def unique_patch(screen: np.ndarray, x: int, y: int, threshold: float = 0.9,
     Returns the box [x, y, w, h] and the second-best match score (how far from ambiguous).
     """
     H, W = screen.shape[:2]
-    grey = cv2.cvtColor(screen, cv2.COLOR_BGR2GRAY) if screen.ndim == 3 else screen
+    grey = to_grey(screen)
     best: tuple[list[int], float] | None = None
     for w, h in sizes:
         x0 = int(min(max(0, x - w // 2), max(0, W - w)))

@@ -9,6 +9,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from qcedge.ocr_templates.preprocess import to_grey
+
 Box = list[int]  # [x, y, w, h]
 
 LINE_DIFF = 30        # grey levels a frame line differs from the slot's background
@@ -20,11 +22,8 @@ MAX_LEFT = 2.0        # ... and to the left
 MAX_WIDGET = 900      # an input widget is at most this wide
 
 
-def grey(image: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
-
-
-def _background(g: np.ndarray, box: Box) -> int:
+def background_level(g: np.ndarray, box: Box) -> int:
+    """The most common grey level of `box` on the grey frame `g` (255 for an empty box)."""
     x, y, w, h = box
     crop = g[max(0, y):y + h, max(0, x):x + w]
     if crop.size == 0:
@@ -38,14 +37,14 @@ def _differs(g: np.ndarray, bg: int) -> np.ndarray:
 
 def ink_bbox(image: np.ndarray, box: Box) -> Box | None:
     """The bounding box of the ink inside `box` (pixels unlike the box's most common shade)."""
-    g = grey(image)
+    g = to_grey(image)
     H, W = g.shape
     x, y, w, h = (int(v) for v in box)
     x0, y0, x1, y1 = max(0, x), max(0, y), min(W, x + w), min(H, y + h)
     if x1 - x0 < 1 or y1 - y0 < 1:
         return None
     crop = g[y0:y1, x0:x1]
-    mask = _differs(crop, _background(g, [x0, y0, x1 - x0, y1 - y0]))
+    mask = _differs(crop, background_level(g, [x0, y0, x1 - x0, y1 - y0]))
     mask = remove_lines(mask)
     ys, xs = np.nonzero(mask)
     if not len(xs):
@@ -86,13 +85,13 @@ def enclosing_frame(image: np.ndarray, box: Box) -> Box | None:
     across the middle half of the box, then left and right for columns that differ along the
     whole height between those rows; the rows must span from the left to the right column.
     """
-    g = grey(image)
+    g = to_grey(image)
     H, W = g.shape
     x, y, w, h = (int(v) for v in box)
     cx, cy = x + w // 2, y + h // 2
     if not (0 <= cx < W and 0 <= cy < H):
         return None
-    bg = _background(g, [x + w // 4, y + h // 4, max(1, w // 2), max(1, h // 2)])
+    bg = background_level(g, [x + w // 4, y + h // 4, max(1, w // 2), max(1, h // 2)])
     d = _differs(g, bg)
     c0, c1 = max(0, x + w // 4), min(W, x + w - w // 4 + 1)
     reach = max(10, int(2.5 * h))  # a tile (label on top, value below) has its top line further up
@@ -123,11 +122,11 @@ def free_slot(image: np.ndarray, ink: Box, stops: list[Box] | None = None, margi
 
     `stops` are other text boxes (detected lines); the slot ends before any on the same line.
     """
-    g = grey(image)
+    g = to_grey(image)
     H, W = g.shape
     x, y, w, h = ink
     th = max(8, h)
-    bg = _background(g, [x - margin, y - margin, w + 2 * margin, h + 2 * margin])
+    bg = background_level(g, [x - margin, y - margin, w + 2 * margin, h + 2 * margin])
     band = _differs(g[max(0, y - 1):min(H, y + h + 1)], bg)
     cols = band.any(axis=0)
     word = max(3, int(WORD_GAP * th))

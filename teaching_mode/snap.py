@@ -4,10 +4,12 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from qcedge.ocr_templates.preprocess import to_grey
+
 
 def ink_mask(crop: np.ndarray, threshold: int = 40) -> np.ndarray:
     """Pixels that differ from the crop's background (its most common grey level)."""
-    grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop
+    grey = to_grey(crop)
     background = int(np.bincount(grey.ravel(), minlength=256).argmax())
     return (np.abs(grey.astype(np.int16) - background) > threshold).astype(np.uint8)
 

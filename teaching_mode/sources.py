@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from qcedge.teaching_mode.draft import read_image
+from qcedge.teaching_mode.errors import TeachError
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +23,8 @@ VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".webm", ".ts", ".mpg", ".mpeg
 DICOM_SUFFIXES = {".dcm", ".dicom"}
 
 
-class OpenError(ValueError):
-    """A source that cannot be opened; the message is for the integrator."""
+class OpenError(TeachError, ValueError):
+    """A source that cannot be opened (bad input); the message is for the integrator."""
 
 
 def dicom_to_bgr(path: str | Path) -> np.ndarray:
@@ -155,3 +156,14 @@ def _is_dicom(path: Path) -> bool:
         return head[128:132] == b"DICM"
     except OSError:
         return False
+
+
+def display_path(path: str | Path) -> str:
+    """A path as shown in the window: relative to the working folder when inside it."""
+    text = str(path)
+    if "://" in text:
+        return text
+    try:
+        return str(Path(text).resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return text

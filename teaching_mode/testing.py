@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from qcedge.ocr_templates.model import Template
+from qcedge.ocr_templates.preprocess import to_grey
 from qcedge.ocr_templates.results import MatchResult, ScreenReading
 from qcedge.teaching_mode.sources import DICOM_SUFFIXES, IMAGE_SUFFIXES, dicom_to_bgr
 from qcedge.teaching_mode.draft import read_image
@@ -88,7 +89,7 @@ def iter_frames(spec: str | Path | list[str | Path], every: int = 1) -> Iterator
             index += 1
             if index % every:
                 continue
-            thumb = cv2.resize(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), (96, 54), interpolation=cv2.INTER_AREA)
+            thumb = cv2.resize(to_grey(image), (96, 54), interpolation=cv2.INTER_AREA)
             if last is not None and float(np.mean(cv2.absdiff(thumb, last))) < 1.0:
                 continue  # the screen did not change: reading it again would tell nothing new
             last = thumb

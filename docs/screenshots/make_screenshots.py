@@ -12,7 +12,6 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -23,18 +22,14 @@ sys.path.insert(0, str(ROOT))
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from qcedge.ocr_templates import load_template  # noqa: E402
-from qcedge.teaching_mode.app import make_app  # noqa: E402
+from qcedge.teaching_mode.app import make_app, process_events_until  # noqa: E402
 
 GEN = ROOT / "samples" / "generated"
 
 
 def pump(app: QApplication, until=lambda: True, timeout: float = 120.0) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        app.processEvents()
-        if until():
-            break
-        time.sleep(0.01)
+    """Handle events until `until()` holds (or `timeout` passed), then a few more for the painting."""
+    process_events_until(until, timeout)
     for _ in range(20):
         app.processEvents()
 
@@ -48,7 +43,7 @@ def teach_ct(win, frame: dict) -> None:
     """The CT dose fields as the integrator taught them (sample template boxes, moved to the window)."""
     tpl = load_template(ROOT / "samples" / "templates" / "ct_dose_report.yaml")
     wx, wy = frame["window"][:2]
-    win.open_source(str(GEN / frame["path"]))
+    win.sources.open_source(str(GEN / frame["path"]))
     win.doc.draft.meta.update({"id": "ct_dose_taught", "title": "CT dose report (taught)"})
     win.template_form.load()
     for a in tpl.anchors:
@@ -73,14 +68,13 @@ def main() -> int:
 
     ct = frames("ct_dose", "clean")[0]
     # 1. a taught template with live OCR
-    win = MainWindow()
-    win.quiet_errors = True
+    win = MainWindow(quiet_errors=True)
     win.resize(1700, 1000)
     win.show()
     teach_ct(win, ct)
     names = [f["name"] for f in win.doc.draft.fields]
     pump(app, lambda: all(n in win.items.results for n in names) and not win.live.pending())
-    win.read_all_now()
+    win.reading.read_all_now()
     pump(app, lambda: bool(win.items.checks.text()))
     win.canvas.focus_box([ct["window"][0] + 120, ct["window"][1] + 100, 720, 460], zoom=1.0)
     win.select("total_dlp")
@@ -96,8 +90,8 @@ def main() -> int:
     from PySide6.QtCore import Qt
 
     win.resizeDocks([win.tools_dock], [470], Qt.Orientation.Vertical)
-    win.run_test(tmp)
-    pump(app, lambda: win.test_job is None, timeout=600)
+    win.tester.run_test(tmp)
+    pump(app, lambda: win.tester.job is None, timeout=600)
     table = win.test_panel.table
     # the frame of another program: the detail names each anchor and why it failed
     bad = next((r for r in range(table.rowCount()) if table.item(r, 2).text() == "no match"), None)
@@ -158,14 +152,13 @@ def main() -> int:
     from qcedge.teaching_mode import i18n
 
     i18n.install(app, "zh_CN")
-    win = MainWindow()
-    win.quiet_errors = True
+    win = MainWindow(quiet_errors=True)
     win.resize(1700, 1000)
     win.show()
-    win.open_source(str(GEN / ris["path"]))
+    win.sources.open_source(str(GEN / ris["path"]))
     pump(app)
     win.canvas.show_around(ris["window"], context=(ris["window"][2], ris["window"][3]))
-    win.propose(region=list(ris["window"]))
+    win.proposer.propose(region=list(ris["window"]))
     pump(app, lambda: bool(win.proposals.proposals), timeout=300)
     # accept a few with their Accept buttons; the others stay on the frame (dotted) and in the list
     for name in ("accession", "patient_id", "patient_name", "age", "registered_at"):

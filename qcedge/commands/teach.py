@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handler(args: argparse.Namespace) -> int:
-    from qcedge.cli import UsageError
+    from qcedge.errors import UsageError
 
     if args.source and not (Path(args.source).exists() or "://" in args.source or ":" in args.source
                             or args.source.startswith(("screen", "device", "window"))):

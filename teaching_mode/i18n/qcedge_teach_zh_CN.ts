@@ -1,6 +1,37 @@
 <?xml version='1.0' encoding='utf-8'?>
 <TS version="2.1" language="zh_CN">
 <context>
+    <name>BoxSync</name>
+    <message>
+        <source>Open a frame first (Ctrl+O)</source>
+        <translation>请先打开画面 (Ctrl+O)</translation>
+    </message>
+    <message>
+        <source>Add anchor</source>
+        <translation>添加锚点</translation>
+    </message>
+    <message>
+        <source>Add table</source>
+        <translation>添加表格</translation>
+    </message>
+    <message>
+        <source>Add field</source>
+        <translation>添加字段</translation>
+    </message>
+    <message>
+        <source>Move box</source>
+        <translation>移动框</translation>
+    </message>
+    <message>
+        <source>Resize box</source>
+        <translation>调整框大小</translation>
+    </message>
+    <message>
+        <source>Delete box</source>
+        <translation>删除框</translation>
+    </message>
+</context>
+<context>
     <name>ChecksEditor</name>
     <message>
         <source>Name</source>
@@ -180,6 +211,25 @@
     <message>
         <source>Edit box</source>
         <translation>编辑框</translation>
+    </message>
+</context>
+<context>
+    <name>FieldReading</name>
+    <message>
+        <source>live OCR %1 ms</source>
+        <translation>实时识别 %1 毫秒</translation>
+    </message>
+    <message>
+        <source>Read: «%1» → %2, confidence %3 %4</source>
+        <translation>识别：«%1» → %2，置信度 %3 %4</translation>
+    </message>
+    <message>
+        <source>Cannot read the template</source>
+        <translation>无法读取模板</translation>
+    </message>
+    <message>
+        <source>Checks: %1</source>
+        <translation>校验：%1</translation>
     </message>
 </context>
 <context>
@@ -487,10 +537,6 @@
         <translation>编辑已保存的模板，并显示其参考图像</translation>
     </message>
     <message>
-        <source>Open recent</source>
-        <translation>最近打开</translation>
-    </message>
-    <message>
         <source>Save template</source>
         <translation>保存模板</translation>
     </message>
@@ -747,250 +793,12 @@
         <translation>qcedge 示教：示教工作站要读取的界面，在录制的画面上测试模板，并录制它回放的流程。</translation>
     </message>
     <message>
-        <source>Cannot match the template</source>
-        <translation>无法匹配模板</translation>
-    </message>
-    <message>
-        <source>Template matched on this frame (score %1): boxes are shown where they are on it</source>
-        <translation>模板已在本画面上匹配（得分 %1）：框显示在画面上的对应位置</translation>
-    </message>
-    <message>
-        <source>Add anchor</source>
-        <translation>添加锚点</translation>
-    </message>
-    <message>
-        <source>Add table</source>
-        <translation>添加表格</translation>
-    </message>
-    <message>
-        <source>Add field</source>
-        <translation>添加字段</translation>
-    </message>
-    <message>
-        <source>Move box</source>
-        <translation>移动框</translation>
-    </message>
-    <message numerus="yes">
-        <source>Detecting text on %n frame(s)…</source>
-        <translation>
-            <numerusform>正在检测 %n 个画面上的文字…</numerusform></translation>
-    </message>
-    <message>
-        <source>error: %1</source>
-        <translation>出错：%1</translation>
-    </message>
-    <message>
-        <source>Cannot open the source</source>
-        <translation>无法打开来源</translation>
-    </message>
-    <message>
-        <source>Still image</source>
-        <translation>图片</translation>
-    </message>
-    <message>
-        <source>Folder of stills</source>
-        <translation>图片文件夹</translation>
-    </message>
-    <message>
-        <source>Video file</source>
-        <translation>视频文件</translation>
-    </message>
-    <message>
-        <source>DICOM screen save</source>
-        <translation>DICOM 屏幕存档</translation>
-    </message>
-    <message>
-        <source>Live source</source>
-        <translation>实时来源</translation>
-    </message>
-    <message>
-        <source>Opened %1</source>
-        <translation>已打开 %1</translation>
-    </message>
-    <message>
-        <source>Cannot read the frame</source>
-        <translation>无法读取画面</translation>
-    </message>
-    <message>
-        <source>No match on this frame: %1 (another screen? File &gt; New template, or Template &gt; Use this frame as the reference)</source>
-        <translation>本画面未匹配：%1（是另一个界面？文件 &gt; 新建模板，或 模板 &gt; 以本画面为参考图像）</translation>
-    </message>
-    <message>
         <source>New template: draw anchors and fields, or propose (Ctrl+P)</source>
         <translation>新建模板：画锚点和字段，或提议字段 (Ctrl+P)</translation>
     </message>
     <message>
         <source>Save the template first?</source>
         <translation>先保存模板吗？</translation>
-    </message>
-    <message>
-        <source>The live source stopped</source>
-        <translation>实时来源已停止</translation>
-    </message>
-    <message>
-        <source>Frame frozen</source>
-        <translation>画面已冻结</translation>
-    </message>
-    <message>
-        <source>Live</source>
-        <translation>实时</translation>
-    </message>
-    <message>
-        <source>Open a still, video or DICOM file</source>
-        <translation>打开图片、视频或 DICOM 文件</translation>
-    </message>
-    <message>
-        <source>Frames (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.mp4 *.avi *.mkv *.mov *.dcm);;All files (*)</source>
-        <translation>画面 (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.mp4 *.avi *.mkv *.mov *.dcm);;所有文件 (*)</translation>
-    </message>
-    <message>
-        <source>Open a live source</source>
-        <translation>打开实时来源</translation>
-    </message>
-    <message>
-        <source>Source (screen, screen:1, device:0, udp://…, rtsp://…, a folder):</source>
-        <translation>来源（screen、screen:1、device:0、udp://…、rtsp://…、文件夹）：</translation>
-    </message>
-    <message>
-        <source>Cannot open the template</source>
-        <translation>无法打开模板</translation>
-    </message>
-    <message>
-        <source>Open a template</source>
-        <translation>打开模板</translation>
-    </message>
-    <message>
-        <source>Templates (*.yaml *.yml)</source>
-        <translation>模板 (*.yaml *.yml)</translation>
-    </message>
-    <message>
-        <source>Save the template</source>
-        <translation>保存模板</translation>
-    </message>
-    <message>
-        <source>Templates (*.yaml)</source>
-        <translation>模板 (*.yaml)</translation>
-    </message>
-    <message>
-        <source>The template is not valid yet</source>
-        <translation>模板尚不完整</translation>
-    </message>
-    <message>
-        <source>Saved %1</source>
-        <translation>已保存 %1</translation>
-    </message>
-    <message>
-        <source>Cannot open the template pack</source>
-        <translation>无法打开模板包</translation>
-    </message>
-    <message>
-        <source>Template pack %1 version %2</source>
-        <translation>模板包 %1 版本 %2</translation>
-    </message>
-    <message>
-        <source>Template to edit:</source>
-        <translation>要编辑的模板：</translation>
-    </message>
-    <message>
-        <source>Open a template pack folder</source>
-        <translation>打开模板包文件夹</translation>
-    </message>
-    <message>
-        <source>Template pack folder</source>
-        <translation>模板包文件夹</translation>
-    </message>
-    <message>
-        <source>Pack version</source>
-        <translation>模板包版本</translation>
-    </message>
-    <message>
-        <source>Version of the pack:</source>
-        <translation>模板包版本：</translation>
-    </message>
-    <message>
-        <source>Cannot write the template pack</source>
-        <translation>无法写入模板包</translation>
-    </message>
-    <message>
-        <source>Open a frame first (Ctrl+O)</source>
-        <translation>请先打开画面 (Ctrl+O)</translation>
-    </message>
-    <message>
-        <source>Read: «%1» → %2, confidence %3 %4</source>
-        <translation>识别：«%1» → %2，置信度 %3 %4</translation>
-    </message>
-    <message>
-        <source>live OCR %1 ms</source>
-        <translation>实时识别 %1 毫秒</translation>
-    </message>
-    <message>
-        <source>Resize box</source>
-        <translation>调整框大小</translation>
-    </message>
-    <message>
-        <source>Cannot read the template</source>
-        <translation>无法读取模板</translation>
-    </message>
-    <message>
-        <source>Checks: %1</source>
-        <translation>校验：%1</translation>
-    </message>
-    <message>
-        <source>Propose failed</source>
-        <translation>提议失败</translation>
-    </message>
-    <message numerus="yes">
-        <source>%n proposal(s)</source>
-        <translation>
-            <numerusform>%n 条建议</numerusform></translation>
-    </message>
-    <message>
-        <source>Accept proposals</source>
-        <translation>采纳建议</translation>
-    </message>
-    <message>
-        <source>Accept proposal</source>
-        <translation>采纳建议</translation>
-    </message>
-    <message>
-        <source>Frames to test on</source>
-        <translation>用于测试的画面</translation>
-    </message>
-    <message>
-        <source>Frames and recordings (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.dcm *.mp4 *.avi *.mkv *.mov *.ts);;All files (*)</source>
-        <translation>画面和录像 (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.dcm *.mp4 *.avi *.mkv *.mov *.ts);;所有文件 (*)</translation>
-    </message>
-    <message>
-        <source>Folder of frames to test on</source>
-        <translation>用于测试的画面文件夹</translation>
-    </message>
-    <message>
-        <source>Recording to test on</source>
-        <translation>用于测试的录像</translation>
-    </message>
-    <message>
-        <source>Recordings (*.mp4 *.avi *.mkv *.mov *.ts);;All files (*)</source>
-        <translation>录像 (*.mp4 *.avi *.mkv *.mov *.ts);;所有文件 (*)</translation>
-    </message>
-    <message>
-        <source>%1 files</source>
-        <translation>%1 个文件</translation>
-    </message>
-    <message>
-        <source>Testing on %1…</source>
-        <translation>正在测试 %1…</translation>
-    </message>
-    <message>
-        <source>The test failed: %1</source>
-        <translation>测试失败：%1</translation>
-    </message>
-    <message>
-        <source>The test failed</source>
-        <translation>测试失败</translation>
-    </message>
-    <message>
-        <source>%1 frames: %2 matched (%3 complete, %4 need review), %5 did not match, %6 errors</source>
-        <translation>%1 帧：%2 帧匹配（%3 帧完整，%4 帧需复核），%5 帧未匹配，%6 帧出错</translation>
     </message>
     <message>
         <source>Language</source>
@@ -1082,6 +890,106 @@
     </message>
 </context>
 <context>
+    <name>Proposer</name>
+    <message numerus="yes">
+        <source>Detecting text on %n frame(s)…</source>
+        <translation>
+            <numerusform>正在检测 %n 个画面上的文字…</numerusform></translation>
+    </message>
+    <message>
+        <source>Propose failed</source>
+        <translation>提议失败</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n proposal(s)</source>
+        <translation>
+            <numerusform>%n 条建议</numerusform></translation>
+    </message>
+    <message>
+        <source>Accept proposals</source>
+        <translation>采纳建议</translation>
+    </message>
+    <message>
+        <source>Accept proposal</source>
+        <translation>采纳建议</translation>
+    </message>
+</context>
+<context>
+    <name>SourceControl</name>
+    <message>
+        <source>Cannot open the source</source>
+        <translation>无法打开来源</translation>
+    </message>
+    <message>
+        <source>Still image</source>
+        <translation>图片</translation>
+    </message>
+    <message>
+        <source>Folder of stills</source>
+        <translation>图片文件夹</translation>
+    </message>
+    <message>
+        <source>Video file</source>
+        <translation>视频文件</translation>
+    </message>
+    <message>
+        <source>DICOM screen save</source>
+        <translation>DICOM 屏幕存档</translation>
+    </message>
+    <message>
+        <source>Live source</source>
+        <translation>实时来源</translation>
+    </message>
+    <message>
+        <source>Opened %1</source>
+        <translation>已打开 %1</translation>
+    </message>
+    <message>
+        <source>Cannot read the frame</source>
+        <translation>无法读取画面</translation>
+    </message>
+    <message>
+        <source>Cannot match the template</source>
+        <translation>无法匹配模板</translation>
+    </message>
+    <message>
+        <source>Template matched on this frame (score %1): boxes are shown where they are on it</source>
+        <translation>模板已在本画面上匹配（得分 %1）：框显示在画面上的对应位置</translation>
+    </message>
+    <message>
+        <source>No match on this frame: %1 (another screen? File &gt; New template, or Template &gt; Use this frame as the reference)</source>
+        <translation>本画面未匹配：%1（是另一个界面？文件 &gt; 新建模板，或 模板 &gt; 以本画面为参考图像）</translation>
+    </message>
+    <message>
+        <source>The live source stopped</source>
+        <translation>实时来源已停止</translation>
+    </message>
+    <message>
+        <source>Frame frozen</source>
+        <translation>画面已冻结</translation>
+    </message>
+    <message>
+        <source>Live</source>
+        <translation>实时</translation>
+    </message>
+    <message>
+        <source>Open a still, video or DICOM file</source>
+        <translation>打开图片、视频或 DICOM 文件</translation>
+    </message>
+    <message>
+        <source>Frames (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.mp4 *.avi *.mkv *.mov *.dcm);;All files (*)</source>
+        <translation>画面 (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.mp4 *.avi *.mkv *.mov *.dcm);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <source>Open a live source</source>
+        <translation>打开实时来源</translation>
+    </message>
+    <message>
+        <source>Source (screen, screen:1, device:0, udp://…, rtsp://…, a folder):</source>
+        <translation>来源（screen、screen:1、device:0、udp://…、rtsp://…、文件夹）：</translation>
+    </message>
+</context>
+<context>
     <name>SourcePanel</name>
     <message>
         <source>No source</source>
@@ -1094,6 +1002,77 @@
     <message>
         <source>live</source>
         <translation>实时</translation>
+    </message>
+</context>
+<context>
+    <name>TemplateFiles</name>
+    <message>
+        <source>Open recent</source>
+        <translation>最近打开</translation>
+    </message>
+    <message>
+        <source>Cannot open the template</source>
+        <translation>无法打开模板</translation>
+    </message>
+    <message>
+        <source>Opened %1</source>
+        <translation>已打开 %1</translation>
+    </message>
+    <message>
+        <source>Open a template</source>
+        <translation>打开模板</translation>
+    </message>
+    <message>
+        <source>Templates (*.yaml *.yml)</source>
+        <translation>模板 (*.yaml *.yml)</translation>
+    </message>
+    <message>
+        <source>Save the template</source>
+        <translation>保存模板</translation>
+    </message>
+    <message>
+        <source>Templates (*.yaml)</source>
+        <translation>模板 (*.yaml)</translation>
+    </message>
+    <message>
+        <source>The template is not valid yet</source>
+        <translation>模板尚不完整</translation>
+    </message>
+    <message>
+        <source>Saved %1</source>
+        <translation>已保存 %1</translation>
+    </message>
+    <message>
+        <source>Cannot open the template pack</source>
+        <translation>无法打开模板包</translation>
+    </message>
+    <message>
+        <source>Template pack %1 version %2</source>
+        <translation>模板包 %1 版本 %2</translation>
+    </message>
+    <message>
+        <source>Template to edit:</source>
+        <translation>要编辑的模板：</translation>
+    </message>
+    <message>
+        <source>Open a template pack folder</source>
+        <translation>打开模板包文件夹</translation>
+    </message>
+    <message>
+        <source>Template pack folder</source>
+        <translation>模板包文件夹</translation>
+    </message>
+    <message>
+        <source>Pack version</source>
+        <translation>模板包版本</translation>
+    </message>
+    <message>
+        <source>Version of the pack:</source>
+        <translation>模板包版本：</translation>
+    </message>
+    <message>
+        <source>Cannot write the template pack</source>
+        <translation>无法写入模板包</translation>
     </message>
 </context>
 <context>
@@ -1129,6 +1108,57 @@
     <message>
         <source>Match threshold</source>
         <translation>匹配阈值</translation>
+    </message>
+</context>
+<context>
+    <name>TemplateTester</name>
+    <message>
+        <source>Frames to test on</source>
+        <translation>用于测试的画面</translation>
+    </message>
+    <message>
+        <source>Frames and recordings (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.dcm *.mp4 *.avi *.mkv *.mov *.ts);;All files (*)</source>
+        <translation>画面和录像 (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.dcm *.mp4 *.avi *.mkv *.mov *.ts);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <source>Folder of frames to test on</source>
+        <translation>用于测试的画面文件夹</translation>
+    </message>
+    <message>
+        <source>Recording to test on</source>
+        <translation>用于测试的录像</translation>
+    </message>
+    <message>
+        <source>Recordings (*.mp4 *.avi *.mkv *.mov *.ts);;All files (*)</source>
+        <translation>录像 (*.mp4 *.avi *.mkv *.mov *.ts);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <source>The template is not valid yet</source>
+        <translation>模板尚不完整</translation>
+    </message>
+    <message>
+        <source>%1 files</source>
+        <translation>%1 个文件</translation>
+    </message>
+    <message>
+        <source>Testing on %1…</source>
+        <translation>正在测试 %1…</translation>
+    </message>
+    <message>
+        <source>The test failed: %1</source>
+        <translation>测试失败：%1</translation>
+    </message>
+    <message>
+        <source>The test failed</source>
+        <translation>测试失败</translation>
+    </message>
+    <message>
+        <source>%1 frames: %2 matched (%3 complete, %4 need review), %5 did not match, %6 errors</source>
+        <translation>%1 帧：%2 帧匹配（%3 帧完整，%4 帧需复核），%5 帧未匹配，%6 帧出错</translation>
+    </message>
+    <message>
+        <source>error: %1</source>
+        <translation>出错：%1</translation>
     </message>
 </context>
 <context>

@@ -62,8 +62,7 @@ def engine():
 def window(qtbot, engine):
     from qcedge.teaching_mode.main_window import MainWindow
 
-    win = MainWindow()
-    win.quiet_errors = True  # errors go to the status bar, no modal boxes in tests
+    win = MainWindow(quiet_errors=True)  # errors go to the status bar, no modal boxes in tests
     qtbot.addWidget(win)
     win.resize(1400, 900)
     win.show()

@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 from PySide6.QtWidgets import QApplication
 
+from qcedge.teaching_mode.app import process_events_until
+
 # Set by a driver to a callable giving extra text for time-out messages (e.g. a status line).
 status: Callable[[], str] = lambda: ""  # noqa: E731
 
@@ -22,13 +24,8 @@ def pump(seconds: float = 0.05) -> None:
 
 def until(predicate, timeout: float = 10.0, what: str = "condition") -> None:
     """Handle events until `predicate()` holds; exit the driver with a message on time-out."""
-    app = QApplication.instance()
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        app.processEvents()
-        if predicate():
-            return
-        time.sleep(0.01)
+    if process_events_until(predicate, timeout):
+        return
     extra = status()
     raise SystemExit(f"timed out waiting for {what}" + (f"; status: {extra}" if extra else ""))
 

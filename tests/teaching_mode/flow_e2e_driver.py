@@ -44,8 +44,7 @@ def start_target(x: int, y: int, out: Path) -> tuple[subprocess.Popen, dict]:
 def main() -> int:
     out_dir = Path(sys.argv[1])
     confirmed = out_dir / "confirmed.txt"
-    win = MainWindow(live_ocr=False)
-    win.quiet_errors = True
+    win = MainWindow(live_ocr=False, quiet_errors=True)
     win.move(700, 0)
     win.resize(1200, 1000)
     win.show()

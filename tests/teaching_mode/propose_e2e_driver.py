@@ -102,8 +102,7 @@ def main() -> int:
     frame, guide_path, wx, wy, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), Path(sys.argv[5])
     tests = sys.argv[6:]
     guide = load_template(guide_path)
-    WIN = MainWindow()
-    WIN.quiet_errors = True
+    WIN = MainWindow(quiet_errors=True)
     driver_events.status = lambda: WIN.statusBar().currentMessage()
     WIN.open_path(frame)  # `qcedge teach FRAME`: opened before the window is shown
     WIN.move(0, 0)
@@ -140,7 +139,7 @@ def main() -> int:
         type_in_dialog(" ".join(f'"{Path(t).name}"' for t in tests))
 
     in_dialog("ctrl+t", choose_files, "the test file dialog")
-    until(lambda: WIN.test_job is None and WIN.test_panel.table.rowCount() == len(tests), 180, "the test")
+    until(lambda: WIN.tester.job is None and WIN.test_panel.table.rowCount() == len(tests), 180, "the test")
     table = WIN.test_panel.table
     rows = [[table.item(r, c).text() if table.item(r, c) else "" for c in range(table.columnCount())]
             for r in range(table.rowCount())]

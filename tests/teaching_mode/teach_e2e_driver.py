@@ -103,8 +103,7 @@ def main() -> int:
         x, y, w, h = box.as_tuple()
         return [x + wx, y + wy, w, h]
 
-    WIN = MainWindow()
-    WIN.quiet_errors = True
+    WIN = MainWindow(quiet_errors=True)
     WIN.move(0, 0)
     WIN.resize(1800, 1000)
     WIN.show()
@@ -160,7 +159,7 @@ def main() -> int:
     names = [f["name"] for f in WIN.doc.draft.fields]
     until(lambda: all(n in WIN.items.results for n in names) and not WIN.live.pending(), 60, "live OCR of every field")
     results = {n: (WIN.items.results[n].text, WIN.items.results[n].valid) for n in names}
-    if not WIN.save_to(out):
+    if not WIN.files.save_to(out):
         raise SystemExit("saving the template failed: " + WIN.statusBar().currentMessage())
     if os.environ.get("TEACH_E2E_SCREENSHOT"):
         WIN.grab().save(os.environ["TEACH_E2E_SCREENSHOT"])

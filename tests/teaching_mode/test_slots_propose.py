@@ -131,7 +131,7 @@ def test_slots_on_an_hdmi_capture(engine, manifest, samples_dir):
     """Blurred, scaled, JPEG'd (an HDMI capture card): the proposals still box the input widgets."""
     frame = ris_frames(manifest, samples_dir, "hdmi")[0]
     image = read_image(frame["abspath"])
-    from qcedge.teaching_mode.propose import label_key
+    from qcedge.teaching_mode.labels import label_key
 
     # (OCR may read a label in its traditional form, 性別: it is looked up folded)
     proposals = {label_key(p.label): p for p in propose_fields(engine.detect(image), image)}

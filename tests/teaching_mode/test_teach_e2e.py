@@ -23,20 +23,38 @@ def norm(text: str) -> str:
     return re.sub(r"\s+", "", str(text))
 
 
+def run_driver(driver: Path, args: list, xvfb, tmp_path: Path, timeout: int) -> dict:
+    """Run a GUI driver script on the test's X display; its report (the last line of its output, JSON)."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "xcb", "DISPLAY": xvfb.name, "PYTHONPATH": str(ROOT),
+           "XDG_CONFIG_HOME": str(tmp_path / "config")}  # the window's settings stay in the test
+    proc = subprocess.run([sys.executable, str(driver), *map(str, args)],
+                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, f"GUI driver failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def read_with_cli(template: Path, frames: list[dict], timeout: int) -> list[dict]:
+    """`qcedge ocr --json` with a taught template on sample frames (no display): one reading per frame."""
+    env_cli = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "QT_QPA_PLATFORM")}
+    proc = subprocess.run([sys.executable, "-m", "qcedge", "ocr", "--template", str(template), "--json",
+                           *[str(f["abspath"]) for f in frames]],
+                          cwd=ROOT, env=env_cli, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode in (0, 1), proc.stderr[-2000:]
+    readings = [json.loads(line) for line in proc.stdout.splitlines() if line.strip().startswith("{")]
+    assert len(readings) == len(frames)
+    for frame, reading in zip(frames, readings):
+        assert reading["match"]["matched"], f"{frame['path']}: the taught template did not match"
+    return readings
+
+
 @pytest.mark.display
 @pytest.mark.slow
 def test_teach_through_gui_then_qcedge_ocr_reads_the_samples(xvfb, ct_frames, tmp_path):
     clean = [f for f in ct_frames if f["variant"] == "clean"]
     first = clean[0]
     out = tmp_path / "ct_taught.yaml"
-    env = {**os.environ, "QT_QPA_PLATFORM": "xcb", "DISPLAY": xvfb.name, "PYTHONPATH": str(ROOT),
-           "XDG_CONFIG_HOME": str(tmp_path / "config")}  # the window's settings stay in the test
-    proc = subprocess.run(
-        [sys.executable, str(DRIVER), str(first["abspath"]), str(SAMPLE_TEMPLATE), str(first["window"][0]),
-         str(first["window"][1]), str(out)],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, f"GUI driver failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
-    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    report = run_driver(DRIVER, [first["abspath"], SAMPLE_TEMPLATE, first["window"][0], first["window"][1], out],
+                        xvfb, tmp_path, timeout=120)
     # live OCR in the window already showed the first frame's values
     assert norm(report["live"]["accession"][0]) == first["fields"]["accession"]
     assert norm(report["live"]["total_dlp"][0]) == first["fields"]["total_dlp"]
@@ -44,17 +62,10 @@ def test_teach_through_gui_then_qcedge_ocr_reads_the_samples(xvfb, ct_frames, tm
 
     # two frames as taught and two with the window moved (keeps the test short on 2 shared cores)
     frames = [f for f in ct_frames if f["variant"] == "clean"][:2] + [f for f in ct_frames if f["variant"] == "moved"][:2]
-    env_cli = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "QT_QPA_PLATFORM")}
-    proc = subprocess.run([sys.executable, "-m", "qcedge", "ocr", "--template", str(out), "--json",
-                           *[str(f["abspath"]) for f in frames]],
-                          cwd=ROOT, env=env_cli, capture_output=True, text=True, timeout=180)
-    assert proc.returncode in (0, 1), proc.stderr[-2000:]
-    readings = [json.loads(line) for line in proc.stdout.splitlines() if line.strip().startswith("{")]
-    assert len(readings) == len(frames)
+    readings = read_with_cli(out, frames, timeout=180)
     total = right = 0
     misses = []
     for frame, reading in zip(frames, readings):
-        assert reading["match"]["matched"], f"{frame['path']}: the taught template did not match"
         for key in SINGLE:
             total += 1
             got = norm(reading["fields"][key]["text"])
@@ -93,13 +104,8 @@ def test_propose_accept_test_save_with_x_input_reads_longer_values(xvfb, manifes
     first = clean[0]
     out = tmp_path / "ris_taught.yaml"
     tests = [str(f["abspath"]) for f in clean[1:3]]
-    env = {**os.environ, "QT_QPA_PLATFORM": "xcb", "DISPLAY": xvfb.name, "PYTHONPATH": str(ROOT),
-           "XDG_CONFIG_HOME": str(tmp_path / "config")}  # the window's settings stay in the test
-    proc = subprocess.run([sys.executable, str(PROPOSE_DRIVER), str(first["abspath"]), str(RIS_TEMPLATE),
-                           str(first["window"][0]), str(first["window"][1]), str(out), *tests],
-                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, f"GUI driver failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
-    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    report = run_driver(PROPOSE_DRIVER, [first["abspath"], RIS_TEMPLATE, first["window"][0], first["window"][1], out,
+                                         *tests], xvfb, tmp_path, timeout=300)
     assert report["actions"] <= 40, report["actions"]
     # the test table in the window: both frames matched, their values shown
     col = {h: i for i, h in enumerate(report["header"])}
@@ -117,17 +123,10 @@ def test_propose_accept_test_save_with_x_input_reads_longer_values(xvfb, manifes
     longer = [f for f in clean[3:] if len(f["fields"]["department"]) > len(first["fields"]["department"])
               or len(f["fields"]["exam"]) > len(first["fields"]["exam"])][:2]
     frames = longer + [f for f in ris if f["variant"] == "moved"][3:5]
-    env_cli = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "QT_QPA_PLATFORM")}
-    proc = subprocess.run([sys.executable, "-m", "qcedge", "ocr", "--template", str(out), "--json",
-                           *[str(f["abspath"]) for f in frames]],
-                          cwd=ROOT, env=env_cli, capture_output=True, text=True, timeout=240)
-    assert proc.returncode in (0, 1), proc.stderr[-2000:]
-    readings = [json.loads(line) for line in proc.stdout.splitlines() if line.strip().startswith("{")]
-    assert len(readings) == len(frames)
+    readings = read_with_cli(out, frames, timeout=240)
     right = total = 0
     wrong_valid = []
     for frame, reading in zip(frames, readings):
-        assert reading["match"]["matched"], f"{frame['path']}: the taught template did not match"
         for name, key in truth_key.items():
             total += 1
             got = reading["fields"][name]

@@ -25,6 +25,16 @@ def frame_box(frame: dict, name: str) -> list[int]:
     return [x + wx, y + wy, w, h]
 
 
+def add_sample_anchors(win, frame: dict) -> Template:
+    """The sample template's anchors added where they sit in a (clean) frame; returns the sample template."""
+    tpl = load_template(SAMPLE_TEMPLATE)
+    wx, wy = frame["window"][:2]
+    for a in tpl.anchors:
+        x, y, w, h = a.box.as_tuple()
+        win.doc.add_item("anchor", {"name": a.name, "box": [x + wx, y + wy, w, h]})
+    return tpl
+
+
 def draw_field(qtbot, win, box: list[int], tool: str = "field") -> str:
     """Draw a box with the mouse (a little larger than `box`, as a person would); returns its name."""
     before = set(win.doc.draft.names())
@@ -44,7 +54,7 @@ def wait_result(qtbot, win, name: str, predicate=lambda r: True, timeout: int = 
 def test_draw_box_snaps_to_text_and_undo_redo(qtbot, window, ct_clean):
     win = window
     win.live.enabled = False
-    win.open_source(str(ct_clean["abspath"]))
+    win.sources.open_source(str(ct_clean["abspath"]))
     target = frame_box(ct_clean, "total_dlp")
     win.canvas.focus_box(target, zoom=2.0)  # zoom in on small text, as a person would
     name = draw_field(qtbot, win, target)
@@ -83,7 +93,7 @@ def test_draw_box_snaps_to_text_and_undo_redo(qtbot, window, ct_clean):
 def test_edit_field_save_reload_compare(qtbot, window, ct_clean, tmp_path):
     win = window
     win.live.enabled = False
-    win.open_source(str(ct_clean["abspath"]))
+    win.sources.open_source(str(ct_clean["abspath"]))
     draw_field(qtbot, win, frame_box(ct_clean, "accession"), tool="anchor")  # an anchor
     name = draw_field(qtbot, win, frame_box(ct_clean, "patient_id"))
     ed = win.editor
@@ -129,7 +139,7 @@ def test_edit_field_save_reload_compare(qtbot, window, ct_clean, tmp_path):
     assert total not in win.doc.draft.names() and "total_dlp" in win.doc.draft.names()
 
     path = tmp_path / "ct_taught.yaml"
-    assert win.save_to(path)
+    assert win.files.save_to(path)
     assert (tmp_path / "ct_taught.png").is_file()
     saved = load_template(path)
     assert isinstance(saved, Template) and saved.id == "ct_taught"
@@ -157,7 +167,7 @@ def test_edit_field_save_reload_compare(qtbot, window, ct_clean, tmp_path):
     win.editor.name_edit.editingFinished.emit()
     # reload into the window: same boxes, same spec
     before = win.doc.draft.to_data("ct_taught.png")
-    win.open_template(path)
+    win.files.open_template(path)
     assert win.doc.draft.to_data("ct_taught.png") == before
     assert set(win.canvas.items_by_name) == {a.name for a in saved.anchors} | {"patient_id", "total_dlp"}
     assert win.canvas.items_by_name["patient_id"].box() == list(pid.box.as_tuple())
@@ -166,7 +176,7 @@ def test_edit_field_save_reload_compare(qtbot, window, ct_clean, tmp_path):
 def test_live_ocr_follows_the_box(qtbot, window, ct_clean, manifest):
     win = window
     truth = ct_clean["fields"]
-    win.open_source(str(ct_clean["abspath"]))
+    win.sources.open_source(str(ct_clean["abspath"]))
     name = draw_field(qtbot, win, frame_box(ct_clean, "total_dlp"))
     res = wait_result(qtbot, win, name, lambda r: r.text != "")
     assert res.text == truth["total_dlp"] and res.confidence > 0.8
@@ -207,11 +217,11 @@ def test_stale_result_never_overwrites_newer(qtbot, window):
 def test_propose_offers_label_value_pairs(qtbot, window, ct_clean):
     win = window
     win.live.enabled = False
-    win.open_source(str(ct_clean["abspath"]))
+    win.sources.open_source(str(ct_clean["abspath"]))
     win.canvas.focus_box(ct_clean["window"], zoom=1.0)  # zoomed in: propose would look at the visible part only
-    region = win.visible_region()
+    region = win.proposer.visible_region()
     assert region is not None and region[2] < 1920
-    win.propose(region=list(ct_clean["window"]))  # the program's window
+    win.proposer.propose(region=list(ct_clean["window"]))  # the program's window
     qtbot.waitUntil(lambda: bool(win.proposals.proposals), timeout=30000)
     by_text = {p.text.replace(" ", ""): p for p in win.proposals.proposals}
     truth = {k: v.replace(" ", "") for k, v in ct_clean["fields"].items()}
@@ -284,12 +294,8 @@ def test_test_table_over_frames(qtbot, window, ct_frames, tmp_path):
     win = window
     win.live.enabled = False
     clean = [f for f in ct_frames if f["variant"] == "clean"]
-    win.open_source(str(clean[0]["abspath"]))
-    tpl = load_template(SAMPLE_TEMPLATE)
-    wx, wy = clean[0]["window"][:2]
-    for a in tpl.anchors:
-        x, y, w, h = a.box.as_tuple()
-        win.doc.add_item("anchor", {"name": a.name, "box": [x + wx, y + wy, w, h]})
+    win.sources.open_source(str(clean[0]["abspath"]))
+    tpl = add_sample_anchors(win, clean[0])
     for key, spec in (("accession", {"type": "code", "regex": r"^CT\d{10}$"}),
                       ("total_dlp", {"type": "decimal", "range": [0.1, 20000]})):
         win.doc.add_item("field", {"name": key, "box": frame_box(clean[0], key), **spec})
@@ -302,8 +308,8 @@ def test_test_table_over_frames(qtbot, window, ct_frames, tmp_path):
     other[y:y + h, x:x + w] = np.array([200, 120, 40], np.uint8)  # another program's window
     cv2.putText(other, "RIS registration", (x + 40, y + 60), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (255, 255, 255), 2)
     cv2.imwrite(str(folder / "zz_other_screen.png"), other)
-    win.run_test(folder)
-    qtbot.waitUntil(lambda: win.test_job is None, timeout=60000)
+    win.tester.run_test(folder)
+    qtbot.waitUntil(lambda: win.tester.job is None, timeout=60000)
     table = win.test_panel.table
     assert table.rowCount() == 4
     statuses = [table.item(r, 2).text() for r in range(4)]
@@ -324,11 +330,11 @@ def test_test_table_over_frames(qtbot, window, ct_frames, tmp_path):
     # a matched row opens that frame with the template matched on it: boxes mapped, anchors scored
     table.selectRow(1)
     assert win.doc.frame is not None and win.doc.mapping is not None and win.doc.mapping.matched
-    assert win.items.anchors[anchor_names[0]][0].score > 0.8
+    assert win.items.anchors[anchor_names[0]].status.score > 0.8
     # a failure shows its crop: tighten a regex so every accession fails, and re-test one frame
     win.doc.update_item("accession", {"regex": r"^XX\d+$"})
-    win.run_test(folder, limit=1)
-    qtbot.waitUntil(lambda: win.test_job is None, timeout=60000)
+    win.tester.run_test(folder, limit=1)
+    qtbot.waitUntil(lambda: win.tester.job is None, timeout=60000)
     assert table.item(0, 2).text() == "needs review"
     assert table.item(0, cols["accession"]).background().color().red() > 200
     table.selectRow(0)
@@ -371,7 +377,7 @@ def test_chinese_interface(qtbot):
         from PySide6.QtWidgets import QMenu
 
         cjk = re.compile(r"[\u4e00-\u9fff]")
-        recent = set(win.recent_menu.actions())  # file names
+        recent = set(win.files.recent_menu.actions())  # file names
         english = [a.text() for a in win.findChildren(QAction) if a.text() and not cjk.search(a.text())
                    and a.text() not in ("English", "中文") and a not in recent]
         english += [m.title() for m in win.menuBar().findChildren(QMenu) if m.title() and not cjk.search(m.title())]
@@ -380,7 +386,7 @@ def test_chinese_interface(qtbot):
         assert not english, english
         assert win.act_lang["zh_CN"].isChecked() and not win.act_lang["en"].isChecked()
         assert win.test_panel.status_text("needs_review") == "需复核" and win.test_panel.status_text("no match") == "未匹配"
-        from qcedge.teaching_mode.editor import type_name
+        from qcedge.teaching_mode.value_types import type_name
 
         assert type_name("decimal") == "小数"
         # Qt's own dialogs (the file dialog) speak Chinese too
@@ -413,7 +419,7 @@ def test_test_on_a_recording_reads_each_screen_once(qtbot, window, ct_frames, ma
     win.live.enabled = False
     clean = [f for f in ct_frames if f["variant"] == "clean"]
     foreign = next(f for f in manifest["frames"] if f["kind"] == "foreign_desktop")
-    win.open_template(SAMPLE_TEMPLATE)
+    win.files.open_template(SAMPLE_TEMPLATE)
     video = tmp_path / "session.avi"
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 5, (1920, 1080))
     for path in (samples_dir / foreign["path"], clean[0]["abspath"], clean[1]["abspath"]):
@@ -421,8 +427,8 @@ def test_test_on_a_recording_reads_each_screen_once(qtbot, window, ct_frames, ma
         for _ in range(4):  # the screen stays up for a while
             writer.write(image)
     writer.release()
-    win.run_test(video)
-    qtbot.waitUntil(lambda: win.test_job is None, timeout=90000)
+    win.tester.run_test(video)
+    qtbot.waitUntil(lambda: win.tester.job is None, timeout=90000)
     table = win.test_panel.table
     assert table.rowCount() == 3, "unchanged frames of a recording must not be read again"
     assert [table.item(r, 2).text() != "no match" for r in range(3)] == [False, True, True]
@@ -437,9 +443,9 @@ def test_edit_on_a_moved_frame_maps_boxes_and_saves_reference_coordinates(qtbot,
     live OCR reads them, and a box moved there is stored (and saved) in reference coordinates."""
     win = window
     moved = next(f for f in ct_frames if f["variant"] == "moved")
-    win.open_template(SAMPLE_TEMPLATE)
+    win.files.open_template(SAMPLE_TEMPLATE)
     ref_box = list(win.doc.data_of("accession")["box"])
-    win.open_source(str(moved["abspath"]))
+    win.sources.open_source(str(moved["abspath"]))
     qtbot.waitUntil(lambda: win.doc.mapping is not None, timeout=30000)
     assert win.doc.mapping.matched and win.doc.frame is not None
     wx, wy = moved["window"][:2]
@@ -460,7 +466,7 @@ def test_edit_on_a_moved_frame_maps_boxes_and_saves_reference_coordinates(qtbot,
     win.act_undo.trigger()
     assert win.doc.data_of("accession")["box"] == ref_box
     out = tmp_path / "ct.yaml"
-    assert win.save_to(out)
+    assert win.files.save_to(out)
     saved = load_template(out)
     assert list(saved.field("accession").box.as_tuple()) == ref_box
     # the saved reference is the template's own reference image, not the moved frame
@@ -486,11 +492,10 @@ def test_onboarding_fit_title_recent_help_and_test_again(qtbot, engine, ct_frame
 
     QSettings().remove("recent")
     QSettings().remove("test/last")
-    win = MainWindow(live_ocr=False)
-    win.quiet_errors = True
+    win = MainWindow(live_ocr=False, quiet_errors=True)
     qtbot.addWidget(win)
     clean = [f for f in ct_frames if f["variant"] == "clean"]
-    win.open_source(str(clean[0]["abspath"]))  # as `qcedge teach FILE` does: before show()
+    win.sources.open_source(str(clean[0]["abspath"]))  # as `qcedge teach FILE` does: before show()
     win.resize(1400, 900)
     win.show()
     qtbot.waitExposed(win)
@@ -501,16 +506,12 @@ def test_onboarding_fit_title_recent_help_and_test_again(qtbot, engine, ct_frame
         assert abs(1920 * zoom - vp.width()) <= 4 or abs(1080 * zoom - vp.height()) <= 4
         assert zoom > 0.2
         assert not win.isWindowModified() and "[*]" in win.windowTitle()
-        tpl = load_template(SAMPLE_TEMPLATE)
-        wx, wy = clean[0]["window"][:2]
-        for a in tpl.anchors:
-            x, y, w, h = a.box.as_tuple()
-            win.doc.add_item("anchor", {"name": a.name, "box": [x + wx, y + wy, w, h]})
+        add_sample_anchors(win, clean[0])
         win.doc.add_item("field", {"name": "accession", "box": frame_box(clean[0], "accession"), "type": "code"})
         assert win.isWindowModified()
         out = tmp_path / "t.yaml"
-        assert win.save_to(out) and not win.isWindowModified()
-        recent = [a.toolTip() for a in win.recent_menu.actions()]
+        assert win.files.save_to(out) and not win.isWindowModified()
+        recent = [a.toolTip() for a in win.files.recent_menu.actions()]
         assert str(out.resolve()) in recent and str(Path(clean[0]["abspath"]).resolve()) in recent
         # the language menu checks the language in use
         assert sum(a.isChecked() for a in win.act_lang.values()) == 1
@@ -520,12 +521,12 @@ def test_onboarding_fit_title_recent_help_and_test_again(qtbot, engine, ct_frame
         win.help_dialog.close()
         # test on two files, then run it again (remembered)
         files = [str(f["abspath"]) for f in clean[:2]]
-        win.run_test(files)
-        qtbot.waitUntil(lambda: win.test_job is None, timeout=60000)
+        win.tester.run_test(files)
+        qtbot.waitUntil(lambda: win.tester.job is None, timeout=60000)
         assert win.test_panel.table.rowCount() == 2 and win.act_test_again.isEnabled()
         win.test_panel.table.setRowCount(0)
         win.act_test_again.trigger()
-        qtbot.waitUntil(lambda: win.test_job is None and win.test_panel.table.rowCount() == 2, timeout=60000)
+        qtbot.waitUntil(lambda: win.tester.job is None and win.test_panel.table.rowCount() == 2, timeout=60000)
         assert [win.test_panel.table.item(r, 0).text() for r in range(2)] == [Path(f).name for f in files]
     finally:
         win.doc.dirty = False
@@ -552,21 +553,17 @@ def test_no_frames_left_in_the_temp_folder(qtbot, window, ct_frames, tmp_path, m
     win = window
     win.live.enabled = False
     clean = [f for f in ct_frames if f["variant"] == "clean"]
-    win.open_source(str(clean[0]["abspath"]))
-    tpl = load_template(SAMPLE_TEMPLATE)
-    wx, wy = clean[0]["window"][:2]
-    for a in tpl.anchors:
-        x, y, w, h = a.box.as_tuple()
-        win.doc.add_item("anchor", {"name": a.name, "box": [x + wx, y + wy, w, h]})
+    win.sources.open_source(str(clean[0]["abspath"]))
+    add_sample_anchors(win, clean[0])
     win.doc.add_item("field", {"name": "accession", "box": frame_box(clean[0], "accession"), "type": "code"})
-    win.run_test(str(clean[1]["abspath"]))
-    qtbot.waitUntil(lambda: win.test_job is None, timeout=60000)
-    assert win.test_outcomes and win.test_outcomes[0].match.matched
+    win.tester.run_test(str(clean[1]["abspath"]))
+    qtbot.waitUntil(lambda: win.tester.job is None, timeout=60000)
+    assert win.tester.outcomes and win.tester.outcomes[0].match.matched
     assert {p.name for p in Path(tempfile.gettempdir()).glob("qcedge-teach-*")} <= before
     flow_tmp = win.flow_panel._tmp
     assert flow_tmp.is_dir() and str(os.getpid()) in flow_tmp.name
     win.shutdown()
-    assert not flow_tmp.exists() and not win.test_outcomes
+    assert not flow_tmp.exists() and not win.tester.outcomes
     # stale folders: one of a process that is gone, one of this (running) process
     root = tmp_path / "tmp"
     root.mkdir()
@@ -593,8 +590,8 @@ def test_propose_from_several_frames_of_a_folder(qtbot, window, manifest, sample
     folder.mkdir()
     for f in clean:
         shutil.copy(samples_dir / f["path"], folder / Path(f["path"]).name)
-    win.open_source(str(folder))
-    assert win.other_frames() == [1, 2]
+    win.sources.open_source(str(folder))
+    assert win.proposer.other_frames() == [1, 2]
     win.act_propose_multi.trigger()
     qtbot.waitUntil(lambda: bool(win.proposals.proposals), timeout=60000)
     dept = next(p for p in win.proposals.proposals if p.label == "科室")

@@ -29,8 +29,8 @@ def video(tmp_path):
 def test_video_file_scrubs_to_the_chosen_frame(window, video):
     win = window
     win.live.enabled = False
-    win.open_source(str(video))
-    assert win.source.kind == "video" and win.source.count == 6
+    win.sources.open_source(str(video))
+    assert win.sources.source.kind == "video" and win.sources.source.count == 6
     assert win.source_panel.slider.isEnabled() and win.source_panel.slider.maximum() == 5
     assert close(win.doc.image, numbered(0))
     win.source_panel.slider.setValue(4)
@@ -44,8 +44,8 @@ def test_folder_of_stills(window, tmp_path):
     win.live.enabled = False
     for i in range(3):
         cv2.imwrite(str(tmp_path / f"shot_{i}.png"), numbered(i))
-    win.open_source(str(tmp_path))
-    assert win.source.kind == "folder" and win.source.count == 3
+    win.sources.open_source(str(tmp_path))
+    assert win.sources.source.kind == "folder" and win.sources.source.count == 3
     win.source_panel.slider.setValue(2)
     assert np.array_equal(win.doc.image, numbered(2))
 
@@ -70,22 +70,22 @@ def test_dicom_screen_save(window, tmp_path):
     pydicom.dcmwrite(str(tmp_path / "screen.dcm"), ds, enforce_file_format=True)
     win = window
     win.live.enabled = False
-    win.open_source(str(tmp_path / "screen.dcm"))
-    assert win.source.kind == "dicom"
+    win.sources.open_source(str(tmp_path / "screen.dcm"))
+    assert win.sources.source.kind == "dicom"
     assert np.array_equal(win.doc.image, numbered(5))
 
 
 def test_live_source_then_freeze(qtbot, window, video):
     win = window
     win.live.enabled = False
-    win.open_source(f"file:{video}?pace=1&loop=1")  # a live source through capture.open_source
-    assert win.source.kind == "live" and win.act_freeze.isEnabled()
+    win.sources.open_source(f"file:{video}?pace=1&loop=1")  # a live source through capture.open_source
+    assert win.sources.source.kind == "live" and win.act_freeze.isEnabled()
     seen = []
     win.doc.frameChanged.connect(lambda: seen.append(win.doc.image.copy()))
     qtbot.waitUntil(lambda: len(seen) >= 3, timeout=10000)
     assert any(not close(seen[0], s) for s in seen[1:]), "the live source shows no new frames"
     win.act_freeze.trigger()  # F9
-    assert win.frozen
+    assert win.sources.frozen
     frozen = win.doc.image.copy()
     qtbot.wait(700)
     assert np.array_equal(win.doc.image, frozen), "a frozen frame changed"
@@ -101,7 +101,7 @@ def test_live_source_with_a_template_follows_it(qtbot, window, ct_frames, tmp_pa
 
     win = window
     win.live.enabled = False
-    win.open_template(ROOT / "samples" / "templates" / "ct_dose_report.yaml")
+    win.files.open_template(ROOT / "samples" / "templates" / "ct_dose_report.yaml")
     reference = win.doc.draft.image.copy()
     frames = [f for f in ct_frames if f["variant"] in ("clean", "moved")][:4]
     path = tmp_path / "live.avi"
@@ -110,7 +110,7 @@ def test_live_source_with_a_template_follows_it(qtbot, window, ct_frames, tmp_pa
         for _ in range(2):
             writer.write(read_image(Path(f["abspath"])))
     writer.release()
-    win.open_source(f"file:{path}?pace=1&loop=1")
+    win.sources.open_source(f"file:{path}?pace=1&loop=1")
     qtbot.waitUntil(lambda: win.doc.mapping is not None and win.doc.mapping.matched, timeout=20000)
     offsets = set()
 
