@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 def stop_process(proc: subprocess.Popen, grace: float = 5.0) -> None:
@@ -52,3 +54,19 @@ class VirtualDisplay:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+@contextmanager
+def display_session(width: int = 1920, height: int = 1080) -> Iterator[VirtualDisplay]:
+    """A fresh virtual display with DISPLAY naming it while the block runs (the old DISPLAY comes back after)."""
+    display = VirtualDisplay(width, height)
+    old = os.environ.get("DISPLAY")
+    os.environ["DISPLAY"] = display.name
+    try:
+        yield display
+    finally:
+        display.stop()
+        if old is None:
+            os.environ.pop("DISPLAY", None)
+        else:
+            os.environ["DISPLAY"] = old

@@ -124,7 +124,8 @@ class Matcher:
         searches = [self._search(frame, tm, t0) for tm in self._models.values()]
         results: list[MatchResult] = []
 
-        def settle(done: TemplateSearch) -> bool:
+        def decides(done: TemplateSearch) -> bool:
+            """Finish a search; True when its match decides the frame (no other template need be tried)."""
             r = self._finish(done)
             results.append(r)
             return r.matched and (done.conclusive or done.steady)
@@ -132,7 +133,7 @@ class Matcher:
         # the screen of the previous frame, still there and looking as it did: nothing else to search
         done = [s for s in searches if s.finished and (s.conclusive or s.steady)]
         for s in done:
-            if settle(s):
+            if decides(s):
                 return self._pick(results, t0)
         open_ = [s for s in searches if s not in done]
         # stage 1, every template: a quick probe of its first lead at the usual scale
@@ -143,7 +144,7 @@ class Matcher:
         for s in open_:
             s.verify()
             if s.finished:
-                if settle(s):
+                if decides(s):
                     return self._pick(results, t0)
             else:
                 still.append(s)
@@ -156,7 +157,7 @@ class Matcher:
                 # better) but a second lead, there for a hidden first one, is moot
                 s.keep_first_lead()
             s.run()
-            if settle(s):
+            if decides(s):
                 return self._pick(results, t0)
             found = found or (results[-1].matched and results[-1].score >= GOOD_ENOUGH)
         return self._pick(results, t0)

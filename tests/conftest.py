@@ -1,7 +1,6 @@
 """Shared fixtures: a real Xvfb display, the generated samples, free loopback ports."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -9,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from qcedge.capture.xvfb import VirtualDisplay
+from qcedge.capture.xvfb import VirtualDisplay, display_session
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -19,17 +18,8 @@ GENERATED = SAMPLES / "generated"
 @pytest.fixture(scope="session")
 def xvfb() -> Iterator[VirtualDisplay]:
     """A 1920x1080 Xvfb display; DISPLAY is set for the whole session while it runs."""
-    display = VirtualDisplay()
-    old = os.environ.get("DISPLAY")
-    os.environ["DISPLAY"] = display.name
-    try:
+    with display_session() as display:
         yield display
-    finally:
-        display.stop()
-        if old is None:
-            os.environ.pop("DISPLAY", None)
-        else:
-            os.environ["DISPLAY"] = old
 
 
 @pytest.fixture(scope="session")

@@ -99,6 +99,15 @@ def start_daemon(config: Path, *, fast: bool = True, log: Path | None = None) ->
     return subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
+def run_daemon(config: Path, timeout: float = 120.0) -> None:
+    """Run the daemon on a config until its (finite) source ends; it must exit with 0 within `timeout` s."""
+    daemon = start_daemon(config)
+    try:
+        assert daemon.wait(timeout) == 0
+    finally:
+        stop_process(daemon)
+
+
 def stop_process(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
     if proc.poll() is None:
         os.killpg(proc.pid, sig)

@@ -18,7 +18,8 @@ import time
 import pytest
 import yaml
 
-from daemon_helpers import ROOT, SECRET, Central, TEMPLATES, log_events, read_status, start_daemon, stop_process
+from daemon_helpers import (ROOT, SECRET, Central, TEMPLATES, log_events, read_status, run_daemon, start_daemon,
+                            stop_process)
 
 pytestmark = pytest.mark.slow
 
@@ -69,11 +70,7 @@ def test_sample_recording_gives_the_expected_records_privately(central, make_sta
     expected = meta["expected_records"]
     taught = [a for a in meta["appearances"] if a["template_id"]]
     config = make_station(central.endpoint, video)
-    daemon = start_daemon(config)
-    try:
-        assert daemon.wait(180) == 0
-    finally:
-        stop_process(daemon)
+    run_daemon(config, timeout=180)
     records = central.records()
     assert [r["template"]["id"] for r in records] == [e["template_id"] for e in expected]
     assert _accessions(records) == [e["identity"]["accession"] for e in expected]
@@ -175,22 +172,14 @@ def test_central_down_records_wait_in_the_outbox_then_arrive_once(make_station, 
         port = s.getsockname()[1]
     endpoint = f"tcp://127.0.0.1:{port}"
     config = make_station(endpoint, session_video.video)
-    daemon = start_daemon(config)
-    try:
-        assert daemon.wait(120) == 0
-    finally:
-        stop_process(daemon)
+    run_daemon(config)
     status = read_status(config)
     assert status["state"] == "finished" and status["records_acked"] == 0
     assert status["records_made"] == status["outbox_depth"] == len(session_video.truth)
 
     central = Central(tmp_path / "central.sqlite", bind=endpoint)  # central is back
     try:
-        daemon = start_daemon(config)
-        try:
-            assert daemon.wait(120) == 0
-        finally:
-            stop_process(daemon)
+        run_daemon(config)
         records = central.records()
     finally:
         central.close()
