@@ -17,14 +17,16 @@ import time
 from Xlib import X, Xatom, display
 from Xlib.protocol import event, request
 
+from qcedge.rpa_flows.errors import RpaError
+
 log = logging.getLogger(__name__)
 
 MAX_BYTES = 200_000
 TEXT_TARGETS = ("UTF8_STRING", "text/plain;charset=utf-8", "TEXT", "STRING", "text/plain")
 
 
-class ClipboardError(RuntimeError):
-    pass
+class ClipboardError(RpaError, RuntimeError):
+    """The X clipboard could not be taken or served (a failed operation)."""
 
 
 class ClipboardOwner:

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from qcedge.rpa_flows.errors import RpaError
+
 
 @dataclass(frozen=True, slots=True)
 class WinInfo:
@@ -46,7 +48,7 @@ class WinInfo:
 Allowed = Callable[[WinInfo], "str | None"]
 
 
-class InputRefused(RuntimeError):
+class InputRefused(RpaError, RuntimeError):
     """Input was stopped before it was sent: `reason` says why; `sent` characters had gone before."""
 
     def __init__(self, reason: str, sent: int = 0) -> None:

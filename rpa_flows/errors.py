@@ -1,4 +1,9 @@
-"""Errors of flows: loading (file, step, problem) and running (step, problem, screenshot)."""
+"""Errors of flows: loading (file, step, problem) and running (step, problem, screenshot).
+
+Two kinds below the root `RpaError` (see qcedge.errors): bad input a person can fix (`FlowError`,
+`RunInputError`, `variables.VariableError`) also derives from ValueError / LookupError; a failed
+operation (`StepFailed` and its kinds, `desktop.InputRefused`, `clipboard.ClipboardError`) does not.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,6 +20,11 @@ class FlowError(RpaError, ValueError):
         self.path, self.where, self.problem = str(path), where, problem
         place = f" ({where})" if where else ""
         super().__init__(f"{self.path}{place}: {problem}")
+
+
+class RunInputError(RpaError, ValueError):
+    """Something given to a run that cannot be used: a --var, a variables or records file, a run log
+    to resume from, a screenshot for a dry run. `str()` names the file (or the argument) and the problem."""
 
 
 class StepFailed(RpaError, RuntimeError):
@@ -37,3 +47,13 @@ class UserAborted(StepFailed):
 
 class FailSafeTriggered(StepFailed):
     """The pointer was pushed into a screen corner: pyautogui's fail-safe stopped the flow."""
+
+
+class TypingInterrupted(RpaError):
+    """Typing stopped before its end: the person took over (`kind` "person"), the screen changed
+    ("screen"), the focus moved ("focus") or a paste was not taken ("paste"). The player decides
+    whether the step starts over or fails; it never leaves the player."""
+
+    def __init__(self, kind: str, reason: str) -> None:
+        super().__init__(reason)
+        self.kind, self.reason = kind, reason

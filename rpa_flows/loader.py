@@ -9,17 +9,13 @@ import yaml
 from pydantic import ValidationError
 
 from qcedge.rpa_flows.errors import FlowError
+from qcedge.rpa_flows.locators import TARGET_TAGS, Locator, ScreenLocator, TemplateLocator
 from qcedge.rpa_flows.model import (
     ACTIONS, ClickStep, CheckStep, Condition, DoubleClickStep, Flow, ForEachStep, IfStep, ReadStep,
-    RightClickStep, ScreenDef, Target, TypeStep, WaitStep, _Step, action_of,
+    RightClickStep, ScreenDef, Step, TypeStep, WaitStep, action_of, step_label,
 )
 
 _TAGS = set(ACTIONS) | {"invalid"}
-
-
-def _step_label(index: int, step: Any) -> str:
-    name = step.get("name") if isinstance(step, dict) else getattr(step, "name", None)
-    return f"step {index + 1}" + (f" '{name}'" if name else "")
 
 
 def _where(loc: tuple[Any, ...], data: Any) -> str:
@@ -39,14 +35,15 @@ def _where(loc: tuple[Any, ...], data: Any) -> str:
             if prev in ("steps", "then", "else_", "else"):
                 if parts and parts[-1] == "steps":
                     parts.pop()
-                parts.append(_step_label(item, elem))
+                parts.append(step_label(item, elem))
                 skip_tag = True
             else:
                 parts[-1:] = [f"{parts[-1] if parts else ''}[{item}]"]
             node = elem
         else:
             key = {"if_": "if", "else_": "else", "as_": "as", "not_": "not"}.get(str(item), str(item))
-            if key in ("function-before", "function-after", "tagged-union") or (parts and parts[-1] == key):
+            if key in ("function-before", "function-after", "tagged-union") or key in TARGET_TAGS or (
+                    parts and parts[-1] == key):
                 prev = item
                 continue
             parts.append(key)
@@ -133,10 +130,10 @@ def load_flow(path: str | Path) -> Flow:
 
 # -- walking ------------------------------------------------------------------------
 
-def walk(steps: list[_Step], prefix: str = "", depth: int = 0) -> Iterator[tuple[str, _Step, int]]:
+def walk(steps: list[Step], prefix: str = "", depth: int = 0) -> Iterator[tuple[str, Step, int]]:
     """Every step with its label ("step 3 'loop' > step 2 'save'") and nesting depth."""
     for i, step in enumerate(steps):
-        label = (prefix + " > " if prefix else "") + _step_label(i, step)
+        label = (prefix + " > " if prefix else "") + step_label(i, step)
         yield label, step, depth
         if isinstance(step, IfStep):
             yield from walk(step.then, label + " > then", depth + 1)
@@ -145,7 +142,7 @@ def walk(steps: list[_Step], prefix: str = "", depth: int = 0) -> Iterator[tuple
             yield from walk(step.steps, label, depth + 1)
 
 
-def targets_of(step: _Step) -> Iterator[tuple[str, Target | ScreenDef]]:
+def targets_of(step: Step) -> Iterator[tuple[str, Locator | ScreenDef]]:
     """(key, target) pairs a step names, for reference checks and dry-run drawing."""
     if step.expect is not None:
         yield "expect", step.expect
@@ -169,7 +166,7 @@ def targets_of(step: _Step) -> Iterator[tuple[str, Target | ScreenDef]]:
         yield "read", step.read.target
 
 
-def _condition_targets(cond: Condition) -> Iterator[Target | ScreenDef]:
+def _condition_targets(cond: Condition) -> Iterator[Locator | ScreenDef]:
     for key in ("visible", "not_visible"):
         if getattr(cond, key) is not None:
             yield getattr(cond, key)
@@ -195,7 +192,7 @@ def check_references(flow: Flow) -> None:
     path = flow.path or "<flow>"
     templates: dict[str, Any] = {}
 
-    def check_target(t: Target | ScreenDef, where: str) -> None:
+    def check_target(t: Locator | ScreenDef, where: str) -> None:
         if isinstance(t, ScreenDef):
             if t.ref is not None and t.ref not in flow.screens:
                 known = ", ".join(sorted(flow.screens)) or "none defined"
@@ -203,7 +200,7 @@ def check_references(flow: Flow) -> None:
             for sub in t.all + t.none:
                 check_target(sub, where)
             return
-        if t.kind == "screen":
+        if isinstance(t, ScreenLocator):
             if t.screen not in flow.screens:
                 known = ", ".join(sorted(flow.screens)) or "none defined"
                 raise FlowError(path, f"unknown screen '{t.screen}' (screens: {known})", where)
@@ -213,7 +210,7 @@ def check_references(flow: Flow) -> None:
             if not _is_file(flow.resolve(img)):
                 raise FlowError(path, f"anchor image '{_short(img)}' not found (looked in {_short(str(flow.resolve(img)), 120)})",
                                 where)
-        if t.template is not None:
+        if isinstance(t, TemplateLocator):
             if t.template not in templates:
                 try:
                     templates[t.template] = load_template(flow.resolve(t.template))
@@ -238,7 +235,7 @@ def check_references(flow: Flow) -> None:
         for key, t in targets_of(step):
             check_target(t, f"{label} > {key}")
         if isinstance(step, ReadStep) and step.read.template is not None:
-            check_target(Target(template=step.read.template), f"{label} > read")
+            check_target(TemplateLocator(template=step.read.template), f"{label} > read")
             tpl = templates[step.read.template]
             for f in step.read.fields or []:
                 if f not in {x.name for x in tpl.fields}:
@@ -247,7 +244,7 @@ def check_references(flow: Flow) -> None:
 
 def _screen_refs(sd: ScreenDef) -> set[str]:
     refs = {sd.ref} if sd.ref else set()
-    return refs | {t.screen for t in sd.all + sd.none if t.kind == "screen"}
+    return refs | {t.screen for t in sd.all + sd.none if isinstance(t, ScreenLocator)}
 
 
 def check_screen_cycles(flow: Flow) -> None:
@@ -285,9 +282,9 @@ def unguarded_input_steps(flow: Flow) -> list[str]:
     nor an earlier `expect` / screen wait in the same or an enclosing block)."""
     out: list[str] = []
 
-    def visit(steps: list[_Step], prefix: str, guarded: bool) -> bool:
+    def visit(steps: list[Step], prefix: str, guarded: bool) -> bool:
         for i, step in enumerate(steps):
-            label = (prefix + " > " if prefix else "") + _step_label(i, step)
+            label = (prefix + " > " if prefix else "") + step_label(i, step)
             if step.expect is not None:
                 guarded = True
             if isinstance(step, WaitStep) and step.wait.appear is not None:

@@ -19,6 +19,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from qcedge.ocr_templates.preprocess import to_grey
+
 log = logging.getLogger(__name__)
 
 Box = tuple[int, int, int, int]
@@ -51,20 +53,12 @@ class ImageMatch:
         return (x + w // 2, y + h // 2)
 
 
-def to_gray(image: np.ndarray) -> np.ndarray:
-    if image.ndim == 2:
-        return image
-    if image.shape[2] == 4:
-        return cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY)
-    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-
-
 @lru_cache(maxsize=256)
 def _load(path: str, mtime: float) -> np.ndarray:
     img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
     if img is None:
         raise FileNotFoundError(f"cannot read anchor image {path}")
-    return to_gray(img)
+    return to_grey(img)
 
 
 def load_needle(path: str | Path) -> np.ndarray:
@@ -162,7 +156,7 @@ def find_image(
     t0 = time.perf_counter()
     if isinstance(needles, (np.ndarray, str, Path)):
         needles = [needles]
-    full_gray = gray_screen if gray_screen is not None else to_gray(screen)
+    full_gray = gray_screen if gray_screen is not None else to_grey(screen)
     if hint is not None:
         hx, hy, hw, hh = hint
         near = (hx - HINT_MARGIN, hy - HINT_MARGIN, hw + 2 * HINT_MARGIN, hh + 2 * HINT_MARGIN)
@@ -186,7 +180,7 @@ def find_image(
     best = ImageMatch(score=0.0, box=(0, 0, 0, 0), threshold=threshold)
     for item in needles:
         name = str(item) if not isinstance(item, np.ndarray) else "<array>"
-        base = to_gray(item) if isinstance(item, np.ndarray) else load_needle(item)
+        base = to_grey(item) if isinstance(item, np.ndarray) else load_needle(item)
         for scale in scales:
             needle = base if scale == 1.0 else cv2.resize(
                 base, (max(1, round(base.shape[1] * scale)), max(1, round(base.shape[0] * scale))),

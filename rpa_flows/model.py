@@ -1,9 +1,8 @@
 """The flow model: a YAML list of steps, validated with pydantic. See docs/flows.md.
 
 A step is a mapping with exactly one action key (`click`, `type`, `wait`, ...)
-plus common keys (`name`, `expect`). Targets are given as a mapping
-(`{image: ok.png, region: [0, 0, 800, 600]}`) or as a locator string in the
-style of rpaframework: `image:ok.png + region:0,0,800,600 + offset:10,0`.
+plus common keys (`name`, `expect`). Targets (a mapping or a locator string in the
+style of rpaframework) are the models of `rpa_flows.locators`.
 """
 from __future__ import annotations
 
@@ -11,14 +10,12 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+
+from qcedge.rpa_flows.locators import Locator, StrictModel, Target, parse_locator
 
 SCHEMA = "qcedge.flow/1"
 
-BoxT = tuple[int, int, int, int]
-PointT = tuple[int, int]
-
-TARGET_KINDS = ("image", "text", "template", "point", "screen")
 INPUT_ACTIONS = ("click", "double_click", "right_click", "type", "hotkey")
 ACTIONS = (*INPUT_ACTIONS, "wait", "read", "check", "if", "for_each", "screenshot", "pause", "set")
 VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\}")
@@ -54,162 +51,7 @@ def key_sequence(v: Any) -> list[list[str]]:
     return [key_combo(c) for c in v]
 
 
-class _Strict(BaseModel):
-    # allow_inf_nan=False: a NaN threshold or timeout is refused as "a finite number", not "greater than 0"
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
-
-
-def _ints(text: str, n: int, what: str) -> list[int]:
-    parts = [p.strip() for p in text.split(",")]
-    if len(parts) != n or not all(re.fullmatch(r"-?\d+", p) for p in parts):
-        raise ValueError(f"{what} needs {n} integers separated by commas, not '{text}'")
-    return [int(p) for p in parts]
-
-
-def parse_locator(text: str) -> dict[str, Any]:
-    """`image:a.png + region:0,0,800,600 + offset:5,0 + threshold:0.9` -> mapping of Target keys.
-
-    A plain word with no colon names a screen of the flow.
-    """
-    text = text.strip()
-    if ":" not in text.split("+", 1)[0]:
-        return {"screen": text}
-    out: dict[str, Any] = {}
-    for part in (p.strip() for p in text.split(" + ")):
-        key, sep, value = part.partition(":")
-        key, value = key.strip(), value.strip()
-        if not sep or not value:
-            raise ValueError(f"locator part '{part}' is not key:value")
-        if key in ("image", "text", "template", "screen", "field"):
-            out[key] = value
-        elif key in ("region", "box"):
-            out[key] = _ints(value, 4, key)
-        elif key in ("offset", "point", "size"):
-            out[key] = _ints(value, 2, key)
-        elif key == "threshold":
-            try:
-                out[key] = float(value)
-            except ValueError:
-                raise ValueError(f"threshold is a number, not '{value}'") from None
-        elif key == "scales":
-            try:
-                out[key] = [float(v) for v in value.split(",")]
-            except ValueError:
-                raise ValueError(f"scales are numbers separated by commas, not '{value}'") from None
-        else:
-            raise ValueError(f"unknown locator key '{key}' (known: image, text, template, field, point, box, "
-                             "screen, region, offset, size, threshold, scales)")
-        if key in out and list(out).count(key) > 1:
-            raise ValueError(f"locator key '{key}' given twice")
-    return out
-
-
-class Target(_Strict):
-    """Something on the screen: an anchor image, a text found by OCR, a template's
-    field/box/point, a named screen of the flow, or (discouraged) an absolute point.
-
-    `region` limits the search (screen pixels). `offset` moves the click point
-    from the found thing's centre, so a field can be clicked relative to a
-    stable label next to it.
-    """
-
-    image: str | tuple[str, ...] | None = None
-    text: str | None = None
-    template: str | None = None
-    screen: str | None = None
-    field: str | None = None
-    point: PointT | None = None
-    box: BoxT | None = None
-    region: BoxT | None = None
-    offset: PointT = (0, 0)
-    size: PointT | None = None
-    threshold: float | None = Field(default=None, gt=0, le=1)
-    scales: tuple[float, ...] | None = None
-    exact: bool = False
-
-    @field_validator("image")
-    @classmethod
-    def _image_names(cls, v: Any) -> Any:
-        for name in ([v] if isinstance(v, str) else v or ()):
-            if not name.strip():
-                raise ValueError("an image name is empty")
-            for part in Path(name).parts:
-                if len(part.encode("utf-8", "surrogatepass")) > 255:
-                    raise ValueError(f"image name '{name[:40]}...' has a part longer than 255 bytes")
-        if isinstance(v, tuple) and not v:
-            raise ValueError("the image list is empty")
-        return v
-
-    @field_validator("scales")
-    @classmethod
-    def _scales(cls, v: Any) -> Any:
-        if v is not None and (not v or not all(0.2 <= s <= 5 for s in v)):
-            raise ValueError("scales are numbers from 0.2 to 5")
-        return v
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_string(cls, data: Any) -> Any:
-        return parse_locator(data) if isinstance(data, str) else data
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> "Target":
-        kinds = [k for k in ("image", "text", "template", "screen") if getattr(self, k) is not None]
-        if not kinds and self.point is not None:
-            kinds = ["point"]
-        if len(kinds) != 1:
-            raise ValueError(f"a target is exactly one of image, text, template, screen or point (got "
-                             f"{', '.join(kinds) or 'none'})")
-        if self.template is None and (self.field is not None or self.box is not None):
-            raise ValueError("'field' and 'box' need a 'template'")
-        if self.template is not None and sum(v is not None for v in (self.field, self.box, self.point)) > 1:
-            raise ValueError("with a template give one of field, box or point")
-        if self.region is not None and (self.region[2] <= 0 or self.region[3] <= 0):
-            raise ValueError("region is [x, y, width, height] with width and height > 0")
-        if self.size is not None and (self.size[0] <= 0 or self.size[1] <= 0):
-            raise ValueError("size is [width, height] with both > 0")
-        if self.text is not None and not self.text.strip():
-            raise ValueError("text target is empty")
-        return self
-
-    @property
-    def kind(self) -> str:
-        for k in ("image", "text", "template", "screen"):
-            if getattr(self, k) is not None:
-                return k
-        return "point"
-
-    @property
-    def has_vars(self) -> bool:
-        return any("${" in p for p in self.images) or (self.text is not None and "${" in self.text)
-
-    @property
-    def has_box(self) -> bool:
-        """The target is a field's box (template field/box, or `size` around the point), not just a point."""
-        return self.size is not None or (self.template is not None and (self.field is not None or self.box is not None))
-
-    @property
-    def images(self) -> list[str]:
-        if self.image is None:
-            return []
-        return [self.image] if isinstance(self.image, str) else list(self.image)
-
-    def describe(self) -> str:
-        k = self.kind
-        if k == "image":
-            what = f"image {', '.join(self.images)}"
-        elif k == "template":
-            extra = f" field {self.field}" if self.field else f" box {list(self.box)}" if self.box else \
-                f" point {list(self.point)}" if self.point else ""
-            what = f"template {self.template}{extra}"
-        elif k == "point":
-            what = f"point {list(self.point)}"
-        else:
-            what = f"{k} '{getattr(self, k)}'"
-        return what + (f" in region {list(self.region)}" if self.region else "")
-
-
-class ScreenDef(_Strict):
+class ScreenDef(StrictModel):
     """What must be on screen (`all`) and what must not (`none`), or a reference to a named screen."""
 
     ref: str | None = None
@@ -246,7 +88,7 @@ class ScreenDef(_Strict):
         return s + (f", without {' or '.join(t.describe() for t in self.none)}" if self.none else "")
 
 
-class Condition(_Strict):
+class Condition(StrictModel):
     """Exactly one test: visible / not_visible (targets or screen names), equals,
     not_equals, matches (regex), empty, not_empty, or the combinators all / any / not."""
 
@@ -286,7 +128,7 @@ class Condition(_Strict):
         return next(iter(self.model_fields_set))
 
 
-class Settings(_Strict):
+class Settings(StrictModel):
     """Defaults for the whole flow; steps may override timeout/poll/threshold."""
 
     timeout: float = Field(default=10.0, gt=0, description="seconds to wait for a target or a screen")
@@ -328,12 +170,20 @@ class Settings(_Strict):
         return key_combo(self.paste_keys)
 
 
-class _Step(_Strict):
+class Step(StrictModel):
+    """What every step has: a `name` (for messages and logs) and the screen it `expect`s."""
+
     name: str | None = None
     expect: ScreenDef | None = None
 
 
-class _ClickBase(_Step):
+def step_label(index: int, step: Any) -> str:
+    """"step 3 'save'": a step (a model or a mapping of the file) by its number and name."""
+    name = step.get("name") if isinstance(step, dict) else getattr(step, "name", None)
+    return f"step {index + 1}" + (f" '{name}'" if name else "")
+
+
+class _ClickBase(Step):
     timeout: float | None = Field(default=None, gt=0)
     verify: Condition | None = None
     verify_timeout: float | None = Field(default=None, gt=0)
@@ -346,40 +196,28 @@ class _ClickBase(_Step):
         return self
 
 
-def _no_screen_click(t: Target) -> Target:
+def _no_screen_click(t: Locator) -> Locator:
     if t.kind == "screen":
         raise ValueError("cannot click a whole screen: name an image, text, template field or point")
     return t
 
 
-class ClickStep(_ClickBase):
-    click: Target
+ClickTarget = Annotated[Target, AfterValidator(_no_screen_click)]
 
-    @field_validator("click")
-    @classmethod
-    def _not_screen(cls, v: Target) -> Target:
-        return _no_screen_click(v)
+
+class ClickStep(_ClickBase):
+    click: ClickTarget
 
 
 class DoubleClickStep(_ClickBase):
-    double_click: Target
-
-    @field_validator("double_click")
-    @classmethod
-    def _not_screen(cls, v: Target) -> Target:
-        return _no_screen_click(v)
+    double_click: ClickTarget
 
 
 class RightClickStep(_ClickBase):
-    right_click: Target
-
-    @field_validator("right_click")
-    @classmethod
-    def _not_screen(cls, v: Target) -> Target:
-        return _no_screen_click(v)
+    right_click: ClickTarget
 
 
-class TypeStep(_Step):
+class TypeStep(Step):
     """Type text (with ${var}); `into` clicks a target first; `clear` empties the field first (true: the
     flow's `clear_keys`, or a key sequence of its own); `enter` presses Enter after."""
 
@@ -400,7 +238,7 @@ class TypeStep(_Step):
         return str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
 
 
-class HotkeyStep(_Step):
+class HotkeyStep(Step):
     """A key or key combination: `ctrl+s`, `enter`, `[alt, f4]`; `times` repeats it."""
 
     hotkey: list[str]
@@ -412,7 +250,7 @@ class HotkeyStep(_Step):
         return key_combo(v)
 
 
-class WaitSpec(_Strict):
+class WaitSpec(StrictModel):
     """Wait until a target/screen appears (`appear`), vanishes (`vanish`) or a condition holds (`until`)."""
 
     appear: ScreenDef | None = None
@@ -440,11 +278,11 @@ class WaitSpec(_Strict):
         return self
 
 
-class WaitStep(_Step):
+class WaitStep(Step):
     wait: WaitSpec
 
 
-class ReadSpec(_Strict):
+class ReadSpec(StrictModel):
     """Read fields of a template (all, or `fields`) into variables `<into>.<field>` (or `<field>`),
     or the text of a `target` region into the variable `into`."""
 
@@ -463,22 +301,22 @@ class ReadSpec(_Strict):
         return self
 
 
-class ReadStep(_Step):
+class ReadStep(Step):
     read: ReadSpec
 
 
-class CheckStep(_Step):
+class CheckStep(Step):
     check: Condition
     message: str | None = None
 
 
-class IfStep(_Step):
+class IfStep(Step):
     if_: Condition = Field(alias="if")
     then: list["StepT"] = Field(default_factory=list)
     else_: list["StepT"] = Field(default_factory=list, alias="else")
 
 
-class ForEachStep(_Step):
+class ForEachStep(Step):
     """Run `steps` once per item of a list variable (records from --records are `records`)."""
 
     for_each: str | list[Any]
@@ -486,15 +324,15 @@ class ForEachStep(_Step):
     steps: list["StepT"] = Field(min_length=1)
 
 
-class ScreenshotStep(_Step):
+class ScreenshotStep(Step):
     screenshot: str = Field(pattern=r"^[A-Za-z0-9_.${}-]+$")
 
 
-class PauseStep(_Step):
+class PauseStep(Step):
     pause: float = Field(ge=0, le=600)
 
 
-class SetStep(_Step):
+class SetStep(Step):
     set: dict[str, Any]
 
     @field_validator("set")
@@ -506,7 +344,7 @@ class SetStep(_Step):
         return v
 
 
-class _BadStep(_Strict):
+class _BadStep(StrictModel):
     """Placeholder that always fails, with a message saying what is wrong with the step's keys."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
@@ -524,7 +362,7 @@ class _BadStep(_Strict):
         raise ValueError(f"a step needs one action key: {', '.join(ACTIONS)}{hint}")
 
 
-STEP_CLASSES: dict[str, type[_Step]] = {
+STEP_CLASSES: dict[str, type[Step]] = {
     "click": ClickStep, "double_click": DoubleClickStep, "right_click": RightClickStep, "type": TypeStep,
     "hotkey": HotkeyStep, "wait": WaitStep, "read": ReadStep, "check": CheckStep, "if": IfStep,
     "for_each": ForEachStep, "screenshot": ScreenshotStep, "pause": PauseStep, "set": SetStep,
@@ -552,7 +390,7 @@ IfStep.model_rebuild()
 ForEachStep.model_rebuild()
 
 
-class OnScreen(_Strict):
+class OnScreen(StrictModel):
     """An interrupt handler: whenever `screen` shows (checked before and during every input step),
     run `steps`, then go on with the interrupted step (started over from a safe point)."""
 
@@ -565,11 +403,11 @@ class OnScreen(_Strict):
         return self.name or f"on_screen {index + 1}"
 
 
-def action_of(step: _Step) -> str:
+def action_of(step: Step) -> str:
     return _action_of(step)
 
 
-class Flow(_Strict):
+class Flow(StrictModel):
     """A flow file: id, title, settings, named screens, default variables, steps."""
 
     schema_: Literal["qcedge.flow/1"] = Field(default=SCHEMA, alias="schema")

@@ -7,6 +7,8 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from qcedge.rpa_flows.errors import RunInputError
+
 Box = tuple[int, int, int, int]  # x, y, w, h
 
 
@@ -64,7 +66,7 @@ class StillScreen:
         if not isinstance(image, np.ndarray):
             loaded = cv2.imread(str(image), cv2.IMREAD_COLOR)
             if loaded is None:
-                raise ValueError(f"cannot read image {image}")
+                raise RunInputError(f"cannot read image {image}")
             image = loaded
         self.image = image.copy()
         self.image.setflags(write=False)  # handed out as is: the same frame every time

@@ -15,7 +15,8 @@ import cv2
 import numpy as np
 
 from qcedge.ocr_templates import MatchResult, Template, load_template
-from qcedge.rpa_flows.locate import find_image, to_gray
+from qcedge.ocr_templates.preprocess import to_grey
+from qcedge.rpa_flows.locate import find_image
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ def match_anchors(screen: np.ndarray, template: Template, threshold: float | Non
                   hints: dict | None = None, gray_screen: np.ndarray | None = None) -> MatchResult:
     """Each anchor patch found on the screen (near its last place first, when `hints` holds it)."""
     t0 = time.perf_counter()
-    ref = to_gray(reference_image(template))
+    ref = to_grey(reference_image(template))
     need = threshold if threshold is not None else template.match.threshold
     scores: dict[str, float] = {}
     offsets: list[tuple[int, int]] = []

@@ -6,10 +6,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from qcedge.rpa_flows.errors import RpaError, RunInputError
 from qcedge.rpa_flows.model import VAR_RE
 
 
-class VariableError(KeyError):
+class VariableError(RpaError, KeyError):
+    """A ${name} that no variable, record field or earlier step gives (bad input). A KeyError too, so
+    `except KeyError` keeps working; unlike KeyError, `str()` is the message without quotes."""
+
     def __init__(self, name: str, known: list[str]) -> None:
         self.name = name
         super().__init__(f"unknown variable '${{{name}}}' (known: {', '.join(sorted(known)) or 'none'})")
@@ -72,74 +76,71 @@ def parse_var_args(items: list[str]) -> dict[str, str]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip().isidentifier():
-            raise ValueError(f"--var '{item}' is not NAME=VALUE")
+            raise RunInputError(f"--var '{item}' is not NAME=VALUE")
         out[key.strip()] = value
     return out
+
+
+def _read_text(path: Path, private: bool = False) -> str:
+    """A UTF-8 file's text (a BOM is allowed); `private`: refuse a file other users may read or change."""
+    import os
+    import stat
+
+    try:
+        st = path.stat()
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise RunInputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if private and os.name == "posix" and st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise RunInputError(f"{path}: other users can read or change this file (mode {stat.S_IMODE(st.st_mode):o}); "
+                            f"run: chmod 600 {path}")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise RunInputError(f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
+
+
+def _json(text: str, path: Path, line: int | None = None) -> Any:
+    """Parsed JSON (a whole file, or `line` of it), or a RunInputError naming the file and the line."""
+    where = f"{path}" if line is None else f"{path}: line {line}"
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RunInputError(f"{where}: not valid JSON: {exc.msg} at line {exc.lineno}" if line is None
+                            else f"{where} is not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise RunInputError(f"{where}: JSON nested too deeply") from None
 
 
 def load_records(path: str | Path) -> list[dict[str, Any]]:
     """Records from a JSON list of objects or from JSON lines (one object a line)."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
-    stripped = text.lstrip()
-    if stripped.startswith("["):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}") from None
-        except RecursionError:
-            raise ValueError(f"{path}: JSON nested too deeply") from None
+    text = _read_text(path)
+    if text.lstrip().startswith("["):
+        data = _json(text, path)
         if not isinstance(data, list):
-            raise ValueError(f"{path}: records are a JSON list of objects or JSON lines")
+            raise RunInputError(f"{path}: records are a JSON list of objects or JSON lines")
     else:
-        data = []
-        for n, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                try:
-                    data.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise ValueError(f"{path}: line {n} is not valid JSON: {exc.msg}") from None
-                except RecursionError:
-                    raise ValueError(f"{path}: line {n}: JSON nested too deeply") from None
+        data = [_json(line, path, n)
+                for n, line in enumerate(text.splitlines(), 1) if line.strip()]
     for n, rec in enumerate(data, 1):
         if not isinstance(rec, dict):
-            raise ValueError(f"{path}: record {n} is not a JSON object")
+            raise RunInputError(f"{path}: record {n} is not a JSON object")
     return data
 
 
 def load_var_file(path: str | Path) -> dict[str, str]:
     """NAME=VALUE lines (blank lines and # comments skipped) from a file only its owner can read:
     secrets kept out of the command line (where `ps` shows them) and out of the flow."""
-    import os
-    import stat
-
     path = Path(path)
-    try:
-        st = path.stat()
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if os.name == "posix" and st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ValueError(f"{path}: other users can read or change this file (mode {stat.S_IMODE(st.st_mode):o}); "
-                         f"run: chmod 600 {path}")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
+    text = _read_text(path, private=True)
     out: dict[str, str] = {}
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         key, sep, value = line.partition("=")
         if not sep or not key.strip().isidentifier():
-            raise ValueError(f"{path}: line {n} is not NAME=VALUE")  # the line itself may hold a secret
+            raise RunInputError(f"{path}: line {n} is not NAME=VALUE")  # the line itself may hold a secret
         out[key.strip()] = value
     return out
 
@@ -155,9 +156,9 @@ def vars_from_env(items: list[str], environ: Mapping[str, str] | None = None) ->
         name, _, env = item.partition("=")
         name, env = name.strip(), (env or name).strip()
         if not name.isidentifier() or not env:
-            raise ValueError(f"--var-env '{item}' is not NAME or NAME=ENVVAR")
+            raise RunInputError(f"--var-env '{item}' is not NAME or NAME=ENVVAR")
         if env not in environ:
-            raise ValueError(f"--var-env {name}: the environment variable {env} is not set")
+            raise RunInputError(f"--var-env {name}: the environment variable {env} is not set")
         out[name] = environ[env]
     return out
 
@@ -170,7 +171,7 @@ def done_records(log: str | Path) -> set[str]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise ValueError(f"{path}: cannot read the run log: {exc.strerror or exc}") from None
+        raise RunInputError(f"{path}: cannot read the run log: {exc.strerror or exc}") from None
     done: set[str] = set()
     for n, line in enumerate(raw.decode("utf-8", "replace").splitlines(), 1):
         if '"record_done"' not in line:
@@ -178,7 +179,7 @@ def done_records(log: str | Path) -> set[str]:
         try:
             event = json.loads(line)
         except (json.JSONDecodeError, RecursionError):
-            raise ValueError(f"{path}: line {n} is not a run-log event") from None
+            raise RunInputError(f"{path}: line {n} is not a run-log event") from None
         if isinstance(event, dict) and event.get("event") == "record_done" and isinstance(event.get("digest"), str):
             done.add(event["digest"])
     return done

@@ -6,7 +6,7 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-from qcedge.cli import UsageError
+from qcedge.errors import UsageError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,21 +39,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.set_defaults(func=cmd_run)
 
 
-def _load(path: Path):
-    from qcedge.rpa_flows import FlowError, load_flow
-
-    try:
-        return load_flow(path)
-    except FlowError as exc:
-        raise UsageError(str(exc)) from None
-
-
 def cmd_check(args: argparse.Namespace) -> int:
-    from qcedge.rpa_flows import unguarded_input_steps, walk
+    from qcedge.rpa_flows import load_flow, unguarded_input_steps, walk
     from qcedge.rpa_flows.loader import targets_of
     from qcedge.rpa_flows.model import action_of
 
-    flow = _load(args.flow)
+    flow = load_flow(args.flow)  # a FlowError (bad input: exit 2) names the file and the step
     steps = list(walk(flow.steps))
     print(f"{args.flow}: flow '{flow.id}' v{flow.version} OK: {len(steps)} steps, screens: "
           f"{', '.join(flow.screens) or 'none'}")
@@ -73,19 +64,18 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from qcedge.rpa_flows import load_flow
     from qcedge.rpa_flows.variables import done_records, load_records, load_var_file, parse_var_args, vars_from_env
 
-    flow = _load(args.flow)
-    try:
-        variables: dict = {}
-        for f in args.var_file:
-            variables.update(load_var_file(f))
-        variables.update(vars_from_env(args.var_env))
-        variables.update(parse_var_args(args.var))
-        records = load_records(args.records) if args.records else None
-        resume_done = done_records(args.resume) if args.resume else None
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    # bad input (a FlowError, a RunInputError naming the file or argument) ends the command with exit 2
+    flow = load_flow(args.flow)
+    variables: dict = {}
+    for f in args.var_file:
+        variables.update(load_var_file(f))
+    variables.update(vars_from_env(args.var_env))
+    variables.update(parse_var_args(args.var))
+    records = load_records(args.records) if args.records else None
+    resume_done = done_records(args.resume) if args.resume else None
     if args.screen_image and not args.dry_run:
         raise UsageError("--screen-image is for --dry-run only (a live run looks at the live screen)")
     if not args.screen_image and not os.environ.get("DISPLAY"):
@@ -101,10 +91,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     while log_dir.exists():
         log_dir = args.log / f"{flow.id}-{stamp}-{n}{'-dry' if args.dry_run else ''}"
         n += 1
-    try:
-        screen = StillScreen(args.screen_image) if args.screen_image else None
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    screen = StillScreen(args.screen_image) if args.screen_image else None
     player = Player(flow, screen=screen, log_dir=log_dir, dry_run=args.dry_run, resume_done=resume_done)
     try:
         result = player.run(variables=variables, records=records)

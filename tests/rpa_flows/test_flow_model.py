@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from qcedge.rpa_flows import FlowError, load_flow, parse_flow, unguarded_input_steps
-from qcedge.rpa_flows.model import Target, parse_locator
+from qcedge.rpa_flows.locators import LOCATOR_CLASSES, ImageLocator, parse_locator, parse_target
+from qcedge.rpa_flows.registry import LOCATE
 from qcedge.rpa_flows.variables import VariableError, load_records, parse_var_args, substitute
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,15 +72,22 @@ def test_bad_yaml_names_line(tmp_path):
 
 
 def test_locator_strings_match_mappings():
-    assert Target.model_validate("image:ok.png + region:0,0,800,600 + offset:10,-5 + threshold:0.9") == \
-        Target(image="ok.png", region=(0, 0, 800, 600), offset=(10, -5), threshold=0.9)
+    assert parse_target("image:ok.png + region:0,0,800,600 + offset:10,-5 + threshold:0.9") == \
+        ImageLocator(image="ok.png", region=(0, 0, 800, 600), offset=(10, -5), threshold=0.9)
     assert parse_locator("popup") == {"screen": "popup"}
-    t = Target.model_validate("template:t.yaml + field:kv")
+    t = parse_target("template:t.yaml + field:kv")
     assert (t.kind, t.field) == ("template", "kv")
+    assert parse_target({"point": [5, 6]}).describe() == "point [5, 6]"
     with pytest.raises(ValueError, match="needs 4 integers"):
         parse_locator("image:a.png + region:1,2,3")
     with pytest.raises(ValueError, match="exactly one of image, text, template"):
-        Target.model_validate({"image": "a.png", "text": "OK"})
+        parse_target({"image": "a.png", "text": "OK"})
+    with pytest.raises(ValueError, match="'field' and 'box' need a 'template'"):
+        parse_target({"text": "OK", "field": "kv"})
+
+
+def test_every_kind_of_locator_has_a_locate_function():
+    assert set(LOCATE) == set(LOCATOR_CLASSES.values())
 
 
 def test_unguarded_input_steps_are_reported():
