@@ -23,7 +23,7 @@ from qcedge.connectors.errors import (
 _LAZY: dict[str, str] = {
     **dict.fromkeys(("DicomReading", "classify", "read_dataset", "read_dicom", "reading_from_dataset",
                      "record_from_dataset", "screen_image"), "dicom_files"),
-    **dict.fromkeys(("CtEvent", "DoseReport", "is_dose_report", "read_dose_report"), "dose_sr"),
+    **dict.fromkeys(("CtEvent", "DoseReport", "dose_fields", "is_dose_report", "read_dose_report"), "dose_sr"),
     **dict.fromkeys(("DeviceObserver", "DoseFieldMap", "ReportingStation", "StudyContext", "build_ct_rdsr",
                      "write_rdsr"), "rdsr"),
     **dict.fromkeys(("Peer", "parse_peer"), "peer"),
@@ -35,6 +35,7 @@ _LAZY: dict[str, str] = {
     **dict.fromkeys(("BearerAuth", "HttpClient", "make_auth", "parse_json"), "http_client"),
     **dict.fromkeys(("DicomWebClient",), "dicomweb"),
     **dict.fromkeys(("DicomParser", "LoadedPlugin", "dicom_parsers", "load_plugins"), "plugins"),
+    **dict.fromkeys(("Code",), "sr_codes"),
 }
 
 __all__ = [

@@ -102,6 +102,7 @@ def sop_class_name(uid: str) -> str | None:
 
 
 def is_screen_save(ds: Dataset) -> bool:
+    """A secondary capture, or an image whose Image Type or Conversion Type says it is a screen."""
     sop = str(ds.get("SOPClassUID", ""))
     if sop in SECONDARY_CAPTURE_CLASSES:
         return True
@@ -112,6 +113,7 @@ def is_screen_save(ds: Dataset) -> bool:
 
 
 def classify(ds: Dataset) -> Kind:
+    """What kind of object a dataset is (see connectors.dicom_files for what each kind gives)."""
     sop = str(ds.get("SOPClassUID", ""))
     if is_dose_report(ds):
         return "dose_sr"
