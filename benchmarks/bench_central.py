@@ -28,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.bench_feed import start_receiver
 from benchmarks.run import RESULTS, header
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,19 +138,8 @@ def station_main(argv: list[str]) -> int:
     return 0 if ok else 1
 
 
-def _receiver(db: str) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, "-m", "qcedge", "receive", "--bind", "tcp://127.0.0.1:*", "--db", db,
-                             "--quiet"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = proc.stdout.readline()
-    match = re.search(r"receiving on (tcp://[^\s,]+)", line)
-    if not match:
-        proc.kill()
-        raise RuntimeError(f"receiver did not start: {line!r} {proc.stderr.read()[-500:]}")
-    return proc, match.group(1)
-
-
 def _feed_once(db: str, receivers: int, stations: int, per_station: int, work: Path) -> dict:
-    procs = [_receiver(db) for _ in range(receivers)]
+    procs = [start_receiver(db) for _ in range(receivers)]
     ends = [e for _, e in procs]
     go = work / "go"
     st = []

@@ -45,7 +45,9 @@ def dose_record(i: int, station: str = "bench-1") -> Record:
                   checks=[CheckValue(name="dlp_sum", ok=True)])
 
 
-def start_receiver(db: Path, keys: Path | None, allow: Path | None) -> tuple[subprocess.Popen, str]:
+def start_receiver(db: Path | str, keys: Path | None = None,
+                   allow: Path | None = None) -> tuple[subprocess.Popen, str]:
+    """`qcedge receive` in a process (a SQLite file or a PostgreSQL URL); the process and its endpoint."""
     cmd = [sys.executable, "-m", "qcedge", "receive", "--bind", "tcp://127.0.0.1:*", "--db", str(db), "--quiet"]
     if keys:
         cmd += ["--keys", str(keys), "--allow", str(allow)]

@@ -20,7 +20,6 @@ a run without switches (a switch must not cost a settled screen).
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import statistics
 import sys
@@ -34,31 +33,17 @@ from qcedge.qc_client.client import FeedClient
 from qcedge.qc_client.kb import KbAgent, ReleaseStore, load_public_key
 from qcedge.qc_client.outbox import Outbox
 from qcedge.qc_client.receiver import Receiver
+from tests.kb.kbtools import install_release, make_source, station_state, write_station_config
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = 10.0  # seconds, publish -> applied on 100 stations
-
-
-def _source(folder: Path) -> Path:
-    folder.mkdir(parents=True)
-    shutil.copytree(ROOT / "samples" / "templates", folder / "templates",
-                    ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    shutil.copyfile(ROOT / "samples" / "rules" / "rules.yaml", folder / "rules.yaml")
-    return folder
-
-
-def _state(folder: Path) -> dict:
-    try:
-        return json.loads((folder / "state.json").read_text())
-    except (OSError, ValueError):
-        return {}
 
 
 def run(n: int, validate: bool, tmp: Path) -> dict:
     from qcedge.kb import validate_release
 
     secret, public = generate_signing_key(tmp / "keys")
-    bundle = build_release(_source(tmp / "src"), tmp / "kb-1.tar", secret, version=1, who="bench")
+    bundle = build_release(make_source(tmp / "src"), tmp / "kb-1.tar", secret, version=1, who="bench")
     central_dir = tmp / "central"
     central_dir.mkdir()
     shutil.copyfile(public, central_dir / "kb.pub")
@@ -82,7 +67,7 @@ def run(n: int, validate: bool, tmp: Path) -> dict:
         deadline = time.monotonic() + 300
         while len(done) < n and time.monotonic() < deadline:
             for i, (folder, *_rest) in enumerate(stations):
-                if i not in done and _state(folder).get("current") == 1:
+                if i not in done and station_state(folder).get("current") == 1:
                     done[i] = time.monotonic() - t0
             time.sleep(0.02)
         times = sorted(done.values())
@@ -101,7 +86,7 @@ def run(n: int, validate: bool, tmp: Path) -> dict:
 def _daemon_release(folder: Path, version: int) -> Path:
     import yaml
 
-    src = _source(folder)
+    src = make_source(folder)
     rules = yaml.safe_load((src / "rules.yaml").read_text(encoding="utf-8"))
     rules["ok_feedback"] = True  # every record gets feedback: the latency of each is measured
     rules["hospital"] = {"bench-site": [{"id": "ct-total-dlp", "warn": 1 + version / 1000}]}  # each release differs
@@ -121,35 +106,16 @@ def run_daemon(tmp: Path, switch_every: float | None) -> dict:
     secret, public = generate_signing_key(tmp / "keys")
     bundles = [build_release(_daemon_release(tmp / f"src{v}", v), tmp / f"kb-{v}.tar", secret, version=v,
                              who="bench") for v in range(1, 2 if switch_every is None else 40)]
-    store = ReleaseStore(tmp / "station-kb")
-    manifest, staging = store.stage(bundles[0], load_public_key(public))
-    store.place(manifest, staging)
-    store.activate(manifest)
+    install_release(ReleaseStore(tmp / "station-kb"), bundles[0], load_public_key(public))
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
-    video = ROOT / "samples" / "generated" / "recording.mp4"
-    (tmp / "station.toml").write_text(f"""
-[station]
-id = "bench-st"
-site = "bench-site"
-[source]
-kind = "file"
-path = "{video}"
-[templates]
-folder = "{ROOT / 'samples' / 'templates'}"
-[feed]
-endpoint = "tcp://127.0.0.1:{port}"
-outbox = "var/outbox.sqlite"
-[kb]
-public_key = "{public}"
-folder = "station-kb"
-[privacy]
-default = "drop"
-[status]
-file = "var/status.json"
-""", encoding="utf-8")
+    write_station_config(tmp / "station.toml", station="bench-st", site="bench-site",
+                         source={"kind": "file", "path": ROOT / "samples" / "generated" / "recording.mp4"},
+                         templates={"folder": ROOT / "samples" / "templates"}, endpoint=f"tcp://127.0.0.1:{port}",
+                         kb={"public_key": public, "folder": "station-kb"}, privacy={"default": "drop"},
+                         status={"file": "var/status.json"})
     config = load_config(tmp / "station.toml", check_secret=False)
     made, first_fb, switches = {}, {}, []
 

@@ -20,11 +20,8 @@ def postgres() -> Iterator[LocalPostgres]:
         find_bindir()
     except PostgresMissing as exc:
         pytest.skip(str(exc))
-    pg = LocalPostgres.start(durable=False)  # fsync off: tests kill processes, not the machine
-    try:
+    with LocalPostgres.start(durable=False) as pg:  # fsync off: tests kill processes, not the machine
         yield pg
-    finally:
-        pg.stop()
 
 
 @pytest.fixture

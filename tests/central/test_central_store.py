@@ -7,8 +7,9 @@ import random
 import sqlite3
 import subprocess
 import sys
-import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import psycopg
 import pytest
@@ -20,7 +21,7 @@ from qcedge.qc_client.client import FeedClient
 from qcedge.qc_client.outbox import Outbox
 from qcedge.qc_client.receiver import Receiver
 from qcedge.qc_client.record import FieldValue, Record, TemplateRef
-from qcedge.qc_client.store import SCHEMA_VERSION, Incoming
+from qcedge.qc_client.store import SCHEMA_VERSION, Incoming, Store
 
 RULES = ROOT / "samples" / "rules" / "rules.yaml"
 
@@ -36,17 +37,33 @@ def incoming(rec: Record, seq: int) -> Incoming:
     return Incoming(rec.station, seq, rec.id, {}, rec.to_json(), rec)
 
 
-def test_a_station_feeds_the_store_everything_once_with_feedback_kept(db, tmp_path):
+@contextmanager
+def central(db: str, rules: Path | None = RULES) -> Iterator[tuple[Store, Receiver]]:
+    """Central's store at `db` behind a running receiver (the sample rules); closed on leaving."""
     store = open_store(db)
-    rx = Receiver("tcp://127.0.0.1:*", store, rules=RULES).start()
+    rx = Receiver("tcp://127.0.0.1:*", store, rules=rules).start()
     try:
-        with Outbox(tmp_path / "o.sqlite") as ob:
-            client = FeedClient(rx.endpoint, ob, "st1", **FAST).start()
-            try:
-                client.submit_many([make_record(i, CTDIvol=10.0 + i) for i in range(120)])
-                assert client.flush(20), client.stats()
-            finally:
-                client.stop()
+        yield store, rx
+    finally:
+        rx.close()
+
+
+@contextmanager
+def station(rx: Receiver, tmp_path: Path) -> Iterator[FeedClient]:
+    """Station st1's feed client sending to `rx` (its outbox in tmp_path), stopped on leaving."""
+    with Outbox(tmp_path / "o.sqlite") as ob:
+        client = FeedClient(rx.endpoint, ob, "st1", **FAST).start()
+        try:
+            yield client
+        finally:
+            client.stop()
+
+
+def test_a_station_feeds_the_store_everything_once_with_feedback_kept(db, tmp_path):
+    with central(db) as (store, rx):
+        with station(rx, tmp_path) as client:
+            client.submit_many([make_record(i, CTDIvol=10.0 + i) for i in range(120)])
+            assert client.flush(20), client.stats()
         assert store.count("st1") == 120 and store.gaps() == []
         assert [seq for _, seq, _, _ in store.records("st1")] == list(range(1, 121))
         warned = [f for f in store.feedback() if f["rule"] == "ct-ctdivol"]
@@ -62,8 +79,6 @@ def test_a_station_feeds_the_store_everything_once_with_feedback_kept(db, tmp_pa
         assert ack.header["status"] == "duplicate"
         assert [f["level"] for f in ack.body["feedback"]] == ["alert"]
         assert store.count() == 120 and store.stations()[0]["duplicates"] == 1
-    finally:
-        rx.close()
     # it is all still there for the next run
     again = open_store(db)
     try:
@@ -185,44 +200,26 @@ def test_unreachable_postgres_is_one_line_without_the_password(postgres, tmp_pat
 
 
 def test_a_postgres_restart_loses_nothing(pg_url, postgres, tmp_path):
-    store = open_store(pg_url)
-    rx = Receiver("tcp://127.0.0.1:*", store).start()
-    try:
-        with Outbox(tmp_path / "o.sqlite") as ob:
-            client = FeedClient(rx.endpoint, ob, "st1", **FAST).start()
-            try:
-                client.submit_many([make_record(i) for i in range(100)])
-                assert wait_for(lambda: store.count() >= 1, 10)
-                postgres.restart("immediate")  # every connection cut, as in a crash
-                client.submit_many([make_record(i) for i in range(100, 200)])
-                assert client.flush(30), client.stats()
-            finally:
-                client.stop()
+    with central(pg_url, rules=None) as (store, rx):
+        with station(rx, tmp_path) as client:
+            client.submit_many([make_record(i) for i in range(100)])
+            assert wait_for(lambda: store.count() >= 1, 10)
+            postgres.restart("immediate")  # every connection cut, as in a crash
+            client.submit_many([make_record(i) for i in range(100, 200)])
+            assert client.flush(30), client.stats()
         assert store.count("st1") == 200 and store.gaps() == []
         assert [seq for _, seq, _, _ in store.records("st1")] == list(range(1, 201))
-    finally:
-        rx.close()
 
 
 def test_a_technologists_acknowledgement_is_stored_by_either_store(db, tmp_path):
     """feedback_ack from a station reaches the SQLite and the PostgreSQL store alike."""
-    store = open_store(db)
-    rx = Receiver("tcp://127.0.0.1:*", store, rules=RULES).start()
-    try:
-        with Outbox(tmp_path / "o.sqlite") as ob:
-            client = FeedClient(rx.endpoint, ob, "st1", **FAST).start()
-            try:
-                rec = make_record(7, CTDIvol=120.0)
-                client.submit_many([rec])
-                assert client.flush(20), client.stats()
-                client.acknowledge(rec.id, rule="ct-ctdivol", level="alert", by="tech1")
-                deadline = time.monotonic() + 10
-                while not store.acknowledgements(rec.id) and time.monotonic() < deadline:
-                    time.sleep(0.05)
-            finally:
-                client.stop()
+    with central(db) as (store, rx):
+        with station(rx, tmp_path) as client:
+            rec = make_record(7, CTDIvol=120.0)
+            client.submit_many([rec])
+            assert client.flush(20), client.stats()
+            client.acknowledge(rec.id, rule="ct-ctdivol", level="alert", by="tech1")
+            assert wait_for(lambda: store.acknowledgements(rec.id), 10)
         got = store.acknowledgements(rec.id)
         assert [(a["station"], a["rule"], a["level"], a["acknowledged_by"]) for a in got] == \
             [("st1", "ct-ctdivol", "alert", "tech1")]
-    finally:
-        rx.close()

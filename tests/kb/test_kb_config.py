@@ -1,7 +1,6 @@
 """[kb] in the station config, and [feed] endpoint as one, a list, or a comma-separated string."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 

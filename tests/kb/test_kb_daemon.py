@@ -7,7 +7,6 @@ import json
 import shutil
 import socket
 import threading
-import time
 from pathlib import Path
 
 import cv2
@@ -15,7 +14,7 @@ import yaml
 
 from qcedge.capture import Frame
 from qcedge.central.kb import KbCentral, build_release
-from kbtools import SAMPLES, make_source
+from kbtools import SAMPLES, install_release, make_source, wait_until, write_station_config
 from qcedge.qc_client.kb import ReleaseStore, load_public_key
 from qcedge.qc_client.receiver import Receiver
 from qcedge.config import load_config
@@ -51,15 +50,6 @@ def _free_port() -> int:
     return port
 
 
-def _wait(cond, timeout=60.0, what="condition"):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"gave up waiting for {what}")
-
-
 def _source_with_hospital_rule(folder: Path, drop: tuple[str, ...] = ()) -> Path:
     src = make_source(folder)
     rules = yaml.safe_load((src / "rules.yaml").read_text(encoding="utf-8"))
@@ -78,33 +68,14 @@ def test_edge_rules_and_a_live_switch(tmp_path, keys):
                        secret, version=2, who="qa")
     # the station was given release 1 earlier
     store = ReleaseStore(tmp_path / "station-kb")
-    manifest, staging = store.stage(b1, load_public_key(public))
-    store.place(manifest, staging)
-    store.activate(manifest)
+    install_release(store, b1, load_public_key(public))
 
     port = _free_port()
-    (tmp_path / "station.toml").write_text(f"""
-[station]
-id = "test-st"
-site = "test-site"
-[source]
-kind = "screen"
-[templates]
-folder = "{SAMPLES / 'templates'}"
-warm_up = false
-[detection]
-fps = 10
-settle_frames = 2
-[feed]
-endpoint = ["tcp://127.0.0.1:{port}"]
-outbox = "var/outbox.sqlite"
-[kb]
-public_key = "{public}"
-folder = "station-kb"
-[status]
-file = "var/status.json"
-interval = 0.2
-""", encoding="utf-8")
+    write_station_config(tmp_path / "station.toml", station="test-st", site="test-site", source={"kind": "screen"},
+                         templates={"folder": SAMPLES / "templates", "warm_up": False},
+                         endpoint=[f"tcp://127.0.0.1:{port}"], detection={"fps": 10, "settle_frames": 2},
+                         kb={"public_key": public, "folder": "station-kb"},
+                         status={"file": "var/status.json", "interval": 0.2})
     config = load_config(tmp_path / "station.toml", check_secret=False)
     shown, made = [], []
     ct0 = cv2.imread(str(FRAMES / "ct_dose" / "ct_dose_000_clean.png"))
@@ -115,14 +86,14 @@ interval = 0.2
     receiver = None
     try:
         # central is down: the hospital's lowered DLP level fires at the station itself
-        _wait(lambda: any(f.rule == "ct-total-dlp" for f in shown), what="edge feedback with central down")
+        wait_until(lambda: any(f.rule == "ct-total-dlp" for f in shown), what="edge feedback with central down")
         rid = made[0].record.id
         assert daemon.health.feedback_received == 0 and daemon.status()["kb"]["running"] == 1
         dlp = [f for f in shown if f.rule == "ct-total-dlp"]
         assert len(dlp) == 1 and dlp[0].level == "warn" and dlp[0].record_id == rid
         # release 1 reads the DR panel
         screen.image = cv2.imread(str(FRAMES / "dr_exposure" / "dr_exposure_000_clean.png"))
-        _wait(lambda: any(m.record.template.id == "dr_exposure_panel" for m in made), what="DR record on release 1")
+        wait_until(lambda: any(m.record.template.id == "dr_exposure_panel" for m in made), what="DR record on release 1")
 
         # central comes up with the same rules and the release store: its verdict is not shown again
         central_dir = tmp_path / "central"
@@ -132,23 +103,23 @@ interval = 0.2
         kb.publish(b1, "qa")
         receiver = Receiver(f"tcp://127.0.0.1:{port}", tmp_path / "central.sqlite",
                             rules=tmp_path / "s1" / "rules.yaml", kb=kb).start()
-        _wait(lambda: daemon.health.records_acked >= 2 and daemon.health.feedback_received >= 1,
+        wait_until(lambda: daemon.health.records_acked >= 2 and daemon.health.feedback_received >= 1,
               what="central's acks with feedback")
         assert [f.rule for f in shown].count("ct-total-dlp") == 1
         assert receiver.store.count() == 2
 
         # release 2 (no DR template) is published and switched to while the daemon runs
         kb.publish(b2, "qa")
-        _wait(lambda: daemon.pipeline.kb_version == 2, what="the live switch")
-        _wait(lambda: json.loads(config.status.file.read_text()).get("kb", {}).get("running") == 2,
+        wait_until(lambda: daemon.pipeline.kb_version == 2, what="the live switch")
+        wait_until(lambda: json.loads(config.status.file.read_text()).get("kb", {}).get("running") == 2,
               what="the status file to show release 2")
         unknown = daemon.health.unknown_screens
         screen.image = cv2.imread(str(FRAMES / "dr_exposure" / "dr_exposure_001_clean.png"))
-        _wait(lambda: daemon.health.unknown_screens > unknown, what="the DR screen unknown on release 2")
+        wait_until(lambda: daemon.health.unknown_screens > unknown, what="the DR screen unknown on release 2")
         screen.image = cv2.imread(str(FRAMES / "ct_dose" / "ct_dose_001_clean.png"))
-        _wait(lambda: len(made) == 3, what="a CT record on release 2")
+        wait_until(lambda: len(made) == 3, what="a CT record on release 2")
         assert made[-1].record.template.id == "ct_dose_report"
-        _wait(lambda: any(r.station == "test-st" and r.version == 2 for r in kb.status()), what="central to see 2")
+        wait_until(lambda: any(r.station == "test-st" and r.version == 2 for r in kb.status()), what="central to see 2")
     finally:
         daemon.stop()
         runner.join(30)
@@ -165,29 +136,13 @@ def test_a_release_altered_on_disk_is_not_run_and_a_missing_key_is_one_line(tmp_
     store = ReleaseStore(tmp_path / "station-kb")
     for v in (1, 2):
         b = build(_source_with_hospital_rule(tmp_path / f"s{v}"), tmp_path / f"kb-{v}.tar", secret, version=v, who="qa")
-        manifest, staging = store.stage(b, load_public_key(public))
-        store.place(manifest, staging)
-        store.activate(manifest)
+        install_release(store, b, load_public_key(public))
     rules = tmp_path / "station-kb" / "releases" / "2" / "rules.yaml"
     rules.write_text(rules.read_text() + "\n# edited by hand\n")
-    (tmp_path / "station.toml").write_text(f"""
-[station]
-id = "test-st"
-site = "test-site"
-[source]
-kind = "screen"
-[templates]
-folder = "{SAMPLES / 'templates'}"
-warm_up = false
-[feed]
-endpoint = "tcp://127.0.0.1:{_free_port()}"
-outbox = "var/outbox.sqlite"
-[kb]
-public_key = "{public}"
-folder = "station-kb"
-[status]
-file = "var/status.json"
-""", encoding="utf-8")
+    write_station_config(tmp_path / "station.toml", station="test-st", site="test-site", source={"kind": "screen"},
+                         templates={"folder": SAMPLES / "templates", "warm_up": False},
+                         endpoint=f"tcp://127.0.0.1:{_free_port()}", kb={"public_key": public, "folder": "station-kb"},
+                         status={"file": "var/status.json"})
     config = load_config(tmp_path / "station.toml", check_secret=False)
     daemon = Daemon(config, source=Screen(cv2.imread(str(FRAMES / "ct_dose" / "ct_dose_000_clean.png"))))
     release, rules_set, version = daemon.kb.current()

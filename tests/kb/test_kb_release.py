@@ -10,7 +10,7 @@ import pytest
 
 from qcedge.central.kb import build_release, generate_signing_key
 from kbtools import rewrite_bundle
-from qcedge.qc_client.kb import KbError, ReleaseStore, load_public_key, unpack, verify_release
+from qcedge.qc_client.kb import KbError, ReleaseStore, load_public_key
 from qcedge.cli import main
 from qcedge.kb import validate_release
 

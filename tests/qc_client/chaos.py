@@ -28,20 +28,22 @@ from feedtools import make_record  # noqa: E402
 
 @dataclass
 class ChaosResult:
-    cycles: int = 0
-    sigterms: int = 0
-    kills: int = 0
-    submitted: int = 0
-    stored: int = 0
-    missing: int = 0
-    doubled: int = 0
+    """What a chaos run did and found; `ok` when the feed lost, doubled and repeated nothing."""
+
+    cycles: int = 0           # times central was stopped
+    sigterms: int = 0         # of them, with SIGTERM
+    kills: int = 0            # of them, with kill -9
+    submitted: int = 0        # records the station committed to its outbox
+    stored: int = 0           # records central holds at the end
+    missing: int = 0          # seqs submitted that central does not hold
+    doubled: int = 0          # seqs central holds more than once
     wrong: int = 0            # stored records that are not the expected ones in order
     station_rc: int | None = None
-    station_aborted: bool = False
-    feedback_expected: int = 0
-    feedback_missing: int = 0
-    feedback_repeated: int = 0
-    outbox_left: int = -1
+    station_aborted: bool = False  # libzmq aborted the station process (an assertion)
+    feedback_expected: int = 0     # records the sample rules warn about
+    feedback_missing: int = 0      # of them, never shown at the station
+    feedback_repeated: int = 0     # feedback shown more than once
+    outbox_left: int = -1     # rows left in the station's outbox at the end
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
 

@@ -135,3 +135,15 @@ class RawStation:
     def close(self) -> None:
         self.sock.close(0)
         self.ctx.term()
+
+
+def rejection(endpoint: str, record: Record, *, identity: bytes = b"st1", keys: ClientKeys | None = None) -> str:
+    """Send one record (seq 1) from a raw station; the error of the `rejected` ack it must get."""
+    st = RawStation(endpoint, identity=identity, keys=keys)
+    try:
+        st.send(record_frames(record, 1))
+        ack = st.recv_kind("ack")
+    finally:
+        st.close()
+    assert ack is not None and ack.header["status"] == "rejected", ack and ack.header
+    return ack.header["error"]
