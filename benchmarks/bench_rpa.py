@@ -346,16 +346,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.part == "tk":
             return failed_tk
     from benchmarks.run import RESULTS, header
-    from qcedge.capture.xvfb import VirtualDisplay
+    from qcedge.capture.xvfb import display_session
     from samples.ris_app.display import RisProcess
 
-    xvfb = VirtualDisplay()
-    old = os.environ.get("DISPLAY")
-    os.environ["DISPLAY"] = xvfb.name
     lines = [header("RPA flows (rpa_flows, samples/ris_app)")]
     failed = False
     try:
-        with tempfile.TemporaryDirectory() as tmpd:
+        with display_session() as xvfb, tempfile.TemporaryDirectory() as tmpd:
             tmp = Path(tmpd)
             from qcedge.rpa_flows.screen import LiveScreen
 
@@ -372,12 +369,6 @@ def main(argv: list[str] | None = None) -> int:
         (RESULTS / "rpa.md").parent.mkdir(exist_ok=True)
         (RESULTS / "rpa.md").write_text("\n".join(lines), encoding="utf-8")
         return 1
-    finally:
-        xvfb.stop()
-        if old is None:
-            os.environ.pop("DISPLAY", None)
-        else:
-            os.environ["DISPLAY"] = old
 
     def verdict(ok: bool) -> str:
         nonlocal failed
@@ -419,22 +410,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run_tk(args: argparse.Namespace) -> int:
     from benchmarks.run import RESULTS
-    from qcedge.capture.xvfb import VirtualDisplay
+    from qcedge.capture.xvfb import display_session
 
-    xvfb = VirtualDisplay()
-    old = os.environ.get("DISPLAY")
-    os.environ["DISPLAY"] = xvfb.name
     try:
-        with tempfile.TemporaryDirectory() as tmpd:
+        with display_session(), tempfile.TemporaryDirectory() as tmpd:
             lines, ok = tk_section(Path(tmpd), args.disturbances, args.onscreen_records)
     except Exception:  # noqa: BLE001 - the section still says what happened
         lines, ok = ["## RPA flows against a Tk program\n", "Benchmark crashed:\n\n```\n" + traceback.format_exc() + "```\n"], False
-    finally:
-        xvfb.stop()
-        if old is None:
-            os.environ.pop("DISPLAY", None)
-        else:
-            os.environ["DISPLAY"] = old
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "rpa_tk.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))

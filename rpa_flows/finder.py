@@ -32,18 +32,6 @@ def center(box: tuple[int, int, int, int]) -> tuple[int, int]:
     return (box[0] + box[2] // 2, box[1] + box[3] // 2)
 
 
-def ink_columns(frame: np.ndarray, box: tuple[int, int, int, int]) -> int:
-    """Columns of a field box (inner part) that hold something other than the background. The right
-    eighth is left out: drop-down arrows and spin buttons live there."""
-    x, y, w, h = box
-    m = max(2, min(w, h) // 6)
-    crop = to_grey(frame[max(0, y + m):y + h - m, max(0, x + m):x + w - max(m, w // 8)])
-    if crop.size == 0:
-        return 0
-    bg = int(np.median(crop))
-    return int((np.abs(crop.astype(np.int16) - bg) > 60).any(axis=0).sum())
-
-
 class Finder:
     """The player's eyes. `variables` and `label` follow the running flow (the player sets them)."""
 

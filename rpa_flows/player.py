@@ -5,6 +5,12 @@ is not there the player stops with a screenshot and sends nothing. Input from
 the person at the workstation pauses the flow (resume after quiet, or abort).
 Every step is logged with times. A dry run sends nothing and draws what it
 would have clicked on a screenshot.
+
+The player is step dispatch and orchestration (expected screens, retries, `on_screen` handlers,
+the run log): one small handler per step kind, sharing the run's state, which is why this one
+job stays longer than ~450 lines. What it uses: `guard` (the safety rules), `finder` (grab,
+locate, screens, conditions, wait), `typist` (typing that watches), `registry` (how each kind
+of target is found).
 """
 from __future__ import annotations
 
@@ -19,14 +25,14 @@ import numpy as np
 
 from qcedge.rpa_flows import ocr as ocr_mod
 from qcedge.rpa_flows.activity import ActivityMonitor
-from qcedge.rpa_flows.desktop import Desktop, InputRefused, WinInfo
+from qcedge.rpa_flows.desktop import Desktop, InputRefused
 from qcedge.rpa_flows.dryrun import Drawing
 from qcedge.rpa_flows.errors import (
     FailSafeTriggered, ScreenNotAsExpected, StepFailed, TypingInterrupted, UserAborted,
 )
-from qcedge.rpa_flows.finder import Finder, center, ink_columns
+from qcedge.rpa_flows.finder import Finder, center
 from qcedge.rpa_flows.guard import Guard, same_focus
-from qcedge.rpa_flows.inputs import DriverDesktop, DryRunInput, InputDriver, LiveInput, plan_chunks
+from qcedge.rpa_flows.inputs import DriverDesktop, DryRunInput, InputDriver, LiveInput
 from qcedge.rpa_flows.locators import Locator
 from qcedge.rpa_flows.model import (
     CheckStep, ClickStep, DoubleClickStep, Flow, ForEachStep, HotkeyStep, IfStep, PauseStep, ReadStep,
@@ -36,11 +42,11 @@ from qcedge.rpa_flows.registry import Located
 from qcedge.rpa_flows.runlog import RunLog
 from qcedge.rpa_flows.screen import LiveScreen, Screen
 from qcedge.rpa_flows.templates import get_template, match_on_screen
+from qcedge.rpa_flows.typist import Typist
 from qcedge.rpa_flows.variables import VariableError, lookup, record_digest, resolve_value, substitute
 
 log = logging.getLogger(__name__)
 
-AFTER_TYPING_S = 0.03  # typing ends with one more look at the focus and the screen after this pause
 EXPECT_GRACE_S = 1.0  # an input step looks for its expected screen this long before giving up
 
 
@@ -97,6 +103,7 @@ class Player:
         self.guard = Guard(self.settings, None if dry_run else self.monitor, self.desktop,
                            check_windows=bool(windows) and not dry_run)
         self.finder = Finder(flow, self.settings, self.screen, self.desktop, dry_run)
+        self.typist = Typist(self.desktop, self.guard, self.finder, self.settings)
         self.log_dir = log_dir
         self.current: ScreenDef | None = None
         self.steps_run = 0
@@ -104,7 +111,6 @@ class Player:
         self.runlog: RunLog | None = None
         self._in_handler = False
         self._handler_counts: dict[int, int] = {}
-        self._typed = False
         self.resume_done: set[str] = set(resume_done or ())  # record digests saved by an earlier run: skipped
         self.records_done = 0
 
@@ -277,17 +283,17 @@ class Player:
             if self.dry_run:
                 self.inputs.type_text(text, method)
                 return
-            self._typed = False
+            self.typist.typed = False
             try:
                 self.guard.person_while_typing(label)  # the person may have stepped in since the click
                 start = self.guard.typing_focus(label)
                 same = same_focus(start)
                 if clear is not None:
                     for combo in clear:
-                        self._keys_watched(lambda c=combo: self.desktop.press(c, same), label)
+                        self.typist.keys(lambda c=combo: self.desktop.press(c, same), label)
                     if box is not None and step.into is not None and step.into.has_box:
                         try:
-                            self._check_blank(box, label, clear)
+                            self.typist.check_blank(box, label, clear)
                         except StepFailed as exc:
                             # nothing of the new text is typed yet: clicking into the field and clearing it
                             # again is safe (Tk can lose track of its focus after a popup closes)
@@ -295,19 +301,19 @@ class Player:
                                 raise
                             self.runlog.write("step_restart", step=label, reason=exc.problem)
                             continue
-                self._type_watched(text, method, step, label, start)
+                self.typist.type_text(text, method, step.expect or self.current, label, start)
                 if step.enter:
-                    self._keys_watched(lambda: self.desktop.press(["enter"], same), label)
+                    self.typist.keys(lambda: self.desktop.press(["enter"], same), label)
             except TypingInterrupted as exc:
                 self.runlog.write("typing_stopped", step=label, reason=exc.reason, kind=exc.kind, attempt=attempt)
                 handled = self._run_handlers(label, wait=1.0) if exc.kind != "person" else False
-                safe = restorable or (step.into is not None and not self._typed)
-                calm = not self._typed and not handled and exc.kind != "person" and self._expected_now(step)
+                safe = restorable or (step.into is not None and not self.typist.typed)
+                calm = not self.typist.typed and not handled and exc.kind != "person" and self._expected_now(step)
                 if safe and attempt < 3 and (exc.kind == "person" or handled or calm):
                     self.runlog.write("step_restart", step=label, reason=exc.reason)
                     continue  # safe to redo: click into the field, clear it, type everything again
                 cls = UserAborted if exc.kind == "person" else ScreenNotAsExpected
-                if not self._typed:
+                if not self.typist.typed:
                     raise cls(label, f"typing stopped before the first key: {exc.reason}")
                 hint = "" if restorable else " (give the step 'into' and 'clear: true' to let it start over)"
                 raise cls(label, f"typing stopped: {exc.reason}; the field may hold part of the text{hint}")
@@ -321,72 +327,6 @@ class Player:
         """The expected screen is (back) on a fresh grab: a harmless interruption, the step may start over."""
         expected = step.expect or self.current
         return expected is None or self.finder.screen_ok_within(expected, 0.5)[0]
-
-    def _keys_watched(self, send, label: str) -> None:
-        try:
-            send()
-        except InputRefused as exc:
-            raise TypingInterrupted("focus", exc.reason) from None
-        except FailSafeTriggered as exc:
-            raise FailSafeTriggered(label, exc.problem) from exc
-        finally:
-            self.guard.note_own()
-
-    def _type_watched(self, text: str, method: str, step: TypeStep, label: str, start: WinInfo) -> None:
-        """Type in chunks; the focus is checked before every key, the screen and the person before
-        every chunk. Any change raises TypingInterrupted at once (nothing more is sent)."""
-        focus_kept = same_focus(start)
-        expected = step.expect or self.current
-        for i, (chunk, paste) in enumerate(plan_chunks(text, method, self.desktop.can_type)):
-            self.guard.person_while_typing(label)
-            if expected is not None:
-                ok, why_not = self.finder.screen_ok(expected, self.finder.grab())
-                if not ok:
-                    raise TypingInterrupted("screen", f"the screen changed ({why_not})")
-            try:
-                if paste:
-                    self.desktop.paste(chunk, self.settings.paste_keys_list, focus_kept)
-                else:
-                    self.desktop.type_keys(chunk, focus_kept)
-                self._typed = True
-            except InputRefused as exc:
-                self._typed = self._typed or exc.sent > 0
-                if paste and "not taken" in exc.reason:
-                    ok, why_not = (True, "") if expected is None else self.finder.screen_ok(expected, self.finder.grab())
-                    if not ok:
-                        raise TypingInterrupted("paste", f"the screen changed while pasting ({why_not})") from None
-                    focus_now = focus_kept(self.desktop.focus())
-                    if focus_now:
-                        raise TypingInterrupted("paste", f"the screen changed while pasting: {focus_now}") from None
-                    raise StepFailed(label, f"{exc.reason}: does the program accept paste? (try typing: keys)") from None
-                raise TypingInterrupted("focus", exc.reason) from None
-            except FailSafeTriggered as exc:
-                raise FailSafeTriggered(label, exc.problem) from exc
-            finally:
-                self.guard.note_own()
-        # The last keys have no next key to be checked before: a program (Tk) can move its own focus to a
-        # new dialog before the X server hears of it, so look once more after a moment.
-        time.sleep(AFTER_TYPING_S)
-        moved = focus_kept(self.desktop.focus())
-        if moved:
-            raise TypingInterrupted("focus", moved + " as the last keys were sent")
-        if expected is not None:
-            ok, why_not = self.finder.screen_ok(expected, self.finder.grab())
-            if not ok:
-                raise TypingInterrupted("screen", f"the screen changed as the last keys were sent ({why_not})")
-
-    def _check_blank(self, box: tuple[int, int, int, int], label: str, clear: list[list[str]]) -> None:
-        """Read-back after clearing: the field must show no text (a cursor line at most)."""
-        deadline = time.monotonic() + 0.6
-        while True:
-            ink = ink_columns(self.finder.grab(), box)
-            if ink <= 3:
-                return
-            if time.monotonic() > deadline:
-                keys = ", ".join("+".join(c) for c in clear)
-                raise StepFailed(label, f"the field still shows text after clearing it with {keys} ({ink} columns "
-                                        "of ink); set 'clear:' to the keys that empty this program's fields")
-            time.sleep(0.05)
 
     def _do_hotkey(self, step: HotkeyStep, label: str, details: dict) -> None:
         details["keys"] = "+".join(step.hotkey)

@@ -42,6 +42,22 @@ def run_flow(text: str, tmp_path, records, **kw):
         player.close()
 
 
+def after_notes_keys(app: TkOrder, count: int, act) -> threading.Thread:
+    """A thread that does `act` (steal the focus, open a dialog) once the notes field got `count` keys:
+    in the middle of typing."""
+    def watch() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if sum(k["window"] == "main" and k["widget"].endswith("entry9") for k in app.keys()) >= count:
+                act()
+                return
+            time.sleep(0.005)
+
+    t = threading.Thread(target=watch, daemon=True)
+    t.start()
+    return t
+
+
 def test_records_saved_exactly_popups_closed_by_on_screen(tk_order, tmp_path):
     app, anchors = tk_order("--popup-rate", "0.25", "--seed", "4")
     result = run_flow(order_flow(app, anchors), tmp_path, RECORDS)
@@ -59,17 +75,7 @@ def test_records_saved_exactly_popups_closed_by_on_screen(tk_order, tmp_path):
 def test_focus_stolen_while_typing_stops_at_once_and_the_other_program_gets_nothing(tk_order, tmp_path):
     app, anchors = tk_order(thief=True)
     long = dict(RECORDS[0], notes="x" * 60 + "END")
-
-    def steal_midway() -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if sum(k["window"] == "main" and k["widget"].endswith("entry9") for k in app.keys()) >= 10:
-                app.steal()
-                return
-            time.sleep(0.005)
-
-    t = threading.Thread(target=steal_midway, daemon=True)
-    t.start()
+    t = after_notes_keys(app, 10, app.steal)
     result = run_flow(order_flow(app, anchors, fields=["patient_id", "notes"]), tmp_path, [long])
     t.join(5)
     assert not result.ok
@@ -81,17 +87,7 @@ def test_focus_stolen_while_typing_stops_at_once_and_the_other_program_gets_noth
 def test_dialog_in_the_middle_of_typing_gets_no_key_and_the_field_is_retyped(tk_order, tmp_path):
     app, anchors = tk_order()
     rec = dict(RECORDS[1], notes="y" * 50 + " done")
-
-    def popup_midway() -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if sum(k["window"] == "main" and k["widget"].endswith("entry9") for k in app.keys()) >= 12:
-                app.popup()
-                return
-            time.sleep(0.005)
-
-    t = threading.Thread(target=popup_midway, daemon=True)
-    t.start()
+    t = after_notes_keys(app, 12, app.popup)
     result = run_flow(order_flow(app, anchors, fields=["patient_id", "notes"]), tmp_path, [rec])
     t.join(5)
     assert result.ok, result.message

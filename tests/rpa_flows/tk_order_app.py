@@ -85,21 +85,31 @@ class App:
     def show_popup(self) -> None:
         if self.popup is not None:
             return
-        p = tk.Toplevel(self.root)
-        p.title("Notice")
-        p.transient(self.root)
-        p.geometry("360x150+250+260")
-        label = tk.Label(p, text="Notice 提示: new lab results", fg="#8a1c1c")
-        label.pack(pady=14)
+        p, label = self._dialog("Notice", "360x150+250+260", "Notice 提示: new lab results", 14, fg="#8a1c1c")
         ok = tk.Button(p, text="OK", width=8, command=self.close_popup)
         ok.pack()
         p.bind("<Return>", lambda e: self.close_popup())
         p.bind("<space>", lambda e: self.close_popup())
         p.protocol("WM_DELETE_WINDOW", self.close_popup)
         self.popup = p
-        p.update_idletasks()
-        p.focus_force()
-        self._boxes("popup", label=label, ok=ok)
+        self._shown("popup", p, label=label, ok=ok)
+
+    def _dialog(self, title: str, geometry: str, text: str, pad: int,
+                **label_options: str) -> tuple[tk.Toplevel, tk.Label]:
+        """A dialog of this program (transient for the main window) with its label packed."""
+        d = tk.Toplevel(self.root)
+        d.title(title)
+        d.transient(self.root)
+        d.geometry(geometry)
+        label = tk.Label(d, text=text, **label_options)
+        label.pack(pady=pad)
+        return d, label
+
+    def _shown(self, name: str, dialog: tk.Toplevel, **widgets: tk.Widget) -> None:
+        """The dialog takes the focus; its widgets' boxes go to the control folder."""
+        dialog.update_idletasks()
+        dialog.focus_force()
+        self._boxes(name, **widgets)
 
     def _boxes(self, name: str, **widgets: tk.Widget) -> None:
         if self.control:
@@ -120,12 +130,7 @@ class App:
     def ask_save(self) -> None:
         if self.confirm is not None:
             return
-        c = tk.Toplevel(self.root)
-        c.title("Confirm")
-        c.transient(self.root)
-        c.geometry("340x140+260+300")
-        label = tk.Label(c, text="Save this order? 确认保存")
-        label.pack(pady=12)
+        c, label = self._dialog("Confirm", "340x140+260+300", "Save this order? 确认保存", 12)
         row = tk.Frame(c)
         row.pack()
         yes = tk.Button(row, text="Yes", width=8, command=self.save)
@@ -134,9 +139,7 @@ class App:
         c.bind("<Return>", lambda e: self.save())
         c.bind("<Escape>", lambda e: self.close_confirm())
         self.confirm = c
-        c.update_idletasks()
-        c.focus_force()
-        self._boxes("confirm", label=label, yes=yes)
+        self._shown("confirm", c, label=label, yes=yes)
 
     def close_confirm(self) -> None:
         if self.confirm is not None:
