@@ -23,7 +23,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, NamedTuple
 
 from qcedge.qc_client.kb_release import (CHUNK_MAX, MANIFEST, SIGNATURE, KbError, Manifest, load_public_key, pack,
                                          sha256_file, unpack, utc_now, verify_release)
@@ -144,6 +144,22 @@ CREATE TABLE IF NOT EXISTS kb_stations (station TEXT PRIMARY KEY, version INTEGE
 """
 
 
+class StationReport(NamedTuple):
+    """What a station's heartbeat says of its knowledge base (None where it says nothing valid)."""
+
+    version: int | None
+    applied_at: str | None
+    refused: int | None
+    refused_reason: str | None
+
+
+class Noted(NamedTuple):
+    """A station's last report and when central wrote it down (monotonic)."""
+
+    report: StationReport
+    at: float
+
+
 @dataclass
 class StationKb:
     station: str
@@ -168,7 +184,7 @@ class KbCentral:
         self._lock = threading.Lock()
         self.recheck = recheck
         self._current: tuple[float, dict[str, Any] | None] = (0.0, None)
-        self._noted: dict[str, tuple] = {}
+        self._noted: dict[str, Noted] = {}
 
     def close(self) -> None:
         self._db.close()
@@ -273,17 +289,19 @@ class KbCentral:
         def text(v: Any) -> str | None:
             return v[:300] if isinstance(v, str) else None
 
-        row = (num(header.get("kb_version")), text(header.get("kb_applied_at")), num(header.get("kb_refused")),
-               text(header.get("kb_refused_reason")))
+        row = StationReport(num(header.get("kb_version")), text(header.get("kb_applied_at")),
+                            num(header.get("kb_refused")), text(header.get("kb_refused_reason")))
         last = self._noted.get(station)
-        if last is not None and last[0] == row and time.monotonic() - last[1] < 60:
+        if last is not None and last.report == row and time.monotonic() - last.at < 60:
             return  # unchanged: the store is written on change (and once a minute for seen_at)
-        if row[2] is not None and (last is None or last[0][2:] != row[2:]):
-            log.warning("station %s refused knowledge-base release %s: %s", station, row[2], row[3])
-        self._noted[station] = (row, time.monotonic())
+        if row.refused is not None and (last is None or (last.report.refused, last.report.refused_reason)
+                                        != (row.refused, row.refused_reason)):
+            log.warning("station %s refused knowledge-base release %s: %s", station, row.refused, row.refused_reason)
+        self._noted[station] = Noted(row, time.monotonic())
         with self._lock, self._db:
-            if row[0] is not None and (last is None or last[0][0] != row[0]):
-                self._db.execute("INSERT INTO kb_applied VALUES (?,?,?)", (station, row[0], row[1] or utc_now()))
+            if row.version is not None and (last is None or last.report.version != row.version):
+                self._db.execute("INSERT INTO kb_applied VALUES (?,?,?)",
+                                 (station, row.version, row.applied_at or utc_now()))
             self._db.execute("INSERT INTO kb_stations VALUES (?,?,?,?,?,?) ON CONFLICT(station) DO UPDATE SET "
                              "version=excluded.version, applied_at=excluded.applied_at, refused=excluded.refused, "
                              "refused_reason=excluded.refused_reason, seen_at=excluded.seen_at",

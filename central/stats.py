@@ -157,9 +157,9 @@ def _doses(s: _Sql) -> list[dict[str, Any]]:
     out = []
     for row in rows:
         item = dict(zip(names, row[:len(keys)]))
-        v = row[len(keys):]
-        item.update(ctdivol_n=v[0], ctdivol_median=_r(v[1]), ctdivol_p75=_r(v[2]),
-                    dlp_n=v[3], dlp_median=_r(v[4]), dlp_p75=_r(v[5]))
+        ct_n, ct_median, ct_p75, dlp_n, dlp_median, dlp_p75 = row[len(keys):]
+        item.update(ctdivol_n=ct_n, ctdivol_median=_r(ct_median), ctdivol_p75=_r(ct_p75),
+                    dlp_n=dlp_n, dlp_median=_r(dlp_median), dlp_p75=_r(dlp_p75))
         out.append(item)
     return out
 

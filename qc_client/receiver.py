@@ -27,7 +27,7 @@ from qcedge.qc_client.curve_auth import NamedAuthenticator, allowed_from
 from qcedge.qc_client.kb_agent import KbSource
 from qcedge.qc_client.keys import ServerKeys, load_allowed
 from qcedge.qc_client.protocol import DEFAULT_MAX_BYTES, utc_now_iso
-from qcedge.qc_client.receiver_intake import ReceiverIntake, ReceiverStats
+from qcedge.qc_client.receiver_intake import Heard, ReceiverIntake, ReceiverStats
 from qcedge.qc_client.record import Record, summarize
 from qcedge.qc_client.rules import RuleSet, load_rules
 from qcedge.qc_client.store import CentralStore, Gap, Incoming, Store, Stored
@@ -95,7 +95,7 @@ class Receiver(ReceiverIntake):
         self.boot = uuid.uuid4().hex[:16]  # this run of the receiver: a station that sees it change resends at once
         self._refused_logged: set[str] = set()
         self._allow_lock = threading.RLock()
-        self._last_seen: dict[str, tuple[float, float]] = {}  # station -> (monotonic, heartbeat interval)
+        self._last_seen: dict[str, Heard] = {}  # station -> when last heard, its heartbeat interval
         self._stop = threading.Event()
         self._running = False
         self._thread: threading.Thread | None = None
@@ -212,7 +212,7 @@ class Receiver(ReceiverIntake):
     def stations_alive(self) -> dict[str, bool]:
         """Stations heard from, and whether within 3 of their heartbeat intervals."""
         now = time.monotonic()
-        return {s: now - t < 3 * iv for s, (t, iv) in list(self._last_seen.items())}
+        return {s: now - heard.at < 3 * heard.interval for s, heard in list(self._last_seen.items())}
 
     # -- serving --------------------------------------------------------------------------------
     def _loop(self) -> None:

@@ -13,7 +13,7 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import zmq
 from pydantic import ValidationError
@@ -46,6 +46,13 @@ class ReceiverStats:
     failed: int = 0         # messages that met an error in the receiver itself (logged, dropped)
 
 
+class Heard(NamedTuple):
+    """When a station was last heard from (monotonic) and the heartbeat interval it announced."""
+
+    at: float
+    interval: float
+
+
 class ReceiverIntake:
     """Checks one message at a time for the Receiver (see module docstring)."""
 
@@ -57,7 +64,7 @@ class ReceiverIntake:
     store: Store
     _stats: ReceiverStats
     _auth: NamedAuthenticator | None
-    _last_seen: dict[str, tuple[float, float]]
+    _last_seen: dict[str, Heard]
     _refused_logged: set[str]
 
     def _reply(self, sock: zmq.Socket, identity: bytes, kind: str, header: dict[str, Any],
@@ -136,7 +143,7 @@ class ReceiverIntake:
             interval = msg.header.get("interval")
             interval = float(interval) if isinstance(interval, (int, float)) and 0 < interval < 1e6 else 2.0
             self._last_seen[station if station_ok or _generated(identity) and isinstance(station, str) else who] = \
-                (time.monotonic(), interval)
+                Heard(time.monotonic(), interval)
             answer = {"server": "qcedge-receive", "boot": self.boot, "sent_at": utc_now_iso(), "feed": FEED_LEVEL}
             if self.kb is not None and station_ok:
                 self._kb_heartbeat(station, msg.header, answer)
@@ -165,7 +172,7 @@ class ReceiverIntake:
                 return None
             # an identity ZeroMQ made up: the station's old connection, handed over to its new one
             # (ROUTER_HANDOVER) with records still queued on it. Not a mismatch: checked as usual below.
-        self._last_seen[station] = (time.monotonic(), self._last_seen.get(station, (0, 2.0))[1])
+        self._last_seen[station] = Heard(time.monotonic(), self._last_seen.get(station, Heard(0.0, 2.0)).interval)
         if self._auth is not None:
             user = self._key_name(key)
             if user and user != station:

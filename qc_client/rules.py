@@ -22,7 +22,7 @@ import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
@@ -175,6 +175,15 @@ def _fmt(x: float | None) -> str:
     return "" if x is None else f"{x:g}"
 
 
+class _Hit(NamedTuple):
+    """A value beyond a rule's threshold: the level it reaches, the value, the threshold and its table row."""
+
+    level: str
+    number: float
+    limit: float
+    row: str | None
+
+
 class RuleSet:
     """Rules of one file, layered; `evaluate(record)` gives the findings for a record."""
 
@@ -271,7 +280,7 @@ class RuleSet:
 
     def _apply(self, rule: Rule, record: Record) -> list[Finding]:
         if rule.check in ("max", "min"):
-            worst: tuple[str, float, float, str | None] | None = None
+            worst: _Hit | None = None
             for row, fv in _values(record, rule.field or ""):
                 if fv.personal or not fv.valid:
                     continue  # never echo personal values; unreliable readings are flagged by status
@@ -284,9 +293,10 @@ class RuleSet:
                         continue
                     hit = number > limit if rule.check == "max" else number < limit
                     if hit:
-                        if worst is None or LEVEL_ORDER[level] > LEVEL_ORDER[worst[0]] or (
-                                level == worst[0] and (number > worst[1] if rule.check == "max" else number < worst[1])):
-                            worst = (level, number, limit, row)
+                        if worst is None or LEVEL_ORDER[level] > LEVEL_ORDER[worst.level] or (
+                                level == worst.level
+                                and (number > worst.number if rule.check == "max" else number < worst.number)):
+                            worst = _Hit(level, number, limit, row)
                         break
             if worst is None:
                 return []

@@ -21,6 +21,7 @@ import os
 import secrets
 import tomllib
 from dataclasses import dataclass
+from typing import NamedTuple
 from pathlib import Path
 
 from qcedge.central.errors import CentralError
@@ -73,10 +74,17 @@ def verify_password(password: str, stored: str) -> bool:
 _DUMMY = hash_password(secrets.token_hex(8))
 
 
+class Account(NamedTuple):
+    """A user of the users file with the scrypt hash of their password."""
+
+    user: User
+    password_hash: str
+
+
 class Users:
     """Users loaded from a TOML file; `authenticate` checks a password."""
 
-    def __init__(self, entries: dict[str, tuple[User, str]]) -> None:
+    def __init__(self, entries: dict[str, Account]) -> None:
         self._entries = entries
 
     @classmethod
@@ -87,7 +95,7 @@ class Users:
             raise UsersError(f"users file {path} not found (create it with: qcedge dashboard adduser)") from None
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise UsersError(f"users file {path}: {exc}") from None
-        entries: dict[str, tuple[User, str]] = {}
+        entries: dict[str, Account] = {}
         for name, e in (data.get("users") or {}).items():
             if not isinstance(e, dict):
                 raise UsersError(f"users file {path}: [users.{name}] is not a table")
@@ -99,22 +107,22 @@ class Users:
             if not (isinstance(pw, str) and pw.startswith("scrypt$")):
                 raise UsersError(f"users file {path}: {name}: password must be a scrypt hash "
                                  "(qcedge dashboard adduser writes one)")
-            entries[name] = (User(name, role, site if role == "viewer" else None), pw)
+            entries[name] = Account(User(name, role, site if role == "viewer" else None), pw)
         if not entries:
             raise UsersError(f"users file {path} has no users")
         return cls(entries)
 
     def authenticate(self, name: str, password: str) -> User | None:
         entry = self._entries.get(name)
-        ok = verify_password(password, entry[1] if entry else _DUMMY)
-        return entry[0] if entry and ok else None
+        ok = verify_password(password, entry.password_hash if entry else _DUMMY)
+        return entry.user if entry and ok else None
 
     def get(self, name: str) -> User | None:
         entry = self._entries.get(name)
-        return entry[0] if entry else None
+        return entry.user if entry else None
 
     def all(self) -> list[User]:
-        return [u for u, _ in sorted(self._entries.values(), key=lambda e: e[0].name)]
+        return sorted((e.user for e in self._entries.values()), key=lambda u: u.name)
 
 
 def add_user(path: str | Path, name: str, role: str, password: str, site: str | None = None) -> None:

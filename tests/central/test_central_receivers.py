@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 import signal
-import socket
 import subprocess
 import threading
 
 import psycopg
 import pytest
 
-from feedtools import PY, ROOT, CliProcess, RawStation, make_record, record_frames, wait_for
+from feedtools import CliProcess, PY, ROOT, RawStation, free_port, make_record, record_frames, wait_for
 from qcedge.qc_client.receiver import Receiver
 from qcedge.central.stores import open_store
 
@@ -54,12 +53,6 @@ def test_a_record_that_reaches_two_receivers_is_stored_once(pg_url):
             r.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _receiver(db: str, port: int) -> CliProcess:
     proc = CliProcess("receive", "--bind", f"tcp://127.0.0.1:{port}", "--db", db, "--rules", str(RULES), "--quiet")
     first = proc.readline(60)
@@ -75,7 +68,7 @@ def _count(db: str, station: str | None = None) -> int:
 
 
 def test_two_receivers_kill_9_of_either_and_a_postgres_restart_lose_and_double_nothing(pg_url, postgres, tmp_path):
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     ends = [f"tcp://127.0.0.1:{p}" for p in ports]
     rx = [_receiver(pg_url, p) for p in ports]
     stop = tmp_path / "stop"
@@ -134,7 +127,7 @@ def test_a_station_whose_first_endpoint_is_down_fails_over_and_bad_lists_are_ref
     from qcedge.qc_client.client import FeedClient
     from qcedge.qc_client.outbox import Outbox
 
-    dead = f"tcp://127.0.0.1:{_free_port()}"
+    dead = f"tcp://127.0.0.1:{free_port()}"
     rx = Receiver("tcp://127.0.0.1:*", open_store(pg_url)).start()
     try:
         with Outbox(tmp_path / "o.sqlite") as ob:

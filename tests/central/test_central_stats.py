@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -17,7 +16,7 @@ import httpx
 import pytest
 
 from qcedge.central.stores import open_store
-from feedtools import ROOT, CliProcess, wait_for
+from feedtools import CliProcess, ROOT, free_port, wait_for
 from qcedge.qc_client.record import CheckValue, FieldValue, Record, TemplateRef
 from qcedge.qc_client.rules import load_rules
 from qcedge.qc_client.store import Incoming
@@ -136,12 +135,6 @@ def test_by_technologist_and_filters(archive):
     assert sum(f["count"] for f in got["findings"]) == sum(len(load_rules(RULES).evaluate(r)) for r in mine)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_cli_csv_json_and_http_api_agree(archive):
     db, records, _ = archive
     base = [sys.executable, "-m", "qcedge", "stats", "--db", db, "--from", "2025-01-01", "--to", "2025-02-01",
@@ -160,7 +153,7 @@ def test_cli_csv_json_and_http_api_agree(archive):
     bad = subprocess.run(base[:6] + ["--from", "last tuesday"], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert bad.returncode == 2 and "is not a date" in bad.stderr
 
-    port = _free_port()
+    port = free_port()
     server = CliProcess("stats", "--db", db, "--serve", f"127.0.0.1:{port}")
     try:
         assert "serving" in server.readline(60)

@@ -4,7 +4,6 @@ crops and the personal-field policy, the language switch, the users file and `qc
 from __future__ import annotations
 
 import base64
-import os
 import re
 import struct
 import subprocess

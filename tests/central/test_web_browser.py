@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from feedtools import ROOT
+from feedtools import ROOT, free_port
 from test_web import B_MARKER, PASSWORDS, fill, write_users
 
 CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
@@ -25,19 +24,13 @@ webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.common.by import By  # noqa: E402
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path):
     work = tmp_path / "site"  # relative paths only: nothing of this machine's layout in the pages
     work.mkdir()
     fill(str(work / "central.sqlite")).close()
     write_users(work / "users.toml")
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "qcedge", "dashboard", "--db", "central.sqlite", "--users",
                              "users.toml", "--rules", str(ROOT / "samples" / "rules" / "rules.yaml"),
                              "--bind", f"127.0.0.1:{port}"], cwd=work, stdout=subprocess.PIPE,

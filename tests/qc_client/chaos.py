@@ -9,7 +9,6 @@ from __future__ import annotations
 import random
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -23,7 +22,7 @@ ROOT = HERE.parents[1]
 RULES = ROOT / "samples" / "rules" / "rules.yaml"
 sys.path.insert(0, str(HERE))
 
-from feedtools import make_record  # noqa: E402
+from feedtools import free_port, make_record  # noqa: E402
 
 
 @dataclass
@@ -52,12 +51,6 @@ class ChaosResult:
         return (not self.station_aborted and self.station_rc == 0 and self.missing == 0 and self.doubled == 0
                 and self.wrong == 0 and self.feedback_missing == 0 and self.feedback_repeated == 0
                 and self.outbox_left == 0 and self.stored == self.submitted)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _start_central(endpoint: str, db: Path) -> subprocess.Popen:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -34,6 +35,13 @@ def make_record(i: int = 0, station: str = "st1", *, site: str = "hospital-a", m
                   station=station, site=site, source="test", modality=modality,
                   template=TemplateRef(id=template, version="1"), fields=fields, status=status,
                   checks=[CheckValue(name="dlp_sum", ok=True)])
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def wait_for(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.02) -> bool:
