@@ -105,3 +105,5 @@ def test_review_cli(store):
     assert items[0]["target"] == "ct-hospital-b" and set(items[0]["rates"]) == {"before", "after"}
     bad = cli("correct", "ct-hospital-b", "r3", "--field", "ctdivol", "--by", "x", "--reason", "y")
     assert bad.returncode == 2 and "--field needs --value" in bad.stderr and bad.stderr.count("\n") == 1
+    bad = cli("show", "ct-hospital-b", "no-such-record")  # a ReviewError reaches the command line as bad input
+    assert bad.returncode == 2 and "no record 'no-such-record'" in bad.stderr and bad.stderr.count("\n") == 1

@@ -39,6 +39,21 @@ def test_build_verify_and_cli(tmp_path, keys, source, capsys):
     assert m.targets_station("ct-1", "north-2") and not m.targets_station("ct-1", "south")
 
 
+def test_kb_cli_says_what_is_wrong_in_one_line_with_exit_2(tmp_path, keys, source, capsys):
+    """Our errors (KbError) reach the command line as they are: one line, bad input."""
+    central = tmp_path / "central-kb"
+    central.mkdir()
+    assert main(["kb", "rollback", "--kb", str(central)]) == 2
+    assert "nothing published yet" in capsys.readouterr().err
+    good = _build(source, keys, tmp_path / "kb-1.tar")
+    bad = rewrite_bundle(good, tmp_path / "bad.tar", lambda name, data: None if name == "manifest.sig" else data)
+    assert main(["kb", "verify", str(bad), "--public-key", str(keys[1])]) == 2
+    err = capsys.readouterr().err
+    assert "refused: release is unsigned" in err and err.count("\n") == 1
+    assert main(["kb", "keys", str(keys[0].parent)]) == 2  # a signing key is there already
+    assert "exists" in capsys.readouterr().err
+
+
 def test_signing_key_is_owner_only(tmp_path, keys, source, capsys):
     assert keys[0].stat().st_mode & 0o777 == 0o600
     assert keys[0].parent.stat().st_mode & 0o777 == 0o700
