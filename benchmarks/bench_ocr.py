@@ -11,6 +11,9 @@ about screens the engine was developed against.
 Field exact match: the typed value read equals the typed ground truth (the ground-truth text
 parsed with the field's own spec). "Clean exact" also requires the field to be valid.
 A silent error is a field marked valid whose value is wrong.
+
+One job in one file (about 480 lines): the rows of the OCR results table and the code that measures
+them stay side by side, so that a figure and how it was measured are read together.
 """
 from __future__ import annotations
 

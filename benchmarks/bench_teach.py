@@ -61,7 +61,7 @@ def sample_frame() -> Path:
 
 
 def thirty_field_template(frame: Path, folder: Path) -> Path:
-    from qcedge.ocr_templates.engines import get_engine
+    from qcedge.ocr_templates import get_engine
     from qcedge.teaching_mode.draft import TemplateDraft, read_image
 
     image = read_image(frame)
@@ -117,7 +117,7 @@ def measure_proposals() -> dict:
     import re
 
     from qcedge.ocr_templates import load_template
-    from qcedge.ocr_templates.engines import get_engine
+    from qcedge.ocr_templates import get_engine
     from qcedge.teaching_mode.draft import read_image
     from qcedge.teaching_mode.live_read import read_all
     from qcedge.teaching_mode.propose import propose_fields

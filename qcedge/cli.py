@@ -10,7 +10,7 @@ import sys
 import qcedge
 import qcedge.commands
 from qcedge import errors
-from qcedge.errors import UsageError
+from qcedge.errors import UsageError, one_line
 
 __all__ = ["UsageError", "build_parser", "main", "one_line"]
 
@@ -74,15 +74,6 @@ def _message(exc: Exception) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
     return str(exc) or type(exc).__name__
-
-
-ONE_LINE_MAX = 400
-
-
-def one_line(text: str, limit: int = ONE_LINE_MAX) -> str:
-    """A message on one line (newlines folded) and of sensible length."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _silence_stdout() -> None:

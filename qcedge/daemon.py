@@ -164,7 +164,9 @@ class Daemon:
         engine = self._engine = get_engine(cfg.templates.engine)
         reader = ScreenReader(templates, engine=engine)
         if cfg.templates.warm_up:
-            _warm_up(reader, templates)
+            seconds = reader.warm_up()
+            log.info("OCR warmed up", extra={"ctx": {"event": "warm_up", "templates": len(templates),
+                                                    "seconds": round(seconds, 2)}})
         policy = PrivacyPolicy.from_section(cfg.privacy)
         self.seen = SeenScreens(seen_path(cfg), cfg.station.id, cfg.detection.repeat_window)
         self.seen.forget_older_than(max(cfg.detection.repeat_window, 180 * 86400.0))
@@ -442,25 +444,6 @@ def _iso(t: float | None) -> str | None:
     from datetime import datetime, timezone
 
     return None if t is None else datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="milliseconds")
-
-
-def _warm_up(reader: Any, templates: list[Any]) -> None:
-    """Read each template's reference image once at start, so the first real screen is not slowed
-    by the OCR runtime's lazy set-up (sessions, buffers for each crop shape, matcher caches)."""
-    import cv2
-
-    t0 = time.perf_counter()
-    for template in templates:
-        path = template.reference_path
-        image = cv2.imread(str(path)) if path is not None else None
-        if image is None:
-            continue
-        try:
-            reader.process(image)
-        except Exception:  # noqa: BLE001 - a failing engine shows up on the first real screen
-            log.debug("warm-up read failed", exc_info=True)
-    log.info("OCR warmed up", extra={"ctx": {"event": "warm_up", "templates": len(templates),
-                                            "seconds": round(time.perf_counter() - t0, 2)}})
 
 
 def _login_name() -> str | None:

@@ -158,7 +158,7 @@ def check_ocr(engine_name: str, model_dir: str | Path | None = None) -> Check:
 
             engine: Any = PpOcrEngine(model_dir=model_dir)
         else:
-            from qcedge.ocr_templates.engines.base import get_engine
+            from qcedge.ocr_templates import get_engine
 
             engine = get_engine(engine_name)
         image = np.full((48, 220, 3), 255, np.uint8)
@@ -175,7 +175,7 @@ def _anchor_texts(template: Any, image: Any, engine: Any) -> list[str]:
     """Text anchors that do not say their text on the template's own reference (a replaced or edited reference)."""
     import cv2
 
-    from qcedge.ocr_templates.match import text_agrees
+    from qcedge.ocr_templates.text_confirm import text_agrees
     from qcedge.ocr_templates.preprocess import prepare_crop
 
     wrong = []
@@ -199,9 +199,7 @@ def check_templates(config: StationConfig) -> Check:
     def probe() -> Check:
         import cv2
 
-        from qcedge.ocr_templates import TemplateError, load_templates
-        from qcedge.ocr_templates.engines.base import get_engine
-        from qcedge.ocr_templates.match import Matcher
+        from qcedge.ocr_templates import Matcher, TemplateError, get_engine, load_templates
 
         folder = config.templates.folder
         try:

@@ -50,6 +50,15 @@ ROOTS: Final = {
 _BAD_PATH = (FileNotFoundError, NotADirectoryError, IsADirectoryError)
 
 
+ONE_LINE_MAX = 400
+
+
+def one_line(text: str, limit: int = ONE_LINE_MAX) -> str:
+    """A message on one line (newlines folded) and of sensible length."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class QcedgeError(Exception):
     """Root of the composition root's own errors (command line, station config, daemon wiring)."""
 

@@ -54,7 +54,7 @@ def validate_release(release: Path, manifest: Manifest | None = None, *, engine:
     match its own reference image, or whose reference is taken for another template; rules that do not parse."""
     import cv2
 
-    from qcedge.ocr_templates.match import Matcher
+    from qcedge.ocr_templates import Matcher
 
     load_release_rules(release)
     templates = load_release_templates(release)

@@ -4,10 +4,10 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timezone
-from typing import Any
 
 import numpy as np
 
+from qcedge.json_values import jsonable
 from qcedge.ocr_templates.model import Template
 from qcedge.ocr_templates.results import FieldResult, ScreenReading
 from qcedge.qc_client.record import CheckValue, Evidence, FieldValue, Record, TemplateRef
@@ -18,22 +18,9 @@ def _field_value(result: FieldResult) -> FieldValue:
     if result.rows is not None:
         rows = [{name: _field_value(cell) for name, cell in row.items()} for row in result.rows]
     return FieldValue(
-        value=_jsonable(result.value), text=result.text, confidence=round(float(result.confidence), 4),
+        value=jsonable(result.value), text=result.text, confidence=round(float(result.confidence), 4),
         valid=result.valid, reasons=list(result.reasons), personal=result.personal, rows=rows,
     )
-
-
-def _jsonable(value: Any) -> Any:
-    """Typed values (dates, times, decimals) as JSON: ISO strings and plain numbers."""
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (np.integer, np.floating)):
-        return value.item()
-    return value
 
 
 def identity_of(reading: ScreenReading, template: Template) -> str:
@@ -43,7 +30,7 @@ def identity_of(reading: ScreenReading, template: Template) -> str:
     values change is a new record).
     """
     names = template.identity or sorted(reading.fields)
-    key = {"template": template.id, **{n: _jsonable(reading.fields[n].value) if n in reading.fields else None for n in names}}
+    key = {"template": template.id, **{n: jsonable(reading.fields[n].value) if n in reading.fields else None for n in names}}
     return hashlib.sha256(json.dumps(key, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()[:32]
 
 

@@ -87,7 +87,7 @@ class SourceControl(QObject):
         seq, reference = self._match_seq, doc.draft.image
 
         def work(job: Job) -> Any:
-            from qcedge.ocr_templates.match import match_template
+            from qcedge.ocr_templates import match_template
 
             return match_template(image, template, reference=reference)
 

@@ -105,7 +105,7 @@ def run_test(template: Template, frames: Iterator[tuple[str, np.ndarray]], engin
 
     `reference`: the template's reference image when it is not saved yet (nothing is written to disk:
     frames hold patient data)."""
-    from qcedge.ocr_templates.match import match_template
+    from qcedge.ocr_templates import match_template
     from qcedge.ocr_templates.read import read_screen
 
     outcomes: list[FrameOutcome] = []

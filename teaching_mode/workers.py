@@ -54,7 +54,7 @@ class LiveOcr(QObject):
 
     def engine(self) -> Any:
         """The shared engine (detection for proposals, test runs, read all)."""
-        from qcedge.ocr_templates.engines import get_engine
+        from qcedge.ocr_templates import get_engine
 
         return get_engine(self.engine_name)
 

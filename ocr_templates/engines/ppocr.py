@@ -38,7 +38,6 @@ def default_model_dir() -> Path:
     return Path(rapidocr.__file__).resolve().parent / "models"
 
 
-_model_dir = default_model_dir   # the old name (tests/daemon/test_doctor.py imports it)
 
 
 @register("ppocr")

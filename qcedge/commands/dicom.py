@@ -18,8 +18,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from qcedge.cli import UsageError, one_line
+from qcedge.errors import UsageError, one_line
 from qcedge.commands.connector_args import action_group, add_options
+from qcedge.json_values import jsonable
 
 log = logging.getLogger("qcedge.dicom")
 
@@ -347,12 +348,6 @@ def cmd_receive(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------- find / echo / send
 
-def _jsonable(obj: Any) -> Any:
-    if hasattr(obj, "isoformat"):
-        return obj.isoformat()
-    return obj
-
-
 def _find_at(args: argparse.Namespace, peer: Any, kwargs: dict[str, Any]) -> int:
     from qcedge.connectors.query import accession_for
 
@@ -369,7 +364,7 @@ def _find_at(args: argparse.Namespace, peer: Any, kwargs: dict[str, Any]) -> int
               file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps({k: _jsonable(getattr(fill, k)) for k in fill.__slots__}, ensure_ascii=False))
+        print(json.dumps({k: jsonable(getattr(fill, k)) for k in fill.__slots__}, ensure_ascii=False))
     else:
         print(fill.accession_number)
     return 0
@@ -391,7 +386,7 @@ def cmd_find(args: argparse.Namespace) -> int:
         items = find_studies(peer, patient_id=args.patient_id, patient_name=args.patient_name, study_date=args.date,
                              accession_number=args.accession, modality=args.modality, charset=args.charset, **kwargs)
     for item in items:
-        data = {k: _jsonable(getattr(item, k)) for k in item.__slots__ if k != "raw"}
+        data = {k: jsonable(getattr(item, k)) for k in item.__slots__ if k != "raw"}
         if not args.json:
             data = {k: v for k, v in data.items() if not isinstance(v, list) or k == "modalities"}
         if args.json:

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from qcedge.cli import UsageError
+from qcedge.errors import UsageError
 from qcedge.commands.connector_args import action_group
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
+
+from qcedge.json_values import jsonable
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,18 +18,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON document per image (JSON lines)")
     p.add_argument("images", nargs="+", metavar="IMAGE")
     p.set_defaults(func=run)
-
-
-def jsonable(value: Any) -> Any:
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if hasattr(value, "item") and not isinstance(value, (list, dict, str)):   # a numpy scalar
-        return value.item()
-    if isinstance(value, list):
-        return [jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    return value
 
 
 def field_json(f) -> dict:

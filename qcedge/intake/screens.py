@@ -38,7 +38,7 @@ def screen_reader(spec: str | None, engine: str) -> ScreenRead | None:
 def _make_screen_reader(spec: str, engine: str) -> ScreenRead:
     try:
         from qcedge.ocr_templates.loader import load_template, load_templates
-        from qcedge.ocr_templates.reader import ScreenReader
+        from qcedge.ocr_templates import ScreenReader
     except ImportError as exc:
         raise UsageError(f"OCR of screen saves is not available in this build ({exc})") from None
 

@@ -205,7 +205,7 @@ def test_a_clock_ten_minutes_off_is_named(tmp_path):
 def test_no_display_and_missing_model_are_named(tmp_path):
     from qcedge.config import load_config
     from qcedge.doctor import check_display, check_ocr
-    from qcedge.ocr_templates.engines.ppocr import MODEL_FILES, _model_dir
+    from qcedge.ocr_templates.engines.ppocr import MODEL_FILES, default_model_dir
 
     config = load_config(station(tmp_path, "tcp://127.0.0.1:9", source='kind = "screen"',
                                  extra='[service]\ndisplay = ":97"'))
@@ -221,7 +221,7 @@ def test_no_display_and_missing_model_are_named(tmp_path):
     models.mkdir()
     for task, name in MODEL_FILES.items():
         if task != "Rec":  # the recogniser's file is gone
-            (models / name).symlink_to(_model_dir() / name)
+            (models / name).symlink_to(default_model_dir() / name)
     got = check_ocr("ppocr", model_dir=models)
     assert got.ok is False and MODEL_FILES["Rec"] in got.detail and "missing" in got.detail
 

@@ -34,7 +34,7 @@ class FailsOnce:
 
 def test_bad_frames_and_ocr_errors_never_stop_the_pipeline(tmp_path: Path, samples_dir: Path, caplog):
     from qcedge.ocr_templates import load_templates
-    from qcedge.ocr_templates.reader import ScreenReader
+    from qcedge.ocr_templates import ScreenReader
 
     templates = load_templates(TEMPLATES)
     reader = FailsOnce(ScreenReader(templates))

@@ -10,8 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from qcedge.teaching_mode.draft import read_image
-
 
 @pytest.fixture(scope="session", autouse=True)
 def private_settings(tmp_path_factory):
@@ -53,7 +51,7 @@ def ct_clean(ct_frames: list[dict]) -> dict:
 
 @pytest.fixture(scope="session")
 def engine():
-    from qcedge.ocr_templates.engines import get_engine
+    from qcedge.ocr_templates import get_engine
 
     return get_engine("ppocr")
 

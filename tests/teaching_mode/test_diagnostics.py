@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from qcedge.ocr_templates import load_template
-from qcedge.ocr_templates.match import match_template
+from qcedge.ocr_templates import match_template
 from qcedge.teaching_mode.diagnostics import anchor_warnings, explain, pack_references
 from qcedge.teaching_mode.draft import TemplateDraft, read_image
 from tests.conftest import ROOT

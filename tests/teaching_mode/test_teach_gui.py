@@ -1,4 +1,8 @@
-"""The teaching window offscreen: draw, edit, save and reload, undo, live OCR, propose, test, packs, language."""
+"""The teaching window offscreen: draw, edit, save and reload, undo, live OCR, propose, test, packs, language.
+
+One specification of the window's behaviour (about 600 lines); the end-to-end runs through X input are in
+test_teach_e2e.py.
+"""
 from __future__ import annotations
 
 from pathlib import Path
