@@ -183,12 +183,12 @@ class Receiver(ReceiverIntake):
         self._shutdown_ctx()
 
     def _shutdown_ctx(self) -> None:
-        if self._auth is not None:
-            self._auth.stop()
-            self._auth = None
-        if self._ctx is not None:
-            self._ctx.term()
-            self._ctx = None
+        """Stop the ZAP handler, then end the ZeroMQ context (its sockets are closed by then)."""
+        auth, ctx, self._auth, self._ctx = self._auth, self._ctx, None, None
+        if auth is not None:
+            auth.stop()
+        if ctx is not None:
+            ctx.term()
 
     def reload_allowed(self) -> int:
         """Read the allow-list folder again (stations added or removed); returns how many keys it holds."""
