@@ -21,7 +21,8 @@ from qcedge.qc_client.client import FeedClient
 from qcedge.qc_client.outbox import Outbox
 from qcedge.qc_client.receiver import Receiver
 from qcedge.qc_client.record import FieldValue, Record, TemplateRef
-from qcedge.qc_client.store import SCHEMA_VERSION, Incoming, Store
+from qcedge.qc_client.store import Incoming, Store
+from qcedge.qc_client.store_schema import SCHEMA_VERSION
 
 RULES = ROOT / "samples" / "rules" / "rules.yaml"
 

@@ -10,7 +10,7 @@ from qcedge.qc_client.keys import KeyFileError
 from qcedge.qc_client.outbox import OutboxSchemaError
 from qcedge.qc_client.protocol import MessageTooLarge, ProtocolError
 from qcedge.qc_client.rules import RulesError
-from qcedge.qc_client.store import SchemaError
+from qcedge.qc_client.store_schema import SchemaError
 from tests.errors_check import problems
 
 
