@@ -230,7 +230,7 @@ class FeedClient:
                 finally:
                     sock.close(linger=0)
                     self._counters.count(connected=False)
-                    self._settle_quietly()
+                    self._flush_acks_quietly()
                 if self._stop.is_set():
                     break
                 if failed:
@@ -255,11 +255,11 @@ class FeedClient:
         self.endpoint = now
         self._counters.count(endpoint=now)
 
-    def _settle_quietly(self) -> None:
+    def _flush_acks_quietly(self) -> None:
         """Remove records already acked (so a restart does not send them again)."""
         if self._sending.acked:
             try:
-                self._settle(time.time())
+                self._flush_acks(time.time())
             except Exception:
                 log.exception("could not remove acked records from the outbox")
 
@@ -318,8 +318,8 @@ class FeedClient:
             if attempted and blocked != want_out:
                 want_out = blocked
                 poller.modify(sock, zmq.POLLIN | (zmq.POLLOUT if blocked else 0))
-            if self._sending.settle_due(now):
-                self._settle(time.time())  # acked rows leave the outbox in batches (one transaction)
+            if self._sending.acks_due(now):
+                self._flush_acks(time.time())  # acked rows leave the outbox in batches (one transaction)
             if self._hb_now:
                 self._hb_now = False
                 next_hb = now
@@ -396,9 +396,9 @@ class FeedClient:
             self._restarted = True
         self._boot = boot
 
-    def _settle(self, wall: float) -> None:
+    def _flush_acks(self, wall: float) -> None:
         """Acked records leave the outbox (one transaction); on_acked hears which."""
-        acked, removed = self._sending.settle()
+        acked, removed = self._sending.flush_acks()
         if acked:
             self._counters.count(acked=removed, last_ack_at=wall)
             _call("on_acked", self.on_acked, acked)

@@ -286,7 +286,7 @@ class Outbox:
                 "UPDATE outbox SET attempts = attempts + 1, last_sent = ?, next_attempt = ? "
                 "WHERE record_id = ? AND state = 'pending'", rows)
 
-    def settle(self, acked: Sequence[str], schedule: Sequence[tuple[str, float]], sent_at: float | None = None) -> int:
+    def ack_and_reschedule(self, acked: Sequence[str], schedule: Sequence[tuple[str, float]], sent_at: float | None = None) -> int:
         """`ack_many(acked)` and `mark_sent(schedule)` in one transaction; returns the rows removed."""
         if not acked and not schedule:
             return 0

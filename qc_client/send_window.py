@@ -5,7 +5,7 @@ with backoff (doubling, at most `resend_max`) while none comes. First sends are 
 outbox only if still unacked after a moment (`mark_unmarked`; most are acked sooner, which saves
 a write per record); until then they are skipped by seq (`upto`). Records just submitted
 (`fresh`) go out straight from memory while they continue the sequence; the rest come from the
-outbox in seq order. Acked records leave the outbox in batches (`settle`). Runs in the client's
+outbox in seq order. Acked records leave the outbox in batches (`flush_acks`). Runs in the client's
 I/O thread only (`fresh` is also extended by `FeedClient.submit_many`: a deque, safe for that).
 """
 from __future__ import annotations
@@ -69,7 +69,7 @@ class SendWindow:
             self.acked_since = time.monotonic()
         self.acked.extend(acked)
 
-    def settle_due(self, now: float) -> bool:
+    def acks_due(self, now: float) -> bool:
         """True when the acked records should leave the outbox now (a batch is full, or ACK_FLUSH passed)."""
         return bool(self.acked) and (len(self.acked) >= self.batch or now >= self.acked_since + ACK_FLUSH)
 
@@ -81,10 +81,10 @@ class SendWindow:
             at = min(at, self.deadlines[0][0])
         return at
 
-    def settle(self) -> tuple[list[str], int]:
+    def flush_acks(self) -> tuple[list[str], int]:
         """Acked records leave the outbox (one transaction); returns them and how many rows went."""
         acked, self.acked = self.acked, []
-        # ack_many (not Outbox.settle): subclasses hook ack_many to learn what left
+        # ack_many (not Outbox.ack_and_reschedule): subclasses hook ack_many to learn what left
         removed = self.outbox.ack_many(acked) if acked else 0
         for rid in acked:
             self.unmarked.pop(rid, None)

@@ -166,7 +166,7 @@ def test_daemon_with_notify_window_shows_feedback_and_sends_the_acknowledgement(
     """[notify] window = true: the daemon's feedback path shows the window; Acknowledge is stored at central."""
     from daemon_helpers import Central, station_toml
 
-    from qcedge.qc_client.client import Feedback as FeedFeedback
+    from qcedge.qc_client.feedback import Feedback as FeedFeedback
     from qcedge.config import load_config
     from qcedge.daemon import Daemon
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from qcedge.qc_client.client import Feedback as FeedFeedback
+from qcedge.qc_client.feedback import Feedback as FeedFeedback
 from qcedge.notify import Feedback, Notifier
 
 
