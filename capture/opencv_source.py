@@ -360,7 +360,7 @@ class StreamSource(OpenCVSource):
         scheme = url.split("://", 1)[0].lower() if "://" in url else ""
         if scheme not in STREAM_SCHEMES:
             raise ValueError(f"not a stream URL: {url!r} (schemes: {', '.join(STREAM_SCHEMES)})")
-        super().__init__(url, backend="ffmpeg", source_id=source_id or _redact(url), live=True, latest=latest,
+        super().__init__(url, backend="ffmpeg", source_id=source_id or redact_url(url), live=True, latest=latest,
                          open_timeout=open_timeout, read_timeout=read_timeout, options=options)
 
     def _describe(self) -> str:
@@ -437,7 +437,7 @@ class VideoFileSource(OpenCVSource):
         return True
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
     """The URL without a password (user:pass@host -> user:***@host)."""
     if "://" not in url or "@" not in url.split("://", 1)[1].split("/", 1)[0]:
         return url

@@ -188,9 +188,9 @@ class SourceSpec(BaseModel):
         if self.kind == "device":
             return f"device:{self.device}"
         if self.kind == "stream":
-            from qcedge.capture.opencv_source import _redact
+            from qcedge.capture.opencv_source import redact_url
 
-            return _redact(self.url or "")
+            return redact_url(self.url or "")
         return f"{self.kind}:{self.path}"
 
 

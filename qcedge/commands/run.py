@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         raise UsageError(f"{args.config}: [logging] file: cannot open {config.logging.file}: "
                          f"{getattr(exc, 'strerror', None) or exc}") from None
-    _status_writable(config, args.config)
+    write_starting_status(config, args.config)
 
     from qcedge.ocr_templates import TemplateError
     from qcedge.qc_client.keys import KeyFileError
@@ -77,7 +77,7 @@ def _key_of(config, filename: object) -> str | None:
     return None
 
 
-def _status_writable(config, where: Path) -> None:
+def write_starting_status(config, where: Path) -> None:
     """Write a first status file ("starting") so `qcedge status` has something to read; a status
     file that cannot be written stops the start with one line."""
     import os

@@ -134,9 +134,9 @@ def test_a_config_that_is_not_utf8_or_nested_too_deeply_gets_one_line_naming_the
 
 
 def test_a_station_with_a_writable_status_file_has_one_before_the_daemon_runs(tmp_path):
-    from qcedge.commands.run import _status_writable
+    from qcedge.commands.run import write_starting_status
     from qcedge.health import read_status
 
     cfg = load_config(write(tmp_path, GOOD))
-    _status_writable(cfg, cfg.path)
+    write_starting_status(cfg, cfg.path)
     assert read_status(cfg.status.file)["state"] == "starting"
