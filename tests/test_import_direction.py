@@ -164,3 +164,15 @@ def _reachable(graph: dict[str, set[str]], start: str) -> set[str]:
             seen.add(nxt)
             todo.append(nxt)
     return seen
+
+
+def test_no_private_name_is_imported_from_another_module():
+    """A `_name` is its module's own business: what another module needs is made public (or moved)."""
+    ours = {"qcedge", *REPOSITORY_ONLY}
+    wrong = []
+    for path in _python_files():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in ours:
+                wrong += [f"{path.relative_to(ROOT)}:{node.lineno} imports {node.module}.{a.name}"
+                          for a in node.names if a.name.startswith("_") and not a.name.startswith("__")]
+    assert not wrong, "\n".join(wrong)
