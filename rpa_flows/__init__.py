@@ -5,15 +5,18 @@
 
 Imports ocr_templates (templates, OCR engines) and capture only.
 """
-from qcedge.rpa_flows.errors import FailSafeTriggered, FlowError, ScreenNotAsExpected, StepFailed, UserAborted
+from qcedge.rpa_flows.errors import (
+    FailSafeTriggered, FlowError, RpaError, RunInputError, ScreenNotAsExpected, StepFailed, UserAborted,
+)
 from qcedge.rpa_flows.loader import load_flow, parse_flow, unguarded_input_steps, walk
 from qcedge.rpa_flows.locate import ImageMatch, find_image
+from qcedge.rpa_flows.locators import Locator, parse_target
 from qcedge.rpa_flows.model import Flow, Settings, Target
 
 __all__ = [
-    "FailSafeTriggered", "Flow", "FlowError", "ImageMatch", "Player", "RunResult", "ScreenNotAsExpected",
-    "Settings", "StepFailed", "Target", "UserAborted", "find_image", "load_flow", "parse_flow",
-    "unguarded_input_steps", "walk",
+    "FailSafeTriggered", "Flow", "FlowError", "ImageMatch", "Locator", "Player", "RpaError", "RunInputError",
+    "RunResult", "ScreenNotAsExpected", "Settings", "StepFailed", "Target", "UserAborted", "find_image", "load_flow",
+    "parse_flow", "parse_target", "unguarded_input_steps", "walk",
 ]
 
 

@@ -11,7 +11,7 @@ import os
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import cv2
 import numpy as np
@@ -32,6 +32,22 @@ def center(box: tuple[int, int, int, int]) -> tuple[int, int]:
     return (box[0] + box[2] // 2, box[1] + box[3] // 2)
 
 
+class Seen(NamedTuple):
+    """Whether a screen is there, and why not."""
+
+    ok: bool
+    why: str
+
+
+class Look(NamedTuple):
+    """A screen looked for: there or not, why not, the last frame looked at, where its first target is."""
+
+    ok: bool
+    why: str
+    frame: np.ndarray | None
+    where: Located | None
+
+
 class Finder:
     """The player's eyes. `variables` and `label` follow the running flow (the player sets them)."""
 
@@ -44,9 +60,11 @@ class Finder:
         self.memo: dict[Any, Any] = {}
         self.expect_frame: np.ndarray | None = None  # the frame the expected screen was just seen on
         self._memo_frame: np.ndarray | None = None
-        self._grey: tuple[Any, ...] | None = None
+        self._grey_of: np.ndarray | None = None  # the frame `_grey` was made of (kept: its id stays unique)
+        self._grey: np.ndarray | None = None
         self._dry_frame: np.ndarray | None = None
-        self._own_rects: tuple[float, list[tuple[int, int, int, int]]] = (-1.0, [])
+        self._own_rects: list[tuple[int, int, int, int]] = []  # windows of this process, as of `_own_at`
+        self._own_at = -1.0
 
     def new_run(self) -> None:
         """A dry run looks at the screen as it is when the run starts."""
@@ -64,17 +82,17 @@ class Finder:
             # windows of this very process (a teaching GUI running the flow, showing a copy of the
             # screen) are blanked out: nothing there is a target, and no input may go there
             now = time.monotonic()
-            if now - self._own_rects[0] > OWN_WINDOWS_S:
-                self._own_rects = (now, self.desktop.rects_of_pid(os.getpid()))
-            for x, y, w, h in self._own_rects[1]:
+            if now - self._own_at > OWN_WINDOWS_S:
+                self._own_at, self._own_rects = now, self.desktop.rects_of_pid(os.getpid())
+            for x, y, w, h in self._own_rects:
                 frame[max(0, y):y + h, max(0, x):x + w] = 0
         return frame
 
     def grey(self, frame: np.ndarray) -> np.ndarray:
         """The grey copy of `frame` (made once per frame)."""
-        if self._grey is None or self._grey[0] != id(frame):
-            self._grey = (id(frame), to_grey(frame), frame)  # keep frame alive so its id stays unique
-        return self._grey[1]
+        if self._grey is None or self._grey_of is not frame:
+            self._grey_of, self._grey = frame, to_grey(frame)
+        return self._grey
 
     def poll(self, test: Callable[[np.ndarray], bool], timeout: float, poll: float | None = None,
              settle: float = 0.0) -> bool:
@@ -131,45 +149,45 @@ class Finder:
         return None
 
     # -- screens and conditions ---------------------------------------------------------------------
-    def screen_ok(self, sd: ScreenDef, frame: np.ndarray) -> tuple[bool, str]:
-        ok, why, _ = self.screen_where(sd, frame)
-        return ok, why
+    def screen_ok(self, sd: ScreenDef, frame: np.ndarray) -> Seen:
+        look = self.screen_where(sd, frame)
+        return Seen(look.ok, look.why)
 
-    def screen_where(self, sd: ScreenDef, frame: np.ndarray) -> tuple[bool, str, Located | None]:
-        """Is the screen there; why not; where its first target was found."""
+    def screen_where(self, sd: ScreenDef, frame: np.ndarray) -> Look:
+        """Is the screen there on `frame`; why not; where its first target was found."""
         if sd.ref is not None:
             sd = self.flow.screens[sd.ref]
         first = None
         for t in sd.all:
             where = self.locate(t, frame)
             if where is None:
-                return False, f"{t.describe()} not found", None
+                return Look(False, f"{t.describe()} not found", frame, None)
             first = first or where
         for t in sd.none:
             where = self.locate(t, frame)
             if where is not None:
-                return False, f"{t.describe()} is in front (at {list(where.box)})", None
-        return True, "ok", first
+                return Look(False, f"{t.describe()} is in front (at {list(where.box)})", frame, None)
+        return Look(True, "ok", frame, first)
 
-    def screen_ok_within(self, sd: ScreenDef, grace: float) -> tuple[bool, str, np.ndarray | None, Located | None]:
-        """Look for the screen up to `grace` s: is it there, why not, the last frame, where its first target is."""
-        state: dict[str, Any] = {"why": "", "frame": None, "where": None}
+    def screen_ok_within(self, sd: ScreenDef, grace: float) -> Look:
+        """Look for the screen on fresh grabs for up to `grace` s."""
+        last = Look(False, "", None, None)
 
         def test(frame: np.ndarray) -> bool:
-            ok, why, where = self.screen_where(sd, frame)
-            state.update(why=why, frame=frame, where=where)
-            return ok
+            nonlocal last
+            last = self.screen_where(sd, frame)
+            return last.ok
 
         ok = self.poll(test, grace)
-        return ok, state["why"], state["frame"], state["where"]
+        return last._replace(ok=ok)
 
     def holds(self, c: Condition, frame: np.ndarray) -> bool:
         """Whether condition `c` holds on `frame` with the current variables."""
         op = c.op
         if op == "visible":
-            return self.screen_ok(c.visible, frame)[0]
+            return self.screen_ok(c.visible, frame).ok
         if op == "not_visible":
-            return not self.screen_ok(c.not_visible, frame)[0]
+            return not self.screen_ok(c.not_visible, frame).ok
         if op in ("equals", "not_equals"):
             a, b = (self.text(v) for v in getattr(c, op))
             return (a == b) == (op == "equals")

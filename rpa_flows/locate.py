@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -77,16 +78,24 @@ def _ncc(hay: np.ndarray, needle: np.ndarray) -> np.ndarray:
     return np.nan_to_num(res, nan=0.0, posinf=0.0, neginf=0.0)
 
 
-def _peaks(res: np.ndarray, floor: float, k: int, suppress: tuple[int, int]) -> list[tuple[float, int, int]]:
+class Peak(NamedTuple):
+    """A place in a score map and its score."""
+
+    score: float
+    x: int
+    y: int
+
+
+def _peaks(res: np.ndarray, floor: float, k: int, suppress: tuple[int, int]) -> list[Peak]:
     """Up to k local maxima of a score map above floor, strongest first."""
     res = res.copy()
-    out: list[tuple[float, int, int]] = []
+    out: list[Peak] = []
     sw, sh = suppress
     for _ in range(k):
         _, best, _, (x, y) = cv2.minMaxLoc(res)
         if best < floor:
             break
-        out.append((float(best), x, y))
+        out.append(Peak(float(best), x, y))
         res[max(0, y - sh):y + sh + 1, max(0, x - sw):x + sw + 1] = -1.0
     return out
 
@@ -121,16 +130,16 @@ def match_gray(hay: np.ndarray, needle: np.ndarray, threshold: float) -> tuple[f
     if not peaks:
         _, best, _, _ = cv2.minMaxLoc(coarse)
         return float(best), 0, 0, [float(best)]
-    best = (-1.0, 0, 0)
+    best = Peak(-1.0, 0, 0)
     pad = f + 2
     for _, cx, cy in peaks:
         x0, y0 = max(0, cx * f - pad), max(0, cy * f - pad)
         x1, y1 = min(hw, cx * f + nw + pad), min(hh, cy * f + nh + pad)
         res = _ncc(hay[y0:y1, x0:x1], needle)
         _, score, _, (x, y) = cv2.minMaxLoc(res)
-        if score > best[0]:
-            best = (float(score), x0 + x, y0 + y)
-    return best[0], best[1], best[2], [p[0] for p in peaks]
+        if score > best.score:
+            best = Peak(float(score), x0 + x, y0 + y)
+    return best.score, best.x, best.y, [p.score for p in peaks]
 
 
 HINT_MARGIN = 12  # pixels around the last known place that are searched first

@@ -326,7 +326,7 @@ class Player:
     def _expected_now(self, step: Step) -> bool:
         """The expected screen is (back) on a fresh grab: a harmless interruption, the step may start over."""
         expected = step.expect or self.current
-        return expected is None or self.finder.screen_ok_within(expected, 0.5)[0]
+        return expected is None or self.finder.screen_ok_within(expected, 0.5).ok
 
     def _do_hotkey(self, step: HotkeyStep, label: str, details: dict) -> None:
         details["keys"] = "+".join(step.hotkey)
@@ -393,7 +393,7 @@ class Player:
             found: dict[str, Any] = {}
 
             def test(frame: np.ndarray) -> bool:
-                found["h"] = next((h for h in self.flow.on_screen if self.finder.screen_ok(h.screen, frame)[0]), None)
+                found["h"] = next((h for h in self.flow.on_screen if self.finder.screen_ok(h.screen, frame).ok), None)
                 return found["h"] is not None
 
             self.finder.poll(test, 0.0 if ran else wait)
@@ -442,10 +442,10 @@ class Player:
         w = step.wait
         timeout, poll = w.timeout or self.settings.timeout, w.poll or self.settings.poll
         if w.appear is not None:
-            test = lambda f: self.finder.screen_ok(w.appear, f)[0]  # noqa: E731
+            test = lambda f: self.finder.screen_ok(w.appear, f).ok  # noqa: E731
             what = f"{w.appear.describe()} to appear"
         elif w.vanish is not None:
-            test = lambda f: not self.finder.screen_ok(w.vanish, f)[0]  # noqa: E731
+            test = lambda f: not self.finder.screen_ok(w.vanish, f).ok  # noqa: E731
             what = f"{w.vanish.describe()} to vanish"
         else:
             test = lambda f: self.finder.holds(w.until, f)  # noqa: E731

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import cv2
 
+from qcedge.capture.xvfb import stop_process
+
 HERE = Path(__file__).resolve().parent
 APP = HERE / "tk_order_app.py"
 TEXT_FIELDS = ["patient_id", "name", "sex", "phone", "dept", "doctor", "diagnosis", "drug", "dose", "notes"]
@@ -22,6 +24,13 @@ def _wait_file(path: Path, timeout: float = 20.0) -> dict:
         time.sleep(0.03)
     text = path.read_text()
     return json.loads(text) if text.startswith("{") else {}
+
+
+def _json_lines(path: Path) -> list[dict]:
+    """The JSON objects of a JSON-lines file the program appends to (none yet: no file)."""
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 class TkOrder:
@@ -42,14 +51,12 @@ class TkOrder:
         time.sleep(0.3)
 
     def saved(self) -> list[dict]:
-        if not self.out.exists():
-            return []
-        return [json.loads(line) for line in self.out.read_text(encoding="utf-8").splitlines() if line.strip()]
+        """The orders the program saved."""
+        return _json_lines(self.out)
 
     def keys(self) -> list[dict]:
-        if not self.events.exists():
-            return []
-        return [json.loads(line) for line in self.events.read_text(encoding="utf-8").splitlines() if line.strip()]
+        """Every key press the program (and the thief) received, with the window that got it."""
+        return _json_lines(self.events)
 
     def popup(self) -> dict:
         (self.control / "popup").touch()
@@ -108,13 +115,7 @@ class TkOrder:
 
     def stop(self) -> None:
         for p in self.procs:
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(5)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+            stop_process(p)
 
 
 def order_flow(app: TkOrder, anchors: Path, *, settings: str = "", fields: list[str] | None = None,
