@@ -397,7 +397,6 @@ def report(args, sets, acc, match_rows, naive, read_ms_all, field_ms_all, twenty
 
     # latency
     out.append("### Latency (wall clock, this shared 2-core machine)\n")
-    cold = [r[3] for r in match_rows]
     warm = [r[4] for r in match_rows if r[1].template_id]
     cold_taught = [r[3] for r in match_rows if r[1].template_id]
     cold_foreign = [r[3] for r in match_rows if not r[1].template_id]

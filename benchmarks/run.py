@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib
 import platform
-import subprocess
 import sys
 from datetime import datetime, timezone
 from pathlib import Path

@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from samples.screens.base import Instance, Screen
+from samples.screens.base import VARIANTS, Instance, Screen
 from samples.screens.catalogue import foreign_screens, screens
-from samples.variants import DISTURBANCES, FRAME_H, FRAME_W, VARIANTS, Shot, compose
+from samples.variants import DISTURBANCES, FRAME_H, FRAME_W, Shot, compose
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "generated"

@@ -21,7 +21,7 @@ from PIL import Image
 
 from samples.desktop import TASKBAR_H, desktop, place, pointer
 from samples.disturb import DISTURBANCES
-from samples.screens.base import VARIANTS, Instance, Screen  # noqa: F401 (VARIANTS re-exported)
+from samples.screens.base import Instance, Screen
 
 FRAME_W, FRAME_H = 1920, 1080
 HDMI_NATIVE = [(1280, 1024), (1600, 900), (1440, 900), (1024, 768), (1366, 768), (1920, 1200)]
