@@ -22,8 +22,6 @@ BoxT = tuple[int, int, int, int]
 PointT = tuple[int, int]
 
 KIND_KEYS = ("image", "text", "template", "screen")  # a target names one of these; with none, a point
-TARGET_KINDS = (*KIND_KEYS, "point")
-MODIFIERS = ("region", "offset", "size", "threshold", "scales")
 
 
 class StrictModel(BaseModel):

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -23,11 +23,9 @@ from qcedge.rpa_flows.locate import find_image
 from qcedge.rpa_flows.locators import (
     ImageLocator, Locator, PointLocator, ScreenLocator, TemplateLocator, TextLocator,
 )
+from qcedge.rpa_flows.model import Flow, ScreenDef, Settings
 from qcedge.rpa_flows.templates import get_template, match_on_screen
 from qcedge.rpa_flows.variables import substitute
-
-if TYPE_CHECKING:
-    from qcedge.rpa_flows.model import Flow, ScreenDef, Settings
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +54,7 @@ class LocateContext(Protocol):
 
     def grey(self, frame: np.ndarray) -> np.ndarray: ...
     def locate(self, t: Locator, frame: np.ndarray) -> Located | None: ...
-    def screen_ok(self, sd: ScreenDef, frame: np.ndarray) -> tuple[bool, str]: ...
+    def screen_ok(self, sd: ScreenDef, frame: np.ndarray) -> tuple[bool, str]: ...  # (ok, why)
 
 
 LocateFn = Callable[[LocateContext, Any, np.ndarray], "Located | None"]
