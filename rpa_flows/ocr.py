@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qcedge.ocr_templates.engines import OcrEngine, Recognition, get_engine
+from qcedge.ocr_templates.engines import OcrEngine, Recognition, TextBox, get_engine
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()

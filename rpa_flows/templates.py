@@ -1,6 +1,6 @@
 """Find a taught template (ocr_templates) on the screen: where it is, and where its fields are.
 
-Uses the shared `ocr_templates.match.Matcher` (scale and offset, warm start);
+Uses the shared `qcedge.ocr_templates.Matcher` (scale and offset, warm start);
 if it is missing or fails, locates each anchor patch of the reference image with
 rpa_flows.locate (same scale) and takes the offset they agree on.
 """
@@ -54,7 +54,7 @@ _matchers: dict[tuple[str, float], object] = {}
 def _shared_matcher(template: Template):
     """ocr_templates' Matcher for this template (kept: it starts where the screen was last time)."""
     try:
-        from qcedge.ocr_templates.match import Matcher
+        from qcedge.ocr_templates import Matcher
     except ImportError:
         return None
     p = template.path
