@@ -20,7 +20,6 @@ from qcedge.qc_client.receiver import Receiver
 from qcedge.config import load_config
 from qcedge.daemon import Daemon
 
-FRAMES = SAMPLES / "generated" / "frames"
 
 
 class Screen:
@@ -61,7 +60,8 @@ def _source_with_hospital_rule(folder: Path, drop: tuple[str, ...] = ()) -> Path
     return src
 
 
-def test_edge_rules_and_a_live_switch(tmp_path, keys):
+def test_edge_rules_and_a_live_switch(tmp_path, keys, samples_dir):
+    frames = samples_dir / "frames"
     secret, public = keys
     b1 = build_release(_source_with_hospital_rule(tmp_path / "s1"), tmp_path / "kb-1.tar", secret, version=1, who="qa")
     b2 = build_release(_source_with_hospital_rule(tmp_path / "s2", drop=("dr_exposure_panel",)), tmp_path / "kb-2.tar",
@@ -78,7 +78,7 @@ def test_edge_rules_and_a_live_switch(tmp_path, keys):
                          status={"file": "var/status.json", "interval": 0.2})
     config = load_config(tmp_path / "station.toml", check_secret=False)
     shown, made = [], []
-    ct0 = cv2.imread(str(FRAMES / "ct_dose" / "ct_dose_000_clean.png"))
+    ct0 = cv2.imread(str(frames / "ct_dose" / "ct_dose_000_clean.png"))
     screen = Screen(ct0)
     daemon = Daemon(config, source=screen, on_feedback=shown.append, on_made=made.append, drain_seconds=0.5)
     runner = threading.Thread(target=daemon.run, daemon=True)
@@ -92,7 +92,7 @@ def test_edge_rules_and_a_live_switch(tmp_path, keys):
         dlp = [f for f in shown if f.rule == "ct-total-dlp"]
         assert len(dlp) == 1 and dlp[0].level == "warn" and dlp[0].record_id == rid
         # release 1 reads the DR panel
-        screen.image = cv2.imread(str(FRAMES / "dr_exposure" / "dr_exposure_000_clean.png"))
+        screen.image = cv2.imread(str(frames / "dr_exposure" / "dr_exposure_000_clean.png"))
         wait_until(lambda: any(m.record.template.id == "dr_exposure_panel" for m in made), what="DR record on release 1")
 
         # central comes up with the same rules and the release store: its verdict is not shown again
@@ -114,9 +114,9 @@ def test_edge_rules_and_a_live_switch(tmp_path, keys):
         wait_until(lambda: json.loads(config.status.file.read_text()).get("kb", {}).get("running") == 2,
               what="the status file to show release 2")
         unknown = daemon.health.unknown_screens
-        screen.image = cv2.imread(str(FRAMES / "dr_exposure" / "dr_exposure_001_clean.png"))
+        screen.image = cv2.imread(str(frames / "dr_exposure" / "dr_exposure_001_clean.png"))
         wait_until(lambda: daemon.health.unknown_screens > unknown, what="the DR screen unknown on release 2")
-        screen.image = cv2.imread(str(FRAMES / "ct_dose" / "ct_dose_001_clean.png"))
+        screen.image = cv2.imread(str(frames / "ct_dose" / "ct_dose_001_clean.png"))
         wait_until(lambda: len(made) == 3, what="a CT record on release 2")
         assert made[-1].record.template.id == "ct_dose_report"
         wait_until(lambda: any(r.station == "test-st" and r.version == 2 for r in kb.status()), what="central to see 2")
@@ -128,7 +128,8 @@ def test_edge_rules_and_a_live_switch(tmp_path, keys):
     assert not runner.is_alive()
 
 
-def test_a_release_altered_on_disk_is_not_run_and_a_missing_key_is_one_line(tmp_path, keys):
+def test_a_release_altered_on_disk_is_not_run_and_a_missing_key_is_one_line(tmp_path, keys, samples_dir):
+    frames = samples_dir / "frames"
     from qcedge.central.kb import build_release as build
     from qcedge.cli import main
 
@@ -144,7 +145,7 @@ def test_a_release_altered_on_disk_is_not_run_and_a_missing_key_is_one_line(tmp_
                          endpoint=f"tcp://127.0.0.1:{_free_port()}", kb={"public_key": public, "folder": "station-kb"},
                          status={"file": "var/status.json"})
     config = load_config(tmp_path / "station.toml", check_secret=False)
-    daemon = Daemon(config, source=Screen(cv2.imread(str(FRAMES / "ct_dose" / "ct_dose_000_clean.png"))))
+    daemon = Daemon(config, source=Screen(cv2.imread(str(frames / "ct_dose" / "ct_dose_000_clean.png"))))
     release, rules_set, version = daemon.kb.current()
     assert version == 1 and rules_set is not None and release == store.path(1)
     state = store.state()
