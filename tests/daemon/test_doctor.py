@@ -2,8 +2,10 @@
 passes, and each broken set-up is named by the check that owns it."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import shutil
 import socket
 import subprocess
@@ -37,14 +39,19 @@ class Receive:
         self.proc = subprocess.Popen([*prefix, sys.executable, "-m", "qcedge", "receive", "--bind", self.endpoint,
                                       "--db", str(tmp / f"central-{self.port}.sqlite"), "--quiet", *args],
                                      cwd=ROOT, stdout=open(self.log, "wb"), stderr=subprocess.STDOUT,
-                                     env={**os.environ, **(env or {})})
+                                     env={**os.environ, **(env or {})}, start_new_session=True)
         deadline = time.monotonic() + 60
         while "receiving on" not in self.log.read_text(errors="replace"):
             assert self.proc.poll() is None and time.monotonic() < deadline, self.log.read_text(errors="replace")
             time.sleep(0.1)
 
     def stop(self) -> None:
+        # faketime runs the receiver as its child: end the whole process group, not only faketime
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
         stop_process(self.proc, grace=10)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
 
 
 @pytest.fixture
