@@ -176,3 +176,17 @@ def test_no_private_name_is_imported_from_another_module():
                 wrong += [f"{path.relative_to(ROOT)}:{node.lineno} imports {node.module}.{a.name}"
                           for a in node.names if a.name.startswith("_") and not a.name.startswith("__")]
     assert not wrong, "\n".join(wrong)
+
+
+def test_the_command_line_starts_without_the_heavy_libraries():
+    """`qcedge stats` on a central-only site: building the parser loads no OpenCV, numpy, Qt, OCR or DICOM code
+    (each command imports what it needs when it runs)."""
+    import subprocess
+    import sys
+
+    heavy = ["cv2", "numpy", "PySide6", "rapidocr", "onnxruntime", "pydicom", "pynetdicom", "zmq", "httpx", "mss",
+             "pyautogui"]
+    code = ("import sys, qcedge.cli; qcedge.cli.build_parser(); "
+            f"print(sorted(m for m in {heavy!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr[-2000:]
