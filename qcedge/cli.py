@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
-        return 2
+        return errors.BAD_INPUT
     setup_logging(args.verbose)
     try:
         return int(args.func(args) or 0)
