@@ -107,7 +107,7 @@ class Finder:
             if test(frame):
                 if settle <= 0:
                     return True
-                thumb = cv2.resize(to_grey(frame), None, fx=0.125, fy=0.125, interpolation=cv2.INTER_AREA)
+                thumb = cv2.resize(self.grey(frame), None, fx=0.125, fy=0.125, interpolation=cv2.INTER_AREA)
                 if prev_thumb is not None and int(cv2.absdiff(thumb, prev_thumb).max()) <= SETTLE_DIFF:
                     still_since = still_since or t
                     if t - still_since >= settle:

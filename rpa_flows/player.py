@@ -232,11 +232,9 @@ class Player:
     def _click(self, step, target: Locator, label: str, details: dict, button: str, clicks: int) -> None:
         attempts = step.retries + 1
         for attempt in range(1, attempts + 1):
-            self._before_input(step, label, details)
-            where = self._find(target, step.timeout or self.settings.timeout, label, details)
+            where = self._where_to_act(step, target, step.timeout or self.settings.timeout, label, details)
             if where is None:
                 return  # dry run: not on screen now (logged)
-            self.guard.person(label)
             self._send_click(where, label, button, clicks)
             details.update(at=list(where.point), score=round(where.score, 4), how=where.how)
             if self.drawing is not None:
@@ -269,12 +267,12 @@ class Player:
         details["chars"] = len(text)
         restorable = step.into is not None and clear is not None
         for attempt in range(1, 4):
-            self._before_input(step, label, details)
             box = None
-            if step.into is not None:
-                where = self._find(step.into, self.settings.timeout, label, details)
+            if step.into is None:
+                self._before_input(step, label, details)
+            else:
+                where = self._where_to_act(step, step.into, self.settings.timeout, label, details)
                 if where is not None:
-                    self.guard.person(label)
                     self._send_click(where, label)
                     details.update(at=list(where.point), score=round(where.score, 4))
                     box = where.box if where.box[2] > 4 and where.box[3] > 4 else None
@@ -335,10 +333,7 @@ class Player:
             if self.dry_run:
                 self.inputs.hotkey(step.hotkey)
                 continue
-            try:
-                self._send(lambda: self.desktop.press(step.hotkey, self.guard.allow_program("keys")), label)
-            except InputRefused as exc:
-                raise ScreenNotAsExpected(label, f"{exc.reason}; stopped without sending input") from None
+            self._send(lambda: self.desktop.press(step.hotkey, self.guard.allow_program("keys")), label)
         if self.drawing is not None:
             self.drawing.note(label, f"keys {'+'.join(step.hotkey)}")
 
@@ -357,6 +352,15 @@ class Player:
             self.guard.note_own(moved_to)
 
     # safety --------------------------------------------------------------------------
+    def _where_to_act(self, step: Step, target: Locator, timeout: float, label: str, details: dict) -> Located | None:
+        """The expected screen is there and the target found on it, with nobody at the mouse or keyboard since:
+        when the person used the workstation meanwhile, the screen is checked and the target found again."""
+        while True:
+            self._before_input(step, label, details)
+            where = self._find(target, timeout, label, details)
+            if where is None or not self.guard.person(label):
+                return where
+
     def _before_input(self, step: Step, label: str, details: dict) -> None:
         """The person is not busy and the expected screen is there; else stop (nothing sent).
         `on_screen` handlers run first when their screen is showing."""

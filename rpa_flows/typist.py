@@ -59,7 +59,7 @@ class Typist:
         """Type in chunks; the focus is checked before every key, the screen and the person before
         every chunk. Any change raises TypingInterrupted at once (nothing more is sent)."""
         focus_kept = same_focus(start)
-        for i, (chunk, paste) in enumerate(plan_chunks(text, method, self.desktop.can_type)):
+        for chunk, paste in plan_chunks(text, method, self.desktop.can_type):
             self.guard.person_while_typing(label)
             if expected is not None:
                 ok, why_not = self.finder.screen_ok(expected, self.finder.grab())
