@@ -38,7 +38,7 @@ RING = 0.6              # the ring around a box reaches this many box heights ou
 RING_MIN = 6
 BLUR = 1.5              # both images are smoothed this much (reference pixels) before comparing
 STRONG = 48             # grey levels of difference that no capture, scaling or font hinting explains
-SUBTLE = 14             # ... and what a window in the screen's own colours still shows (anchors only)
+SUBTLE = 14             # ... and what a window in the screen's own colours still shows
 EDGE = 40               # gradient (reference) of a border or label stroke
 EDGE_REACH = 0.3        # ... looked for this many box heights around the box (its outline, a label close by)
 EDGE_MIN = 20           # a ring with fewer such pixels says nothing about lost edges
@@ -300,8 +300,6 @@ def placement(image: np.ndarray, template: "Template", scale: float, offset: tup
             pairs.append((frm, r))
     place.levels = Levels.fit(pairs)
     return place
-
-
 
 
 CUT_INK = 40            # grey levels from the box's ground that count as ink for the cut-off test

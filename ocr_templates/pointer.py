@@ -29,8 +29,8 @@ SHAPES: dict[str, list[tuple[float, float]]] = {
              (5, 22), (2, 17), (0, 13), (1, 12), (3, 12), (5, 14)],
 }
 BASE_HEIGHT = 20.0          # the sprites' height at 100 %
-POINTER_SCALES = (0.9, 1.0, 1.12, 1.25, 1.5)
-LINEAR_SCALES = (1.0, 1.25, 1.5)   # sizes of the first, coarse stage   # cursor sizes relative to the UI's own scale (DPI settings)
+POINTER_SCALES = (0.9, 1.0, 1.12, 1.25, 1.5)   # cursor sizes relative to the UI's own scale (DPI settings)
+LINEAR_SCALES = (1.0, 1.25, 1.5)   # sizes of the first, coarse stage
 MATCH_FLOOR = 0.7           # NCC over the sprite's own pixels at or above this is a pointer
 SUPERSAMPLE = 4
 COARSE_FLOOR = 60          # fill-minus-outline response (half size) worth a closer look
@@ -109,7 +109,7 @@ def find_pointers(grey: np.ndarray, scale: float = 1.0) -> list[PointerHit]:
 
     `scale` is the UI's scale in this frame (the template match scale). Two stages per sprite: a
     linear filter (mean of the sprite's fill minus mean of its outline, either sign) finds the few
-    places where a light blob sits in a dark outline of that shape; only there the normalised
+    places where a blob sits in an outline of that shape (light in dark or dark in light); only there the normalised
     correlation over the sprite's own pixels and the two-tone test decide.
     """
     if grey.ndim != 2 or min(grey.shape[:2]) < 8:

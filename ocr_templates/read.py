@@ -120,7 +120,9 @@ def read_screen(image: np.ndarray, template: Template, match: MatchResult | None
     match, fields are still read where the best guess puts them, but every field
     (and every table cell) is marked invalid (the reading needs review).
     With `hide` (default), fields that another window, the pointer or the
-    frame's edge hides are not read: they are marked for review with the reason.
+    frame's edge hides never give a value: what hides them is worked out beside
+    the recognition (one shared worker thread), and their recognised text is then
+    dropped; they are marked for review with the reason.
     """
     t0 = time.perf_counter()
     engine = engine or get_engine("ppocr")

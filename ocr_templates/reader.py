@@ -40,7 +40,8 @@ class ScreenReader:
     def warm_up(self) -> float:
         """Read each template's reference image once, so that the first real screen is not slowed by the OCR
         runtime's lazy set-up (sessions, buffers for each crop shape, matcher caches); the seconds it took.
-        A failing engine is not reported here: it shows on the first real screen."""
+        A failing engine is not reported here: it shows on the first real screen. The matcher then forgets
+        where the references were, so the first real screen is matched as without a warm-up."""
         t0 = time.perf_counter()
         for template in self.templates.values():
             path = template.reference_path
@@ -51,6 +52,7 @@ class ScreenReader:
                 self.process(image)
             except Exception:  # noqa: BLE001
                 log.debug("warm-up read failed", exc_info=True)
+        self.matcher.reset()
         return time.perf_counter() - t0
 
     def process(self, image: np.ndarray) -> ScreenReading | None:

@@ -38,8 +38,6 @@ def default_model_dir() -> Path:
     return Path(rapidocr.__file__).resolve().parent / "models"
 
 
-
-
 @register("ppocr")
 class PpOcrEngine(OcrEngine):
     """PP-OCRv6 small det/rec on onnxruntime (via rapidocr 3).
