@@ -20,7 +20,6 @@ class FieldReading(QObject):
     def __init__(self, window: QMainWindow) -> None:
         super().__init__(window)
         self.window = window
-        self.last_latency: float | None = None
         self.status = QLabel()  # 'live OCR 120 ms' in the status bar
 
     def snapshot(self) -> tuple[np.ndarray | None, dict[str, Any]]:
@@ -48,7 +47,6 @@ class FieldReading(QObject):
         """A field was read (`seconds` after it was asked for; None: by Read all)."""
         w = self.window
         if seconds is not None:
-            self.last_latency = seconds
             self.status.setText(self.tr("live OCR %1 ms").replace("%1", f"{seconds * 1000:.0f}"))
         w.items.set_result(name, result)
         item = w.canvas.items_by_name.get(name)

@@ -50,7 +50,6 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.setWindowTitle(self.tr("qcedge teach"))
         self.resize(1600, 1000)
-        self.engine_name = engine
         self.quiet_errors = quiet_errors
         self.help_dialog: QWidget | None = None
         self.doc = TeachDocument(self)
@@ -364,20 +363,23 @@ class MainWindow(QMainWindow):
 
     def new_template(self) -> None:
         """An empty template on the frame shown (after asking to save unsaved changes)."""
-        if not self._may_discard():
+        if not self.may_discard():
             return
         image = self.doc.image
         self.doc.load(TemplateDraft(image=None if image is None else image.copy()))
         self.statusBar().showMessage(self.tr("New template: draw anchors and fields, or propose (Ctrl+P)"), 8000)
 
-    def _may_discard(self) -> bool:
-        """True when there are no unsaved changes, or the person saved or discarded them."""
+    def may_discard(self, closing: bool = False) -> bool:
+        """True when there are no unsaved changes, or the person saved or discarded them (asked before another
+        template replaces this one, or before the window closes)."""
         if not self.doc.dirty or self.quiet_errors:
             return True
-        answer = QMessageBox.question(self, self.tr("Unsaved changes"), self.tr("Save the template first?"),
+        question = self.tr("Save the template before closing?") if closing else self.tr("Save the template first?")
+        answer = QMessageBox.question(self, self.tr("Unsaved changes"), question,
                                       QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
                                       | QMessageBox.StandardButton.Cancel)
-        self.after_dialog()
+        if not closing:
+            self.after_dialog()
         if answer == QMessageBox.StandardButton.Cancel:
             return False
         return answer == QMessageBox.StandardButton.Discard or self.files.save()
@@ -388,19 +390,14 @@ class MainWindow(QMainWindow):
 
     # closing --------------------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        if self.doc.dirty and not self.quiet_errors:
-            answer = QMessageBox.question(self, self.tr("Unsaved changes"), self.tr("Save the template before closing?"),
-                                          QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-                                          | QMessageBox.StandardButton.Cancel)
-            if answer == QMessageBox.StandardButton.Cancel or (answer == QMessageBox.StandardButton.Save
-                                                               and not self.files.save()):
-                event.ignore()
-                return
+        if not self.may_discard(closing=True):
+            event.ignore()
+            return
         self.shutdown()
         event.accept()
 
     def shutdown(self) -> None:
-        self.sources.live_timer.stop()
+        self.sources.live_timer.stop()  # first: no live frame arrives while the rest closes
         self.tester.forget()  # frames of the test (patient data) go with the window
         self.live.close()
         self.flow_panel.shutdown()

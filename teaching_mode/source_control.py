@@ -29,7 +29,6 @@ class SourceControl(QObject):
         self.source: OpenedSource | None = None
         self.frozen = False
         self.match_job: Job | None = None
-        self.match_report: Any = None
         self._match_seq = 0
         self.live_timer = QTimer(self)
         self.live_timer.setInterval(200)
@@ -83,6 +82,11 @@ class SourceControl(QObject):
         if template is None:
             doc.set_frame(image)
             return
+        self._match(image, template)
+
+    def _match(self, image: np.ndarray, template: Any) -> None:
+        """Match the template on a frame in the background; the boxes follow it when it is done."""
+        doc = self.window.doc
         self._match_seq += 1
         seq, reference = self._match_seq, doc.draft.image
 
@@ -110,7 +114,7 @@ class SourceControl(QObject):
         try:
             return draft.to_template()
         except (TemplateError, ValueError) as exc:
-            log.info("the frame becomes the reference: the template is not valid yet (%s)", exc)
+            log.debug("the template is not valid yet (%s)", exc)
             return None
 
     def _show_match(self, template: Any, match: Any, image: np.ndarray) -> None:
@@ -121,7 +125,6 @@ class SourceControl(QObject):
         report = explain(template, match, image.shape)
         for status in report.anchors:
             w.items.set_anchor(status.name, status, w.boxes.anchor_notes.get(status.name, []))
-        self.match_report = report
         if match.matched:
             w.statusBar().showMessage(self.tr("Template matched on this frame (score %1): boxes are shown where "
                                               "they are on it").replace("%1", f"{match.score:.2f}"), 8000)
@@ -148,9 +151,12 @@ class SourceControl(QObject):
         if image is not None:
             draft = self.window.doc.draft
             if draft.anchors and draft.image is not None:
-                # the template is taught: follow it on the live frames (one match at a time)
+                # the template is taught: follow it on the live frames (one match at a time); while the draft
+                # is not valid, the live frames do not replace its reference (a save would keep a stray frame)
                 if self.match_job is None or not self.match_job.thread.is_alive():
-                    self.show_image(image)
+                    template = self._match_template()
+                    if template is not None:
+                        self._match(image, template)
             else:
                 self.window.doc.set_frame(image)
 

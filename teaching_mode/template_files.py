@@ -48,6 +48,8 @@ class TemplateFiles(QObject):
     # templates ------------------------------------------------------------------------------
     def open_template(self, path: str | Path) -> None:
         w = self.window
+        if not w.may_discard():
+            return
         try:
             draft = TemplateDraft.load(path)
         except (TemplateError, ValueError) as exc:

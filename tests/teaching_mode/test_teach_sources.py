@@ -123,3 +123,23 @@ def test_live_source_with_a_template_follows_it(qtbot, window, ct_frames, tmp_pa
     qtbot.waitUntil(seen, timeout=20000)  # the moved window was followed
     assert np.array_equal(win.doc.draft.image, reference)
     win.act_freeze.trigger()
+
+
+def test_live_frames_never_replace_the_reference_of_a_template_not_valid_yet(qtbot, window, video):
+    """A taught template the integrator is still fixing (here a field of an unknown type): the live frames are
+    not matched, and they do not become its reference (a save would keep a stray live frame)."""
+    from tests.conftest import ROOT
+
+    win = window
+    win.live.enabled = False
+    win.files.open_template(ROOT / "samples" / "templates" / "ct_dose_report.yaml")
+    reference = win.doc.draft.image.copy()
+    win.doc.draft.fields[0]["type"] = "no-such-type"
+    with pytest.raises(ValueError):
+        win.doc.draft.to_template()
+    win.sources.open_source(f"file:{video}?pace=1&loop=1")
+    ticks = []
+    win.sources.live_timer.timeout.connect(lambda: ticks.append(1))
+    qtbot.waitUntil(lambda: len(ticks) >= 5, timeout=10000)
+    assert np.array_equal(win.doc.draft.image, reference), "a live frame replaced the taught reference"
+    win.act_freeze.trigger()
