@@ -11,7 +11,6 @@ See docs/kb.md.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -306,10 +305,6 @@ class KbCentral:
                              "version=excluded.version, applied_at=excluded.applied_at, refused=excluded.refused, "
                              "refused_reason=excluded.refused_reason, seen_at=excluded.seen_at",
                              (station, *row, utc_now()))
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def parse_targets(items: Iterable[str]) -> dict[str, list[str]]:

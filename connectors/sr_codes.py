@@ -51,7 +51,6 @@ DEVICE_OBSERVER_LOCATION = Code("121017", "DCM", "Device Observer Physical Locat
 CT_ACCUMULATED = Code("113811", "DCM", "CT Accumulated Dose Data")
 TOTAL_EVENTS = Code("113812", "DCM", "Total Number of Irradiation Events")
 DLP_TOTAL = Code("113813", "DCM", "CT Dose Length Product Total")
-EFFECTIVE_DOSE_TOTAL = Code("113814", "DCM", "CT Effective Dose Total")
 
 # TID 10013 CT Irradiation Event Data
 CT_ACQUISITION = Code("113819", "DCM", "CT Acquisition")

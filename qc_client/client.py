@@ -346,6 +346,8 @@ class FeedClient:
                 else max(0.0, wake_at - time.monotonic())
             if heard and self._fb_acks and not fb_acks_blocked:
                 timeout = 0.0  # acknowledged since the send above: send it now
+            if self._hb_now:
+                timeout = 0.0  # a heartbeat was asked for after the check above (wake() finds us not yet asleep)
             events = dict(poller.poll(timeout * 1000))
             self._waker.sleeping = False
             if self._waker.fileno() in events:

@@ -286,22 +286,6 @@ class Outbox:
                 "UPDATE outbox SET attempts = attempts + 1, last_sent = ?, next_attempt = ? "
                 "WHERE record_id = ? AND state = 'pending'", rows)
 
-    def ack_and_reschedule(self, acked: Sequence[str], schedule: Sequence[tuple[str, float]], sent_at: float | None = None) -> int:
-        """`ack_many(acked)` and `mark_sent(schedule)` in one transaction; returns the rows removed."""
-        if not acked and not schedule:
-            return 0
-        sent_at = time.time() if sent_at is None else sent_at
-        with self._tx(durable=False) as db:
-            before = db.total_changes
-            if acked:
-                db.executemany("DELETE FROM outbox WHERE record_id = ?", [(rid,) for rid in acked])
-            removed = db.total_changes - before
-            if schedule:
-                db.executemany(
-                    "UPDATE outbox SET attempts = attempts + 1, last_sent = ?, next_attempt = ? "
-                    "WHERE record_id = ? AND state = 'pending'", [(sent_at, when, rid) for rid, when in schedule])
-            return removed
-
     def ack(self, record_id: str) -> bool:
         """Central has the record: it leaves the outbox. False if it was not there."""
         return self.ack_many([record_id]) == 1

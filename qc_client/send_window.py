@@ -84,7 +84,7 @@ class SendWindow:
     def flush_acks(self) -> tuple[list[str], int]:
         """Acked records leave the outbox (one transaction); returns them and how many rows went."""
         acked, self.acked = self.acked, []
-        # ack_many (not Outbox.ack_and_reschedule): subclasses hook ack_many to learn what left
+        # through ack_many: subclasses hook it to learn what left
         removed = self.outbox.ack_many(acked) if acked else 0
         for rid in acked:
             self.unmarked.pop(rid, None)

@@ -357,6 +357,8 @@ def _find_at(args: argparse.Namespace, peer: Any, kwargs: dict[str, Any]) -> int
         when = datetime.fromisoformat(args.at)
     except ValueError:
         raise UsageError(f"--at '{args.at}' is not an ISO date-time (2026-11-27T09:41)") from None
+    if not 0 < args.window_hours <= 24 * 365:  # also refuses nan
+        raise UsageError(f"--window-hours must be more than 0 and at most a year, got {args.window_hours:g}")
     fill = accession_for(peer, args.patient_id, when, window=timedelta(hours=args.window_hours),
                          modality=args.modality, source="worklist" if args.worklist else "study", **kwargs)
     if fill is None:

@@ -16,8 +16,8 @@ log = logging.getLogger("qcedge.dicom")
 
 def load_screen_image(path: str) -> tuple[Any, Any]:
     """(BGR image, the dataset if it is a DICOM screen save) from a PNG/JPEG or a DICOM file.
-    A DICOM file that cannot be read raises its DicomReadError."""
-    import cv2
+    A DICOM file that cannot be read raises its DicomReadError; a damaged or cut-off image, ImageFileError."""
+    from qcedge.images import read_image
 
     p = Path(path)
     if not p.is_file():
@@ -29,10 +29,7 @@ def load_screen_image(path: str) -> tuple[Any, Any]:
 
         ds = read_dataset(p)
         return screen_image(ds, name=path), ds
-    image = cv2.imread(str(p), cv2.IMREAD_COLOR)
-    if image is None:
-        raise UsageError(f"{path}: not an image (PNG, JPEG, BMP, TIFF) or a DICOM file")
-    return image, None
+    return read_image(p), None
 
 
 def load_dose_mapping(path: str | None) -> Any:

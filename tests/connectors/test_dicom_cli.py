@@ -189,6 +189,8 @@ def test_http_qido_with_password_from_the_environment(cli, orthanc):
 def test_usage_errors_are_one_line_exit_2(cli, tmp_path):
     for args in (["dicom", "echo", "not-a-peer"], ["dicom", "rdsr", "--record", str(tmp_path / "r.json")],
                  ["http", "qido", "ftp://x"], ["dicom", "find", "A@h:1", "--at", "yesterday", "--patient-id", "1"],
+                 ["dicom", "find", "A@h:1", "--at", "2026-11-27T15:10", "--patient-id", "1", "--window-hours", "nan"],
+                 ["dicom", "find", "A@h:1", "--at", "2026-11-27T15:10", "--patient-id", "1", "--window-hours", "1e20"],
                  ["dicom", "receive", "--store", str(tmp_path), "--port", "0", "--allow", "BAD\\AE"],
                  ["dicom", "receive", "--store", str(tmp_path), "--port", "0", "--allow-host", "not-an-address"]):
         out = cli(*args)
